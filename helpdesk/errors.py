@@ -1,0 +1,30 @@
+"""Domain errors that services raise and the API exception handler maps to one JSON shape."""
+
+from typing import Any
+
+
+class ApplicationError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}
+
+
+class PermissionDeniedError(ApplicationError):
+    status_code = 403
+
+
+class NotFoundError(ApplicationError):
+    status_code = 404
+
+
+class ConflictError(ApplicationError):
+    """A stale write: the record changed since the client read it (optimistic concurrency)."""
+
+    status_code = 409
+
+
+class InvalidTransitionError(ApplicationError):
+    status_code = 409

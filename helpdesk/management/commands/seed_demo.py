@@ -1,0 +1,18 @@
+"""Fill the demo database: staff users in each role and a few months of realistic records
+built from ../shared/data/inquiries_dev.jsonl (or the copy in helpdesk/demo_data/)."""
+
+from django.core.management.base import BaseCommand
+
+from helpdesk.services.demo import demo_seed
+
+
+class Command(BaseCommand):
+    help = "Create demo users and a few months of demo records (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default="demo-pass-2026", help="password for the demo users")
+
+    def handle(self, *args, password: str, **options):
+        report = demo_seed(password=password)
+        for line in report:
+            self.stdout.write(line)

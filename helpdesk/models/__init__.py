@@ -1,0 +1,27 @@
+from helpdesk.models.agents import AgentProfile, Role
+from helpdesk.models.audit import AuditEvent
+from helpdesk.models.calendar import CalendarDay, ServiceHours
+from helpdesk.models.calls import Call
+from helpdesk.models.complaints import Complaint
+from helpdesk.models.escalations import Escalation
+from helpdesk.models.imports import ImportReject, ImportRun
+from helpdesk.models.incidents import SecurityIncident
+from helpdesk.models.inquiries import Inquiry
+from helpdesk.models.mail import Attachment, EmailMessage
+
+__all__ = [
+    "AgentProfile",
+    "Attachment",
+    "AuditEvent",
+    "CalendarDay",
+    "Call",
+    "Complaint",
+    "EmailMessage",
+    "Escalation",
+    "ImportReject",
+    "ImportRun",
+    "Inquiry",
+    "Role",
+    "SecurityIncident",
+    "ServiceHours",
+]

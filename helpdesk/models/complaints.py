@@ -1,0 +1,45 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Complaint(models.Model):
+    """A complaint recorded against an inquiry. Only a supervisor-confirmed
+    `operator_error` counts toward the contract's complaint metric (kpi.md §5)."""
+
+    class Cause(models.TextChoices):
+        OPERATOR_ERROR = "operator_error", "オペレーターの対応（受託者の責）"
+        POLICY = "policy", "制度・施策"
+        SYSTEM = "system", "e-Govシステム"
+        UNCONFIRMED = "unconfirmed", "未確認"
+
+    inquiry = models.ForeignKey("helpdesk.Inquiry", on_delete=models.CASCADE, related_name="complaints")
+    received_at = models.DateTimeField(db_index=True)
+    cause = models.CharField(max_length=16, choices=Cause.choices, default=Cause.UNCONFIRMED)
+    description = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cause__in=["operator_error", "policy", "system", "unconfirmed"]),
+                name="complaint_cause_valid",
+            ),
+            # A confirmed cause carries when it was confirmed; an unconfirmed one cannot.
+            models.CheckConstraint(
+                condition=Q(cause="unconfirmed", confirmed_at__isnull=True)
+                | (~Q(cause="unconfirmed") & Q(confirmed_at__isnull=False)),
+                name="complaint_confirmation_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inquiry_id} {self.cause}"

@@ -1,0 +1,121 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class InquiryQuerySet(models.QuerySet):
+    def open(self) -> "InquiryQuerySet":
+        return self.exclude(status__in=[Inquiry.Status.RESOLVED, Inquiry.Status.CLOSED])
+
+    def received_between(self, start, end) -> "InquiryQuerySet":
+        return self.filter(received_at__gte=start, received_at__lt=end)
+
+
+class Inquiry(models.Model):
+    """One question from a citizen, whatever channel it came by. `ref` (`EG-…`) is the
+    reference quoted to the citizen and in mail subjects."""
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", "電話"
+        EMAIL = "email", "メール"
+        FORM = "form", "問合せフォーム"
+
+    class Status(models.TextChoices):
+        NEW = "new", "新規"
+        IN_PROGRESS = "in_progress", "対応中"
+        ESCALATED = "escalated", "エスカレーション中"
+        ANSWERED = "answered", "回答済"
+        RESOLVED = "resolved", "解決"
+        CLOSED = "closed", "完了"
+
+    # Allowed status moves; enforced by helpdesk.services.inquiries.inquiry_transition.
+    TRANSITIONS: dict[str, tuple[str, ...]] = {
+        Status.NEW: (Status.IN_PROGRESS, Status.ESCALATED, Status.ANSWERED, Status.RESOLVED, Status.CLOSED),
+        Status.IN_PROGRESS: (Status.ESCALATED, Status.ANSWERED, Status.RESOLVED, Status.CLOSED),
+        Status.ESCALATED: (Status.IN_PROGRESS, Status.ANSWERED, Status.RESOLVED),
+        Status.ANSWERED: (Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED),
+        Status.RESOLVED: (Status.IN_PROGRESS, Status.CLOSED),
+        Status.CLOSED: (Status.IN_PROGRESS,),
+    }
+
+    ref = models.CharField(max_length=32, unique=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    category = models.CharField(max_length=64, blank=True, db_index=True)
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField(blank=True)  # the question (mail text or the agent's phone notes)
+    resolution = models.TextField(blank=True)  # how it was answered, in the agent's words
+    # 所管府省案内: the caller was told which ministry handles the procedure. Guidance, not a
+    # handover, so it does not count against first-contact resolution (kpi.md §4).
+    ministry_guidance = models.BooleanField(default=False)
+
+    # Personal information (masked for roles that do not need it; views are audit-logged).
+    requester_name = models.CharField(max_length=200, blank=True)
+    requester_email = models.EmailField(max_length=254, blank=True)
+    requester_phone = models.CharField(max_length=64, blank=True)
+    requester_organization = models.CharField(max_length=200, blank=True)
+
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="inquiries"
+    )
+    call = models.OneToOneField(
+        "helpdesk.Call", null=True, blank=True, on_delete=models.PROTECT, related_name="inquiry"
+    )
+    # The message that opened an email inquiry; the whole thread is `messages`.
+    source_message = models.OneToOneField(
+        "helpdesk.EmailMessage", null=True, blank=True, on_delete=models.PROTECT, related_name="opened_inquiry"
+    )
+
+    received_at = models.DateTimeField()
+    first_answered_at = models.DateTimeField(null=True, blank=True)
+    wrapup_completed_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    # Optimistic concurrency: every update must name the version it read (If-Match / "version").
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = InquiryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "inquiries"
+        indexes = [
+            models.Index(fields=["-received_at", "-id"], name="inquiry_recent"),
+            models.Index(fields=["status", "-received_at"], name="inquiry_status_recent"),
+            models.Index(fields=["channel", "-received_at"], name="inquiry_channel_recent"),
+            models.Index(fields=["assigned_to", "-received_at"], name="inquiry_agent_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(channel__in=["phone", "email", "form"]), name="inquiry_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["new", "in_progress", "escalated", "answered", "resolved", "closed"]),
+                name="inquiry_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_answered_at__isnull=True) | Q(first_answered_at__gte=F("received_at")),
+                name="inquiry_answered_after_received",
+            ),
+            models.CheckConstraint(
+                condition=Q(wrapup_completed_at__isnull=True) | Q(wrapup_completed_at__gte=F("received_at")),
+                name="inquiry_wrapup_after_received",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("received_at")),
+                name="inquiry_resolved_after_received",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="inquiry_version_positive"),
+            models.CheckConstraint(
+                condition=Q(call__isnull=True) | Q(channel="phone"), name="inquiry_call_only_for_phone"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.ref
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS.get(self.status, ())

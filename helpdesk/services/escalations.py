@@ -1,0 +1,78 @@
+"""Escalations: agents ask a supervisor (internal); only supervisors hand over outside the
+contractor (responsible section, its designee, operations vendor, other organizations)."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from helpdesk.errors import ApplicationError, PermissionDeniedError
+from helpdesk.models import AuditEvent, Escalation, Inquiry
+from helpdesk.roles import is_staff_operator, is_supervisor
+from helpdesk.services.audit import audit_record
+
+
+@transaction.atomic
+def escalation_create(
+    *,
+    inquiry: Inquiry,
+    actor,
+    target: str,
+    note: str = "",
+    organization: str = "",
+    escalated_at: dt.datetime | None = None,
+) -> Escalation:
+    if not is_staff_operator(actor):
+        raise PermissionDeniedError("エスカレーションする権限がありません。")
+    if target != Escalation.Target.INTERNAL and not is_supervisor(actor):
+        raise PermissionDeniedError("受託者外へのエスカレーションはSVのみ行えます。")
+    escalated_at = escalated_at or timezone.now()
+    if escalated_at < inquiry.received_at:
+        raise ApplicationError("エスカレーション日時が受付日時より前です。", extra={"field": "escalated_at"})
+    escalation = Escalation(
+        inquiry=inquiry,
+        target=target,
+        note=note,
+        organization=organization,
+        escalated_at=escalated_at,
+        requested_by=actor if target == Escalation.Target.INTERNAL else None,
+        escalated_by=actor,
+    )
+    escalation.full_clean()
+    escalation.save()
+    locked = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
+    if locked.status in (Inquiry.Status.NEW, Inquiry.Status.IN_PROGRESS):
+        locked.status = Inquiry.Status.ESCALATED
+        locked.version += 1
+        locked.save(update_fields=["status", "version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=escalation,
+        changes={"inquiry": inquiry.ref, "target": target},
+    )
+    return escalation
+
+
+@transaction.atomic
+def escalation_record_return(
+    *, escalation: Escalation, actor, answer: str, returned_at: dt.datetime | None = None
+) -> Escalation:
+    """Record the other party's answer. Supervisors record answers from outside; the
+    supervisor who took an internal escalation answers it too."""
+    if not is_supervisor(actor):
+        raise PermissionDeniedError("エスカレーション先の回答を記録できるのはSVのみです。")
+    locked = Escalation.objects.select_for_update().get(pk=escalation.pk)
+    if locked.returned_at is not None:
+        raise ApplicationError("このエスカレーションには回答が記録済みです。", extra={"field": "returned_at"})
+    locked.returned_at = returned_at or timezone.now()
+    locked.answer = answer
+    locked.full_clean()
+    locked.save(update_fields=["returned_at", "answer"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=locked,
+        changes={"returned_at": {"old": None, "new": locked.returned_at.isoformat()}},
+    )
+    return locked

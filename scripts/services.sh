@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs (Debian packages) and starts the real servers the test suite talks to, on
+# loopback only, and prints the environment variables that point the tests at them.
+#   eval "$(scripts/services.sh)"
+# Idempotent: a server already running is left as it is.
+set -euo pipefail
+log() { echo "services: $*" >&2; }
+
+PG_PORT=${PG_PORT:-5432}
+REDIS_PORT=${REDIS_PORT:-6390}
+need=()
+command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fc-list 2>/dev/null | grep -qi "noto sans cjk" || need+=(fonts-noto-cjk)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq "${need[@]}" >&2
+fi
+
+# PostgreSQL: the distribution's cluster, a role that may create the test databases.
+PG_VERSION=$(ls /usr/lib/postgresql | sort -V | tail -1)
+if ! pg_lsclusters -h 2>/dev/null | grep -q "^${PG_VERSION} main"; then
+  pg_createcluster "$PG_VERSION" main -p "$PG_PORT" >&2
+fi
+if ! pg_lsclusters -h | awk '$1=="'"$PG_VERSION"'" && $2=="main"{print $4}' | grep -q online; then
+  log "starting PostgreSQL $PG_VERSION"
+  pg_ctlcluster "$PG_VERSION" main start >&2
+fi
+PG_PORT=$(pg_lsclusters -h | awk '$1=="'"$PG_VERSION"'" && $2=="main"{print $3}')
+su postgres -c "psql -p $PG_PORT -tAc \"SELECT 1 FROM pg_roles WHERE rolname='helpdesk'\"" | grep -q 1 ||
+  su postgres -c "psql -p $PG_PORT -qc \"CREATE ROLE helpdesk LOGIN SUPERUSER PASSWORD 'helpdesk'\"" >&2
+su postgres -c "psql -p $PG_PORT -tAc \"SELECT 1 FROM pg_database WHERE datname='helpdesk'\"" | grep -q 1 ||
+  su postgres -c "createdb -p $PG_PORT -O helpdesk helpdesk" >&2
+
+# Redis on its own loopback port, no persistence.
+if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+  log "starting Redis on $REDIS_PORT"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes >&2
+  for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
+echo "export DATABASE_URL=postgres://helpdesk:helpdesk@127.0.0.1:${PG_PORT}/helpdesk"
+echo "export TEST_REDIS_URL=redis://127.0.0.1:${REDIS_PORT}/0"
+echo "export CHROMIUM_PATH=$(command -v chromium)"

@@ -1,0 +1,184 @@
+"""Shared fixtures. Real servers (PostgreSQL, Redis, Dovecot, Chromium) are started by
+scripts/services.sh; tests that need one are marked and skip nothing silently: a missing
+server is an error, not a skip, when its environment variable is set."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from helpdesk.models import Role
+from tests.factories import UserFactory
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+ARTIFACTS = REPO / "tests" / "artifacts"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    return SHARED / "data"
+
+
+def _user(role: str | None, **kwargs):
+    return UserFactory(roles=[role] if role else [], **kwargs)
+
+
+@pytest.fixture
+def agent(db):
+    return _user(Role.AGENT, username="agent1")
+
+
+@pytest.fixture
+def other_agent(db):
+    return _user(Role.AGENT, username="agent2")
+
+
+@pytest.fixture
+def supervisor(db):
+    return _user(Role.SUPERVISOR, username="sv1")
+
+
+@pytest.fixture
+def admin_user(db):
+    return _user(Role.ADMIN, username="admin1")
+
+
+@pytest.fixture
+def reviewer(db):
+    return _user(Role.REVIEWER, username="reviewer1")
+
+
+@pytest.fixture
+def nobody(db):
+    """Authenticated, but in no role."""
+    return _user(None, username="norole")
+
+
+@pytest.fixture
+def api():
+    """An API client; `api.as_user(user)` authenticates it."""
+    client = APIClient()
+
+    def as_user(user):
+        client.force_authenticate(user=user)
+        return client
+
+    client.as_user = as_user  # type: ignore[attr-defined]
+    return client
+
+
+# --- Redis and a real Celery worker ---------------------------------------------------------
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.fail("TEST_REDIS_URL is not set: run the suite through `make test` (scripts/services.sh).")
+    return url
+
+
+@pytest.fixture
+def celery_worker(transactional_db, redis_url, settings):
+    """A real `celery worker` process on the real Redis broker, using this test's database.
+    Tasks sent from the test travel through Redis to the worker and back."""
+    from django.db import connection
+
+    from config.celery import app
+
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.worker_test",
+        REDIS_URL=redis_url,
+        TEST_DATABASE_NAME=db["NAME"],
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    old = {k: app.conf[k] for k in ("task_always_eager", "broker_url", "result_backend")}
+    app.conf.update(task_always_eager=False, broker_url=redis_url, result_backend=redis_url)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if app.control.ping(timeout=0.5):
+                    break
+            except Exception:  # broker not ready yet
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "worker died")
+        else:
+            raise RuntimeError("Celery worker did not answer a ping within 30 s")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        app.conf.update(**old)
+        app.pool.force_close_all()
+
+
+# --- Headless Chromium ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
