@@ -1,11 +1,33 @@
-"""Celery application. With no REDIS_URL, tasks run eagerly in-process (the demo default)."""
+"""Celery application. With no REDIS_URL, tasks run eagerly in-process (the demo default).
+
+Periodic jobs are declared here, in code; each task guards itself against overlapping runs."""
 
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("helpdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "poll-imap-mailbox": {
+        "task": "helpdesk.tasks.mail.mail_poll_imap",
+        "schedule": float(os.environ.get("IMAP_POLL_SECONDS", "60")),
+    },
+    "send-outbox": {
+        "task": "helpdesk.tasks.mail.mail_send_outbox",
+        "schedule": 120.0,
+    },
+    "kpi-recompute-open-months": {
+        "task": "kpi.tasks.kpi_recompute_open_months",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "faq-cluster-and-detect-surges": {
+        "task": "faq.tasks.faq_cluster_and_detect",
+        "schedule": crontab(hour=3, minute=0),
+    },
+}

@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from helpdesk import views
 
 app_name = "helpdesk"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("", include("helpdesk.mail_page_urls")),  # public inquiry form
 ]

@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+"""API routes of the helpdesk app, one module per area so each area owns its routes."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("helpdesk.api.core_urls")),  # inquiries, escalations, complaints, incidents, calls, emails
+    path("", include("helpdesk.api.phone_urls")),  # call imports, linking calls, wrap-up, calendar
+    path("", include("helpdesk.api.mail_urls")),  # mail imports, replies, attachments, web form
+    path("", include("helpdesk.api.handover_urls")),  # contractor handover import/export
+]
