@@ -46,3 +46,65 @@ fi
 echo "export DATABASE_URL=postgres://helpdesk:helpdesk@127.0.0.1:${PG_PORT}/helpdesk"
 echo "export TEST_REDIS_URL=redis://127.0.0.1:${REDIS_PORT}/0"
 echo "export CHROMIUM_PATH=$(command -v chromium)"
+
+# Dovecot IMAP on loopback: IMAP+STARTTLS on 10143, IMAPS on 10993, one passwd-file test user.
+IMAP_PORT=${IMAP_PORT:-10143}
+IMAPS_PORT=${IMAPS_PORT:-10993}
+DOVECOT_DIR=${DOVECOT_DIR:-/tmp/helpdesk-dovecot}
+IMAP_TEST_USER=helpdesk-test
+IMAP_TEST_PASSWORD=helpdesk-imap-pw
+if ! (exec 3<>/dev/tcp/127.0.0.1/"$IMAP_PORT") 2>/dev/null; then
+  log "starting Dovecot on $IMAP_PORT/$IMAPS_PORT"
+  mkdir -p "$DOVECOT_DIR"/home "$DOVECOT_DIR"/run "$DOVECOT_DIR"/state
+  [ -f "$DOVECOT_DIR/key.pem" ] || openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=localhost" \
+    -keyout "$DOVECOT_DIR/key.pem" -out "$DOVECOT_DIR/cert.pem" >/dev/null 2>&1
+  echo "${IMAP_TEST_USER}:{PLAIN}${IMAP_TEST_PASSWORD}::::::" > "$DOVECOT_DIR/passwd"
+  chown -R nobody:nogroup "$DOVECOT_DIR/home"
+  cat > "$DOVECOT_DIR/dovecot.conf" <<CONF
+base_dir = $DOVECOT_DIR/run
+state_dir = $DOVECOT_DIR/state
+log_path = $DOVECOT_DIR/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <$DOVECOT_DIR/cert.pem
+ssl_key = <$DOVECOT_DIR/key.pem
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+first_valid_uid = 1
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $DOVECOT_DIR/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$DOVECOT_DIR/home/%u
+}
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Processed {
+    auto = create
+  }
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = $IMAPS_PORT
+    ssl = yes
+  }
+}
+CONF
+  dovecot -c "$DOVECOT_DIR/dovecot.conf" >&2
+  for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$IMAP_PORT") 2>/dev/null && break; sleep 0.1; done
+fi
+echo "export TEST_IMAP_HOST=127.0.0.1"
+echo "export TEST_IMAP_PORT=${IMAP_PORT}"
+echo "export TEST_IMAP_SSL_PORT=${IMAPS_PORT}"
+echo "export TEST_IMAP_USER=${IMAP_TEST_USER}"
+echo "export TEST_IMAP_PASSWORD=${IMAP_TEST_PASSWORD}"
