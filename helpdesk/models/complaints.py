@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -14,6 +16,8 @@ class Complaint(models.Model):
         UNCONFIRMED = "unconfirmed", "未確認"
 
     inquiry = models.ForeignKey("helpdesk.Inquiry", on_delete=models.CASCADE, related_name="complaints")
+    # Natural key across instances (contractor handover): stays with the record when exported.
+    handover_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     received_at = models.DateTimeField(db_index=True)
     cause = models.CharField(max_length=16, choices=Cause.choices, default=Cause.UNCONFIRMED)
     description = models.TextField(blank=True)

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -25,6 +27,8 @@ class Escalation(models.Model):
     RESPONSIBLE_SECTION_TARGETS = (Target.RESPONSIBLE_SECTION, Target.RESPONSIBLE_SECTION_DESIGNEE)
 
     inquiry = models.ForeignKey("helpdesk.Inquiry", on_delete=models.CASCADE, related_name="escalations")
+    # Natural key across instances (contractor handover): stays with the record when exported.
+    handover_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     target = models.CharField(max_length=32, choices=Target.choices, db_index=True)
     organization = models.CharField(max_length=200, blank=True)  # which section / company
     escalated_at = models.DateTimeField()

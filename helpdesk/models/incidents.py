@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -18,6 +20,8 @@ class SecurityIncident(models.Model):
         OTHER = "other", "その他"
 
     occurred_at = models.DateTimeField(db_index=True)
+    # Natural key across instances (contractor handover): stays with the record when exported.
+    handover_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     detected_at = models.DateTimeField()
     severity = models.CharField(max_length=8, choices=Severity.choices)
     kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.OTHER)
