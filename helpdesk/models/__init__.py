@@ -1,4 +1,5 @@
 from helpdesk.models.agents import AgentProfile, Role
+from helpdesk.models.asterisk import AsteriskCdr, AsteriskQueueEvent
 from helpdesk.models.audit import AuditEvent
 from helpdesk.models.calendar import CalendarDay, ServiceHours
 from helpdesk.models.calls import Call
@@ -11,6 +12,8 @@ from helpdesk.models.mail import Attachment, EmailMessage
 
 __all__ = [
     "AgentProfile",
+    "AsteriskCdr",
+    "AsteriskQueueEvent",
     "Attachment",
     "AuditEvent",
     "CalendarDay",
