@@ -8,7 +8,7 @@ from helpdesk.models.escalations import Escalation
 from helpdesk.models.imports import ImportReject, ImportRun
 from helpdesk.models.incidents import SecurityIncident
 from helpdesk.models.inquiries import Inquiry
-from helpdesk.models.mail import Attachment, EmailMessage
+from helpdesk.models.mail import Attachment, EmailMessage, ImapMailbox, ImapReceipt, MailReference
 
 __all__ = [
     "AgentProfile",
@@ -20,10 +20,13 @@ __all__ = [
     "Call",
     "Complaint",
     "EmailMessage",
+    "ImapMailbox",
+    "ImapReceipt",
     "Escalation",
     "ImportReject",
     "ImportRun",
     "Inquiry",
+    "MailReference",
     "Role",
     "SecurityIncident",
     "ServiceHours",

@@ -23,6 +23,7 @@ class EmailMessage(models.Model):
 
         NOT_APPLICABLE = "", "—"
         QUEUED = "queued", "送信待ち"
+        SENDING = "sending", "送信中"
         SENT = "sent", "送信済"
         FAILED = "failed", "送信失敗（再試行中）"
 
@@ -53,6 +54,9 @@ class EmailMessage(models.Model):
     )
     send_attempts = models.PositiveSmallIntegerField(default=0)
     last_send_error = models.CharField(max_length=500, blank=True)
+    # Outbox: when a queued/failed message is next due, and when a sender claimed it.
+    send_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    send_claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -85,3 +89,61 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename or f"attachment {self.pk}"
+
+
+class MailReference(models.Model):
+    """One Message-ID that a message refers to (In-Reply-To and References), indexed so
+    that a message arriving late finds the replies that were imported before it."""
+
+    message = models.ForeignKey(EmailMessage, on_delete=models.CASCADE, related_name="reference_rows")
+    referenced_message_id = models.CharField(max_length=512, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "referenced_message_id"], name="mail_reference_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} -> {self.referenced_message_id}"
+
+
+class ImapMailbox(models.Model):
+    """Where IMAP intake stands in one server folder: its UIDVALIDITY and the highest UID
+    whose message is committed here. A new UIDVALIDITY starts the folder over (Message-ID
+    idempotency keeps that from duplicating anything)."""
+
+    host = models.CharField(max_length=255)
+    user = models.CharField(max_length=255)
+    folder = models.CharField(max_length=255)
+    uidvalidity = models.PositiveBigIntegerField(default=0)
+    last_uid = models.PositiveBigIntegerField(default=0)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["host", "user", "folder"], name="imap_mailbox_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.host}/{self.folder}"
+
+
+class ImapReceipt(models.Model):
+    """A server message (UIDVALIDITY, UID) whose row is committed here, written in the same
+    transaction as the row: the proof that lets a restarted intake flag it without
+    fetching it again."""
+
+    mailbox = models.ForeignKey(ImapMailbox, on_delete=models.CASCADE, related_name="receipts")
+    uidvalidity = models.PositiveBigIntegerField()
+    uid = models.PositiveBigIntegerField()
+    message = models.ForeignKey(EmailMessage, on_delete=models.CASCADE, related_name="imap_receipts")
+    flagged = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "uidvalidity", "uid"], name="imap_receipt_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox_id}:{self.uidvalidity}:{self.uid}"
