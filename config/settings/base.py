@@ -135,6 +135,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CallSourceEnum": "helpdesk.models.calls.Call.Source",
+        "EmailSourceEnum": "helpdesk.models.mail.EmailMessage.Source",
+    },
 }
 
 # --- Mail

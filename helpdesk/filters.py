@@ -1,0 +1,91 @@
+"""Allow-listed filters for the API lists (django-filter). Request parameters reach the
+ORM only through these. Datetimes without an offset are read as Asia/Tokyo."""
+
+import django_filters as df
+from django.contrib.auth import get_user_model
+
+from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry, SecurityIncident
+from helpdesk.selectors.inquiries import inquiry_search
+
+
+class InquiryFilter(df.FilterSet):
+    status = df.MultipleChoiceFilter(choices=Inquiry.Status.choices, help_text="状態（複数指定可）")
+    channel = df.MultipleChoiceFilter(choices=Inquiry.Channel.choices, help_text="受付チャネル（複数指定可）")
+    category = df.CharFilter(field_name="category", help_text="分類（完全一致）")
+    assigned_to = df.ModelChoiceFilter(queryset=get_user_model().objects.all(), help_text="担当者のユーザーID")
+    unassigned = df.BooleanFilter(field_name="assigned_to", lookup_expr="isnull", help_text="未割当のみ")
+    received_after = df.IsoDateTimeFilter(
+        field_name="received_at", lookup_expr="gte", help_text="受付日時がこの時刻以降（オフセットなしは日本時間）"
+    )
+    received_before = df.IsoDateTimeFilter(
+        field_name="received_at", lookup_expr="lt", help_text="受付日時がこの時刻より前（オフセットなしは日本時間）"
+    )
+    q = df.CharFilter(
+        method="filter_q",
+        max_length=200,
+        help_text="件名・本文の部分一致検索（NFKC正規化、空白区切りでAND）",
+    )
+
+    class Meta:
+        model = Inquiry
+        fields: list[str] = []
+
+    def filter_q(self, queryset, name, value):
+        return inquiry_search(queryset=queryset, q=value)
+
+
+class EscalationFilter(df.FilterSet):
+    target = df.MultipleChoiceFilter(choices=Escalation.Target.choices)
+    inquiry = df.CharFilter(field_name="inquiry__ref", help_text="問い合わせ番号 EG-…")
+    returned = df.BooleanFilter(field_name="returned_at", lookup_expr="isnull", exclude=True, help_text="回答済みか")
+    escalated_after = df.IsoDateTimeFilter(field_name="escalated_at", lookup_expr="gte")
+    escalated_before = df.IsoDateTimeFilter(field_name="escalated_at", lookup_expr="lt")
+
+    class Meta:
+        model = Escalation
+        fields: list[str] = []
+
+
+class ComplaintFilter(df.FilterSet):
+    cause = df.MultipleChoiceFilter(choices=Complaint.Cause.choices)
+    inquiry = df.CharFilter(field_name="inquiry__ref")
+    received_after = df.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = df.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+
+    class Meta:
+        model = Complaint
+        fields: list[str] = []
+
+
+class SecurityIncidentFilter(df.FilterSet):
+    severity = df.ChoiceFilter(choices=SecurityIncident.Severity.choices)
+    kind = df.ChoiceFilter(choices=SecurityIncident.Kind.choices)
+    occurred_after = df.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = df.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = SecurityIncident
+        fields: list[str] = []
+
+
+class CallFilter(df.FilterSet):
+    outcome = df.MultipleChoiceFilter(choices=Call.Outcome.choices)
+    agent = df.CharFilter(field_name="agent", help_text="PBXのエージェントログイン名")
+    queue = df.CharFilter(field_name="queue")
+    arrived_after = df.IsoDateTimeFilter(field_name="arrived_at", lookup_expr="gte")
+    arrived_before = df.IsoDateTimeFilter(field_name="arrived_at", lookup_expr="lt")
+
+    class Meta:
+        model = Call
+        fields: list[str] = []
+
+
+class EmailMessageFilter(df.FilterSet):
+    direction = df.ChoiceFilter(choices=EmailMessage.Direction.choices)
+    inquiry = df.CharFilter(field_name="inquiry__ref")
+    received_after = df.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = df.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+
+    class Meta:
+        model = EmailMessage
+        fields: list[str] = []
