@@ -1,0 +1,264 @@
+"""Encoding of values in the handover file, and the helpers importers share.
+
+Times are ISO 8601 with their offset, written on the Tokyo clock
+(``2026-10-01T10:00:00.123456+09:00``); a time without an offset is read as Tokyo time.
+Binary values (raw mail, attachments) are standard base64. References to an inquiry are
+``{"ref": …}``, ``{"call_id": …}`` or ``{"message_id": …}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.utils import timezone
+
+# Namespace of the keys derived from content for lines that carry no "key" (uuid5).
+HANDOVER_NAMESPACE = uuid.UUID("6b1d6b1e-6f0c-5b7e-9a43-2c1e0f9e4a51")
+
+
+class UnresolvedReference(Exception):
+    """The line refers to a record not (yet) in the database."""
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+def format_time(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return timezone.localtime(value).isoformat()
+
+
+def parse_time(value: Any, *, field: str = "") -> dt.datetime | None:
+    """ISO 8601 → aware datetime; None/"" → None; naive → Asia/Tokyo."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"bad time in field {field!r}: not a string")
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"bad time in field {field!r}: {value[:40]!r}") from None
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, timezone.get_default_timezone())
+    return parsed
+
+
+def format_clock(value: dt.time | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def parse_clock(value: Any, *, field: str = "") -> dt.time | None:
+    if value is None or value == "":
+        return None
+    try:
+        return dt.time.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"bad time of day in field {field!r}: {str(value)[:20]!r}") from None
+
+
+def parse_date(value: Any, *, field: str = "") -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"bad date in field {field!r}: {str(value)[:20]!r}") from None
+
+
+def b64encode(value: bytes | memoryview | None) -> str | None:
+    if value is None:
+        return None
+    return base64.b64encode(bytes(value)).decode("ascii")
+
+
+def b64decode(value: Any, *, field: str = "") -> bytes:
+    if value is None or value == "":
+        return b""
+    if not isinstance(value, str):
+        raise ValueError(f"field {field!r} must be a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"field {field!r} is not valid base64") from None
+
+
+def text(data: dict, field: str, default: str = "") -> str:
+    value = data.get(field, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise ValueError(f"field {field!r} must be a string")
+    return value
+
+
+def required_text(data: dict, field: str) -> str:
+    value = data[field]
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"field {field!r} must be a non-empty string")
+    return value
+
+
+def boolean(data: dict, field: str, default: bool = False) -> bool:
+    value = data.get(field, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ValueError(f"field {field!r} must be true or false")
+    return value
+
+
+def integer(data: dict, field: str, default: int | None = None) -> int | None:
+    value = data.get(field, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"field {field!r} must be an integer")
+    return value
+
+
+def derived_key(*parts: Any) -> uuid.UUID:
+    """A stable key from a record's content, for lines that carry no "key"."""
+    return uuid.uuid5(HANDOVER_NAMESPACE, "|".join("" if p is None else str(p) for p in parts))
+
+
+def parse_key(value: Any) -> uuid.UUID | None:
+    if value is None or value == "":
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValueError(f"bad key {str(value)[:40]!r}: not a UUID") from None
+
+
+def inquiry_reference(ref: str | None) -> dict[str, str] | None:
+    return {"ref": ref} if ref else None
+
+
+# --- writing one record -----------------------------------------------------------------------
+
+
+def upsert(model: type[models.Model], *, lookup: dict[str, Any], values: dict[str, Any]) -> tuple[models.Model, str]:
+    """Create the row identified by `lookup` with `values`, or bring an existing one to
+    `values`. Field validation (choices, lengths) here; constraints are the database's.
+    Returns the row and "created", "updated" or "unchanged"."""
+    instance = model._default_manager.filter(**lookup).first()
+    if instance is None:
+        instance = model(**lookup, **values)
+        _clean(instance)
+        instance.save(force_insert=True)
+        return instance, "created"
+    changed = [name for name, value in values.items() if _differs(getattr(instance, name), value)]
+    if not changed:
+        return instance, "unchanged"
+    for name in changed:
+        setattr(instance, name, values[name])
+    _clean(instance)
+    update_fields = [instance._meta.get_field(name).name for name in changed]
+    if any(f.name == "updated_at" for f in instance._meta.concrete_fields):
+        update_fields.append("updated_at")
+    instance.save(update_fields=update_fields)
+    instance._handover_changed = changed  # type: ignore[attr-defined]
+    return instance, "updated"
+
+
+def _differs(old: Any, new: Any) -> bool:
+    if isinstance(old, memoryview):
+        old = bytes(old)
+    if isinstance(old, models.Model) or isinstance(new, models.Model):
+        return getattr(old, "pk", None) != getattr(new, "pk", None)
+    return old != new
+
+
+def _clean(instance: models.Model) -> None:
+    exclude = [f.name for f in instance._meta.concrete_fields if f.is_relation]
+    instance.clean_fields(exclude=exclude)
+
+
+# --- the import context -----------------------------------------------------------------------
+
+
+class ImportContext:
+    """Per-run helpers for importers: inquiry references and users by username (cached)."""
+
+    def __init__(self, *, run=None) -> None:
+        self.run = run
+        self._users: dict[str, Any] = {}
+        # Set by the importer for each line:
+        self.final = False  # last pass: an unresolved reference is now a rejection
+        self.prior_outcome: str | None = None  # what an earlier pass did with this line
+        self._retry = False
+
+    def retry_later(self) -> None:
+        """The line was written but one of its optional links could not be resolved yet:
+        run it again after the rest of the file (the link is then set)."""
+        self._retry = True
+
+    def start_line(self, *, final: bool, prior_outcome: str | None) -> None:
+        self.final = final
+        self.prior_outcome = prior_outcome
+        self._retry = False
+
+    @property
+    def wants_retry(self) -> bool:
+        return self._retry
+
+    def forget_users(self) -> None:
+        """Drop cached users (a rolled-back savepoint may have created some)."""
+        self._users.clear()
+
+    def time(self, data: dict, field: str, *, required: bool = False) -> dt.datetime | None:
+        if required:
+            value = parse_time(data[field], field=field)
+            if value is None:
+                raise ValueError(f"field {field!r} must not be empty")
+            return value
+        return parse_time(data.get(field), field=field)
+
+    def inquiry(self, reference: Any):
+        """Resolve ``{"ref"}`` / ``{"call_id"}`` / ``{"message_id"}`` to an Inquiry."""
+        from helpdesk.models import Inquiry
+
+        if not isinstance(reference, dict) or len(reference) != 1:
+            raise ValueError('inquiry reference must be {"ref": …}, {"call_id": …} or {"message_id": …}')
+        (kind, value), *_ = reference.items()
+        if kind not in ("ref", "call_id", "message_id") or not isinstance(value, str) or not value:
+            raise ValueError('inquiry reference must be {"ref": …}, {"call_id": …} or {"message_id": …}')
+        if kind == "ref":
+            found = Inquiry.objects.filter(ref=value).first()
+        elif kind == "call_id":
+            found = Inquiry.objects.filter(call__call_id=value).first()
+        else:
+            found = (
+                Inquiry.objects.filter(source_message__message_id=value).first()
+                or Inquiry.objects.filter(messages__message_id=value).first()
+            )
+        if found is None:
+            raise UnresolvedReference(f"reference to unknown inquiry {kind}={value[:80]}")
+        return found
+
+    def user(self, username: Any):
+        """The user with this username; a missing one is created inactive, with no password
+        and no role (the history keeps its name; the new contractor decides on access)."""
+        if username is None or username == "":
+            return None
+        if not isinstance(username, str):
+            raise ValueError("username must be a string")
+        if username in self._users:
+            return self._users[username]
+        user_model = get_user_model()
+        user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
+        if user is None:
+            user = user_model(**{user_model.USERNAME_FIELD: username}, is_active=False)
+            user.set_unusable_password()
+            user.full_clean(exclude=["password"])
+            user.save()
+        self._users[username] = user
+        return user

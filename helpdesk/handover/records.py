@@ -1,0 +1,600 @@
+"""helpdesk's own record types in the handover file: how each is exported and imported.
+
+Natural keys: user → username; service_hours → weekday; calendar_day → date;
+call → call_id; email → message_id; inquiry → ref; escalation, complaint and
+security_incident → "key" (their handover_key UUID; a line without one gets a key derived
+from its content, so re-importing a hand-written file is still idempotent).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from helpdesk.handover import codec
+from helpdesk.handover.codec import (
+    ImportContext,
+    UnresolvedReference,
+    b64decode,
+    b64encode,
+    boolean,
+    format_clock,
+    format_time,
+    integer,
+    parse_clock,
+    parse_date,
+    required_text,
+    text,
+    upsert,
+)
+from helpdesk.handover.registry import register_record_type
+from helpdesk.models import (
+    AgentProfile,
+    Attachment,
+    AuditEvent,
+    CalendarDay,
+    Call,
+    Complaint,
+    EmailMessage,
+    Escalation,
+    Inquiry,
+    SecurityIncident,
+    ServiceHours,
+)
+from helpdesk.services.audit import audit_record
+
+CHUNK = 2000
+PII_FIELDS = frozenset(
+    {
+        "caller",
+        "from_address",
+        "from_name",
+        "to_addresses",
+        "subject",
+        "body",
+        "body_text",
+        "body_html",
+        "raw",
+        "requester_name",
+        "requester_email",
+        "requester_phone",
+        "requester_organization",
+        "description",
+        "note",
+        "answer",
+        "resolution",
+        "first_name",
+        "last_name",
+        "email",
+    }
+)
+
+
+def _audit_update(instance, outcome: str, ctx: ImportContext) -> str:
+    """An existing record changed by an import leaves an UPDATE row naming the fields
+    (values only for non-personal fields). Created rows are covered by the run's IMPORT."""
+    if outcome == "updated" and ctx.prior_outcome != "created":
+        fields = getattr(instance, "_handover_changed", [])
+        changes = {
+            f: ({"changed": True} if f in PII_FIELDS else {"new": _jsonable(getattr(instance, f, None))})
+            for f in fields
+        }
+        audit_record(
+            actor=getattr(ctx.run, "created_by", None),
+            action=AuditEvent.Action.UPDATE,
+            obj=instance,
+            changes=changes,
+            note=f"handover import run {getattr(ctx.run, 'pk', '')}",
+        )
+    return outcome
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "pk"):
+        return value.pk
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (bytes, memoryview)):
+        return f"<{len(value)} bytes>"
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+# --- user -------------------------------------------------------------------------------------
+
+
+def export_users():
+    user_model = get_user_model()
+    profiles = dict(AgentProfile.objects.values_list("user_id", "pbx_login"))
+    for user in user_model._default_manager.order_by("pk").iterator(chunk_size=CHUNK):
+        yield {
+            "type": "user",
+            "username": user.get_username(),
+            "first_name": getattr(user, "first_name", ""),
+            "last_name": getattr(user, "last_name", ""),
+            "email": getattr(user, "email", ""),
+            "pbx_login": profiles.get(user.pk, ""),
+        }
+
+
+def import_user(data: dict, ctx: ImportContext) -> str:
+    """A missing user is created inactive, without password or role; an existing one is
+    left as the receiving instance has it (only a missing PBX login is added)."""
+    user_model = get_user_model()
+    username = required_text(data, "username")
+    pbx_login = text(data, "pbx_login")
+    user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
+    outcome = "unchanged"
+    if user is None:
+        user = user_model(
+            **{user_model.USERNAME_FIELD: username},
+            first_name=text(data, "first_name"),
+            last_name=text(data, "last_name"),
+            email=text(data, "email"),
+            is_active=False,
+        )
+        user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save()
+        outcome = "created"
+    if pbx_login and not AgentProfile.objects.filter(user=user).exists():
+        if AgentProfile.objects.filter(pbx_login=pbx_login).exists():
+            raise ValueError(f"PBX login {pbx_login!r} already belongs to another user")
+        AgentProfile.objects.create(user=user, pbx_login=pbx_login)
+        outcome = "created" if outcome == "created" else "updated"
+    return outcome
+
+
+# --- service calendar -------------------------------------------------------------------------
+
+
+def export_service_hours():
+    for row in ServiceHours.objects.order_by("weekday").iterator(chunk_size=CHUNK):
+        yield {
+            "type": "service_hours",
+            "weekday": row.weekday,
+            "opens_at": format_clock(row.opens_at),
+            "closes_at": format_clock(row.closes_at),
+        }
+
+
+def import_service_hours(data: dict, ctx: ImportContext) -> str:
+    weekday = integer(data, "weekday")
+    if weekday is None:
+        raise KeyError("weekday")
+    values = {
+        "opens_at": parse_clock(data["opens_at"], field="opens_at"),
+        "closes_at": parse_clock(data["closes_at"], field="closes_at"),
+    }
+    instance, outcome = upsert(ServiceHours, lookup={"weekday": weekday}, values=values)
+    return _audit_update(instance, outcome, ctx)
+
+
+def export_calendar_days():
+    for row in CalendarDay.objects.order_by("date").iterator(chunk_size=CHUNK):
+        yield {
+            "type": "calendar_day",
+            "date": row.date.isoformat(),
+            "kind": row.kind,
+            "opens_at": format_clock(row.opens_at),
+            "closes_at": format_clock(row.closes_at),
+            "note": row.note,
+        }
+
+
+def import_calendar_day(data: dict, ctx: ImportContext) -> str:
+    values = {
+        "kind": required_text(data, "kind"),
+        "opens_at": parse_clock(data.get("opens_at"), field="opens_at"),
+        "closes_at": parse_clock(data.get("closes_at"), field="closes_at"),
+        "note": text(data, "note"),
+    }
+    instance, outcome = upsert(CalendarDay, lookup={"date": parse_date(data["date"], field="date")}, values=values)
+    return _audit_update(instance, outcome, ctx)
+
+
+# --- call -------------------------------------------------------------------------------------
+
+CALL_TIMES = ("arrived_at", "queued_at", "answered_at", "ended_at")
+
+
+def export_calls():
+    for c in Call.objects.order_by("pk").iterator(chunk_size=CHUNK):
+        yield {
+            "type": "call",
+            "call_id": c.call_id,
+            "arrived_at": format_time(c.arrived_at),
+            "caller": c.caller,
+            "outcome": c.outcome,
+            "in_service_hours": c.in_service_hours,
+            "queue": c.queue,
+            "queued_at": format_time(c.queued_at),
+            "answered_at": format_time(c.answered_at),
+            "ended_at": format_time(c.ended_at),
+            "agent": c.agent,
+            "acw_seconds": c.acw_seconds,
+            "source": c.source,
+            "content_hash": c.content_hash,
+        }
+
+
+def import_call(data: dict, ctx: ImportContext) -> str:
+    outcome_value = required_text(data, "outcome")
+    values = {
+        "arrived_at": ctx.time(data, "arrived_at", required=True),
+        "caller": text(data, "caller"),
+        "outcome": outcome_value,
+        "in_service_hours": boolean(data, "in_service_hours", default=outcome_value != Call.Outcome.OUT_OF_HOURS),
+        "queue": text(data, "queue"),
+        "queued_at": ctx.time(data, "queued_at"),
+        "answered_at": ctx.time(data, "answered_at"),
+        "ended_at": ctx.time(data, "ended_at"),
+        "agent": text(data, "agent"),
+        "acw_seconds": integer(data, "acw_seconds"),
+        "source": text(data, "source") or Call.Source.HANDOVER,
+        "content_hash": text(data, "content_hash"),
+    }
+    instance, outcome = upsert(Call, lookup={"call_id": required_text(data, "call_id")}, values=values)
+    return _audit_update(instance, outcome, ctx)
+
+
+# --- email ------------------------------------------------------------------------------------
+
+
+def export_emails():
+    qs = (
+        EmailMessage.objects.select_related("inquiry")
+        .only("inquiry__ref", *[f.name for f in EmailMessage._meta.concrete_fields])
+        .prefetch_related("attachments")
+        .order_by("pk")
+    )
+    for m in qs.iterator(chunk_size=500):
+        yield {
+            "type": "email",
+            "message_id": m.message_id,
+            "direction": m.direction,
+            "source": m.source,
+            "inquiry": codec.inquiry_reference(m.inquiry.ref if m.inquiry_id else None),
+            "from_address": m.from_address,
+            "from_name": m.from_name,
+            "to_addresses": m.to_addresses,
+            "subject": m.subject,
+            "body_text": m.body_text,
+            "body_html": m.body_html,
+            "in_reply_to": m.in_reply_to,
+            "references": m.references,
+            "sent_at": format_time(m.sent_at),
+            "received_at": format_time(m.received_at),
+            "is_auto_acknowledgement": m.is_auto_acknowledgement,
+            "charset_problem": m.charset_problem,
+            "send_status": m.send_status,
+            "send_attempts": m.send_attempts,
+            "last_send_error": m.last_send_error,
+            "raw": b64encode(m.raw),
+            "attachments": [_attachment_out(a) for a in sorted(m.attachments.all(), key=lambda a: a.pk)],
+        }
+
+
+def _attachment_out(a: Attachment) -> dict[str, Any]:
+    return {
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "size": a.size,
+        "content": b64encode(a.content),
+        "truncated": a.truncated,
+    }
+
+
+def _attachments_in(data: dict) -> list[dict[str, Any]]:
+    items = data.get("attachments") or []
+    if not isinstance(items, list):
+        raise ValueError("field 'attachments' must be a list")
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ValueError("each attachment must be an object")
+        size = integer(item, "size")
+        if size is None or size < 0:
+            raise ValueError("attachment needs a non-negative 'size'")
+        content = item.get("content")
+        out.append(
+            {
+                "filename": text(item, "filename"),
+                "content_type": text(item, "content_type"),
+                "size": size,
+                "content": None if content is None else b64decode(content, field="attachments.content"),
+                "truncated": boolean(item, "truncated"),
+            }
+        )
+    return out
+
+
+def import_email(data: dict, ctx: ImportContext) -> str:
+    """The message is stored even when its inquiry comes later in the file: the link is
+    set when the line is retried (see ``ImportContext.retry_later``)."""
+    inquiry = None
+    reference = data.get("inquiry")
+    if reference is not None:
+        try:
+            inquiry = ctx.inquiry(reference)
+        except UnresolvedReference:
+            if ctx.final:
+                raise
+            ctx.retry_later()
+    values = {
+        "direction": required_text(data, "direction"),
+        "source": text(data, "source") or EmailMessage.Source.HANDOVER,
+        "from_address": text(data, "from_address"),
+        "from_name": text(data, "from_name"),
+        "to_addresses": text(data, "to_addresses"),
+        "subject": text(data, "subject"),
+        "body_text": text(data, "body_text"),
+        "body_html": text(data, "body_html"),
+        "in_reply_to": text(data, "in_reply_to"),
+        "references": text(data, "references"),
+        "sent_at": ctx.time(data, "sent_at"),
+        "received_at": ctx.time(data, "received_at"),
+        "is_auto_acknowledgement": boolean(data, "is_auto_acknowledgement"),
+        "charset_problem": boolean(data, "charset_problem"),
+        "send_status": text(data, "send_status"),
+        "send_attempts": integer(data, "send_attempts", default=0),
+        "last_send_error": text(data, "last_send_error"),
+        "raw": b64decode(data["raw"], field="raw"),
+    }
+    if reference is None or inquiry is not None:
+        values["inquiry"] = inquiry
+    attachments = _attachments_in(data)
+    instance, outcome = upsert(EmailMessage, lookup={"message_id": required_text(data, "message_id")}, values=values)
+    stored = [_attachment_out(a) for a in instance.attachments.order_by("pk")] if outcome != "created" else []
+    wanted = [{**a, "content": b64encode(a["content"])} for a in attachments]
+    if stored != wanted:
+        if stored:
+            instance.attachments.all().delete()
+        Attachment.objects.bulk_create([Attachment(message=instance, **a) for a in attachments])
+        if outcome == "unchanged":
+            outcome = "updated"
+            instance._handover_changed = ["attachments"]
+    return _audit_update(instance, outcome, ctx)
+
+
+# --- inquiry ----------------------------------------------------------------------------------
+
+
+def export_inquiries():
+    qs = Inquiry.objects.select_related("call", "assigned_to", "created_by").order_by("pk")
+    for i in qs.values(
+        "ref",
+        "channel",
+        "status",
+        "received_at",
+        "call__call_id",
+        "source_message__message_id",
+        "category",
+        "subject",
+        "body",
+        "resolution",
+        "ministry_guidance",
+        "requester_name",
+        "requester_email",
+        "requester_phone",
+        "requester_organization",
+        "assigned_to__username",
+        "created_by__username",
+        "first_answered_at",
+        "wrapup_completed_at",
+        "resolved_at",
+        "version",
+    ).iterator(chunk_size=CHUNK):
+        yield {
+            "type": "inquiry",
+            "ref": i["ref"],
+            "channel": i["channel"],
+            "status": i["status"],
+            "received_at": format_time(i["received_at"]),
+            "call_id": i["call__call_id"],
+            "message_id": i["source_message__message_id"],
+            "category": i["category"],
+            "subject": i["subject"],
+            "body": i["body"],
+            "resolution": i["resolution"],
+            "ministry_guidance": i["ministry_guidance"],
+            "requester_name": i["requester_name"],
+            "requester_email": i["requester_email"],
+            "requester_phone": i["requester_phone"],
+            "requester_organization": i["requester_organization"],
+            "assigned_to": i["assigned_to__username"],
+            "created_by": i["created_by__username"],
+            "first_answered_at": format_time(i["first_answered_at"]),
+            "wrapup_completed_at": format_time(i["wrapup_completed_at"]),
+            "resolved_at": format_time(i["resolved_at"]),
+            "version": i["version"],
+        }
+
+
+def import_inquiry(data: dict, ctx: ImportContext) -> str:
+    call = None
+    if call_id := data.get("call_id"):
+        call = Call.objects.filter(call_id=call_id).first()
+        if call is None:
+            raise UnresolvedReference(f"reference to unknown call call_id={str(call_id)[:80]}")
+    message = None
+    if message_id := data.get("message_id"):
+        message = EmailMessage.objects.filter(message_id=message_id).first()
+        if message is None:
+            raise UnresolvedReference(f"reference to unknown email message_id={str(message_id)[:80]}")
+    version = integer(data, "version", default=1)
+    values = {
+        "channel": required_text(data, "channel"),
+        "status": text(data, "status") or Inquiry.Status.NEW,
+        "received_at": ctx.time(data, "received_at", required=True),
+        "call": call,
+        "source_message": message,
+        "category": text(data, "category"),
+        "subject": text(data, "subject"),
+        "body": text(data, "body"),
+        "resolution": text(data, "resolution"),
+        "ministry_guidance": boolean(data, "ministry_guidance"),
+        "requester_name": text(data, "requester_name"),
+        "requester_email": text(data, "requester_email"),
+        "requester_phone": text(data, "requester_phone"),
+        "requester_organization": text(data, "requester_organization"),
+        "assigned_to": ctx.user(data.get("assigned_to")),
+        "created_by": ctx.user(data.get("created_by")),
+        "first_answered_at": ctx.time(data, "first_answered_at"),
+        "wrapup_completed_at": ctx.time(data, "wrapup_completed_at"),
+        "resolved_at": ctx.time(data, "resolved_at"),
+        "version": version,
+    }
+    instance, outcome = upsert(Inquiry, lookup={"ref": required_text(data, "ref")}, values=values)
+    if message is not None and message.inquiry_id is None:
+        # The opening message belongs to the inquiry it opened.
+        EmailMessage.objects.filter(pk=message.pk, inquiry__isnull=True).update(inquiry=instance)
+    return _audit_update(instance, outcome, ctx)
+
+
+# --- escalation, complaint, security incident ----------------------------------------------
+
+
+def export_escalations():
+    qs = Escalation.objects.order_by("pk").values(
+        "handover_key",
+        "inquiry__ref",
+        "target",
+        "organization",
+        "escalated_at",
+        "returned_at",
+        "note",
+        "answer",
+        "requested_by__username",
+        "escalated_by__username",
+    )
+    for e in qs.iterator(chunk_size=CHUNK):
+        yield {
+            "type": "escalation",
+            "key": str(e["handover_key"]),
+            "inquiry": codec.inquiry_reference(e["inquiry__ref"]),
+            "target": e["target"],
+            "organization": e["organization"],
+            "escalated_at": format_time(e["escalated_at"]),
+            "returned_at": format_time(e["returned_at"]),
+            "note": e["note"],
+            "answer": e["answer"],
+            "requested_by": e["requested_by__username"],
+            "escalated_by": e["escalated_by__username"],
+        }
+
+
+def import_escalation(data: dict, ctx: ImportContext) -> str:
+    inquiry = ctx.inquiry(data["inquiry"])
+    target = required_text(data, "target")
+    escalated_at = ctx.time(data, "escalated_at", required=True)
+    key = codec.parse_key(data.get("key")) or codec.derived_key(
+        "escalation", inquiry.ref, target, escalated_at.isoformat()
+    )
+    values = {
+        "inquiry": inquiry,
+        "target": target,
+        "organization": text(data, "organization"),
+        "escalated_at": escalated_at,
+        "returned_at": ctx.time(data, "returned_at"),
+        "note": text(data, "note"),
+        "answer": text(data, "answer"),
+        "requested_by": ctx.user(data.get("requested_by")),
+        "escalated_by": ctx.user(data.get("escalated_by")),
+    }
+    instance, outcome = upsert(Escalation, lookup={"handover_key": key}, values=values)
+    return _audit_update(instance, outcome, ctx)
+
+
+def export_complaints():
+    qs = Complaint.objects.order_by("pk").values(
+        "handover_key",
+        "inquiry__ref",
+        "received_at",
+        "cause",
+        "description",
+        "recorded_by__username",
+        "confirmed_by__username",
+        "confirmed_at",
+    )
+    for c in qs.iterator(chunk_size=CHUNK):
+        yield {
+            "type": "complaint",
+            "key": str(c["handover_key"]),
+            "inquiry": codec.inquiry_reference(c["inquiry__ref"]),
+            "received_at": format_time(c["received_at"]),
+            "cause": c["cause"],
+            "description": c["description"],
+            "recorded_by": c["recorded_by__username"],
+            "confirmed_by": c["confirmed_by__username"],
+            "confirmed_at": format_time(c["confirmed_at"]),
+        }
+
+
+def import_complaint(data: dict, ctx: ImportContext) -> str:
+    inquiry = ctx.inquiry(data["inquiry"])
+    received_at = ctx.time(data, "received_at", required=True)
+    key = codec.parse_key(data.get("key")) or codec.derived_key("complaint", inquiry.ref, received_at.isoformat())
+    values = {
+        "inquiry": inquiry,
+        "received_at": received_at,
+        "cause": text(data, "cause") or Complaint.Cause.UNCONFIRMED,
+        "description": text(data, "description"),
+        "recorded_by": ctx.user(data.get("recorded_by")),
+        "confirmed_by": ctx.user(data.get("confirmed_by")),
+        "confirmed_at": ctx.time(data, "confirmed_at"),
+    }
+    instance, outcome = upsert(Complaint, lookup={"handover_key": key}, values=values)
+    return _audit_update(instance, outcome, ctx)
+
+
+def export_security_incidents():
+    qs = SecurityIncident.objects.order_by("pk").values(
+        "handover_key", "occurred_at", "detected_at", "severity", "kind", "description", "reported_by__username"
+    )
+    for s in qs.iterator(chunk_size=CHUNK):
+        yield {
+            "type": "security_incident",
+            "key": str(s["handover_key"]),
+            "occurred_at": format_time(s["occurred_at"]),
+            "detected_at": format_time(s["detected_at"]),
+            "severity": s["severity"],
+            "kind": s["kind"],
+            "description": s["description"],
+            "reported_by": s["reported_by__username"],
+        }
+
+
+def import_security_incident(data: dict, ctx: ImportContext) -> str:
+    occurred_at = ctx.time(data, "occurred_at", required=True)
+    detected_at = ctx.time(data, "detected_at", required=True)
+    severity = required_text(data, "severity")
+    kind = text(data, "kind") or SecurityIncident.Kind.OTHER
+    key = codec.parse_key(data.get("key")) or codec.derived_key(
+        "security_incident", occurred_at.isoformat(), detected_at.isoformat(), kind
+    )
+    values = {
+        "occurred_at": occurred_at,
+        "detected_at": detected_at,
+        "severity": severity,
+        "kind": kind,
+        "description": text(data, "description"),
+        "reported_by": ctx.user(data.get("reported_by")),
+    }
+    instance, outcome = upsert(SecurityIncident, lookup={"handover_key": key}, values=values)
+    return _audit_update(instance, outcome, ctx)
+
+
+register_record_type("user", export_users, import_user, 10, counter=lambda: get_user_model()._default_manager.count())
+register_record_type("service_hours", export_service_hours, import_service_hours, 12, ServiceHours.objects.count)
+register_record_type("calendar_day", export_calendar_days, import_calendar_day, 14, CalendarDay.objects.count)
+register_record_type("call", export_calls, import_call, 20, Call.objects.count)
+register_record_type("email", export_emails, import_email, 30, EmailMessage.objects.count)
+register_record_type("inquiry", export_inquiries, import_inquiry, 40, Inquiry.objects.count)
+register_record_type("escalation", export_escalations, import_escalation, 50, Escalation.objects.count)
+register_record_type("complaint", export_complaints, import_complaint, 60, Complaint.objects.count)
+register_record_type(
+    "security_incident", export_security_incidents, import_security_incident, 70, SecurityIncident.objects.count
+)

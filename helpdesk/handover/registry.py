@@ -1,0 +1,100 @@
+"""Which record types the handover file carries, and how each is written and read.
+
+helpdesk registers its own types (`helpdesk.handover.records`); other apps register theirs
+from their ``AppConfig.ready()`` so helpdesk never imports them::
+
+    from helpdesk.handover.registry import register_record_type
+
+    register_record_type("faq_entry", exporter=faq_export_entries, importer=faq_import_entry,
+                         order=100, counter=lambda: FaqEntry.objects.count())
+
+``exporter()`` yields one ``dict`` per record (JSON-serialisable; the ``"type"`` field is
+added if missing); stream it (``.iterator(chunk_size=…)``), never build a list.
+
+``importer(data, ctx)`` writes one record from a parsed line and returns ``"created"``,
+``"updated"`` or ``"unchanged"`` (compare with what is stored: importing a file twice
+must change nothing). It runs inside a savepoint; raise anything to reject the line
+(``KeyError`` → "missing field", ``ValueError``/``ValidationError`` → their message,
+``IntegrityError`` → "constraint violated"). Raise ``UnresolvedReference`` when the line
+refers to something that may come later in the file: the line is retried after the rest
+and rejected with that message only if the reference never resolves. ``ctx`` is an
+``ImportContext`` with helpers (``ctx.inquiry(ref)``, ``ctx.user(username)``,
+``ctx.time(value)``).
+
+``order`` sets the export order (lower first; helpdesk uses 10–70) and nothing else: the
+importer accepts the types in any order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from helpdesk.handover.codec import UnresolvedReference
+
+Exporter = Callable[[], Iterable[dict[str, Any]]]
+Importer = Callable[[dict[str, Any], Any], str]
+
+RESERVED_TYPES = frozenset({"header"})
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordType:
+    type_name: str
+    exporter: Exporter
+    importer: Importer
+    order: int
+    counter: Callable[[], int] | None = None
+
+
+_registry: dict[str, RecordType] = {}
+_builtins_loaded = False
+
+
+def register_record_type(
+    type_name: str,
+    exporter: Exporter,
+    importer: Importer,
+    order: int,
+    counter: Callable[[], int] | None = None,
+) -> RecordType:
+    """Register (or re-register, e.g. on autoreload) a record type."""
+    if not type_name or type_name in RESERVED_TYPES:
+        raise ValueError(f"record type name {type_name!r} is reserved or empty")
+    record_type = RecordType(type_name, exporter, importer, order, counter)
+    _registry[type_name] = record_type
+    return record_type
+
+
+def unregister_record_type(type_name: str) -> None:
+    """For tests that register a dummy type."""
+    _registry.pop(type_name, None)
+
+
+def _ensure_builtins() -> None:
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        from helpdesk.handover import records  # noqa: F401  (registers on import)
+
+
+def registered_types() -> list[RecordType]:
+    """All record types, in export order."""
+    _ensure_builtins()
+    return sorted(_registry.values(), key=lambda t: (t.order, t.type_name))
+
+
+def get_record_type(type_name: str) -> RecordType | None:
+    _ensure_builtins()
+    return _registry.get(type_name)
+
+
+__all__ = [
+    "RecordType",
+    "UnresolvedReference",
+    "get_record_type",
+    "register_record_type",
+    "registered_types",
+    "unregister_record_type",
+]

@@ -1,0 +1,317 @@
+"""Contractor handover: export every record as JSON Lines, import such a file.
+
+The same two functions run behind the management commands (`export_records`,
+`import_records`), the admin API and the Celery task. docs/handover.md describes the
+format; `helpdesk.handover.records` the record types; other apps add types through
+`helpdesk.handover.registry`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
+
+from helpdesk.handover.codec import ImportContext, UnresolvedReference
+from helpdesk.handover.registry import get_record_type, registered_types
+from helpdesk.models import AuditEvent, ImportRun
+from helpdesk.services.audit import audit_record
+from helpdesk.services.imports import (
+    ImportCounts,
+    import_run_finish,
+    import_run_progress,
+    import_run_reject,
+)
+
+FORMAT_VERSION = 1
+SUPPORTED_VERSIONS = frozenset({1})
+BATCH_LINES = 500
+BATCH_BYTES = 8 * 1024 * 1024
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def records_export_lines(*, actor, note: str = "") -> Iterator[str]:
+    """Yield the handover file line by line (without newlines): the header, then every
+    registered record type in its order. Rows are streamed (server-side cursors on
+    PostgreSQL), and on PostgreSQL the whole export reads one REPEATABLE READ snapshot so
+    the header's counts match the lines. Writes one AuditEvent EXPORT before the first line
+    (the file holds personal information)."""
+    types = registered_types()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.EXPORT,
+        object_type="handover",
+        changes={"types": [t.type_name for t in types], "format_version": FORMAT_VERSION},
+        note=note or "handover export (JSON Lines)",
+    )
+    snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if snapshot:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        counts = {t.type_name: t.counter() for t in types if t.counter is not None}
+        yield _dumps(
+            {
+                "type": "header",
+                "format_version": FORMAT_VERSION,
+                "exported_at": timezone.localtime().isoformat(),
+                "counts": counts,
+            }
+        )
+        for record_type in types:
+            for obj in record_type.exporter():
+                yield _dumps({"type": record_type.type_name, **{k: v for k, v in obj.items() if k != "type"}})
+
+
+def records_export(*, out: IO[str], actor, note: str = "") -> Counter:
+    """Write the handover file to a text stream; returns the number of lines per type."""
+    written: Counter = Counter()
+    for line in records_export_lines(actor=actor, note=note):
+        out.write(line)
+        out.write("\n")
+        written[line[9 : line.index('"', 9)] if line.startswith('{"type":"') else "?"] += 1
+    return written
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+class _Importer:
+    def __init__(self, *, run: ImportRun, source_name: str) -> None:
+        self.run = run
+        self.source_name = source_name
+        self.ctx = ImportContext(run=run)
+        self.counts = ImportCounts()
+        self.spool: IO[bytes] | None = None
+        self.spooled = 0
+
+    # one line ------------------------------------------------------------------------------
+
+    def reject(self, *, line: int, offset: int, reason: str, raw: bytes) -> None:
+        self.counts.add("rejected")
+        import_run_reject(run=self.run, source_name=self.source_name, line=line, offset=offset, reason=reason, raw=raw)
+
+    def defer(self, *, line: int, offset: int, prior: str | None, text: str) -> None:
+        assert self.spool is not None
+        record = {"line": line, "offset": offset, "prior": prior, "text": text}
+        self.spool.write(_dumps(record).encode("utf-8") + b"\n")
+        self.spooled += 1
+
+    def process(self, *, line: int, offset: int, raw: bytes, prior: str | None, final: bool, retry: bool) -> None:
+        """Import one line. `retry`: it was deferred by an earlier pass (already counted as
+        read); `prior`: what that pass did; `final`: unresolved references are rejected."""
+        if not retry:
+            if not raw.strip():
+                return  # blank lines are not records
+            self.counts.read += 1
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.reject(line=line, offset=offset, reason=f"not valid UTF-8 (byte {exc.start})", raw=raw)
+            return
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            self.reject(line=line, offset=offset, reason=f"invalid JSON: {exc.msg} (column {exc.colno})", raw=raw)
+            return
+        if not isinstance(data, dict):
+            self.reject(line=line, offset=offset, reason="line is not a JSON object", raw=raw)
+            return
+        type_name = data.get("type")
+        if not isinstance(type_name, str) or not type_name:
+            self.reject(line=line, offset=offset, reason="missing field 'type'", raw=raw)
+            return
+        if type_name == "header":
+            self.reject(line=line, offset=offset, reason="header line not at the start of the file", raw=raw)
+            return
+        record_type = get_record_type(type_name)
+        if record_type is None:
+            self.reject(line=line, offset=offset, reason=f"unknown record type {type_name[:60]!r}", raw=raw)
+            return
+
+        self.ctx.start_line(final=final, prior_outcome=prior)
+        reason = None
+        try:
+            with transaction.atomic():
+                outcome = record_type.importer(data, self.ctx)
+        except UnresolvedReference as exc:
+            self.ctx.forget_users()
+            if final:
+                reason = str(exc)
+            else:
+                self.defer(line=line, offset=offset, prior=prior, text=text)
+                return
+        except KeyError as exc:
+            reason = f"missing field {exc.args[0]!r}" if exc.args else "missing field"
+        except ValidationError as exc:
+            reason = "invalid value: " + _validation_message(exc)
+        except IntegrityError as exc:
+            reason = "constraint violated: " + _first_line(exc)
+        except DatabaseError as exc:
+            reason = "database refused the record: " + _first_line(exc)
+        except (ValueError, TypeError) as exc:
+            reason = str(exc) or type(exc).__name__
+        if reason is not None:
+            self.ctx.forget_users()
+            self.reject(line=line, offset=offset, reason=f"{type_name}: {reason}", raw=raw)
+            return
+        if outcome not in ("created", "updated", "unchanged"):
+            raise RuntimeError(f"importer of {type_name!r} returned {outcome!r}")
+        combined = _combine(prior, outcome)
+        if self.ctx.wants_retry and not final:
+            self.defer(line=line, offset=offset, prior=combined, text=text)
+            return
+        self.counts.add(combined)
+
+    # whole file ----------------------------------------------------------------------------
+
+    def run_pass(self, entries: Iterable[tuple[int, int, bytes, str | None]], *, final: bool, retry: bool) -> None:
+        for batch in _batches(entries):
+            with transaction.atomic():
+                for line, offset, raw, prior in batch:
+                    self.process(line=line, offset=offset, raw=raw, prior=prior, final=final, retry=retry)
+            if not retry and batch:
+                last_line, last_offset, last_raw, _ = batch[-1]
+                import_run_progress(run=self.run, done=last_offset + len(last_raw))
+
+    def import_stream(self, stream: IO[bytes]) -> None:
+        lines = _read_lines(stream)
+        first = next(lines, None)
+        if first is not None:
+            line, offset, raw = first
+            header = _as_header(raw)
+            if header is not None:
+                version = header.get("format_version")
+                if version not in SUPPORTED_VERSIONS:
+                    raise UnsupportedFormat(f"unsupported format_version {version!r} (this version reads 1)")
+            else:
+                lines = _chain([first], lines)
+        self.spool = tempfile.TemporaryFile()  # noqa: SIM115  (closed in finally; swapped per pass)
+        try:
+            self.run_pass(((ln, off, raw, None) for ln, off, raw in lines), final=False, retry=False)
+            final = False
+            while self.spooled:
+                pending = self.spooled
+                source = self.spool
+                source.seek(0)
+                self.spool, self.spooled = tempfile.TemporaryFile(), 0  # noqa: SIM115
+                try:
+                    self.run_pass(_spool_entries(source), final=final, retry=True)
+                finally:
+                    source.close()
+                if final:
+                    break
+                if self.spooled == pending:
+                    final = True  # nothing resolved in this pass: the next one rejects what is left
+        finally:
+            self.spool.close()
+            self.spool = None
+
+
+class UnsupportedFormat(Exception):
+    pass
+
+
+def records_import(*, run: ImportRun, stream: IO[bytes], source_name: str = "") -> ImportRun:
+    """Import a handover file into this instance and finish `run` with the counts.
+
+    Each line is written in its own savepoint (lines are committed in batches of 500); a
+    line that cannot be imported becomes an ImportReject with its line number, byte offset
+    and reason, and the rest goes on. A line whose inquiry, call or email comes later in
+    the file is retried after the rest of the file."""
+    importer = _Importer(run=run, source_name=source_name or run.source_name)
+    error = ""
+    try:
+        importer.import_stream(stream)
+    except UnsupportedFormat as exc:
+        error = str(exc)
+    except Exception as exc:
+        import_run_finish(run=run, **importer.counts.as_kwargs(), error=f"{type(exc).__name__}: {_first_line(exc)}")
+        raise
+    return import_run_finish(run=run, **importer.counts.as_kwargs(), error=error)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _combine(prior: str | None, now: str) -> str:
+    if prior in ("created", "updated"):
+        return prior
+    return now
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def _validation_message(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())[:500]
+    return " ".join(exc.messages)[:500]
+
+
+def _read_lines(stream: IO[bytes]) -> Iterator[tuple[int, int, bytes]]:
+    offset = 0
+    for number, raw in enumerate(stream, start=1):
+        size = len(raw)
+        body = raw.rstrip(b"\r\n")
+        if number == 1 and body.startswith(b"\xef\xbb\xbf"):
+            body = body[3:]
+            offset += 3
+            size -= 3
+        yield number, offset, body
+        offset += size
+
+
+def _chain(first: list, rest: Iterator) -> Iterator:
+    yield from first
+    yield from rest
+
+
+def _as_header(raw: bytes) -> dict | None:
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(data, dict) and data.get("type") == "header":
+        return data
+    return None
+
+
+def _spool_entries(spool: IO[bytes]) -> Iterator[tuple[int, int, bytes, str | None]]:
+    for raw in spool:
+        entry = json.loads(raw)
+        yield entry["line"], entry["offset"], entry["text"].encode("utf-8"), entry["prior"]
+
+
+def _batches(entries: Iterable[tuple[int, int, bytes, str | None]]) -> Iterator[list]:
+    batch: list = []
+    size = 0
+    for entry in entries:
+        batch.append(entry)
+        size += len(entry[2])
+        if len(batch) >= BATCH_LINES or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def file_size(stream: IO[bytes]) -> int | None:
+    try:
+        return os.fstat(stream.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        return None
