@@ -1,0 +1,192 @@
+"""The whole offline pipeline over plain records: text → clusters → explanations → surges.
+
+Pure (no ORM). Used by `manage.py faq_clusters --from-jsonl`, by the periodic job (which feeds it
+stored tokens and embeddings) and by bench/bench_faq.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from faq import clustering, surges, text
+
+logger = logging.getLogger(__name__)
+TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    subject: str
+    body: str
+    received_at: dt.datetime  # aware
+
+
+@dataclass
+class PipelineResult:
+    documents: Sequence[Document]
+    clustering: clustering.ClusteringResult
+    surges: list[surges.Surge]
+
+    def weekly_counts(self, cluster: clustering.Cluster) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for i in cluster.members:
+            w = surges.week_start(local_date(self.documents[i].received_at)).isoformat()
+            out[w] = out.get(w, 0) + 1
+        return dict(sorted(out.items()))
+
+    def as_json(self) -> dict:
+        """The `faq_clusters --json` shape (public interface) plus explanatory extras."""
+        docs = self.documents
+        by_id = {c.id: c for c in self.clustering.clusters}
+        return {
+            "method": self.clustering.method,
+            "fallback_reason": self.clustering.fallback_reason,
+            "clusters": [
+                {
+                    "id": c.id,
+                    "keywords": c.keywords,
+                    "members": [docs[i].id for i in c.members],
+                    "size": c.size,
+                    "central": [docs[i].id for i in c.central],
+                    "weekly_counts": self.weekly_counts(c),
+                }
+                for c in self.clustering.clusters
+            ],
+            "unclustered": [docs[i].id for i in self.clustering.unclustered],
+            "surges": [
+                {
+                    "cluster": s.cluster,
+                    "week_start": s.start.isoformat(),
+                    "count": s.count,
+                    "baseline": s.baseline,
+                    "p_value": s.p_value,
+                    "ratio": s.ratio,
+                    "kind": s.kind,
+                    "explanation": s.explanation(label_for(by_id.get(s.cluster))),
+                }
+                for s in self.surges
+            ],
+        }
+
+
+def label_for(cluster: clustering.Cluster | None, n: int = 2) -> str:
+    if cluster is None or not cluster.keywords:
+        return ""
+    return "・".join(cluster.keywords[:n])
+
+
+def local_date(value: dt.datetime) -> dt.date:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=TOKYO)
+    return value.astimezone(TOKYO).date()
+
+
+def parse_datetime(value: str) -> dt.datetime:
+    """ISO 8601; a timestamp without an offset is Tokyo time."""
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=TOKYO)
+
+
+def read_jsonl(lines: Iterable[str]) -> list[Document]:
+    docs: list[Document] = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            docs.append(
+                Document(
+                    id=str(rec["id"]),
+                    subject=str(rec.get("subject") or ""),
+                    body=str(rec.get("body") or ""),
+                    received_at=parse_datetime(rec["received_at"]),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"line {lineno}: {exc}") from exc
+    return docs
+
+
+def document_tokens(doc: Document) -> list[str]:
+    return text.content_words(doc.subject) + text.content_words(doc.body)
+
+
+def document_embedding_text(doc: Document) -> str:
+    return text.inquiry_text(doc.subject, doc.body)
+
+
+def embed_documents(docs: Sequence[Document]) -> tuple[np.ndarray | None, str]:
+    """Embeddings, or (None, reason) when the model cannot load (TF-IDF fallback)."""
+    try:
+        return clustering.embed_texts([document_embedding_text(d) for d in docs]), ""
+    except clustering.EmbeddingUnavailable as exc:
+        return None, str(exc)
+
+
+def run(
+    docs: Sequence[Document],
+    *,
+    tokens: Sequence[Sequence[str]] | None = None,
+    embeddings: np.ndarray | None = None,
+    embed: bool = True,
+    cluster_params: clustering.ClusterParams = clustering.DEFAULT_PARAMS,
+    surge_params: surges.SurgeParams = surges.DEFAULT_PARAMS,
+    previous: Sequence[clustering.PreviousCluster] = (),
+    next_id: int | None = None,
+    as_of: dt.date | None = None,
+) -> PipelineResult:
+    fallback_reason = ""
+    if tokens is None:
+        tokens = [document_tokens(d) for d in docs]
+    if embeddings is None and embed:
+        embeddings, fallback_reason = embed_documents(docs)
+    elif embeddings is None:
+        fallback_reason = "embeddings disabled"
+    if fallback_reason:
+        logger.warning("faq: clustering with TF-IDF only (%s)", fallback_reason)
+    result = clustering.cluster_documents(
+        tokens=tokens,
+        embeddings=embeddings,
+        params=cluster_params,
+        previous=previous,
+        next_id=next_id,
+        fallback_reason=fallback_reason,
+    )
+    found = detect(docs, result, surge_params=surge_params, as_of=as_of)
+    return PipelineResult(docs, result, found)
+
+
+def detect(
+    docs: Sequence[Document],
+    result: clustering.ClusteringResult,
+    *,
+    surge_params: surges.SurgeParams = surges.DEFAULT_PARAMS,
+    as_of: dt.date | None = None,
+) -> list[surges.Surge]:
+    if not docs:
+        return []
+    days = [local_date(d.received_at) for d in docs]
+    daily_total: dict[dt.date, int] = {}
+    for d in days:
+        daily_total[d] = daily_total.get(d, 0) + 1
+    daily_by_cluster: dict[int, dict[dt.date, int]] = {}
+    for c in result.clusters:
+        counts: dict[dt.date, int] = {}
+        for i in c.members:
+            counts[days[i]] = counts.get(days[i], 0) + 1
+        daily_by_cluster[c.id] = counts
+    return surges.detect_surges(
+        daily_by_cluster=daily_by_cluster,
+        daily_total=daily_total,
+        first_day=min(days),
+        as_of=as_of or max(days),
+        params=surge_params,
+    )

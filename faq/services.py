@@ -1,0 +1,574 @@
+"""Writes of the faq app: embeddings, cluster runs, surge alerts, FAQ entries, usages, IVR.
+
+faq never writes helpdesk records. Every state change writes an AuditEvent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from faq import clustering, pipeline, surges, text
+from faq.models import (
+    ClusterMembership,
+    ClusterRun,
+    FaqCategory,
+    FaqEntry,
+    FaqSettings,
+    FaqUsage,
+    InquiryEmbedding,
+    IvrAnnouncement,
+    SurgeAlert,
+    TopicCluster,
+)
+from faq.selectors import faq_settings_get
+from helpdesk.errors import ConflictError, InvalidTransitionError, PermissionDeniedError
+from helpdesk.models import AuditEvent, Inquiry
+from helpdesk.roles import is_admin, is_staff_operator
+from helpdesk.services.audit import audit_record, diff_fields
+
+logger = logging.getLogger(__name__)
+
+IVR_TEMPLATE = "現在、{topic}に関するお問い合わせが集中しております。よくある質問ページをご覧ください。"
+DRAFT_ANSWER_PLACEHOLDER = ""
+SYSTEM = "faq"
+
+
+def _require_admin(actor) -> None:
+    if not is_admin(actor):
+        raise PermissionDeniedError("FAQ・IVRの編集と公開は管理者のみ行えます。")
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+SETTINGS_FIELDS = (
+    "window_weeks",
+    "tfidf_weight",
+    "distance_threshold",
+    "min_cluster_size",
+    "max_sample",
+    "surge_min_count",
+    "surge_min_ratio",
+    "surge_alpha",
+    "surge_baseline_weeks",
+    "draft_min_cluster_size",
+)
+
+
+@transaction.atomic
+def faq_settings_update(*, actor, **data) -> FaqSettings:
+    _require_admin(actor)
+    obj = faq_settings_get()
+    data = {k: v for k, v in data.items() if k in SETTINGS_FIELDS}
+    changes = diff_fields(obj, data)
+    for k, v in data.items():
+        setattr(obj, k, v)
+    obj.full_clean()
+    obj.save()
+    if changes:
+        audit_record(actor=actor, action=AuditEvent.Action.UPDATE, obj=obj, changes=changes)
+    return obj
+
+
+def cluster_params_from(s: FaqSettings) -> clustering.ClusterParams:
+    return clustering.ClusterParams(
+        tfidf_weight=s.tfidf_weight,
+        distance_threshold=s.distance_threshold,
+        min_cluster_size=s.min_cluster_size,
+        max_sample=s.max_sample,
+    )
+
+
+def surge_params_from(s: FaqSettings) -> surges.SurgeParams:
+    return surges.SurgeParams(
+        min_count=s.surge_min_count,
+        min_ratio=s.surge_min_ratio,
+        alpha=s.surge_alpha,
+        baseline_weeks=s.surge_baseline_weeks,
+    )
+
+
+# --- embeddings -------------------------------------------------------------------------------
+
+
+def _text_hash(cleaned: str) -> str:
+    return hashlib.sha256(cleaned.encode()).hexdigest()
+
+
+def inquiry_embeddings_compute(*, inquiry_ids: Iterable[int], batch_size: int = 500) -> int:
+    """Compute (or refresh, when the text changed or the model was unavailable before) the
+    stored tokens and embedding of each inquiry. Returns how many rows were written."""
+    ids = list(inquiry_ids)
+    written = 0
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        rows = list(Inquiry.objects.filter(id__in=chunk).values_list("id", "subject", "body"))
+        stored = {
+            r[0]: (r[1], r[2])
+            for r in InquiryEmbedding.objects.filter(inquiry_id__in=chunk).values_list(
+                "inquiry_id", "text_hash", "model"
+            )
+        }
+        todo = []
+        for pk, subject, body in rows:
+            cleaned = text.inquiry_text(subject, body)
+            h = _text_hash(cleaned)
+            if stored.get(pk) == (h, clustering.EMBEDDING_MODEL):
+                continue
+            todo.append((pk, cleaned, h, subject, body))
+        if not todo:
+            continue
+        try:
+            vectors: np.ndarray | None = clustering.embed_texts([t[1] for t in todo])
+            model = clustering.EMBEDDING_MODEL
+        except clustering.EmbeddingUnavailable:
+            vectors, model = None, ""
+        objs = [
+            InquiryEmbedding(
+                inquiry_id=pk,
+                model=model,
+                text_hash=h,
+                tokens=" ".join(text.content_words(subject) + text.content_words(body)),
+                vector=None if vectors is None else vectors[i].astype("<f4").tobytes(),
+            )
+            for i, (pk, _c, h, subject, body) in enumerate(todo)
+        ]
+        InquiryEmbedding.objects.bulk_create(
+            objs,
+            update_conflicts=True,
+            unique_fields=["inquiry"],
+            update_fields=["model", "text_hash", "tokens", "vector", "computed_at"],
+        )
+        written += len(objs)
+    return written
+
+
+def inquiry_embeddings_missing(*, since: dt.datetime) -> list[int]:
+    """Inquiries received since `since` that have no embedding with the current model."""
+    have = InquiryEmbedding.objects.filter(model=clustering.EMBEDDING_MODEL).values("inquiry_id")
+    return list(Inquiry.objects.filter(received_at__gte=since).exclude(id__in=have).values_list("id", flat=True))
+
+
+# --- the periodic run -------------------------------------------------------------------------
+
+
+def _window(as_of: dt.datetime, weeks: int) -> tuple[dt.datetime, dt.datetime]:
+    local = timezone.localtime(as_of)
+    end = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return end - dt.timedelta(weeks=weeks), end
+
+
+def faq_cluster_run(*, as_of: dt.datetime | None = None, embed_missing: bool = True) -> ClusterRun:
+    """Cluster the inquiries of the window ending on `as_of`'s day, explain the clusters,
+    detect surges and propose FAQ drafts and IVR announcements for new ones."""
+    as_of = as_of or timezone.now()
+    cfg = faq_settings_get()
+    start, end = _window(as_of, cfg.window_weeks)
+    run = ClusterRun.objects.create(started_at=timezone.now(), window_start=start, window_end=end)
+    try:
+        if embed_missing:
+            missing = list(
+                Inquiry.objects.filter(received_at__gte=start, received_at__lt=end)
+                .exclude(id__in=InquiryEmbedding.objects.filter(model=clustering.EMBEDDING_MODEL).values("inquiry_id"))
+                .values_list("id", flat=True)
+            )
+            inquiry_embeddings_compute(inquiry_ids=missing)
+        docs, tokens, vectors, ids = _load_window(start, end)
+        previous = [
+            clustering.PreviousCluster(
+                id=c.cluster_id,
+                centroid=None if not c.centroid else np.frombuffer(bytes(c.centroid), dtype="<f4"),
+                term_weights=c.term_weights,
+            )
+            for c in TopicCluster.objects.filter(active=True)
+        ]
+        next_id = (TopicCluster.objects.aggregate(m=Max("cluster_id"))["m"] or 0) + 1
+        result = pipeline.run(
+            docs,
+            tokens=tokens,
+            embeddings=vectors,
+            embed=False,
+            cluster_params=cluster_params_from(cfg),
+            surge_params=surge_params_from(cfg),
+            previous=previous,
+            next_id=next_id,
+            as_of=timezone.localtime(as_of).date(),
+        )
+        if vectors is None and not result.clustering.fallback_reason:
+            result.clustering.fallback_reason = "embedding model unavailable when the inquiries were saved"
+        _store_result(run, result, ids, cfg)
+    except Exception:
+        ClusterRun.objects.filter(pk=run.pk).update(status=ClusterRun.Status.FAILED, finished_at=timezone.now())
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def _load_window(start, end):
+    rows = list(
+        Inquiry.objects.filter(received_at__gte=start, received_at__lt=end)
+        .order_by("received_at", "id")
+        .values_list("id", "ref", "subject", "body", "received_at")
+    )
+    ids = [r[0] for r in rows]
+    docs = [pipeline.Document(id=r[1], subject=r[2], body=r[3], received_at=r[4]) for r in rows]
+    emb: dict[int, tuple[str, str, bytes | None]] = {}
+    for chunk_start in range(0, len(ids), 5000):
+        chunk = ids[chunk_start : chunk_start + 5000]
+        for pk, model, toks, vec in InquiryEmbedding.objects.filter(inquiry_id__in=chunk).values_list(
+            "inquiry_id", "model", "tokens", "vector"
+        ):
+            emb[pk] = (model, toks, vec)
+    tokens: list[list[str]] = []
+    have_all_vectors = bool(ids)
+    for pk, doc in zip(ids, docs, strict=True):
+        stored = emb.get(pk)
+        if stored is None:
+            tokens.append(pipeline.document_tokens(doc))
+            have_all_vectors = False
+        else:
+            tokens.append(stored[1].split())
+            if stored[0] != clustering.EMBEDDING_MODEL or not stored[2]:
+                have_all_vectors = False
+    vectors = None
+    if have_all_vectors:
+        vectors = np.vstack([np.frombuffer(bytes(emb[pk][2]), dtype="<f4") for pk in ids])
+    return docs, tokens, vectors, ids
+
+
+@transaction.atomic
+def _store_result(run: ClusterRun, result: pipeline.PipelineResult, ids: Sequence[int], cfg: FaqSettings) -> None:
+    cres = result.clustering
+    now = timezone.now()
+    by_cid: dict[int, TopicCluster] = {}
+    seen = []
+    for c in cres.clusters:
+        obj, _ = TopicCluster.objects.update_or_create(
+            cluster_id=c.id,
+            defaults={
+                "keywords": c.keywords,
+                "term_weights": c.term_weights,
+                "centroid": None if c.centroid is None else c.centroid.astype("<f4").tobytes(),
+                "size": c.size,
+                "weekly_counts": result.weekly_counts(c),
+                "central_inquiries": [ids[i] for i in c.central],
+                "active": True,
+                "last_run": run,
+            },
+            create_defaults={
+                "keywords": c.keywords,
+                "term_weights": c.term_weights,
+                "centroid": None if c.centroid is None else c.centroid.astype("<f4").tobytes(),
+                "size": c.size,
+                "weekly_counts": result.weekly_counts(c),
+                "central_inquiries": [ids[i] for i in c.central],
+                "active": True,
+                "last_run": run,
+                "first_run": run,
+            },
+        )
+        by_cid[c.id] = obj
+        seen.append(obj.pk)
+    TopicCluster.objects.exclude(pk__in=seen).update(active=False)
+    ClusterMembership.objects.exclude(run=run).delete()
+    ClusterMembership.objects.bulk_create(
+        (ClusterMembership(run=run, cluster=by_cid[c.id], inquiry_id=ids[i]) for c in cres.clusters for i in c.members),
+        batch_size=5000,
+    )
+    new_surges: list[SurgeAlert] = []
+    for s in result.surges:
+        cluster = by_cid[s.cluster]
+        alert, created = SurgeAlert.objects.get_or_create(
+            cluster=cluster,
+            kind=s.kind,
+            period_start=s.start,
+            defaults={
+                "period_end": s.end,
+                "count": s.count,
+                "baseline": s.baseline,
+                "ratio": s.ratio,
+                "p_value": s.p_value,
+                "threshold": s.threshold,
+                "explanation": s.explanation(cluster.label)[:500],
+                "run": run,
+                "detected_at": now,
+            },
+        )
+        if created:
+            audit_record(
+                actor=None,
+                action=AuditEvent.Action.CREATE,
+                obj=alert,
+                changes={"cluster": cluster.cluster_id, "count": s.count, "p_value": s.p_value},
+                note=SYSTEM,
+            )
+            new_surges.append(alert)
+    for alert in new_surges:
+        faq_entry_propose(cluster=alert.cluster, surge=alert)
+        ivr_announcement_propose(surge=alert)
+    for obj in by_cid.values():
+        if obj.size >= cfg.draft_min_cluster_size and not obj.faq_entries.exists():
+            faq_entry_propose(cluster=obj)
+    ClusterRun.objects.filter(pk=run.pk).update(
+        status=ClusterRun.Status.DONE,
+        finished_at=timezone.now(),
+        method=cres.method,
+        fallback_reason=cres.fallback_reason[:255],
+        inquiries=len(ids),
+        clusters=len(cres.clusters),
+        unclustered=len(cres.unclustered),
+        surges=len(result.surges),
+        sampled=cres.sampled,
+    )
+    audit_record(
+        actor=None,
+        action=AuditEvent.Action.CREATE,
+        obj=run,
+        changes={"method": cres.method, "clusters": len(cres.clusters), "surges": len(new_surges)},
+        note=SYSTEM,
+    )
+
+
+# --- FAQ entries ------------------------------------------------------------------------------
+
+
+def _most_common_resolution(cluster: TopicCluster) -> str:
+    row = (
+        Inquiry.objects.filter(id__in=cluster.memberships.values("inquiry_id"))
+        .exclude(resolution="")
+        .values("resolution")
+        .annotate(n=Count("id"))
+        .order_by("-n", "resolution")
+        .first()
+    )
+    return row["resolution"] if row else DRAFT_ANSWER_PLACEHOLDER
+
+
+def _draft_question(cluster: TopicCluster) -> str:
+    central = list(Inquiry.objects.filter(id__in=cluster.central_inquiries).values_list("id", "subject", "body"))
+    order = {pk: i for i, pk in enumerate(cluster.central_inquiries)}
+    central.sort(key=lambda r: order.get(r[0], 0))
+    for _pk, subject, body in central:
+        cand = text.strip_boilerplate(text.normalize(subject)) or text.strip_boilerplate(text.normalize(body))[:80]
+        if cand:
+            return cand[:500]
+    return f"{cluster.label}について"
+
+
+@transaction.atomic
+def faq_entry_propose(*, cluster: TopicCluster, surge: SurgeAlert | None = None) -> FaqEntry | None:
+    """A draft from a cluster: question from its most central inquiry, answer from the agents'
+    most common resolution text. None if the cluster already has a draft or published entry."""
+    if cluster.faq_entries.filter(status__in=[FaqEntry.Status.DRAFT, FaqEntry.Status.PUBLISHED]).exists():
+        return None
+    entry = FaqEntry(
+        question=_draft_question(cluster),
+        answer=_most_common_resolution(cluster),
+        source_cluster=cluster,
+        source_surge=surge,
+    )
+    entry.full_clean()
+    entry.save()
+    audit_record(
+        actor=None,
+        action=AuditEvent.Action.CREATE,
+        obj=entry,
+        changes={"status": entry.status, "source_cluster": cluster.cluster_id, "surge": surge.pk if surge else None},
+        note="proposed by faq clustering",
+    )
+    return entry
+
+
+ENTRY_FIELDS = ("question", "answer", "category")
+
+
+@transaction.atomic
+def faq_entry_create(*, actor, question: str, answer: str = "", category: FaqCategory | None = None) -> FaqEntry:
+    _require_admin(actor)
+    entry = FaqEntry(question=question, answer=answer, category=category, created_by=actor)
+    entry.full_clean()
+    entry.save()
+    audit_record(actor=actor, action=AuditEvent.Action.CREATE, obj=entry, changes={"status": entry.status})
+    return entry
+
+
+def _locked(entry: FaqEntry) -> FaqEntry:
+    return FaqEntry.objects.select_for_update().get(pk=entry.pk)
+
+
+@transaction.atomic
+def faq_entry_update(*, actor, entry: FaqEntry, version: int, **data) -> FaqEntry:
+    _require_admin(actor)
+    entry = _locked(entry)
+    if version != entry.version:
+        raise ConflictError("他の管理者が更新済みです。読み直してください。", extra={"version": entry.version})
+    data = {k: v for k, v in data.items() if k in ENTRY_FIELDS}
+    changes = diff_fields(entry, data)
+    if not changes:
+        return entry
+    for k, v in data.items():
+        setattr(entry, k, v)
+    entry.version += 1
+    entry.full_clean()
+    entry.save(update_fields=[*data.keys(), "version", "updated_at"])
+    audit_record(actor=actor, action=AuditEvent.Action.UPDATE, obj=entry, changes=changes)
+    return entry
+
+
+@transaction.atomic
+def faq_entry_publish(*, actor, entry: FaqEntry) -> FaqEntry:
+    _require_admin(actor)
+    entry = _locked(entry)
+    if entry.status == FaqEntry.Status.PUBLISHED:
+        raise InvalidTransitionError("既に公開中です。")
+    if not entry.answer.strip():
+        raise ValidationError({"answer": "回答を入力してから公開してください。"})
+    old = entry.status
+    entry.status = FaqEntry.Status.PUBLISHED
+    entry.published_at = timezone.now()
+    entry.retired_at = None
+    entry.version += 1
+    entry.full_clean()
+    entry.save(update_fields=["status", "published_at", "retired_at", "version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.TRANSITION,
+        obj=entry,
+        changes={"status": {"old": old, "new": "published"}},
+    )
+    return entry
+
+
+@transaction.atomic
+def faq_entry_retire(*, actor, entry: FaqEntry) -> FaqEntry:
+    _require_admin(actor)
+    entry = _locked(entry)
+    if entry.status == FaqEntry.Status.RETIRED:
+        raise InvalidTransitionError("既に公開終了しています。")
+    old = entry.status
+    entry.status = FaqEntry.Status.RETIRED
+    entry.retired_at = timezone.now()
+    entry.version += 1
+    entry.full_clean()
+    entry.save(update_fields=["status", "retired_at", "version", "updated_at"])
+    audit_record(
+        actor=actor, action=AuditEvent.Action.TRANSITION, obj=entry, changes={"status": {"old": old, "new": "retired"}}
+    )
+    return entry
+
+
+@transaction.atomic
+def faq_category_create(*, actor, name: str, slug: str, order: int = 0) -> FaqCategory:
+    _require_admin(actor)
+    cat = FaqCategory(name=name, slug=slug, order=order)
+    cat.full_clean()
+    cat.save()
+    audit_record(actor=actor, action=AuditEvent.Action.CREATE, obj=cat, changes={"name": name, "slug": slug})
+    return cat
+
+
+@transaction.atomic
+def faq_usage_record(*, actor, inquiry: Inquiry, entry: FaqEntry) -> tuple[FaqUsage, bool]:
+    """Record that `inquiry` was answered with `entry`. Idempotent: (usage, created)."""
+    if not is_staff_operator(actor):
+        raise PermissionDeniedError("FAQ利用の記録はオペレーター・SV・管理者のみ行えます。")
+    if entry.status != FaqEntry.Status.PUBLISHED:
+        raise ValidationError({"entry": "公開中のFAQのみ記録できます。"})
+    usage, created = FaqUsage.objects.get_or_create(inquiry=inquiry, entry=entry, defaults={"recorded_by": actor})
+    if created:
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.CREATE,
+            obj=usage,
+            changes={"inquiry": inquiry.ref, "entry": entry.pk},
+        )
+    return usage, created
+
+
+# --- IVR announcements ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ivr_announcement_propose(*, surge: SurgeAlert) -> IvrAnnouncement | None:
+    """One proposal per surging cluster at a time (none while one is proposed or running)."""
+    open_for_cluster = IvrAnnouncement.objects.filter(
+        source_surge__cluster=surge.cluster,
+        status__in=[IvrAnnouncement.Status.PROPOSED, IvrAnnouncement.Status.APPROVED],
+    ).exclude(status=IvrAnnouncement.Status.APPROVED, ends_at__lte=timezone.now())
+    if open_for_cluster.exists():
+        return None
+    topic = surge.cluster.label or "特定の手続"
+    ann = IvrAnnouncement(text=IVR_TEMPLATE.format(topic=topic), source_surge=surge)
+    ann.full_clean()
+    ann.save()
+    audit_record(
+        actor=None, action=AuditEvent.Action.CREATE, obj=ann, changes={"status": ann.status}, note="proposed by surge"
+    )
+    return ann
+
+
+@transaction.atomic
+def ivr_announcement_approve(
+    *, actor, announcement: IvrAnnouncement, starts_at: dt.datetime, ends_at: dt.datetime, text: str | None = None
+) -> IvrAnnouncement:
+    _require_admin(actor)
+    ann = IvrAnnouncement.objects.select_for_update().get(pk=announcement.pk)
+    if ann.status not in (IvrAnnouncement.Status.PROPOSED, IvrAnnouncement.Status.APPROVED):
+        raise InvalidTransitionError("この案内は承認できません。")
+    if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
+        raise ValidationError("開始・終了日時にはタイムゾーンが必要です。")
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": "終了日時は開始日時より後にしてください。"})
+    data = {"status": IvrAnnouncement.Status.APPROVED, "starts_at": starts_at, "ends_at": ends_at}
+    if text is not None:
+        data["text"] = text
+    changes = diff_fields(ann, data)
+    for k, v in data.items():
+        setattr(ann, k, v)
+    ann.approved_by = actor
+    ann.approved_at = timezone.now()
+    ann.full_clean()
+    ann.save()
+    audit_record(actor=actor, action=AuditEvent.Action.TRANSITION, obj=ann, changes=changes)
+    return ann
+
+
+@transaction.atomic
+def ivr_announcement_create(*, actor, text: str) -> IvrAnnouncement:
+    _require_admin(actor)
+    ann = IvrAnnouncement(text=text)
+    ann.full_clean()
+    ann.save()
+    audit_record(actor=actor, action=AuditEvent.Action.CREATE, obj=ann, changes={"status": ann.status})
+    return ann
+
+
+@transaction.atomic
+def ivr_announcement_close(*, actor, announcement: IvrAnnouncement) -> IvrAnnouncement:
+    """Reject a proposal, or withdraw an approved announcement (it stops playing now)."""
+    _require_admin(actor)
+    ann = IvrAnnouncement.objects.select_for_update().get(pk=announcement.pk)
+    if ann.status == IvrAnnouncement.Status.PROPOSED:
+        new = IvrAnnouncement.Status.REJECTED
+    elif ann.status == IvrAnnouncement.Status.APPROVED:
+        new = IvrAnnouncement.Status.WITHDRAWN
+        now = timezone.now()
+        if ann.ends_at and ann.ends_at > now:
+            ann.ends_at = max(now, ann.starts_at + dt.timedelta(microseconds=1))
+    else:
+        raise InvalidTransitionError("この案内は既に終了しています。")
+    old = ann.status
+    ann.status = new
+    ann.full_clean()
+    ann.save()
+    audit_record(
+        actor=actor, action=AuditEvent.Action.TRANSITION, obj=ann, changes={"status": {"old": old, "new": new}}
+    )
+    return ann

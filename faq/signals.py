@@ -1,0 +1,23 @@
+"""Embed each inquiry once when it is saved: a post_save receiver (connected in FaqConfig.ready)
+enqueues faq.tasks.faq_embed_inquiry after the transaction commits.
+
+When Celery runs eagerly (the laptop demo and the test tier, no Redis) the receiver does nothing:
+embedding inline would make every inquiry save load a 30 MB model and block the request. The
+periodic faq_cluster_and_detect job embeds whatever is missing before it clusters, so nothing is lost.
+"""
+
+from django.conf import settings
+from django.db import transaction
+
+
+def inquiry_saved(sender, instance, created, raw=False, update_fields=None, **kwargs) -> None:
+    if raw or not getattr(settings, "FAQ_EMBED_ON_SAVE", True):
+        return
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        return
+    if update_fields is not None and not ({"subject", "body"} & set(update_fields)):
+        return
+    from faq.tasks import faq_embed_inquiry
+
+    pk = instance.pk
+    transaction.on_commit(lambda: faq_embed_inquiry.delay(pk))
