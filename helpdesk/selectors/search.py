@@ -42,8 +42,38 @@ TextField.register_lookup(TrigramIContains)
 
 def normalize_query(value: str) -> str:
     """NFKC (half-width ｶﾅ → full-width カナ, full-width ＡＢＣ１２３ → ABC123), collapsed spaces.
-    Stored text is compared as written; inquiries are normalized on the query side only."""
+    Stored text is compared as written, so each term is also tried in half-width kana."""
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", value or "")).strip()
+
+
+def _build_halfwidth_map() -> dict[str, str]:
+    """Full-width katakana (and 。「」、・ー) → the half-width form NFKC folds into it,
+    dakuten/handakuten included (パ → ﾊﾟ)."""
+    table: dict[str, str] = {}
+    for code in range(0xFF61, 0xFFA0):
+        half = chr(code)
+        for suffix in ("", "\uff9e", "\uff9f"):
+            full = unicodedata.normalize("NFKC", half + suffix)
+            if len(full) == 1 and full != half + suffix and full not in table:
+                table[full] = half + suffix
+    return table
+
+
+_HALFWIDTH = _build_halfwidth_map()
+
+
+def to_halfwidth_kana(value: str) -> str:
+    return "".join(_HALFWIDTH.get(ch, ch) for ch in value)
+
+
+def term_variants(term: str) -> list[str]:
+    """The forms a term may be stored in. Text is stored as the citizen or agent typed it
+    (the demo data has 「gBizIDｱﾌﾟﾘ」), so a query matches full-width and half-width kana."""
+    variants = [term]
+    half = to_halfwidth_kana(term)
+    if half != term:
+        variants.append(half)
+    return variants
 
 
 def search_terms(value: str) -> list[str]:
@@ -57,7 +87,8 @@ def text_search_q(value: str, fields: tuple[str, ...]) -> Q:
     condition = Q()
     for term in search_terms(value):
         any_field = Q()
-        for field in fields:
-            any_field |= Q(**{f"{field}__trgm_icontains": term})
+        for variant in term_variants(term):
+            for field in fields:
+                any_field |= Q(**{f"{field}__trgm_icontains": variant})
         condition &= any_field
     return condition

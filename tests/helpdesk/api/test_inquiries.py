@@ -98,6 +98,17 @@ def test_search_normalises_half_width_kana_and_full_width_latin(api, agent):
     assert refs(client.get(URL, {"q": "Ｅ１２３"})) == [hit.ref]
 
 
+def test_search_finds_half_width_kana_stored_as_typed(api, agent):
+    stored_half = InquiryFactory(subject="gBizIDｱﾌﾟﾘ", body="機種変更")
+    stored_full = InquiryFactory(subject="Mac版アプリ", body="")
+    InquiryFactory(subject="到達確認", body="")
+    client = api.as_user(agent)
+
+    expected = sorted([stored_half.ref, stored_full.ref])
+    assert sorted(refs(client.get(URL, {"q": "アプリ"}))) == expected
+    assert sorted(refs(client.get(URL, {"q": "ｱﾌﾟﾘ"}))) == expected
+
+
 def test_search_terms_separated_by_full_width_space_must_all_match(api, agent):
     both = InquiryFactory(subject="電子申請の送信エラー", body="")
     InquiryFactory(subject="電子申請の操作方法", body="")
