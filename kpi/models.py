@@ -1,0 +1,125 @@
+"""KPI data an admin maintains (targets per contract period, the fiscal-year calendar of
+busy months) and the immutable monthly snapshots. The figures themselves are never stored
+by hand: `kpi.metrics` derives them from helpdesk records."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+
+
+class PeriodType(models.TextChoices):
+    NORMAL = "normal", "通常期"
+    SEMI_BUSY = "semi_busy", "準繁忙期"
+    BUSY = "busy", "繁忙期"
+
+
+class KpiTarget(models.Model):
+    """The contract's thresholds for one contract period [valid_from, valid_to). A new
+    contract adds a row instead of rewriting history; a month uses the row covering its
+    first day (defaults below when none does)."""
+
+    name = models.CharField(max_length=100, help_text="例: 2024年度〜2026年度 契約")
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True, help_text="この日を含まない。空欄は期限なし")
+    answer_rate_normal = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.900"))
+    answer_rate_busy = models.DecimalField(
+        max_digits=4, decimal_places=3, default=Decimal("0.700"), help_text="繁忙期・準繁忙期"
+    )
+    aht_max_seconds = models.PositiveIntegerField(default=600, help_text="以下で達成")
+    email_max_seconds = models.PositiveIntegerField(default=86400, help_text="未満で達成")
+    fcr_min = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.800"))
+    complaints_limit = models.PositiveIntegerField(default=15, help_text="未満で達成")
+    incidents_max = models.PositiveIntegerField(default=0, help_text="以下で達成")
+    email_use_business_hours = models.BooleanField(
+        default=False, help_text="メール平均回答時間の契約値をサービス時間ベースにする（既定は暦時間）"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["valid_from"], name="kpitarget_unique_start"),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")), name="kpitarget_valid_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(answer_rate_normal__gte=0, answer_rate_normal__lte=1)
+                & Q(answer_rate_busy__gte=0, answer_rate_busy__lte=1)
+                & Q(fcr_min__gte=0, fcr_min__lte=1),
+                name="kpitarget_rates_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.valid_from}〜{self.valid_to or ''})"
+
+    def clean(self) -> None:
+        overlapping = KpiTarget.objects.exclude(pk=self.pk)
+        if self.valid_to:
+            overlapping = overlapping.filter(valid_from__lt=self.valid_to)
+        overlapping = overlapping.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=self.valid_from))
+        if overlapping.exists():
+            raise ValidationError({"valid_from": "他の契約期間と重複しています。"})
+
+
+class FiscalMonthPeriod(models.Model):
+    """The period type of one month of a fiscal year (April–March), as the admin sets it.
+    A month with no row gets the default: 繁忙期 June–July, 準繁忙期 April–May, else 通常期."""
+
+    fiscal_year = models.PositiveSmallIntegerField(help_text="年度（4月始まり）例: 2026")
+    month = models.PositiveSmallIntegerField()
+    period_type = models.CharField(max_length=16, choices=PeriodType.choices)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["fiscal_year", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["fiscal_year", "month"], name="fiscalmonth_unique"),
+            models.CheckConstraint(condition=Q(month__gte=1, month__lte=12), name="fiscalmonth_month_range"),
+            models.CheckConstraint(
+                condition=Q(period_type__in=["normal", "semi_busy", "busy"]), name="fiscalmonth_period_type_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fiscal_year}年度 {self.month}月 {self.get_period_type_display()}"
+
+
+class KpiSnapshot(models.Model):
+    """A published month: the KPI JSON exactly as it was published. Immutable; publishing
+    again adds version N+1."""
+
+    month = models.CharField(max_length=7, help_text="YYYY-MM (Asia/Tokyo)")
+    version = models.PositiveIntegerField()
+    data = models.JSONField()
+    published_at = models.DateTimeField()
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-month", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["month", "version"], name="kpisnapshot_unique_month_version"),
+            models.CheckConstraint(condition=Q(month__regex=r"^\d{4}-(0[1-9]|1[0-2])$"), name="kpisnapshot_month_fmt"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="kpisnapshot_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} v{self.version}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Invariant, not business logic: a published snapshot never changes.
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError("KPI snapshots are immutable; publish a new version instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("KPI snapshots are immutable and cannot be deleted.")

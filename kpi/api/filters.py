@@ -1,0 +1,98 @@
+"""Allow-listed filters of the drill-down endpoints (never raw request parameters)."""
+
+import datetime as dt
+
+import django_filters as df
+
+from helpdesk.calendar import TOKYO
+from helpdesk.models import Call, Complaint, Escalation, Inquiry, SecurityIncident
+
+
+def _tokyo_day(queryset, field: str, day: dt.date):
+    start = dt.datetime.combine(day, dt.time(0), TOKYO)
+    return queryset.filter(**{f"{field}__gte": start, f"{field}__lt": start + dt.timedelta(days=1)})
+
+
+class AbandonedCallFilter(df.FilterSet):
+    reason = df.ChoiceFilter(
+        field_name="outcome",
+        choices=[(o.value, o.label) for o in (Call.Outcome.IVR_ABANDONED, *Call.QUEUE_ABANDON_OUTCOMES)],
+    )
+    kind = df.ChoiceFilter(choices=[("ivr", "IVR放棄"), ("queue", "応答待ち放棄")], method="filter_kind")
+    date = df.DateFilter(method="filter_date", help_text="Tokyo date of arrival")
+    queue = df.CharFilter(field_name="queue")
+
+    class Meta:
+        model = Call
+        fields: list[str] = []
+
+    def filter_kind(self, queryset, name, value):
+        if value == "ivr":
+            return queryset.filter(outcome=Call.Outcome.IVR_ABANDONED)
+        return queryset.filter(outcome__in=Call.QUEUE_ABANDON_OUTCOMES)
+
+    def filter_date(self, queryset, name, value):
+        return _tokyo_day(queryset, "arrived_at", value)
+
+
+class AnsweredCallFilter(df.FilterSet):
+    missing_wrapup = df.BooleanFilter(field_name="missing_wrapup")
+    min_handle_seconds = df.NumberFilter(field_name="handle_s", lookup_expr="gte")
+    agent = df.CharFilter(field_name="agent")
+    date = df.DateFilter(method="filter_date")
+
+    class Meta:
+        model = Call
+        fields: list[str] = []
+
+    def filter_date(self, queryset, name, value):
+        return _tokyo_day(queryset, "arrived_at", value)
+
+
+class EmailDrillFilter(df.FilterSet):
+    state = df.ChoiceFilter(
+        choices=[("answered", "回答済"), ("unanswered", "未回答"), ("excluded", "主管係へ引継ぎ（対象外）")],
+        method="filter_state",
+    )
+    channel = df.ChoiceFilter(choices=[(Inquiry.Channel.EMAIL, "メール"), (Inquiry.Channel.FORM, "フォーム")])
+    min_response_seconds = df.NumberFilter(field_name="response_s", lookup_expr="gte")
+
+    class Meta:
+        model = Inquiry
+        fields: list[str] = []
+
+    def filter_state(self, queryset, name, value):
+        if value == "excluded":
+            return queryset.filter(handed_to_section=True)
+        queryset = queryset.filter(handed_to_section=False)
+        return queryset.filter(answer_at__isnull=(value == "unanswered"))
+
+
+class HandoverFilter(df.FilterSet):
+    target = df.ChoiceFilter(choices=[(t.value, t.label) for t in Escalation.EXTERNAL_TARGETS])
+
+    class Meta:
+        model = Escalation
+        fields: list[str] = []
+
+
+class ComplaintDrillFilter(df.FilterSet):
+    cause = df.ChoiceFilter(choices=Complaint.Cause.choices)
+    counted = df.BooleanFilter(method="filter_counted")
+
+    class Meta:
+        model = Complaint
+        fields: list[str] = []
+
+    def filter_counted(self, queryset, name, value):
+        if value:
+            return queryset.filter(cause=Complaint.Cause.OPERATOR_ERROR)
+        return queryset.exclude(cause=Complaint.Cause.OPERATOR_ERROR)
+
+
+class IncidentDrillFilter(df.FilterSet):
+    severity = df.ChoiceFilter(choices=SecurityIncident.Severity.choices)
+
+    class Meta:
+        model = SecurityIncident
+        fields: list[str] = []

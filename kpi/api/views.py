@@ -1,0 +1,234 @@
+"""Thin API views over kpi.selectors / kpi.services."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from kpi import selectors, services
+from kpi.api import filters, serializers
+from kpi.api.permissions import CanPublishKpi, CanReadKpi
+from kpi.metrics import Month, month_range
+from kpi.models import KpiSnapshot
+
+MAX_RANGE_MONTHS = 60
+
+
+def _month(value: str) -> Month:
+    try:
+        return Month.parse(value)
+    except ValueError as exc:
+        raise ValidationError({"month": [str(exc)]}) from exc
+
+
+def _fresh(request) -> bool:
+    return request.query_params.get("fresh", "").lower() in ("1", "true", "yes")
+
+
+class KpiMonthView(APIView):
+    """One month's KPI object (formats.md), current figures; against the published
+    snapshot when the month was published (`restated`, `published`, `difference`)."""
+
+    permission_classes = [CanReadKpi]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("fresh", OpenApiTypes.BOOL, description="recompute instead of the cache")],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request, month: str):
+        return Response(selectors.kpi_month_get(month=_month(month), fresh=_fresh(request)))
+
+
+class KpiMonthRangeView(APIView):
+    """`?from=YYYY-MM&to=YYYY-MM`: {"months": [object, …]} oldest first (≤ 60 months)."""
+
+    permission_classes = [CanReadKpi]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.STR, required=True),
+            OpenApiParameter("to", OpenApiTypes.STR, required=True),
+            OpenApiParameter("fresh", OpenApiTypes.BOOL),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        first = _month(request.query_params.get("from", ""))
+        last = _month(request.query_params.get("to", ""))
+        if last < first:
+            raise ValidationError({"to": ["to は from 以降の月にしてください。"]})
+        if len(month_range(first, last)) > MAX_RANGE_MONTHS:
+            raise ValidationError({"to": [f"一度に取得できるのは{MAX_RANGE_MONTHS}か月までです。"]})
+        months = selectors.kpi_months_get(first=first, last=last, fresh=_fresh(request))
+        return Response({"from": str(first), "to": str(last), "months": months})
+
+
+class KpiPublishView(APIView):
+    """Admin: publish the month's current figures as the next immutable snapshot."""
+
+    permission_classes = [CanPublishKpi]
+
+    @extend_schema(request=None, responses={201: serializers.SnapshotSerializer})
+    def post(self, request, month: str):
+        snap = services.kpi_snapshot_publish(
+            month=_month(month), actor=request.user, note=str(request.data.get("note", ""))
+        )
+        return Response(
+            {"month": snap.month, "version": snap.version, "published_at": snap.published_at, "note": snap.note},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class KpiPublishedView(APIView):
+    """The snapshot as published (latest version, or `?version=N`): served from one row."""
+
+    permission_classes = [CanReadKpi]
+
+    @extend_schema(parameters=[OpenApiParameter("version", OpenApiTypes.INT)], responses=OpenApiTypes.OBJECT)
+    def get(self, request, month: str):
+        qs = KpiSnapshot.objects.filter(month=str(_month(month)))
+        version = request.query_params.get("version")
+        if version:
+            if not version.isdigit():
+                raise ValidationError({"version": ["整数で指定してください。"]})
+            snap = get_object_or_404(qs, version=int(version))
+        else:
+            snap = qs.order_by("-version").first()
+            if snap is None:
+                raise Http404
+        return Response(
+            {"version": snap.version, "published_at": snap.published_at, "note": snap.note, "data": snap.data}
+        )
+
+
+class KpiChangesView(APIView):
+    """Records of the month written after its latest publication: what a restatement is
+    made of (ids and inquiry refs only, no personal information)."""
+
+    permission_classes = [CanReadKpi]
+    LIMIT = 200
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, month: str):
+        m = _month(month)
+        snap = selectors.kpi_snapshot_latest(month=m)
+        if snap is None:
+            raise Http404
+        out = {"month": str(m), "published_version": snap.version, "published_at": snap.published_at, "records": {}}
+        for name, qs in selectors.kpi_changed_records(month=m, since=snap.published_at).items():
+            fields = ("id", "ref") if name == "inquiries" else ("id",)
+            rows = list(qs.order_by("id").values(*fields)[: self.LIMIT])
+            out["records"][name] = {"count": qs.count(), "items": rows}
+        return Response(out)
+
+
+# --- drill-down lists --------------------------------------------------------------------
+
+
+class _Cursor(CursorPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def cursor(*ordering: str) -> type[CursorPagination]:
+    return type("Cursor", (_Cursor,), {"ordering": ordering})
+
+
+class _DrillView(generics.ListAPIView):
+    permission_classes = [CanReadKpi]
+    filter_backends = [DjangoFilterBackend]
+
+    def month(self) -> Month:
+        return _month(self.kwargs["month"])
+
+
+class AbandonedCallsView(_DrillView):
+    """Abandoned in-hours calls (IVR and queue, by reason), latest first."""
+
+    serializer_class = serializers.AbandonedCallSerializer
+    filterset_class = filters.AbandonedCallFilter
+    pagination_class = cursor("-arrived_at", "-id")
+
+    def get_queryset(self):
+        return selectors.drill_abandoned_calls(month=self.month())
+
+
+class AnsweredCallsView(_DrillView):
+    """Answered in-hours calls with their handle time, longest first."""
+
+    serializer_class = serializers.AnsweredCallSerializer
+    filterset_class = filters.AnsweredCallFilter
+    pagination_class = cursor("-handle_s", "-id")
+
+    def get_queryset(self):
+        return selectors.drill_answered_calls(month=self.month())
+
+
+class EmailsView(_DrillView):
+    """The email metric's inquiries. `state=answered` (default), slowest first;
+    `state=unanswered`, oldest first; `state=excluded`: handed to the responsible section."""
+
+    serializer_class = serializers.EmailInquirySerializer
+    filterset_class = filters.EmailDrillFilter
+
+    def get_queryset(self):
+        return selectors.drill_emails(month=self.month())
+
+    def filter_queryset(self, queryset):
+        params = self.request.query_params.copy()
+        params.setdefault("state", "answered")
+        fs = self.filterset_class(params, queryset=queryset, request=self.request)
+        if not fs.is_valid():
+            raise ValidationError(fs.errors)
+        return fs.qs
+
+    @property
+    def paginator(self):
+        if not hasattr(self, "_paginator"):
+            state = self.request.query_params.get("state", "answered")
+            ordering = ("-response_s", "-id") if state == "answered" else ("received_at", "id")
+            self._paginator = cursor(*ordering)()
+        return self._paginator
+
+
+class HandoversView(_DrillView):
+    """External handovers of the month's inquiries, and to whom (an inquiry handed over
+    twice appears twice here and once in `handed_over`)."""
+
+    serializer_class = serializers.HandoverSerializer
+    filterset_class = filters.HandoverFilter
+    pagination_class = cursor("-escalated_at", "-id")
+
+    def get_queryset(self):
+        return selectors.drill_handovers(month=self.month())
+
+
+class ComplaintsView(_DrillView):
+    """Complaints received in the month; `counted=true` for those the metric counts."""
+
+    serializer_class = serializers.ComplaintDrillSerializer
+    filterset_class = filters.ComplaintDrillFilter
+    pagination_class = cursor("-received_at", "-id")
+
+    def get_queryset(self):
+        return selectors.drill_complaints(month=self.month())
+
+
+class IncidentsView(_DrillView):
+    """Security incidents that occurred in the month; `severity=major` for the metric."""
+
+    serializer_class = serializers.IncidentDrillSerializer
+    filterset_class = filters.IncidentDrillFilter
+    pagination_class = cursor("-occurred_at", "-id")
+
+    def get_queryset(self):
+        return selectors.drill_incidents(month=self.month())

@@ -1,0 +1,411 @@
+"""The six contract metrics (docs/kpi.md, ../shared/spec/kpi.md), each a function over one
+Tokyo month that aggregates in the database: a constant number of queries per month and no
+Python loop over calls or inquiries (the one exception, the business-hours clock for email,
+is documented at `email_business_seconds`)."""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import (
+    Avg,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Greatest
+from django.utils import timezone
+
+from helpdesk.calendar import TOKYO, ServiceCalendar, load_service_calendar
+from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry, SecurityIncident
+
+MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+# --- months ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Month:
+    """A calendar month on the Tokyo clock: [start, end) as aware datetimes."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, value: str) -> Month:
+        m = MONTH_RE.match(value or "")
+        if not m:
+            raise ValueError(f"month must be YYYY-MM, got {value!r}")
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    @classmethod
+    def of(cls, moment: dt.datetime) -> Month:
+        local = moment.astimezone(TOKYO)
+        return cls(local.year, local.month)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def start(self) -> dt.datetime:
+        return dt.datetime(self.year, self.month, 1, tzinfo=TOKYO)
+
+    @property
+    def end(self) -> dt.datetime:
+        return self.next().start
+
+    @property
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def fiscal_year(self) -> int:
+        """April–March: January 2027 belongs to fiscal 2026."""
+        return self.year if self.month >= 4 else self.year - 1
+
+    def next(self) -> Month:
+        return Month(self.year + self.month // 12, self.month % 12 + 1)
+
+    def prev(self) -> Month:
+        return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
+
+    def __lt__(self, other: Month) -> bool:
+        return (self.year, self.month) < (other.year, other.month)
+
+    def __le__(self, other: Month) -> bool:
+        return (self.year, self.month) <= (other.year, other.month)
+
+
+def month_range(first: Month, last: Month) -> list[Month]:
+    months, m = [], first
+    while m <= last:
+        months.append(m)
+        m = m.next()
+    return months
+
+
+# --- duration arithmetic in SQL, on both backends ---------------------------------------------
+
+
+class SecondsBetween(Func):
+    """`end - start` in (fractional) seconds as a float, computed by the database.
+    PostgreSQL subtracts timestamps and extracts the epoch of the interval; SQLite (which
+    stores ISO text) goes through julianday()."""
+
+    output_field = FloatField()
+    arity = 2
+
+    def __init__(self, end, start, **extra):
+        super().__init__(end, start, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(EXTRACT(EPOCH FROM (%(expressions)s)) AS double precision)",
+            arg_joiner=" - ",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="((julianday(%(expressions)s)) * 86400.0)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+
+def _r(value: float | None, digits: int = 3) -> float | None:
+    """Seconds to the millisecond: hides julianday's binary noise, keeps PG's exact values."""
+    return None if value is None else round(float(value), digits)
+
+
+# --- §1 answer rate and §2 AHT: one scan of the month's calls --------------------------------
+
+
+def _month_q(field: str, month: Month) -> Q:
+    return Q(**{f"{field}__gte": month.start, f"{field}__lt": month.end})
+
+
+def handle_parts() -> tuple[Func, Func]:
+    """(connected, acw) seconds of an answered call as SQL expressions. Connected runs from
+    the answer to the end (0 if the PBX gave no end); ACW is the PBX's figure, else call end
+    → the linked inquiry's wrap-up (LEFT JOIN through the OneToOne `inquiry`), floored at
+    0, else 0."""
+    connected = Coalesce(SecondsBetween(F("ended_at"), F("answered_at")), Value(0.0))
+    acw = Coalesce(
+        Cast(F("acw_seconds"), FloatField()),
+        Greatest(SecondsBetween(F("inquiry__wrapup_completed_at"), F("ended_at")), Value(0.0)),
+        Value(0.0),
+    )
+    return connected, acw
+
+
+MISSING_WRAPUP = Q(acw_seconds__isnull=True, inquiry__wrapup_completed_at__isnull=True)
+
+
+def call_aggregates(month: Month) -> dict[str, Any]:
+    """Everything phone metrics need, in one aggregate query over the month's calls."""
+    answered_in_hours = Q(in_service_hours=True, outcome=Call.Outcome.ANSWERED)
+    connected, acw = handle_parts()
+    agg = {
+        "total_calls": Count("id", filter=Q(in_service_hours=True)),
+        "out_of_hours_calls": Count("id", filter=Q(in_service_hours=False)),
+        "answered_calls": Count("id", filter=answered_in_hours),
+        "ivr_abandoned": Count("id", filter=Q(in_service_hours=True, outcome=Call.Outcome.IVR_ABANDONED)),
+        "average_handle_seconds": Avg(connected + acw, filter=answered_in_hours),
+        "average_connected_seconds": Avg(connected, filter=answered_in_hours),
+        "calls_missing_wrapup": Count(
+            "id",
+            filter=answered_in_hours & MISSING_WRAPUP,
+        ),
+        "acw_from_pbx": Count("id", filter=answered_in_hours & Q(acw_seconds__isnull=False)),
+    }
+    for outcome in Call.QUEUE_ABANDON_OUTCOMES:
+        agg[f"q_{outcome}"] = Count("id", filter=Q(in_service_hours=True, outcome=outcome))
+    return Call.objects.filter(_month_q("arrived_at", month)).aggregate(**agg)
+
+
+def answer_rate(month: Month, *, calls: dict[str, Any] | None = None) -> dict[str, Any]:
+    """§1 応答率 = answered ÷ total in-hours calls; None when there were no such calls."""
+    c = calls if calls is not None else call_aggregates(month)
+    breakdown = {str(o): c[f"q_{o}"] for o in Call.QUEUE_ABANDON_OUTCOMES}
+    queue_abandoned = sum(breakdown.values())
+    total, answered = c["total_calls"], c["answered_calls"]
+    # The contract's identity; the Call constraints (no out_of_hours outcome in hours, a
+    # closed set of outcomes) make it hold, so a failure here is a data bug worth a crash.
+    assert answered == total - c["ivr_abandoned"] - queue_abandoned, "answered ≠ total − abandons"
+    return {
+        "value": (answered / total) if total else None,
+        "total_calls": total,
+        "answered_calls": answered,
+        "ivr_abandoned": c["ivr_abandoned"],
+        "queue_abandoned": queue_abandoned,
+        "queue_abandoned_by_reason": breakdown,
+        "abandon_rate": ((c["ivr_abandoned"] + queue_abandoned) / total) if total else None,
+        "out_of_hours_calls": c["out_of_hours_calls"],
+    }
+
+
+def average_handle_time(month: Month, *, calls: dict[str, Any] | None = None) -> dict[str, Any]:
+    """§2 AHT = mean(connected + ACW) over answered in-hours calls, ACW from the PBX or else
+    from call end to the linked inquiry's wrap-up (floored at 0; missing → 0 and counted)."""
+    c = calls if calls is not None else call_aggregates(month)
+    return {
+        "seconds": _r(c["average_handle_seconds"]),
+        "answered_calls": c["answered_calls"],
+        "calls_missing_wrapup": c["calls_missing_wrapup"],
+        "average_connected_seconds": _r(c["average_connected_seconds"]),
+        "acw_from_pbx": c["acw_from_pbx"],
+    }
+
+
+# --- §3 email response time -------------------------------------------------------------------
+
+EMAIL_CHANNELS = (Inquiry.Channel.EMAIL, Inquiry.Channel.FORM)
+
+
+def first_mail_answer_subquery() -> Subquery:
+    """Sent time of the inquiry's first real outbound answer: not an automatic
+    acknowledgement, not queued or failed in the outbox."""
+    return Subquery(
+        EmailMessage.objects.filter(
+            inquiry=OuterRef("pk"),
+            direction=EmailMessage.Direction.OUTBOUND,
+            is_auto_acknowledgement=False,
+            send_status__in=[EmailMessage.SendStatus.NOT_APPLICABLE, EmailMessage.SendStatus.SENT],
+            sent_at__isnull=False,
+        )
+        .order_by("sent_at")
+        .values("sent_at")[:1]
+    )
+
+
+def email_population(month: Month):
+    """Email and form inquiries received in the month, annotated with `handed_to_section`
+    (excluded from the metric), `first_mail_answer_at` and `answer_at` (the mail answer, or
+    else the answer the help desk recorded by another channel)."""
+    return (
+        Inquiry.objects.filter(_month_q("received_at", month), channel__in=EMAIL_CHANNELS)
+        .annotate(
+            handed_to_section=Exists(
+                Escalation.objects.filter(inquiry=OuterRef("pk"), target__in=Escalation.RESPONSIBLE_SECTION_TARGETS)
+            ),
+            first_mail_answer_at=first_mail_answer_subquery(),
+        )
+        .annotate(answer_at=Coalesce(F("first_mail_answer_at"), F("first_answered_at")))
+    )
+
+
+def email_response_time(month: Month, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """§3 calendar-time mean of (first answer − received) over the population's answered
+    inquiries, in one aggregate (the per-row answer time is computed once, in a derived
+    table), plus the business-hours mean (`email_business_seconds`)."""
+    now = now or timezone.now()
+    base = email_population(month).values("id", "received_at", "handed_to_section", "first_mail_answer_at", "answer_at")
+    # The aggregates refer to annotations holding a subquery, so Django aggregates over
+    # `base` as a derived table: the correlated answer lookup runs once per inquiry.
+    in_pop = Q(handed_to_section=False)
+    answered = in_pop & Q(answer_at__isnull=False)
+    unanswered = in_pop & Q(answer_at__isnull=True)
+    agg = base.aggregate(
+        population=Count("id", filter=in_pop),
+        answered=Count("id", filter=answered),
+        answered_other_channel=Count("id", filter=answered & Q(first_mail_answer_at__isnull=True)),
+        unanswered=Count("id", filter=unanswered),
+        excluded=Count("id", filter=Q(handed_to_section=True)),
+        seconds=Avg(SecondsBetween(F("answer_at"), F("received_at")), filter=answered),
+        oldest_unanswered=Min("received_at", filter=unanswered),
+    )
+    oldest = agg["oldest_unanswered"]
+    business = email_business_seconds(month)
+    return {
+        "seconds": _r(agg["seconds"]),
+        "business_seconds": _r(business),
+        "answered": agg["answered"],
+        "answered_other_channel": agg["answered_other_channel"],
+        "unanswered": agg["unanswered"],
+        "oldest_unanswered_received_at": oldest.isoformat() if oldest else None,
+        "oldest_unanswered_age_seconds": _r((now - oldest).total_seconds()) if oldest else None,
+        "excluded_handed_to_responsible_section": agg["excluded"],
+    }
+
+
+class BusinessClock:
+    """The business-hours clock as a cumulative function: B(t) = service seconds from an
+    origin to t, so open_seconds_between(a, b) = B(b) − B(a) in O(1) per pair (one dict
+    lookup). Built from `ServiceCalendar.hours_on`, so holidays and special days agree with
+    the help desk's own calendar."""
+
+    def __init__(self, calendar: ServiceCalendar, first: dt.date, last: dt.date) -> None:
+        self.calendar = calendar
+        self.first = first
+        self.opens: list[float] = []
+        self.closes: list[float] = []
+        self.cum: list[float] = []
+        total = 0.0
+        day = first
+        while day <= last:
+            hours = calendar.hours_on(day)
+            if hours:
+                o = dt.datetime.combine(day, hours[0], TOKYO).timestamp()
+                c = dt.datetime.combine(day, hours[1], TOKYO).timestamp()
+            else:
+                o = c = dt.datetime.combine(day, dt.time(0), TOKYO).timestamp()
+            self.opens.append(o)
+            self.closes.append(c)
+            self.cum.append(total)
+            total += c - o
+            day += dt.timedelta(days=1)
+        self.last = last
+
+    def at(self, moment: dt.datetime) -> float:
+        ts = moment.timestamp()
+        i = bisect.bisect_right(self.opens, ts) - 1
+        if i < 0:
+            return 0.0
+        return self.cum[i] + min(max(ts - self.opens[i], 0.0), self.closes[i] - self.opens[i])
+
+    def between(self, start: dt.datetime, end: dt.datetime) -> float:
+        return max(self.at(end) - self.at(start), 0.0) if end > start else 0.0
+
+
+def email_business_seconds(month: Month) -> float | None:
+    """Mean response time on the business-hours clock (service hours only).
+
+    The one metric computed partly in Python: service hours depend on the admin's
+    calendar (weekly hours, special days, closures) and on the national-holiday source,
+    which live outside SQL. The database returns only (received, answered) pairs of the
+    month's answered population (≤ ~300 k rows for the largest month), and each pair costs
+    one bisect on a per-day cumulative table — no per-day loop per inquiry."""
+    pairs = (
+        email_population(month)
+        .filter(handed_to_section=False, answer_at__isnull=False)
+        .values_list("received_at", "answer_at")
+        .order_by()
+    )
+    total, n, clock = 0.0, 0, None
+    last_answer = None
+    rows = list(pairs.iterator(chunk_size=20000))
+    if not rows:
+        return None
+    last_answer = max(a for _, a in rows)
+    first_day = month.first_day
+    last_day = max(last_answer.astimezone(TOKYO).date(), month.end.date()) + dt.timedelta(days=1)
+    clock = BusinessClock(load_service_calendar(first_day, last_day), first_day, last_day)
+    for received, answered in rows:
+        total += clock.between(received, answered)
+        n += 1
+    return total / n
+
+
+# --- §4 first-contact resolution ------------------------------------------------------------
+
+
+def inquiry_aggregates(month: Month) -> dict[str, Any]:
+    external = Exists(Escalation.objects.filter(inquiry=OuterRef("pk"), target__in=Escalation.EXTERNAL_TARGETS))
+    agg: dict[str, Any] = {
+        "inquiries": Count("id"),
+        "handed_over": Count("id", filter=external),
+        "ministry_guidance": Count("id", filter=Q(ministry_guidance=True)),
+    }
+    for channel in Inquiry.Channel:
+        agg[f"ch_{channel.value}"] = Count("id", filter=Q(channel=channel))
+    return Inquiry.objects.filter(_month_q("received_at", month)).aggregate(**agg)
+
+
+def first_contact_resolution(month: Month, *, inquiries: dict[str, Any] | None = None) -> dict[str, Any]:
+    """§4 share of the month's inquiries never handed to an external organization (counted
+    once however many handovers); internal escalations and 所管府省案内 do not count."""
+    c = inquiries if inquiries is not None else inquiry_aggregates(month)
+    total, handed = c["inquiries"], c["handed_over"]
+    return {
+        "value": ((total - handed) / total) if total else None,
+        "inquiries": total,
+        "handed_over": handed,
+        "ministry_guidance": c["ministry_guidance"],
+    }
+
+
+def inquiries_by_channel(month: Month, *, inquiries: dict[str, Any] | None = None) -> dict[str, int]:
+    c = inquiries if inquiries is not None else inquiry_aggregates(month)
+    return {ch.value: c[f"ch_{ch.value}"] for ch in Inquiry.Channel}
+
+
+# --- §5 complaints and §6 security incidents --------------------------------------------------
+
+
+def complaint_count(month: Month) -> dict[str, Any]:
+    """§5 complaints received in the month whose confirmed cause is operator error."""
+    agg = {"recorded": Count("id")}
+    for cause in Complaint.Cause:
+        agg[f"c_{cause.value}"] = Count("id", filter=Q(cause=cause))
+    c = Complaint.objects.filter(_month_q("received_at", month)).aggregate(**agg)
+    return {
+        "count": c[f"c_{Complaint.Cause.OPERATOR_ERROR.value}"],
+        "recorded": c["recorded"],
+        "by_cause": {cause.value: c[f"c_{cause.value}"] for cause in Complaint.Cause},
+    }
+
+
+def security_incident_count(month: Month) -> dict[str, Any]:
+    """§6 major incidents that occurred in the month."""
+    c = SecurityIncident.objects.filter(_month_q("occurred_at", month)).aggregate(
+        count=Count("id", filter=Q(severity=SecurityIncident.Severity.MAJOR)),
+        minor=Count("id", filter=Q(severity=SecurityIncident.Severity.MINOR)),
+    )
+    return {"count": c["count"], "minor": c["minor"]}

@@ -1,0 +1,353 @@
+"""Reads: the month's targets and period type, the assembled KPI object of formats.md
+(current figures, and against the published snapshot when there is one), the records behind
+each figure (drill-down) and the records changed since publication."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from helpdesk.calendar import TOKYO
+from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry, SecurityIncident
+from kpi import display, metrics
+from kpi.metrics import Month
+from kpi.models import FiscalMonthPeriod, KpiSnapshot, KpiTarget, PeriodType
+
+SCHEMA_VERSION = 1
+METRIC_KEYS = (
+    "answer_rate",
+    "average_handle_time",
+    "email_average_response_time",
+    "first_contact_resolution",
+    "complaints",
+    "security_incidents",
+)
+# Values that move with the clock, not with the data: never a restatement.
+VOLATILE_KEYS = frozenset({"oldest_unanswered_age_seconds"})
+
+DEFAULT_PERIODS = {6: PeriodType.BUSY, 7: PeriodType.BUSY, 4: PeriodType.SEMI_BUSY, 5: PeriodType.SEMI_BUSY}
+
+
+def kpi_period_type(*, month: Month) -> str:
+    row = FiscalMonthPeriod.objects.filter(fiscal_year=month.fiscal_year, month=month.month).first()
+    if row:
+        return row.period_type
+    return str(DEFAULT_PERIODS.get(month.month, PeriodType.NORMAL))
+
+
+def kpi_target_for(*, month: Month) -> KpiTarget:
+    """The contract period covering the month's first day; the contract defaults if none."""
+    day = month.first_day
+    row = (
+        KpiTarget.objects.filter(valid_from__lte=day)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=day))
+        .order_by("-valid_from")
+        .first()
+    )
+    return row or KpiTarget(name="default", valid_from=dt.date(2000, 1, 1))
+
+
+def _f(value: Decimal) -> float:
+    return float(value)
+
+
+# --- the month object ----------------------------------------------------------------------
+
+
+def kpi_month_compute(*, month: Month, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The formats.md object for one month, from the records (constant number of queries)."""
+    now = now or timezone.now()
+    period_type = kpi_period_type(month=month)
+    target = kpi_target_for(month=month)
+    calls = metrics.call_aggregates(month)
+    inquiries = metrics.inquiry_aggregates(month)
+
+    ar = metrics.answer_rate(month, calls=calls)
+    ar_target = _f(target.answer_rate_normal if period_type == PeriodType.NORMAL else target.answer_rate_busy)
+    answer_rate = {
+        "value": ar["value"],
+        "display": display.rate_display(ar["value"]),
+        "target": ar_target,
+        "met": None if ar["value"] is None else ar["value"] >= ar_target,
+        **{k: v for k, v in ar.items() if k != "value"},
+    }
+
+    comp = metrics.complaint_count(month)
+    complaints = {
+        "count": comp["count"],
+        "display": display.count_display(comp["count"]),
+        "target": target.complaints_limit,
+        "met": comp["count"] < target.complaints_limit,
+        "recorded": comp["recorded"],
+        "by_cause": comp["by_cause"],
+    }
+
+    aht = metrics.average_handle_time(month, calls=calls)
+    aht_met = None if aht["seconds"] is None else aht["seconds"] <= target.aht_max_seconds
+    coupled = not complaints["met"]
+    if coupled:  # §2 coupling rule: AHT fails with the complaint target, whatever its value
+        aht_met = False
+    average_handle_time = {
+        "seconds": aht["seconds"],
+        "display": display.aht_display(aht["seconds"]),
+        "target": target.aht_max_seconds,
+        "met": aht_met,
+        "failed_by_complaints": coupled,
+        **{k: v for k, v in aht.items() if k != "seconds"},
+    }
+
+    em = metrics.email_response_time(month, now=now)
+    basis = "business_hours" if target.email_use_business_hours else "calendar"
+    contract_seconds = em["business_seconds"] if basis == "business_hours" else em["seconds"]
+    email = {
+        "seconds": em["seconds"],
+        "display": display.email_time_display(contract_seconds),
+        "target": target.email_max_seconds,
+        "met": None if contract_seconds is None else contract_seconds < target.email_max_seconds,
+        "basis": basis,
+        "business_seconds": em["business_seconds"],
+        "business_display": display.email_time_display(em["business_seconds"]),
+        **{k: v for k, v in em.items() if k not in ("seconds", "business_seconds")},
+    }
+
+    fcr_raw = metrics.first_contact_resolution(month, inquiries=inquiries)
+    fcr_target = _f(target.fcr_min)
+    fcr = {
+        "value": fcr_raw["value"],
+        "display": display.rate_display(fcr_raw["value"]),
+        "target": fcr_target,
+        "met": None if fcr_raw["value"] is None else fcr_raw["value"] >= fcr_target,
+        **{k: v for k, v in fcr_raw.items() if k != "value"},
+    }
+
+    inc = metrics.security_incident_count(month)
+    incidents = {
+        "count": inc["count"],
+        "display": display.count_display(inc["count"]),
+        "target": target.incidents_max,
+        "met": inc["count"] <= target.incidents_max,
+        "minor": inc["minor"],
+    }
+
+    return {
+        "month": str(month),
+        "month_display": display.month_display(str(month)),
+        "period_type": period_type,
+        "answer_rate": answer_rate,
+        "average_handle_time": average_handle_time,
+        "email_average_response_time": email,
+        "first_contact_resolution": fcr,
+        "complaints": complaints,
+        "security_incidents": incidents,
+        "inquiries_by_channel": metrics.inquiries_by_channel(month, inquiries=inquiries),
+        "target_period": {"name": target.name, "valid_from": target.valid_from.isoformat()},
+        "computed_at": now.isoformat(),
+        "schema_version": SCHEMA_VERSION,
+    }
+
+
+def cache_key(month: Month) -> str:
+    return f"kpi:month:v{SCHEMA_VERSION}:{month}"
+
+
+def kpi_month_current(*, month: Month, fresh: bool = False) -> dict[str, Any]:
+    """Current figures: from the cache (filled nightly by `kpi_recompute_open_months` and on
+    first request) unless `fresh`; computed and cached otherwise."""
+    key = cache_key(month)
+    if not fresh:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    data = kpi_month_compute(month=month)
+    cache.set(key, data, timeout=getattr(settings, "KPI_CACHE_SECONDS", 3600))
+    return data
+
+
+def kpi_snapshot_latest(*, month: Month) -> KpiSnapshot | None:
+    return KpiSnapshot.objects.filter(month=str(month)).order_by("-version").first()
+
+
+def kpi_difference(*, current: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
+    """Per metric, current − published for every number that changed (counts, values,
+    seconds); flags (`met`) that changed are reported as {"published": …, "current": …}."""
+    diff: dict[str, Any] = {}
+    for metric in (*METRIC_KEYS, "inquiries_by_channel", "period_type"):
+        cur, pub = current.get(metric), published.get(metric)
+        if isinstance(cur, dict) and isinstance(pub, dict):
+            changed: dict[str, Any] = {}
+            for key, value in cur.items():
+                if key in VOLATILE_KEYS or key == "display":
+                    continue
+                old = pub.get(key)
+                if value == old:
+                    continue
+                if isinstance(value, int | float) and isinstance(old, int | float) and not isinstance(value, bool):
+                    changed[key] = round(value - old, 6)
+                elif not isinstance(value, dict):
+                    changed[key] = {"published": old, "current": value}
+                else:
+                    sub = {k: v - old.get(k, 0) for k, v in value.items() if old and v != old.get(k)}
+                    if sub:
+                        changed[key] = sub
+            if changed:
+                diff[metric] = changed
+        elif cur != pub:
+            diff[metric] = {"published": pub, "current": cur}
+    return diff
+
+
+def kpi_changed_records(*, month: Month, since: dt.datetime) -> dict[str, QuerySet]:
+    """Records of the month written after `since` (the publication): what explains a
+    restatement. Calls and inquiries by `updated_at`, new mail answers to the month's
+    inquiries, escalations, complaints (new or confirmed) and incidents by creation."""
+    in_month_inquiries = Inquiry.objects.filter(received_at__gte=month.start, received_at__lt=month.end)
+    return {
+        "calls": Call.objects.filter(arrived_at__gte=month.start, arrived_at__lt=month.end).filter(
+            Q(updated_at__gt=since) | Q(created_at__gt=since)
+        ),
+        "inquiries": in_month_inquiries.filter(Q(updated_at__gt=since) | Q(created_at__gt=since)),
+        "emails": EmailMessage.objects.filter(
+            inquiry__in=in_month_inquiries, direction=EmailMessage.Direction.OUTBOUND, created_at__gt=since
+        ),
+        "escalations": Escalation.objects.filter(inquiry__in=in_month_inquiries, created_at__gt=since),
+        "complaints": Complaint.objects.filter(received_at__gte=month.start, received_at__lt=month.end).filter(
+            Q(created_at__gt=since) | Q(confirmed_at__gt=since)
+        ),
+        "security_incidents": SecurityIncident.objects.filter(
+            occurred_at__gte=month.start, occurred_at__lt=month.end, created_at__gt=since
+        ),
+    }
+
+
+def kpi_month_get(*, month: Month, fresh: bool = False) -> dict[str, Any]:
+    """The KPI API object: current figures, and when the month was published the
+    publication, and — if the data changed since — the published figures, the difference
+    and counts of the records that changed (`restated: true`)."""
+    data = dict(kpi_month_current(month=month, fresh=fresh))
+    snap = kpi_snapshot_latest(month=month)
+    data["restated"] = False
+    data["publication"] = None
+    if snap is None:
+        return data
+    data["publication"] = {
+        "version": snap.version,
+        "published_at": snap.published_at.isoformat(),
+        "published_by": snap.published_by.get_username() if snap.published_by_id else None,
+    }
+    difference = kpi_difference(current=data, published=snap.data)
+    if difference:
+        data["restated"] = True
+        data["published"] = {k: snap.data.get(k) for k in (*METRIC_KEYS, "inquiries_by_channel", "period_type")}
+        data["difference"] = difference
+        data["changed_records"] = {
+            name: qs.count() for name, qs in kpi_changed_records(month=month, since=snap.published_at).items()
+        }
+    return data
+
+
+def kpi_months_get(*, first: Month, last: Month, fresh: bool = False) -> list[dict[str, Any]]:
+    return [kpi_month_get(month=m, fresh=fresh) for m in metrics.month_range(first, last)]
+
+
+# --- drill-down ---------------------------------------------------------------------------
+
+
+def drill_abandoned_calls(*, month: Month) -> QuerySet[Call]:
+    outcomes = [Call.Outcome.IVR_ABANDONED, *Call.QUEUE_ABANDON_OUTCOMES]
+    return Call.objects.filter(
+        arrived_at__gte=month.start, arrived_at__lt=month.end, in_service_hours=True, outcome__in=outcomes
+    ).only("id", "call_id", "arrived_at", "outcome", "queue", "queued_at", "ended_at")
+
+
+def drill_answered_calls(*, month: Month) -> QuerySet[Call]:
+    """Answered in-hours calls with their handle time parts, as the AHT computes them."""
+    connected, acw = metrics.handle_parts()
+    return (
+        Call.objects.filter(
+            arrived_at__gte=month.start,
+            arrived_at__lt=month.end,
+            in_service_hours=True,
+            outcome=Call.Outcome.ANSWERED,
+        )
+        .annotate(
+            connected_s=connected,
+            acw_s=acw,
+            handle_s=connected + acw,
+            missing_wrapup=ExpressionWrapper(metrics.MISSING_WRAPUP, output_field=BooleanField()),
+            inquiry_ref=F("inquiry__ref"),
+        )
+        .only("id", "call_id", "arrived_at", "answered_at", "ended_at", "agent", "queue", "acw_seconds")
+    )
+
+
+def drill_emails(*, month: Month) -> QuerySet[Inquiry]:
+    return (
+        metrics.email_population(month)
+        .annotate(response_s=metrics.SecondsBetween(F("answer_at"), F("received_at")))
+        .only("id", "ref", "channel", "status", "category", "received_at", "first_answered_at")
+    )
+
+
+def drill_handovers(*, month: Month) -> QuerySet[Escalation]:
+    return (
+        Escalation.objects.filter(
+            inquiry__received_at__gte=month.start,
+            inquiry__received_at__lt=month.end,
+            target__in=Escalation.EXTERNAL_TARGETS,
+        )
+        .select_related("inquiry")
+        .only(
+            "id",
+            "target",
+            "organization",
+            "escalated_at",
+            "returned_at",
+            "inquiry__id",
+            "inquiry__ref",
+            "inquiry__channel",
+            "inquiry__received_at",
+        )
+    )
+
+
+def drill_complaints(*, month: Month) -> QuerySet[Complaint]:
+    return (
+        Complaint.objects.filter(received_at__gte=month.start, received_at__lt=month.end)
+        .select_related("inquiry")
+        .only("id", "received_at", "cause", "confirmed_at", "inquiry__id", "inquiry__ref", "inquiry__channel")
+    )
+
+
+def drill_incidents(*, month: Month) -> QuerySet[SecurityIncident]:
+    return SecurityIncident.objects.filter(occurred_at__gte=month.start, occurred_at__lt=month.end).only(
+        "id", "occurred_at", "detected_at", "severity", "kind"
+    )
+
+
+def months_with_unanswered_email(*, since: Month) -> list[Month]:
+    """Months whose email figure can still change (a late answer joins the mean)."""
+    answered = Q(first_answered_at__isnull=False) | Exists(
+        EmailMessage.objects.filter(
+            inquiry=OuterRef("pk"),
+            direction=EmailMessage.Direction.OUTBOUND,
+            is_auto_acknowledgement=False,
+            send_status__in=["", "sent"],
+            sent_at__isnull=False,
+        )
+    )
+    rows = (
+        Inquiry.objects.filter(channel__in=metrics.EMAIL_CHANNELS, received_at__gte=since.start)
+        .exclude(answered)
+        .annotate(m=TruncMonth("received_at", tzinfo=TOKYO))
+        .values_list("m", flat=True)
+        .distinct()
+        .order_by()
+    )
+    return sorted({Month.of(m) for m in rows})
