@@ -1,0 +1,214 @@
+"""Generic call CSV adapter (formats.md "Phone" A). Pure parsing: bytes in, CallRecords and
+rejects out; no ORM. The file is streamed line by line, so memory does not depend on its size.
+
+    call_id,arrived_at,caller,outcome,queue,queued_at,answered_at,ended_at,agent,acw_seconds
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from helpdesk.ingest.records import OUTCOMES, TOKYO, CallRecord, RowError
+
+COLUMNS = (
+    "call_id",
+    "arrived_at",
+    "caller",
+    "outcome",
+    "queue",
+    "queued_at",
+    "answered_at",
+    "ended_at",
+    "agent",
+    "acw_seconds",
+)
+BOM = b"\xef\xbb\xbf"
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "cp932": "cp932", "shift_jis": "cp932", "sjis": "cp932"}
+
+
+class FileError(ValueError):
+    """The whole file cannot be read (wrong header, unknown encoding)."""
+
+
+@dataclass(slots=True)
+class Reject:
+    line: int
+    offset: int
+    raw: bytes
+    reason: str
+
+
+@dataclass(slots=True)
+class Parsed:
+    line: int
+    record: CallRecord
+
+
+def normalise_encoding(name: str | None) -> str:
+    key = (name or "utf-8").strip().lower().replace("_", "-") if name else "utf-8"
+    key = {"shift-jis": "shift_jis"}.get(key, key)
+    if key not in ENCODINGS:
+        raise FileError(f"unsupported encoding {name!r} (use utf-8 or cp932)")
+    return ENCODINGS[key]
+
+
+class _Lines:
+    """Decodes a binary stream line by line, remembering where each line was, and sets
+    aside lines that do not decode (they become rejects instead of stopping the file)."""
+
+    def __init__(self, fh: BinaryIO, encoding: str) -> None:
+        self.fh = fh
+        self.encoding = encoding
+        self.lineno = 0
+        self.offset = 0  # byte offset of the current line
+        self.raw = b""  # its bytes
+        self.bad: list[Reject] = []
+
+    def __iter__(self) -> Iterator[str]:
+        offset = 0
+        encoding = self.encoding
+        for raw in self.fh:
+            self.lineno += 1
+            self.offset = offset
+            self.raw = raw
+            offset += len(raw)
+            data = raw[3:] if self.lineno == 1 and raw.startswith(BOM) else raw
+            try:
+                yield data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                self.bad.append(
+                    Reject(self.lineno, self.offset, raw, f"undecodable bytes ({encoding}) at byte {exc.start + 1}")
+                )
+
+
+def parse_timestamp(value: str, field: str) -> dt.datetime | None:
+    if not value:
+        return None
+    if len(value) < 16:
+        raise RowError(f"bad timestamp in {field}: {value!r}")
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise RowError(f"bad timestamp in {field}: {value[:40]!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=TOKYO)
+    return moment
+
+
+def row_to_record(row: list[str], index: tuple[int, ...]) -> CallRecord:
+    """Validate one data row (already split) into a CallRecord; RowError says why not."""
+    if len(row) != len(index):
+        raise RowError(f"wrong column count: expected {len(index)}, got {len(row)}")
+    call_id, arrived, caller, outcome, queue, queued, answered, ended, agent, acw = (row[i].strip() for i in index)
+    if not call_id:
+        raise RowError("missing call_id")
+    if len(call_id) > 128:
+        raise RowError("call_id longer than 128 characters")
+    if outcome not in OUTCOMES:
+        raise RowError(f"unknown outcome {outcome[:40]!r}")
+    if not arrived:
+        raise RowError("missing arrived_at")
+    arrived_at = parse_timestamp(arrived, "arrived_at")
+    queued_at = parse_timestamp(queued, "queued_at")
+    answered_at = parse_timestamp(answered, "answered_at")
+    ended_at = parse_timestamp(ended, "ended_at")
+    assert arrived_at is not None
+    if outcome == "answered":
+        if answered_at is None:
+            raise RowError("answered call without answered_at")
+        if ended_at is None:
+            raise RowError("answered call without ended_at")
+        if answered_at < arrived_at:
+            raise RowError("answered_at before arrived_at")
+        if queued_at is not None and answered_at < queued_at:
+            raise RowError("answered_at before queued_at")
+        if ended_at < answered_at:
+            raise RowError("ended_at before answered_at")
+    else:
+        if answered_at is not None:
+            raise RowError(f"answered_at on a call with outcome {outcome}")
+        if agent:
+            raise RowError(f"agent on a call with outcome {outcome}")
+    if outcome in ("ivr_abandoned", "out_of_hours") and queued_at is not None:
+        raise RowError(f"queued_at on a call with outcome {outcome}")
+    if ended_at is not None and ended_at < arrived_at:
+        raise RowError("ended_at before arrived_at")
+    if queued_at is not None:
+        if queued_at < arrived_at:
+            raise RowError("queued_at before arrived_at")
+        if ended_at is not None and ended_at < queued_at:
+            raise RowError("ended_at before queued_at")
+    acw_seconds = None
+    if acw:
+        if not acw.isdigit() or len(acw) > 9:
+            raise RowError(f"acw_seconds is not a whole number of seconds: {acw[:20]!r}")
+        acw_seconds = int(acw)
+    if len(caller) > 64 or len(queue) > 64 or len(agent) > 64:
+        raise RowError("caller, queue or agent longer than 64 characters")
+    return CallRecord(
+        call_id=call_id,
+        arrived_at=arrived_at,
+        outcome=outcome,
+        caller=caller,
+        queue=queue,
+        queued_at=queued_at,
+        answered_at=answered_at,
+        ended_at=ended_at,
+        agent=agent,
+        acw_seconds=acw_seconds,
+        source="generic",
+    )
+
+
+def read_calls_csv(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Parsed | Reject]:
+    """Yield a Parsed for every good row and a Reject (line, byte offset, raw bytes, reason)
+    for every bad one, in file order. Raises FileError when the header is wrong."""
+    lines = _Lines(fh, normalise_encoding(encoding))
+    reader = csv.reader(lines, strict=True)
+    header: list[str] | None = None
+    while header is None:
+        try:
+            row = next(reader)
+        except StopIteration:
+            if lines.bad:
+                raise FileError("the header line cannot be decoded") from None
+            raise FileError("empty file: no header row") from None
+        except csv.Error as exc:
+            raise FileError(f"unreadable header: {exc}") from None
+        if lines.bad:
+            raise FileError("the header line cannot be decoded")
+        if row and any(cell.strip() for cell in row):
+            header = [cell.strip().lower() for cell in row]
+    missing = [c for c in COLUMNS if c not in header]
+    unknown = [c for c in header if c not in COLUMNS]
+    if missing or unknown or len(set(header)) != len(header):
+        raise FileError(
+            "header must name exactly the columns " + ",".join(COLUMNS) + f" (missing: {missing}, unknown: {unknown})"
+        )
+    index = tuple(header.index(c) for c in COLUMNS)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            yield from _drain(lines)
+            yield Reject(lines.lineno, lines.offset, lines.raw, f"malformed CSV: {exc}")
+            continue
+        if lines.bad:
+            yield from _drain(lines)
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # blank line
+        try:
+            yield Parsed(lines.lineno, row_to_record(row, index))
+        except RowError as exc:
+            yield Reject(lines.lineno, lines.offset, lines.raw, str(exc))
+
+
+def _drain(lines: _Lines) -> Iterator[Reject]:
+    bad, lines.bad = lines.bad, []
+    yield from bad
