@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+"""Public FAQ pages, mounted at /faq/."""
+
+from django.urls import path
+
+from faq import views
 
 app_name = "faq"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.faq_index, name="index"),
+    path("<int:pk>/", views.faq_detail, name="detail"),
+]
