@@ -1,3 +1,12 @@
-from django.urls import path  # noqa: F401
+"""Contractor handover (admins) and the import-run status endpoint shared by every import kind."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from helpdesk.api import handover
+
+urlpatterns = [
+    path("handover/import/", handover.HandoverImportView.as_view(), name="handover-import"),
+    path("handover/export/", handover.HandoverExportView.as_view(), name="handover-export"),
+    path("import-runs/", handover.ImportRunListView.as_view(), name="import-run-list"),
+    path("import-runs/<int:pk>/", handover.ImportRunDetailView.as_view(), name="import-run-detail"),
+]

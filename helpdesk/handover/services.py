@@ -25,9 +25,11 @@ from helpdesk.models import AuditEvent, ImportRun
 from helpdesk.services.audit import audit_record
 from helpdesk.services.imports import (
     ImportCounts,
+    import_run_create_pending,
     import_run_finish,
     import_run_progress,
     import_run_reject,
+    import_upload_store,
 )
 
 FORMAT_VERSION = 1
@@ -242,6 +244,19 @@ def records_import(*, run: ImportRun, stream: IO[bytes], source_name: str = "") 
         import_run_finish(run=run, **importer.counts.as_kwargs(), error=f"{type(exc).__name__}: {_first_line(exc)}")
         raise
     return import_run_finish(run=run, **importer.counts.as_kwargs(), error=error)
+
+
+@transaction.atomic
+def records_import_enqueue(*, upload, actor) -> ImportRun:
+    """Store the upload and queue `handover_import_file` once the run row is committed."""
+    from helpdesk.tasks.handover import handover_import_file
+
+    run = import_run_create_pending(
+        kind=ImportRun.Kind.RECORDS, source_name=upload.name or "upload.jsonl", created_by=actor, total=upload.size
+    )
+    path = import_upload_store(run=run, upload=upload)
+    transaction.on_commit(lambda: handover_import_file.delay(run.pk, str(path)))
+    return run
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -39,6 +39,11 @@ Contract (keep it stable — phone, mail and handover imports all call it):
     Mutable tally: ``c.read += 1``; ``c.add(outcome)`` with ``outcome`` one of
     ``"created"``, ``"updated"``, ``"unchanged"``, ``"rejected"``; ``c + other`` sums.
 
+``import_upload_store(*, run, upload) -> pathlib.Path``
+    Streams an uploaded file (Django ``UploadedFile``) to ``MEDIA_ROOT/imports/`` under a
+    name derived from the run id, for the Celery task that imports it; the task deletes
+    it when the run finishes.
+
 Do not wrap a whole import in one transaction: commit per record (or per batch) with a
 savepoint, so one bad record never loses the others and progress is visible to the
 status endpoint (``GET /api/import-runs/{id}/``).
@@ -47,8 +52,11 @@ status endpoint (``GET /api/import-runs/{id}/``).
 from __future__ import annotations
 
 import dataclasses
+import pathlib
+import re
 from typing import Literal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -220,3 +228,14 @@ def import_run_finish(
             note=f"{run.kind} {run.source_name}"[:255],
         )
     return run
+
+
+def import_upload_store(*, run: ImportRun, upload) -> pathlib.Path:
+    directory = pathlib.Path(settings.MEDIA_ROOT) / "imports"
+    directory.mkdir(parents=True, exist_ok=True)
+    suffix = re.sub(r"[^A-Za-z0-9.]", "", pathlib.Path(upload.name or "").suffix)[:16]
+    path = directory / f"run-{run.pk}{suffix}"
+    with path.open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    return path
