@@ -119,19 +119,17 @@ _local = threading.local()
 def _tokenizer():
     tok = getattr(_local, "tokenizer", None)
     if tok is None:
-        from sudachipy import Dictionary
+        from sudachipy import Dictionary, SplitMode
 
-        tok = Dictionary(dict="core").create()
+        tok = Dictionary(dict="core").tokenizer(mode=SplitMode.C)
         _local.tokenizer = tok
     return tok
 
 
 @lru_cache(maxsize=200_000)
 def _content_words_cached(text: str) -> tuple[str, ...]:
-    from sudachipy import SplitMode
-
     words: list[str] = []
-    for m in _tokenizer().tokenize(text, SplitMode.C):
+    for m in _tokenizer().tokenize(text):
         pos = m.part_of_speech()
         if pos[0] not in CONTENT_POS:
             continue

