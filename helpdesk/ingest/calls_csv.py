@@ -194,6 +194,7 @@ def read_calls_csv(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Parsed 
         try:
             row = next(reader)
         except StopIteration:
+            yield from _drain(lines)
             break
         except csv.Error as exc:
             yield from _drain(lines)

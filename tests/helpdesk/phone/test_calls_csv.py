@@ -1,0 +1,239 @@
+"""Generic call CSV adapter: every outcome, every contradiction, encodings, idempotency,
+corrections and service hours."""
+
+import datetime as dt
+import io
+
+import pytest
+
+from helpdesk.ingest.calls_csv import COLUMNS, FileError, Parsed, Reject, read_calls_csv
+from helpdesk.models import AuditEvent, CalendarDay, Call, ImportReject, ImportRun
+from helpdesk.services import calls as calls_service
+from tests.factories import tokyo
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ",".join(COLUMNS) + "\n"
+
+
+def parse(text: str, encoding="utf-8"):
+    return list(read_calls_csv(io.BytesIO(text.encode(encoding)), encoding=encoding))
+
+
+def test_every_outcome_and_contradiction_in_the_sample_day(calls_data, run_import):
+    run = run_import([calls_data / "generic_day.csv"])
+
+    assert run.status == ImportRun.Status.DONE
+    assert run.summary() == "18 read, 10 created, 0 updated, 0 unchanged, 8 rejected"
+    outcomes = dict(Call.objects.values_list("call_id", "outcome"))
+    assert outcomes == {
+        "c-001": "answered",
+        "c-002": "ivr_abandoned",
+        "c-003": "queue_abandoned",
+        "c-004": "queue_timeout",
+        "c-005": "queue_exit_key",
+        "c-006": "queue_empty",
+        "c-007": "out_of_hours",
+        "c-008": "ivr_abandoned",
+        "c-009": "answered",
+        "c-010": "queue_abandoned",
+    }
+    rejects = {r.line: r.reason for r in ImportReject.objects.filter(run=run)}
+    assert rejects == {
+        11: "answered call without answered_at",
+        12: "ended_at before arrived_at",
+        13: "unknown outcome 'busy'",
+        14: "answered_at on a call with outcome queue_abandoned",
+        15: "missing call_id",
+        16: "bad timestamp in arrived_at: '2026/10/01 11:50'",
+        17: "wrong column count: expected 10, got 7",
+        18: "undecodable bytes (utf-8) at byte 33",
+    }
+    assert bytes(ImportReject.objects.get(run=run, line=18).raw).startswith(b"c-bad8,")
+
+
+def test_times_naive_are_tokyo_and_offsets_are_kept(calls_data, run_import):
+    run_import([calls_data / "generic_day.csv"])
+    c1, c2, c9 = (Call.objects.get(call_id=i) for i in ("c-001", "c-002", "c-009"))
+    assert c1.answered_at == tokyo(2026, 10, 1, 9, 5, 40)
+    assert c2.arrived_at == tokyo(2026, 10, 1, 10, 0)
+    assert c9.arrived_at == tokyo(2026, 10, 1, 11, 0)  # 02:00Z
+    assert c9.acw_seconds == 45
+    assert c1.connected_seconds == 300
+
+
+def test_service_hours_pbx_verdict_first_then_calendar(calls_data, run_import):
+    run_import([calls_data / "generic_day.csv"])
+    flags = dict(Call.objects.values_list("call_id", "in_service_hours"))
+    assert flags["c-002"] is True  # IVR abandon on a Thursday at 10:00
+    assert flags["c-007"] is False  # the PBX said out of hours
+    assert flags["c-008"] is False  # IVR abandon at 18:00: the calendar says closed
+    assert flags["c-010"] is True  # queued on a Saturday night: the PBX opened the queue
+
+
+def test_reimport_is_a_no_op(calls_data, run_import):
+    run_import([calls_data / "generic_day.csv"])
+    before = list(Call.objects.order_by("call_id").values())
+    audits = AuditEvent.objects.filter(object_type="helpdesk.call").count()
+
+    again = run_import([calls_data / "generic_day.csv"])
+
+    assert again.summary() == "18 read, 0 created, 0 updated, 10 unchanged, 8 rejected"
+    assert list(Call.objects.order_by("call_id").values()) == before
+    assert AuditEvent.objects.filter(object_type="helpdesk.call").count() == audits
+
+
+def test_corrected_row_updates_and_is_audited_without_the_number(tmp_path, run_import):
+    first = tmp_path / "day.csv"
+    first.write_text(
+        HEADER + "x-1,2026-10-01 10:00:00,0312345678,queue_abandoned,egov,2026-10-01 10:00:10,,2026-10-01 10:01:00,,\n"
+    )
+    run_import([first])
+    corrected = tmp_path / "day-reexport.csv"
+    corrected.write_text(
+        HEADER
+        + "x-1,2026-10-01 10:00:00,0399998888,answered,egov,2026-10-01 10:00:10,"
+        + "2026-10-01 10:00:50,2026-10-01 10:05:00,op01,\n"
+    )
+
+    run = run_import([corrected])
+
+    assert run.summary() == "1 read, 0 created, 1 updated, 0 unchanged, 0 rejected"
+    call = Call.objects.get(call_id="x-1")
+    assert (call.outcome, call.agent, call.caller) == ("answered", "op01", "0399998888")
+    audit = AuditEvent.objects.get(object_type="helpdesk.call", object_id="x-1", action="update")
+    assert audit.changes["outcome"] == {"old": "queue_abandoned", "new": "answered"}
+    assert audit.changes["caller"] == {"changed": True}
+    assert "0399998888" not in str(audit.changes) and "0312345678" not in str(audit.changes)
+
+
+def test_same_call_twice_in_a_file_later_row_wins(tmp_path, run_import):
+    f = tmp_path / "dup.csv"
+    f.write_text(
+        HEADER
+        + "d-1,2026-10-01 10:00:00,,ivr_abandoned,,,,2026-10-01 10:00:30,,\n"
+        + "d-1,2026-10-01 10:00:00,,ivr_abandoned,,,,2026-10-01 10:00:40,,\n"
+    )
+    run = run_import([f])
+    assert run.summary() == "2 read, 1 created, 1 updated, 0 unchanged, 0 rejected"
+    assert Call.objects.get(call_id="d-1").ended_at == tokyo(2026, 10, 1, 10, 0, 40)
+
+
+def test_batches_are_streamed(tmp_path, run_import, monkeypatch):
+    monkeypatch.setattr(calls_service, "BATCH_SIZE", 7)
+    f = tmp_path / "many.csv"
+    with f.open("w") as out:
+        out.write(HEADER)
+        for i in range(50):
+            out.write(f"m-{i},2026-10-01 10:{i:02d}:00,,ivr_abandoned,,,,2026-10-01 10:{i:02d}:30,,\n")
+    seen = []
+    run = run_import([f], progress=lambda done, total: seen.append((done, total)))
+    assert run.summary() == "50 read, 50 created, 0 updated, 0 unchanged, 0 rejected"
+    assert run.total == 51 and run.done == 51
+    assert len(seen) >= 7 and seen == sorted(seen)
+
+
+def test_cp932_on_request(calls_data, run_import):
+    run = run_import([calls_data / "generic_cp932.csv"], encoding="cp932")
+    assert run.summary() == "2 read, 2 created, 0 updated, 0 unchanged, 0 rejected"
+    call = Call.objects.get(call_id="sj-001")
+    assert (call.agent, call.queue, call.acw_seconds) == ("山田", "電子政府", 30)
+
+
+def test_cp932_file_read_as_utf8_is_rejected_line_by_line(calls_data, run_import):
+    run = run_import([calls_data / "generic_cp932.csv"])
+    assert run.summary() == "2 read, 0 created, 0 updated, 0 unchanged, 2 rejected"
+    assert set(ImportReject.objects.filter(run=run).values_list("line", flat=True)) == {2, 3}
+
+
+def test_wrong_header_fails_the_file_with_a_reject(tmp_path, run_import):
+    f = tmp_path / "other.csv"
+    f.write_text("id,start,number\n1,2,3\n")
+    run = run_import([f])
+    assert run.status == ImportRun.Status.FAILED
+    assert "header must name exactly the columns" in run.error
+    reject = ImportReject.objects.get(run=run)
+    assert reject.line == 1 and "missing" in reject.reason
+    assert not Call.objects.exists()
+
+
+def test_bom_and_column_order(tmp_path, run_import):
+    cols = list(reversed(COLUMNS))
+    values = dict.fromkeys(COLUMNS, "")
+    values.update(call_id="o-1", arrived_at="2026-10-01 10:00:00", outcome="ivr_abandoned", ended_at="")
+    f = tmp_path / "bom.csv"
+    f.write_bytes(b"\xef\xbb\xbf" + (",".join(cols) + "\n" + ",".join(values[c] for c in cols) + "\n").encode())
+    run = run_import([f])
+    assert run.created == 1
+    assert Call.objects.get(call_id="o-1").arrived_at == tokyo(2026, 10, 1, 10)
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("a,2026-10-01 10:00:00,,answered,q,,2026-10-01 10:00:10,,op,", "answered call without ended_at"),
+        (
+            "a,2026-10-01 10:00:00,,answered,q,,2026-10-01 09:59:00,2026-10-01 10:05:00,op,",
+            "answered_at before arrived_at",
+        ),
+        (
+            "a,2026-10-01 10:00:00,,answered,q,2026-10-01 10:00:30,2026-10-01 10:00:10,2026-10-01 10:05:00,op,",
+            "answered_at before queued_at",
+        ),
+        (
+            "a,2026-10-01 10:00:00,,answered,q,,2026-10-01 10:01:00,2026-10-01 10:00:30,op,",
+            "ended_at before answered_at",
+        ),
+        (
+            "a,2026-10-01 10:00:00,,queue_abandoned,q,2026-10-01 09:59:00,,2026-10-01 10:01:00,,",
+            "queued_at before arrived_at",
+        ),
+        (
+            "a,2026-10-01 10:00:00,,queue_abandoned,q,,,2026-10-01 10:01:00,op,",
+            "agent on a call with outcome queue_abandoned",
+        ),
+        (
+            "a,2026-10-01 10:00:00,,ivr_abandoned,,2026-10-01 10:00:05,,2026-10-01 10:01:00,,",
+            "queued_at on a call with outcome ivr_abandoned",
+        ),
+        (
+            "a,2026-10-01 10:00:00,,ivr_abandoned,,,,2026-10-01 10:01:00,,-5",
+            "acw_seconds is not a whole number of seconds: '-5'",
+        ),
+        ("a,,,ivr_abandoned,,,,,,", "missing arrived_at"),
+        ("a,2026-10-01,,ivr_abandoned,,,,,,", "bad timestamp in arrived_at: '2026-10-01'"),
+        (
+            "a,2026-10-01 10:00:00,,ivr_abandoned,,,,2026-13-01 10:00:00,,",
+            "bad timestamp in ended_at: '2026-13-01 10:00:00'",
+        ),
+        ('a,2026-10-01 10:00:00,,"ivr_abandoned,,,,,,', "malformed CSV: unexpected end of data"),
+    ],
+)
+def test_contradictions_are_rejected_with_the_reason(row, reason):
+    items = parse(HEADER + row + "\n")
+    assert len(items) == 1 and isinstance(items[0], Reject)
+    assert (items[0].line, items[0].reason) == (2, reason)
+
+
+def test_parser_keeps_going_after_a_bad_row():
+    items = parse(
+        HEADER
+        + "a,2026-10-01 10:00:00,,teleported,,,,,,\n"
+        + "\n"
+        + "b,2026-10-01 10:00:00+09:00,,ivr_abandoned,,,,,,\n"
+    )
+    assert [type(i) for i in items] == [Reject, Parsed]
+    assert items[1].line == 4 and items[1].record.arrived_at == dt.datetime(2026, 10, 1, 1, tzinfo=dt.UTC)
+
+
+def test_empty_file_is_a_file_error():
+    with pytest.raises(FileError):
+        parse("")
+
+
+def test_calendar_special_day_is_used_at_import(tmp_path, run_import):
+    CalendarDay.objects.create(date=dt.date(2026, 10, 3), kind="open", opens_at=dt.time(9), closes_at=dt.time(12))
+    f = tmp_path / "sat.csv"
+    f.write_text(HEADER + "s-1,2026-10-03 10:00:00,,ivr_abandoned,,,,2026-10-03 10:00:30,,\n")
+    run_import([f])
+    assert Call.objects.get(call_id="s-1").in_service_hours is True
