@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from helpdesk import views_form
+
+urlpatterns = [
+    path("inquiry-form/", views_form.inquiry_form, name="inquiry-form"),
+]

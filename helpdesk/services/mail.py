@@ -346,3 +346,72 @@ def mail_import_paths(*, paths: list[str | Path], created_by=None, run: ImportRu
     finally:
         import_run_finish(run=run, **counts.as_kwargs(), error=error)
     return run
+
+
+# --- web inquiry form ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def inquiry_form_submit(
+    *,
+    name: str,
+    email: str,
+    subject: str,
+    body: str,
+    phone: str = "",
+    organization: str = "",
+) -> Inquiry:
+    """A citizen's web-form submission: a `form` inquiry, with the submission kept as an
+    inbound message (source=form) so replies thread to it, and the acknowledgement mail."""
+    from email.message import EmailMessage as MimeMessage
+    from email.policy import SMTP
+    from email.utils import format_datetime, formataddr, make_msgid
+
+    from helpdesk.services.outbox import outbox_acknowledge
+
+    now = timezone.now()
+    domain = settings.HELPDESK_FROM_ADDRESS.rsplit("@", 1)[-1]
+    mime = MimeMessage(policy=SMTP)
+    message_id = make_msgid(idstring="form", domain=domain)
+    mime["Message-ID"] = message_id
+    mime["Date"] = format_datetime(timezone.localtime(now))
+    mime["From"] = formataddr((name, email))
+    mime["To"] = settings.HELPDESK_FROM_ADDRESS
+    mime["Subject"] = subject
+    mime["X-EG-Source"] = "web-form"
+    lines = [body]
+    if phone or organization:
+        lines += ["", "--", f"電話番号: {phone}" if phone else "", f"所属: {organization}" if organization else ""]
+    mime.set_content("\n".join(line for line in lines if line is not None), charset="utf-8", cte="base64")
+    message = EmailMessage.objects.create(
+        message_id=message_id,
+        direction=EmailMessage.Direction.INBOUND,
+        source=EmailMessage.Source.FORM,
+        from_address=email.lower(),
+        from_name=name[:200],
+        to_addresses=settings.HELPDESK_FROM_ADDRESS,
+        subject=subject[:998],
+        body_text=body,
+        sent_at=now,
+        received_at=now,
+        raw=mime.as_bytes(),
+    )
+    inquiry = inquiry_create(
+        channel=Inquiry.Channel.FORM,
+        received_at=now,
+        subject=subject[:255],
+        body=body,
+        requester_name=name[:200],
+        requester_email=_valid_email(email),
+        requester_phone=phone[:64],
+        requester_organization=organization[:200],
+        source_message=message,
+    )
+    audit_record(
+        actor=None,
+        action=AuditEvent.Action.CREATE,
+        obj=message,
+        changes={"direction": "inbound", "source": "form", "inquiry": inquiry.ref},
+    )
+    outbox_acknowledge(inquiry=inquiry, in_reply_to=message)
+    return inquiry

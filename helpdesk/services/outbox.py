@@ -166,6 +166,16 @@ def outbox_acknowledge(*, inquiry: Inquiry, in_reply_to: EmailMessage | None = N
 # --- sending --------------------------------------------------------------------------------
 
 
+class _WireMessage(MimeMessage):
+    """A stdlib message that serializes the way Django's SMTP backend asks (`linesep`)."""
+
+    def as_bytes(self, unixfrom: bool = False, policy=None, linesep: str | None = None) -> bytes:  # type: ignore[override]
+        policy = policy or self.policy
+        if linesep is not None:
+            policy = policy.clone(linesep=linesep)
+        return super().as_bytes(unixfrom=unixfrom, policy=policy)
+
+
 class _RawEmail(DjangoEmailMessage):
     """Hands Django's mail backend our already-built message, byte for byte."""
 
@@ -210,7 +220,7 @@ def outbox_send(*, pk: int, force: bool = False) -> EmailMessage | None:
         return None
     import email as email_pkg
 
-    mime = email_pkg.message_from_bytes(bytes(message.raw), _class=MimeMessage, policy=SMTP)
+    mime = email_pkg.message_from_bytes(bytes(message.raw), _class=_WireMessage, policy=SMTP)
     now = timezone.now()
     del mime["Date"]
     mime["Date"] = email.utils.format_datetime(timezone.localtime(now))

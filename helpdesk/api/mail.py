@@ -1,0 +1,246 @@
+"""Mail endpoints: replies, the outbox, attachments (staff only), mail file uploads and the
+public inquiry form. Views parse, call one service or selector, serialize."""
+
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.http import FileResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from helpdesk.api.permissions import IsStaffOperator, IsSupervisor
+from helpdesk.models import EmailMessage, ImportRun
+from helpdesk.selectors.mail import mail_attachment_get, mail_inquiry_get, mail_outbox_list
+from helpdesk.services.audit import audit_pii_view
+from helpdesk.services.imports import import_run_create_pending
+from helpdesk.services.mail import inquiry_form_submit
+from helpdesk.services.outbox import mail_reply_create, outbox_requeue
+
+
+class ReplySerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=20000, trim_whitespace=False)
+    subject = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class OutboxSerializer(serializers.ModelSerializer):
+    inquiry = serializers.CharField(source="inquiry.ref", default=None)
+
+    class Meta:
+        model = EmailMessage
+        fields = [
+            "id",
+            "message_id",
+            "inquiry",
+            "subject",
+            "to_addresses",
+            "send_status",
+            "send_attempts",
+            "last_send_error",
+            "send_next_attempt_at",
+            "sent_at",
+            "is_auto_acknowledgement",
+            "created_at",
+        ]
+
+
+class InquiryReplyView(APIView):
+    permission_classes = [IsStaffOperator]
+
+    @extend_schema(summary="メール・フォームの問い合わせに返信（送信待ちに登録）", request=ReplySerializer,
+                   responses={202: OutboxSerializer})  # fmt: skip
+    def post(self, request, ref: str):
+        serializer = ReplySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        inquiry = mail_inquiry_get(ref=ref)
+        message = mail_reply_create(inquiry=inquiry, actor=request.user, **serializer.validated_data)
+        return Response(OutboxSerializer(message).data, status=status.HTTP_202_ACCEPTED)
+
+
+class OutboxListView(APIView):
+    permission_classes = [IsStaffOperator]
+
+    @extend_schema(
+        summary="送信キュー（送信待ち・送信中・送信済・送信失敗）", responses={200: OutboxSerializer(many=True)}
+    )
+    def get(self, request):
+        qs = mail_outbox_list(
+            status=request.query_params.get("status"), inquiry_ref=request.query_params.get("inquiry")
+        )
+        allowed = {c for c, _ in EmailMessage.SendStatus.choices if c}
+        if request.query_params.get("status") and request.query_params["status"] not in allowed:
+            return Response(
+                {"message": "status が不正です。", "code": "invalid", "errors": {"status": ["不正な値"]}, "extra": {}},
+                status=400,
+            )
+        return Response(OutboxSerializer(qs[:200], many=True).data)
+
+
+class OutboxRequeueView(APIView):
+    permission_classes = [IsStaffOperator]
+
+    @extend_schema(summary="送信失敗のメールを再送", request=None, responses={202: OutboxSerializer})
+    def post(self, request, pk: int):
+        message = EmailMessage.objects.filter(pk=pk).first()
+        if message is None:
+            return Response({"message": "見つかりません。", "code": "not_found", "errors": {}, "extra": {}}, status=404)
+        message = outbox_requeue(message=message, actor=request.user)
+        return Response(OutboxSerializer(message).data, status=status.HTTP_202_ACCEPTED)
+
+
+class AttachmentDownloadView(APIView):
+    """Files citizens sent: staff only, always as a download (never rendered inline), and
+    every download leaves a VIEW_PII audit row."""
+
+    permission_classes = [IsStaffOperator]
+
+    @extend_schema(
+        summary="添付ファイルのダウンロード（スタッフのみ・監査記録）",
+        responses={(200, "application/octet-stream"): bytes},
+    )
+    def get(self, request, pk: int, n: int):
+        attachment = mail_attachment_get(message_pk=pk, n=n)
+        if attachment.truncated or attachment.content is None:
+            return Response(
+                {
+                    "message": "サイズ上限を超えたため保存されていない添付ファイルです。",
+                    "code": "attachment_not_kept",
+                    "errors": {},
+                    "extra": {"filename": attachment.filename, "size": attachment.size},
+                },
+                status=status.HTTP_410_GONE,
+            )
+        audit_pii_view(
+            actor=request.user, obj=attachment.message, fields=["attachment"], note=f"attachment {n} downloaded"
+        )
+        import io
+
+        response = FileResponse(
+            io.BytesIO(bytes(attachment.content)),
+            as_attachment=True,
+            filename=attachment.filename or f"attachment-{n}.bin",
+            content_type="application/octet-stream",
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class MailImportUploadView(APIView):
+    """Upload mbox / .eml files; the import runs as a Celery task. Poll
+    GET /api/mail/imports/{id}/ for progress and the report line."""
+
+    permission_classes = [IsSupervisor]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(summary="メールファイル（mbox / .eml）の取込", request={"multipart/form-data": {"type": "object"}},
+                   responses={202: None})  # fmt: skip
+    def post(self, request):
+        files = request.FILES.getlist("file") or request.FILES.getlist("files")
+        if not files:
+            return Response(
+                {
+                    "message": "ファイルを指定してください。",
+                    "code": "invalid",
+                    "errors": {"file": ["必須です。"]},
+                    "extra": {},
+                },
+                status=400,
+            )
+        upload_dir = Path(settings.MEDIA_ROOT) / "imports" / "mail" / uuid.uuid4().hex
+        upload_dir.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for i, f in enumerate(files):
+            target = upload_dir / f"{i:03d}-{Path(f.name).name or 'upload'}"
+            with target.open("wb") as out:
+                for chunk in f.chunks():
+                    out.write(chunk)
+            paths.append(str(target))
+        run = import_run_create_pending(
+            kind=ImportRun.Kind.MAIL, source_name=", ".join(f.name for f in files), created_by=request.user
+        )
+
+        def enqueue():
+            from helpdesk.tasks.mail import mail_import_run
+
+            mail_import_run.delay(run.pk, paths, True)
+
+        transaction.on_commit(enqueue)
+        return Response({"id": run.pk, "status": run.status, "status_url": f"/api/mail/imports/{run.pk}/"}, status=202)
+
+
+class MailImportDetailView(APIView):
+    permission_classes = [IsSupervisor]
+
+    @extend_schema(summary="メール取込の状況", responses={200: None})
+    def get(self, request, pk: int):
+        run = ImportRun.objects.filter(pk=pk, kind=ImportRun.Kind.MAIL).first()
+        if run is None:
+            return Response({"message": "見つかりません。", "code": "not_found", "errors": {}, "extra": {}}, status=404)
+        rejects = list(run.rejects.values("source_name", "line", "offset", "reason")[:100])
+        return Response(
+            {
+                "id": run.pk,
+                "status": run.status,
+                "summary": run.summary(),
+                "read": run.read,
+                "created": run.created,
+                "updated": run.updated,
+                "unchanged": run.unchanged,
+                "rejected": run.rejected,
+                "error": run.error,
+                "rejects": rejects,
+            }
+        )
+
+
+# --- public inquiry form ----------------------------------------------------------------------
+
+
+class InquiryFormSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    email = serializers.EmailField(max_length=254)
+    phone = serializers.RegexField(r"^[0-9０-９+\-() ]{0,20}$", required=False, allow_blank=True, max_length=20)
+    organization = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    subject = serializers.CharField(max_length=200)
+    body = serializers.CharField(max_length=10000)
+    # Honeypot: hidden from people, filled in by bots.
+    website = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+    def validate_website(self, value):
+        if value:
+            raise serializers.ValidationError("送信できませんでした。")
+        return value
+
+
+class InquiryFormThrottle(ScopedRateThrottle):
+    scope_attr = "throttle_scope"
+
+
+class InquiryFormView(APIView):
+    """Public: no authentication, rate-limited per client IP, honeypot-protected."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [InquiryFormThrottle]
+    throttle_scope = "inquiry_form"
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(summary="問い合わせフォーム（公開・認証不要）", request=InquiryFormSerializer, responses={201: None})
+    def post(self, request):
+        serializer = InquiryFormSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("website", None)
+        inquiry = inquiry_form_submit(**data)
+        return Response(
+            {"ref": inquiry.ref, "message": f"お問い合わせを受け付けました。受付番号は {inquiry.ref} です。"},
+            status=status.HTTP_201_CREATED,
+        )

@@ -1,0 +1,51 @@
+"""Reads for the mail channel."""
+
+from django.db.models import QuerySet
+
+from helpdesk.errors import NotFoundError
+from helpdesk.models import Attachment, EmailMessage, Inquiry
+
+
+def mail_inquiry_get(*, ref: str) -> Inquiry:
+    inquiry = Inquiry.objects.filter(ref=ref.upper()).first()
+    if inquiry is None:
+        raise NotFoundError("問い合わせが見つかりません。")
+    return inquiry
+
+
+def mail_attachment_get(*, message_pk: int, n: int) -> Attachment:
+    """The n-th (1-based, in the order the message carries them) attachment of a message."""
+    if n < 1:
+        raise NotFoundError("添付ファイルが見つかりません。")
+    attachment = Attachment.objects.filter(message_id=message_pk).order_by("id").select_related("message")[n - 1 : n]
+    found = list(attachment)
+    if not found:
+        raise NotFoundError("添付ファイルが見つかりません。")
+    return found[0]
+
+
+def mail_outbox_list(*, status: str | None = None, inquiry_ref: str | None = None) -> QuerySet[EmailMessage]:
+    qs = (
+        EmailMessage.objects.exclude(send_status="")
+        .select_related("inquiry")
+        .only(
+            "id",
+            "message_id",
+            "subject",
+            "to_addresses",
+            "send_status",
+            "send_attempts",
+            "last_send_error",
+            "send_next_attempt_at",
+            "sent_at",
+            "is_auto_acknowledgement",
+            "created_at",
+            "inquiry__ref",
+        )
+        .order_by("-created_at", "-id")
+    )
+    if status:
+        qs = qs.filter(send_status=status)
+    if inquiry_ref:
+        qs = qs.filter(inquiry__ref=inquiry_ref.upper())
+    return qs
