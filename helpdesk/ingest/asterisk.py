@@ -249,7 +249,10 @@ def read_cdr(fh: BinaryIO, *, encoding: str = "utf-8", tz: dt.tzinfo = TOKYO) ->
                 raise RowError("truncated CDR row (unterminated quote)")
             row = cdr_row(rows[0], raw_hash=line_hash(body), tz=tz)
         except csv.Error as exc:
-            yield Bad(lineno, start, raw, f"malformed CDR row: {exc}")
+            reason = (
+                "truncated CDR row (unterminated quote)" if "end of data" in str(exc) else f"malformed CDR row: {exc}"
+            )
+            yield Bad(lineno, start, raw, reason)
             continue
         except RowError as exc:
             yield Bad(lineno, start, raw, str(exc))
