@@ -78,6 +78,8 @@ class Inquiry(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # `Idempotency-Key` header of the API create: a retried POST returns the stored inquiry.
+    idempotency_key = models.CharField(max_length=128, blank=True, default="")
 
     objects = InquiryQuerySet.as_manager()
 
@@ -111,6 +113,11 @@ class Inquiry(models.Model):
             models.CheckConstraint(condition=Q(version__gte=1), name="inquiry_version_positive"),
             models.CheckConstraint(
                 condition=Q(call__isnull=True) | Q(channel="phone"), name="inquiry_call_only_for_phone"
+            ),
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="inquiry_idempotency_key_per_user",
             ),
         ]
 
