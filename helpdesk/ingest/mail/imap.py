@@ -219,9 +219,6 @@ def _poll(config: dict[str, Any], *, token: str, limit: int | None, after_commit
                     created = stored.created
                 except NotAMailMessage:
                     message, created = None, False
-                except Exception as exc:  # one bad message must not block the mailbox
-                    logger.warning("IMAP intake: UID %s could not be stored (%s)", uid, type(exc).__name__)
-                    message, created = None, False
                 if message is not None:
                     ImapReceipt.objects.get_or_create(
                         mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, defaults={"message": message}
