@@ -2,9 +2,12 @@
 (personal information, audit-logged), update with optimistic concurrency, assign, status
 transitions and escalation requests. Views parse, call one service/selector, serialize."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,7 +16,7 @@ from helpdesk.api.concurrency import etag_for, expected_version
 from helpdesk.api.pagination import RecentFirstCursorPagination
 from helpdesk.api.permissions import IsStaffOperator
 from helpdesk.filters import InquiryFilter
-from helpdesk.selectors.inquiries import inquiry_get, inquiry_list
+from helpdesk.selectors.inquiries import inquiry_by_idempotency_key, inquiry_get, inquiry_list
 from helpdesk.services.audit import audit_pii_view
 from helpdesk.services.escalations import escalation_create
 from helpdesk.services.inquiries import inquiry_assign, inquiry_create, inquiry_transition, inquiry_update
@@ -31,6 +34,14 @@ IF_MATCH = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER, required=False, description='読み込んだ版の ETag（"v<version>"）'
 )
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="クライアントが生成する一意のキー（128文字以内）。同じキーの再送は登録済みの問い合わせを返す",
+)
+
 
 def _detail_response(request, inquiry, *, status_code=status.HTTP_200_OK, audit_note: str = "") -> Response:
     """Full record with its ETag; showing personal information leaves a VIEW_PII row."""
@@ -39,6 +50,13 @@ def _detail_response(request, inquiry, *, status_code=status.HTTP_200_OK, audit_
         audit_pii_view(actor=request.user, obj=inquiry, fields=fields, note=audit_note)
     response = Response(s.InquiryDetailSerializer(inquiry).data, status=status_code)
     response["ETag"] = etag_for(inquiry.version)
+    return response
+
+
+def _replayed(request, inquiry) -> Response:
+    """The answer to a retried create: the inquiry the first request stored, 200 not 201."""
+    response = _detail_response(request, inquiry, audit_note="api inquiry create (idempotent replay)")
+    response["Idempotent-Replayed"] = "true"
     return response
 
 
@@ -57,18 +75,38 @@ class InquiryListCreateView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        summary="問い合わせを登録",
+        summary="問い合わせを登録（Idempotency-Key で再送しても1件）",
+        parameters=[IDEMPOTENCY_KEY],
         request=s.InquiryCreateSerializer,
-        responses={201: s.InquiryDetailSerializer, **ERROR_RESPONSES},
+        responses={
+            201: s.InquiryDetailSerializer,
+            200: OpenApiResponse(
+                s.InquiryDetailSerializer, description="同じ Idempotency-Key の再送: 登録済みの問い合わせ"
+            ),
+            **ERROR_RESPONSES,
+        },
     )
     def post(self, request):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 128:
+            raise ValidationError({"Idempotency-Key": ["Idempotency-Key は128文字以内で指定してください。"]})
+        if key and (stored := inquiry_by_idempotency_key(user=request.user, key=key)):
+            return _replayed(request, stored)
         serializer = s.InquiryCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         data["call"] = data.pop("call_id")
         if data.get("received_at") is None:
             data.pop("received_at", None)
-        inquiry = inquiry_create(**data, created_by=request.user)
+        try:
+            inquiry = inquiry_create(**data, created_by=request.user, idempotency_key=key)
+        except (IntegrityError, DjangoValidationError):
+            # A concurrent retry with the same key got there first: the constraint check in
+            # full_clean() or the database's unique index refused this insert.
+            stored = inquiry_by_idempotency_key(user=request.user, key=key) if key else None
+            if stored is None:
+                raise
+            return _replayed(request, stored)
         # The creator just typed these details in: echoing them back is not a new disclosure.
         return _detail_response(request, inquiry, status_code=status.HTTP_201_CREATED)
 

@@ -24,3 +24,11 @@ def inquiry_get(*, ref: str) -> Inquiry:
     return get_object_or_404(
         Inquiry.objects.select_related("assigned_to", "call", "source_message", "created_by"), ref=ref
     )
+
+
+def inquiry_by_idempotency_key(*, user, key: str) -> Inquiry | None:
+    return (
+        Inquiry.objects.select_related("assigned_to", "call", "source_message")
+        .filter(created_by=user, idempotency_key=key)
+        .first()
+    )

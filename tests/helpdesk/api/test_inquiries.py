@@ -206,6 +206,49 @@ def test_create_phone_inquiry_against_a_call(api, agent):
     assert AuditEvent.objects.filter(action="create", object_id=inquiry.ref, actor=agent).exists()
 
 
+def test_create_with_idempotency_key_stores_one_inquiry_for_retries(api, agent, other_agent):
+    payload = {"channel": "form", "subject": "到達確認", "requester_email": "a@example.com"}
+    client = api.as_user(agent)
+
+    first = client.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="k-123")
+    retry = client.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="k-123")
+    other = client.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="k-456")
+    someone_else = api.as_user(other_agent).post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="k-123")
+
+    assert (first.status_code, retry.status_code, other.status_code, someone_else.status_code) == (201, 200, 201, 201)
+    assert retry.json()["ref"] == first.json()["ref"]
+    assert retry["Idempotent-Replayed"] == "true"
+    assert Inquiry.objects.filter(subject="到達確認").count() == 3
+
+
+def test_concurrent_retry_that_loses_the_insert_gets_the_stored_inquiry(api, agent, monkeypatch):
+    from helpdesk.api import inquiries as views
+    from helpdesk.selectors.inquiries import inquiry_by_idempotency_key
+
+    stored = InquiryFactory(created_by=agent, idempotency_key="k-race", subject="先に登録")
+    calls = []
+
+    def lookup_misses_once(**kwargs):  # the other request commits between our check and insert
+        calls.append(kwargs)
+        return None if len(calls) == 1 else inquiry_by_idempotency_key(**kwargs)
+
+    monkeypatch.setattr(views, "inquiry_by_idempotency_key", lookup_misses_once)
+
+    response = api.as_user(agent).post(URL, {"channel": "form"}, format="json", HTTP_IDEMPOTENCY_KEY="k-race")
+
+    assert response.status_code == 200
+    assert response.json()["ref"] == stored.ref
+    assert Inquiry.objects.filter(idempotency_key="k-race").count() == 1
+
+
+def test_idempotency_key_over_128_characters_is_400(api, agent):
+    response = api.as_user(agent).post(URL, {"channel": "form"}, format="json", HTTP_IDEMPOTENCY_KEY="k" * 129)
+
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["errors"]
+    assert not Inquiry.objects.exists()
+
+
 def test_create_validation_error_is_400_with_field_and_message(api, agent):
     response = api.as_user(agent).post(URL, {"channel": "fax", "requester_email": "not-an-address"}, format="json")
 
