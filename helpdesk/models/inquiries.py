@@ -91,6 +91,13 @@ class Inquiry(models.Model):
             models.Index(fields=["status", "-received_at"], name="inquiry_status_recent"),
             models.Index(fields=["channel", "-received_at"], name="inquiry_channel_recent"),
             models.Index(fields=["assigned_to", "-received_at"], name="inquiry_agent_recent"),
+            # An agent's open queue (the API's most frequent list): only open rows, so it stays
+            # small while resolved history grows into the millions.
+            models.Index(
+                fields=["assigned_to", "-received_at"],
+                name="inquiry_agent_open_recent",
+                condition=Q(status__in=["new", "in_progress", "escalated", "answered"]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(channel__in=["phone", "email", "form"]), name="inquiry_channel_valid"),
