@@ -36,7 +36,7 @@ from helpdesk.ingest.asterisk import (
 )
 from helpdesk.ingest.calls_csv import FileError, Reject, normalise_encoding, read_calls_csv
 from helpdesk.ingest.records import IVR_OR_OUT_OF_HOURS, TOKYO, CallRecord
-from helpdesk.models import AsteriskCdr, AsteriskQueueEvent, AuditEvent, Call, ImportRun
+from helpdesk.models import AsteriskCdr, AsteriskQueueEvent, AuditEvent, Call, ImportRun, Inquiry
 from helpdesk.services.audit import audit_record, diff_fields
 from helpdesk.services.imports import (
     ImportCounts,
@@ -632,3 +632,58 @@ def remove_files(paths: Iterable[str | Path]) -> None:
     for path in paths:
         with contextlib.suppress(OSError):
             os.remove(path)
+
+
+# --- uploads, linking ---------------------------------------------------------------------
+
+
+def calls_import_enqueue(
+    *, uploads: Sequence, fmt: str, encoding: str = "utf-8", cdr_timezone: str = "Asia/Tokyo", actor=None
+) -> ImportRun:
+    """Store uploaded files and queue `calls_import_files` once the run row is committed;
+    progress and the result are on the run (GET /api/import-runs/{id}/)."""
+    from helpdesk.services.imports import import_run_create_pending
+    from helpdesk.tasks.phone import calls_import_files
+
+    normalise_encoding(encoding)
+    ZoneInfo(cdr_timezone)
+    kind = ImportRun.Kind.CALLS_ASTERISK if fmt == "asterisk" else ImportRun.Kind.CALLS_GENERIC
+    names = [upload.name or f"upload-{i}" for i, upload in enumerate(uploads)]
+    run = import_run_create_pending(
+        kind=kind, source_name=", ".join(names), created_by=actor, total=sum(u.size for u in uploads)
+    )
+    paths = []
+    for i, upload in enumerate(uploads):
+        path = upload_dir() / f"run-{run.pk}-{i}"
+        with path.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        paths.append(str(path))
+    transaction.on_commit(
+        lambda: calls_import_files.delay(run.pk, paths, names, fmt=fmt, encoding=encoding, cdr_timezone=cdr_timezone)
+    )
+    return run
+
+
+@transaction.atomic
+def call_log_inquiry(*, call: Call, actor, data: dict) -> Inquiry:
+    """The agent logs the phone inquiry for a call (one inquiry per call)."""
+    from helpdesk.errors import ConflictError, PermissionDeniedError
+    from helpdesk.roles import is_staff_operator
+    from helpdesk.services.inquiries import inquiry_create
+
+    if not is_staff_operator(actor):
+        raise PermissionDeniedError("問い合わせを記録する権限がありません。")
+    locked = Call.objects.select_for_update().get(pk=call.pk)
+    existing = Inquiry.objects.filter(call=locked).values_list("ref", flat=True).first()
+    if existing:
+        raise ConflictError("この通話の問い合わせは記録済みです。", extra={"ref": existing})
+    return inquiry_create(
+        channel=Inquiry.Channel.PHONE,
+        call=locked,
+        received_at=locked.arrived_at,
+        created_by=actor,
+        assigned_to=actor,
+        requester_phone=data.pop("requester_phone", None) or locked.caller,
+        **data,
+    )
