@@ -370,6 +370,7 @@ def inquiry_form_submit(
     from helpdesk.services.outbox import outbox_acknowledge
 
     now = timezone.now()
+    email = email.strip().lower()
     domain = settings.HELPDESK_FROM_ADDRESS.rsplit("@", 1)[-1]
     mime = MimeMessage(policy=SMTP)
     message_id = make_msgid(idstring="form", domain=domain)
@@ -387,7 +388,7 @@ def inquiry_form_submit(
         message_id=message_id,
         direction=EmailMessage.Direction.INBOUND,
         source=EmailMessage.Source.FORM,
-        from_address=email.lower(),
+        from_address=email,
         from_name=name[:200],
         to_addresses=settings.HELPDESK_FROM_ADDRESS,
         subject=subject[:998],
