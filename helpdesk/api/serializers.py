@@ -151,6 +151,16 @@ class InquiryUpdateSerializer(serializers.Serializer):
     requester_phone = serializers.CharField(max_length=64, required=False, allow_blank=True)
     requester_organization = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
+    def validate(self, attrs):
+        # A PATCH of `status` or `assigned_to` must not be silently ignored: those have
+        # their own endpoints (transition, assign) with their own rules.
+        unknown = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["この項目はここでは変更できません（状態は transition、担当者は assign）。"] for name in unknown}
+            )
+        return attrs
+
 
 class InquiryAssignSerializer(serializers.Serializer):
     assignee = serializers.PrimaryKeyRelatedField(

@@ -360,6 +360,17 @@ def test_patch_validation_error_names_the_field(api, agent):
     assert list(response.json()["errors"]) == ["requester_email"]
 
 
+def test_patch_of_a_field_with_its_own_endpoint_is_400_not_ignored(api, agent):
+    inquiry = InquiryFactory(status=Inquiry.Status.NEW)
+
+    response = api.as_user(agent).patch(f"{URL}{inquiry.ref}/", {"status": "closed", "version": 1}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["status"]
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.version) == (Inquiry.Status.NEW, 1)
+
+
 def test_patch_audits_changed_pii_fields_without_values(api, agent):
     inquiry = InquiryFactory(requester_phone="090-1111-2222")
 
