@@ -1,0 +1,442 @@
+"""KPI for one month on PostgreSQL at national scale: 1 M calls and 300 k inquiries (with
+their mail, escalations, complaints) in October 2026. Prints the time to compute the month
+cold, from the cache and from the published snapshot, the SQL query count (must not grow
+with the data), and the same figures by one hand-written SQL aggregate over the same tables.
+
+    eval "$(scripts/services.sh)"
+    .venv/bin/python bench/bench_kpi.py [--calls 1000000] [--inquiries 300000] [--repeat 3] [--recreate]
+
+Uses its own database (`helpdesk_kpibench` on the DATABASE_URL server), migrated here and
+filled with COPY; a second run reuses the data when the row counts match. Goal: cold
+within 2× of the hand-written query, cache/snapshot reads in milliseconds.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TOKYO = dt.timezone(dt.timedelta(hours=9))
+MONTH = "2026-10"
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--calls", type=int, default=1_000_000)
+    p.add_argument("--inquiries", type=int, default=300_000)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--db", default="helpdesk_kpibench")
+    p.add_argument("--recreate", action="store_true", help="drop and rebuild the bench database")
+    return p.parse_args()
+
+
+def bench_database_url(name: str) -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit('DATABASE_URL must point at PostgreSQL: eval "$(scripts/services.sh)" first')
+    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
+
+
+def ensure_database(url: str, recreate: bool) -> None:
+    import psycopg
+
+    parts = urlparse(url)
+    admin = urlunparse(parts._replace(path="/postgres"))
+    name = parts.path.lstrip("/")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and recreate:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+class Copier:
+    """COPY rows into a model's table; columns not given take the model field's default,
+    so the bench keeps working when other apps add fields with defaults."""
+
+    def __init__(self, model, given: list[str]):
+        self.model = model
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.name in given]
+        self.fields = fields
+        self.index = {f.attname: i for i, f in enumerate(fields)}
+        self.template = []
+        for f in fields:
+            default = f.get_default() if f.has_default() or not f.null else None
+            if isinstance(default, dict | list):
+                default = json.dumps(default)
+            if default is None and not f.null:
+                default = b"" if f.get_internal_type() == "BinaryField" else ""
+            self.template.append(default)
+        self.given = [self.index[name] for name in given]
+        # callable defaults (uuid4 keys…) are drawn per row
+        self.per_row = [i for i, f in enumerate(fields) if callable(f.default) and f.attname not in given]
+
+    def columns(self) -> str:
+        return ", ".join(f'"{f.column}"' for f in self.fields)
+
+    def copy(self, cursor, rows) -> int:
+        n = 0
+        table = self.model._meta.db_table
+        with cursor.copy(f'COPY "{table}" ({self.columns()}) FROM STDIN') as cp:
+            for values in rows:
+                row = list(self.template)
+                for i, v in zip(self.given, values, strict=True):
+                    row[i] = v
+                for i in self.per_row:
+                    row[i] = self.fields[i].get_default()
+                cp.write_row(row)
+                n += 1
+        return n
+
+
+def month_instant(rng: random.Random) -> dt.datetime:
+    day = rng.randrange(1, 32)
+    return dt.datetime(2026, 10, day, 9, tzinfo=TOKYO) + dt.timedelta(seconds=rng.randrange(0, 8 * 3600))
+
+
+def generate(n_calls: int, n_inquiries: int) -> float:
+    from django.db import connection
+
+    from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry, SecurityIncident
+
+    rng = random.Random(42)
+    now = dt.datetime(2026, 11, 10, tzinfo=TOKYO)
+    t0 = time.perf_counter()
+    n_phone = min(n_inquiries // 3, n_calls)
+    queue_outcomes = ["queue_abandoned", "queue_timeout", "queue_exit_key", "queue_empty"]
+    answered_calls: list[tuple[int, dt.datetime]] = []
+    with connection.cursor() as cur:
+        raw = cur.cursor
+        calls = Copier(
+            Call,
+            [
+                "id",
+                "call_id",
+                "arrived_at",
+                "outcome",
+                "in_service_hours",
+                "queue",
+                "queued_at",
+                "answered_at",
+                "ended_at",
+                "agent",
+                "acw_seconds",
+                "created_at",
+                "updated_at",
+            ],
+        )
+
+        def call_rows():
+            for i in range(1, n_calls + 1):
+                arrived = month_instant(rng)
+                r = rng.random()
+                acw = None
+                if r < 0.04:
+                    outcome, hours, queue, queued, answered, ended, agent = (
+                        "out_of_hours",
+                        False,
+                        "",
+                        None,
+                        None,
+                        arrived + dt.timedelta(seconds=20),
+                        "",
+                    )
+                elif r < 0.09:
+                    outcome, hours, queue, queued, answered, agent = "ivr_abandoned", True, "", None, None, ""
+                    ended = arrived + dt.timedelta(seconds=rng.randrange(5, 60))
+                elif r < 0.19:
+                    outcome, hours, queue, answered, agent = rng.choice(queue_outcomes), True, "egov", None, ""
+                    queued = arrived + dt.timedelta(seconds=15)
+                    ended = queued + dt.timedelta(seconds=rng.randrange(10, 600))
+                else:
+                    outcome, hours, queue, agent = "answered", True, "egov", f"op{rng.randrange(80):02d}"
+                    queued = arrived + dt.timedelta(seconds=15)
+                    answered = queued + dt.timedelta(seconds=rng.randrange(5, 300))
+                    ended = answered + dt.timedelta(seconds=rng.randrange(60, 900))
+                    acw = rng.randrange(0, 240) if rng.random() < 0.5 else None
+                    if acw is None and len(answered_calls) < n_phone:
+                        answered_calls.append((i, ended))
+                yield (i, f"b-{i:08d}", arrived, outcome, hours, queue, queued, answered, ended, agent, acw, now, now)
+
+        calls.copy(raw, call_rows())
+
+        inq = Copier(
+            Inquiry,
+            [
+                "id",
+                "ref",
+                "channel",
+                "status",
+                "received_at",
+                "first_answered_at",
+                "wrapup_completed_at",
+                "call_id",
+                "created_at",
+                "updated_at",
+            ],
+        )
+        mails = []  # (inquiry id, received, answered or None)
+
+        def inquiry_rows():
+            for i in range(1, n_inquiries + 1):
+                if i <= len(answered_calls):
+                    call_pk, ended = answered_calls[i - 1]
+                    received = ended - dt.timedelta(seconds=300)
+                    wrap = ended + dt.timedelta(seconds=rng.randrange(0, 300)) if rng.random() < 0.95 else None
+                    yield (i, f"EG-B{i:07d}", "phone", "resolved", received, received, wrap, call_pk, now, now)
+                else:
+                    received = dt.datetime(2026, 10, 1, tzinfo=TOKYO) + dt.timedelta(
+                        seconds=rng.randrange(0, 31 * 86400)
+                    )
+                    answered = (
+                        received + dt.timedelta(seconds=rng.randrange(600, 3 * 86400)) if rng.random() < 0.93 else None
+                    )
+                    mails.append((i, received, answered))
+                    channel = "email" if rng.random() < 0.75 else "form"
+                    yield (
+                        i,
+                        f"EG-B{i:07d}",
+                        channel,
+                        "answered" if answered else "new",
+                        received,
+                        answered,
+                        None,
+                        None,
+                        now,
+                        now,
+                    )
+
+        inq.copy(raw, inquiry_rows())
+
+        msg = Copier(
+            EmailMessage,
+            [
+                "id",
+                "message_id",
+                "direction",
+                "inquiry_id",
+                "sent_at",
+                "received_at",
+                "raw",
+                "is_auto_acknowledgement",
+                "send_status",
+                "created_at",
+            ],
+        )
+
+        def mail_rows():
+            k = 0
+            for inquiry_id, received, answered in mails:
+                k += 1
+                yield (k, f"<in-{k}@bench>", "inbound", inquiry_id, received, received, b"", False, "", now)
+                k += 1
+                yield (
+                    k,
+                    f"<ack-{k}@bench>",
+                    "outbound",
+                    inquiry_id,
+                    received + dt.timedelta(seconds=30),
+                    None,
+                    b"",
+                    True,
+                    "sent",
+                    now,
+                )
+                if answered:
+                    k += 1
+                    yield (k, f"<ans-{k}@bench>", "outbound", inquiry_id, answered, None, b"", False, "", now)
+
+        msg.copy(raw, mail_rows())
+
+        esc = Copier(Escalation, ["id", "inquiry_id", "target", "escalated_at", "created_at"])
+        targets = [
+            "internal",
+            "responsible_section",
+            "responsible_section_designee",
+            "operations_vendor",
+            "other_external",
+        ]
+
+        def esc_rows():
+            k = 0
+            for i in range(1, n_inquiries + 1):
+                if rng.random() < 0.08:
+                    for _ in range(1 if rng.random() < 0.8 else 2):
+                        k += 1
+                        yield (k, i, rng.choice(targets), dt.datetime(2026, 10, 31, tzinfo=TOKYO), now)
+
+        esc.copy(raw, esc_rows())
+        comp = Copier(Complaint, ["id", "inquiry_id", "received_at", "cause", "confirmed_at", "created_at"])
+        comp.copy(
+            raw,
+            (
+                (k, rng.randrange(1, n_inquiries + 1), month_instant(rng), c, None if c == "unconfirmed" else now, now)
+                for k, c in enumerate(["operator_error"] * 9 + ["policy", "system", "unconfirmed"] * 3, start=1)
+            ),
+        )
+        inc = Copier(SecurityIncident, ["id", "occurred_at", "detected_at", "severity", "kind", "created_at"])
+        inc.copy(raw, [(1, month_instant(rng), now, "minor", "other", now)])
+        for model in (Call, Inquiry, EmailMessage, Escalation, Complaint, SecurityIncident):
+            table = model._meta.db_table
+            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+            cur.execute(f"ANALYZE {table}")
+    return time.perf_counter() - t0
+
+
+HAND_SQL = """
+WITH m AS (SELECT %(start)s::timestamptz AS s, %(end)s::timestamptz AS e),
+c AS (
+  SELECT count(*) FILTER (WHERE c.in_service_hours) AS total,
+         count(*) FILTER (WHERE c.in_service_hours AND c.outcome = 'answered') AS answered,
+         count(*) FILTER (WHERE c.in_service_hours AND c.outcome = 'ivr_abandoned') AS ivr,
+         count(*) FILTER (WHERE c.in_service_hours AND c.outcome IN
+                          ('queue_abandoned','queue_timeout','queue_exit_key','queue_empty')) AS queue,
+         count(*) FILTER (WHERE NOT c.in_service_hours) AS ooh,
+         avg(COALESCE(EXTRACT(EPOCH FROM c.ended_at - c.answered_at), 0)
+             + COALESCE(c.acw_seconds, GREATEST(EXTRACT(EPOCH FROM i.wrapup_completed_at - c.ended_at), 0), 0))
+           FILTER (WHERE c.in_service_hours AND c.outcome = 'answered') AS aht,
+         count(*) FILTER (WHERE c.in_service_hours AND c.outcome = 'answered'
+                          AND c.acw_seconds IS NULL AND i.wrapup_completed_at IS NULL) AS missing
+  FROM helpdesk_call c LEFT JOIN helpdesk_inquiry i ON i.call_id = c.id, m
+  WHERE c.arrived_at >= m.s AND c.arrived_at < m.e
+),
+q AS (
+  SELECT i.id, i.channel, i.received_at,
+         EXISTS (SELECT 1 FROM helpdesk_escalation x WHERE x.inquiry_id = i.id AND x.target <> 'internal') AS ext,
+         EXISTS (SELECT 1 FROM helpdesk_escalation x WHERE x.inquiry_id = i.id
+                 AND x.target IN ('responsible_section','responsible_section_designee')) AS sect,
+         COALESCE((SELECT min(e.sent_at) FROM helpdesk_emailmessage e WHERE e.inquiry_id = i.id
+                   AND e.direction = 'outbound' AND NOT e.is_auto_acknowledgement
+                   AND e.send_status IN ('', 'sent')), i.first_answered_at) AS answer_at
+  FROM helpdesk_inquiry i, m WHERE i.received_at >= m.s AND i.received_at < m.e
+),
+qa AS (
+  SELECT count(*) AS inquiries, count(*) FILTER (WHERE ext) AS handed,
+         avg(EXTRACT(EPOCH FROM answer_at - received_at))
+           FILTER (WHERE channel IN ('email','form') AND NOT sect AND answer_at IS NOT NULL) AS email_s,
+         count(*) FILTER (WHERE channel IN ('email','form') AND NOT sect AND answer_at IS NULL) AS unanswered
+  FROM q
+)
+SELECT c.*, qa.*,
+  (SELECT count(*) FROM helpdesk_complaint k, m WHERE k.received_at >= m.s AND k.received_at < m.e
+     AND k.cause = 'operator_error') AS complaints,
+  (SELECT count(*) FROM helpdesk_securityincident s, m WHERE s.occurred_at >= m.s AND s.occurred_at < m.e
+     AND s.severity = 'major') AS incidents
+FROM c, qa
+"""
+
+
+def timed(fn, repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+def main() -> int:
+    args = parse_args()
+    url = bench_database_url(args.db)
+    ensure_database(url, args.recreate)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    if os.environ.get("TEST_REDIS_URL") and not os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = os.environ["TEST_REDIS_URL"].rsplit("/", 1)[0] + "/5"
+    import django
+
+    django.setup()
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from helpdesk.models import Call, Inquiry
+    from kpi import metrics, selectors, services
+    from kpi.metrics import Month
+    from kpi.models import KpiSnapshot
+
+    call_command("migrate", verbosity=0)
+    month = Month.parse(MONTH)
+    have = (Call.objects.count(), Inquiry.objects.count())
+    if have != (args.calls, args.inquiries):
+        if any(have):
+            ensure_database(url, True)
+            connection.close()
+            call_command("migrate", verbosity=0)
+        print(f"generating {args.calls:,} calls and {args.inquiries:,} inquiries with COPY …", flush=True)
+        print(f"  generated in {generate(args.calls, args.inquiries):.1f} s", flush=True)
+    print(f"data: {Call.objects.count():,} calls, {Inquiry.objects.count():,} inquiries in {MONTH}")
+
+    # --- hand-written SQL: the practical limit
+    params = {"start": month.start, "end": month.end}
+
+    def hand():
+        with connection.cursor() as cur:
+            cur.execute(HAND_SQL, params)
+            return cur.fetchone()
+
+    hand()  # warm the buffer cache the same way for both
+    t_hand, row = timed(hand, args.repeat)
+
+    # --- the engine, cold (no cache) — with and without the business-hours figure
+    def cold():
+        cache.delete(selectors.cache_key(month))
+        return selectors.kpi_month_compute(month=month)
+
+    with CaptureQueriesContext(connection) as ctx:
+        data = cold()
+    n_queries = len(ctx.captured_queries)
+    t_cold, data = timed(cold, args.repeat)
+    t_business, _ = timed(lambda: metrics.email_business_seconds(month), args.repeat)
+
+    # the same figures by both routes
+    ar = data["answer_rate"]
+    assert ar["total_calls"] == row[0] and ar["answered_calls"] == row[1], (ar, row)
+    assert abs(data["average_handle_time"]["seconds"] - float(row[5])) < 0.01
+    assert data["first_contact_resolution"]["handed_over"] == row[8]
+    assert abs(data["email_average_response_time"]["seconds"] - float(row[9])) < 0.01
+
+    # --- cache and snapshot reads
+    selectors.kpi_month_current(month=month, fresh=True)
+    t_cache, _ = timed(lambda: selectors.kpi_month_current(month=month), max(args.repeat, 20))
+    if not KpiSnapshot.objects.filter(month=MONTH).exists():
+        services.kpi_snapshot_publish(month=month, actor=None, note="bench")
+    t_snap, _ = timed(lambda: KpiSnapshot.objects.filter(month=MONTH).order_by("-version").first().data, 20)
+    t_get, _ = timed(lambda: selectors.kpi_month_get(month=month), 20)
+    with CaptureQueriesContext(connection) as ctx2:
+        selectors.kpi_month_get(month=month)
+
+    print(f"backend: {connection.vendor}, cache: {cache.__class__.__name__}")
+    print(f"hand-written SQL aggregate           : {t_hand * 1000:9.1f} ms")
+    print(f"kpi_month_compute cold (all metrics)  : {t_cold * 1000:9.1f} ms   ({t_cold / t_hand:.2f}× hand-written)")
+    print(f"  of which business-hours email (Py)  : {t_business * 1000:9.1f} ms")
+    print(
+        f"  cold without business-hours figure  : {(t_cold - t_business) * 1000:9.1f} ms   "
+        f"({(t_cold - t_business) / t_hand:.2f}× hand-written)"
+    )
+    print(f"  SQL queries per month               : {n_queries}")
+    print(f"from cache (kpi_month_current)       : {t_cache * 1000:9.3f} ms")
+    print(f"published snapshot row read          : {t_snap * 1000:9.3f} ms")
+    print(f"API object (cache + snapshot compare): {t_get * 1000:9.3f} ms   ({len(ctx2.captured_queries)} queries)")
+    print(
+        f"answer rate {ar['display']}, AHT {data['average_handle_time']['display']}, "
+        f"email {data['email_average_response_time']['display']} "
+        f"(business {data['email_average_response_time']['business_display']}), "
+        f"FCR {data['first_contact_resolution']['display']}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
