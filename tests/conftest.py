@@ -120,6 +120,10 @@ def celery_worker(transactional_db, redis_url, settings):
     )
     old = {k: app.conf[k] for k in ("task_always_eager", "broker_url", "result_backend")}
     app.conf.update(task_always_eager=False, broker_url=redis_url, result_backend=redis_url)
+    # An earlier eager test may have bound the connection/producer pools to memory://.
+    app.pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
     settings.CELERY_TASK_ALWAYS_EAGER = False
     try:
         deadline = time.monotonic() + 30

@@ -343,7 +343,9 @@ def import_email(data: dict, ctx: ImportContext) -> str:
         "last_send_error": text(data, "last_send_error"),
         "raw": b64decode(data["raw"], field="raw"),
     }
-    if reference is None or inquiry is not None:
+    if inquiry is not None:
+        # Links are set or moved by the file, never removed: a message without an
+        # "inquiry" keeps the link its inquiry line gave it (the opening message).
         values["inquiry"] = inquiry
     attachments = _attachments_in(data)
     instance, outcome = upsert(EmailMessage, lookup={"message_id": required_text(data, "message_id")}, values=values)
