@@ -25,11 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import csr_matrix
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize as l2_normalize
+
+# scipy and scikit-learn are imported inside the functions that need them: this module is
+# reachable from Django's startup (admin → services), and every process should not pay ~1 s.
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +160,8 @@ def _identity(doc):
 
 
 def _tfidf(tokens: Sequence[Sequence[str]], fit_idx: np.ndarray, min_df: int):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     min_df_eff = min_df if len(fit_idx) >= 20 else 1
     vec = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=min_df_eff, norm="l2")
     try:
@@ -182,6 +182,9 @@ def cluster_documents(
     fallback_reason: str = "",
 ) -> ClusteringResult:
     """Cluster documents given their content words and (optionally) unit embeddings."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.sparse import csr_matrix
+
     params = params or DEFAULT_PARAMS
     n = len(tokens)
     method = METHOD_HYBRID if embeddings is not None else METHOD_TFIDF
@@ -290,6 +293,9 @@ def class_tfidf_keywords(
 ) -> tuple[list[list[str]], list[dict[str, float]]]:
     """Class-based TF-IDF (BERTopic's c-TF-IDF): each cluster is one document of all its
     members' words; weight = tf(term, cluster) × log(1 + A / f(term)), A = average words per cluster."""
+    from scipy.sparse import csr_matrix
+    from sklearn.preprocessing import normalize as l2_normalize
+
     if not member_sets:
         return [], []
     vocab: dict[str, int] = {}
@@ -343,6 +349,8 @@ def assign_stable_ids(
 ) -> None:
     """Give each new cluster the id of the most similar previous cluster (one-to-one, Hungarian);
     the rest get fresh ids above every id seen before. Mutates `clusters`."""
+    from scipy.optimize import linear_sum_assignment
+
     fresh = next_id if next_id is not None else (max((p.id for p in previous), default=0) + 1)
     if previous and clusters:
         sim = np.zeros((len(clusters), len(previous)))

@@ -25,8 +25,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from scipy.stats import poisson
-
 WEEKLY = "weekly"
 ROLLING = "rolling_7d"
 
@@ -169,6 +167,8 @@ def _test(*, count: int, base_count: int, base_total: int, total: int, params: S
     ratio = count / expected
     if ratio < params.min_ratio:
         return None
+    from scipy.stats import poisson
+
     p = float(poisson.sf(count - 1, expected))
     if p >= threshold:
         return None
