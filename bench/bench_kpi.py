@@ -356,7 +356,7 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
     from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -417,7 +417,7 @@ def main() -> int:
     with CaptureQueriesContext(connection) as ctx2:
         selectors.kpi_month_get(month=month)
 
-    print(f"backend: {connection.vendor}, cache: {cache.__class__.__name__}")
+    print(f"backend: {connection.vendor}, cache: {caches['default'].__class__.__name__}")
     print(f"hand-written SQL aggregate           : {t_hand * 1000:9.1f} ms")
     print(f"kpi_month_compute cold (all metrics)  : {t_cold * 1000:9.1f} ms   ({t_cold / t_hand:.2f}× hand-written)")
     print(f"  of which business-hours email (Py)  : {t_business * 1000:9.1f} ms")

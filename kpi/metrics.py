@@ -130,6 +130,25 @@ class SecondsBetween(Func):
         return f"({epoch(end_sql)} - {epoch(start_sql)})", [*end_params * 3, *start_params * 3]
 
 
+class Epoch(Func):
+    """Seconds since 1970 of a timestamp, as a float (for the business-hours clock)."""
+
+    output_field = FloatField()
+    arity = 1
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler, connection, template="CAST(EXTRACT(EPOCH FROM %(expressions)s) AS double precision)", **extra
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"(CAST(strftime('%%s', {sql}) AS REAL) + (strftime('%%f', {sql}) - strftime('%%S', {sql})))",
+            [*params * 3],
+        )
+
+
 def _r(value: float | None, digits: int = 3) -> float | None:
     """Seconds to the millisecond: hides julianday's binary noise, keeps PG's exact values."""
     return None if value is None else round(float(value), digits)
@@ -236,40 +255,50 @@ def first_mail_answer_subquery() -> Subquery:
     )
 
 
-def email_population(month: Month):
+def email_population(month: Month, *, with_answer: bool = True):
     """Email and form inquiries received in the month, annotated with `handed_to_section`
-    (excluded from the metric), `first_mail_answer_at` and `answer_at` (the mail answer, or
-    else the answer the help desk recorded by another channel)."""
-    return (
-        Inquiry.objects.filter(_month_q("received_at", month), channel__in=EMAIL_CHANNELS)
-        .annotate(
-            handed_to_section=Exists(
-                Escalation.objects.filter(inquiry=OuterRef("pk"), target__in=Escalation.RESPONSIBLE_SECTION_TARGETS)
-            ),
-            first_mail_answer_at=first_mail_answer_subquery(),
-        )
-        .annotate(answer_at=Coalesce(F("first_mail_answer_at"), F("first_answered_at")))
+    (excluded from the metric) and `first_mail_answer_at`; with `with_answer`, also
+    `answer_at` (the mail answer, or else the answer the help desk recorded by another
+    channel). Aggregates use `answer_expression()` instead, so that the correlated mail
+    lookup appears once in the SQL and runs once per inquiry."""
+    qs = Inquiry.objects.filter(_month_q("received_at", month), channel__in=EMAIL_CHANNELS).annotate(
+        handed_to_section=Exists(
+            Escalation.objects.filter(inquiry=OuterRef("pk"), target__in=Escalation.RESPONSIBLE_SECTION_TARGETS)
+        ),
+        first_mail_answer_at=first_mail_answer_subquery(),
     )
+    if with_answer:
+        qs = qs.annotate(answer_at=answer_expression())
+    return qs
+
+
+def answer_expression() -> Coalesce:
+    return Coalesce(F("first_mail_answer_at"), F("first_answered_at"))
 
 
 def email_response_time(month: Month, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """§3 calendar-time mean of (first answer − received) over the population's answered
-    inquiries, in one aggregate (the per-row answer time is computed once, in a derived
-    table), plus the business-hours mean (`email_business_seconds`)."""
+    inquiries, in one aggregate, plus the business-hours mean (`email_business_seconds`)."""
     now = now or timezone.now()
-    base = email_population(month).values("id", "received_at", "handed_to_section", "first_mail_answer_at", "answer_at")
     # The aggregates refer to annotations holding a subquery, so Django aggregates over
-    # `base` as a derived table: the correlated answer lookup runs once per inquiry.
+    # this as a derived table: the correlated answer lookup runs once per inquiry.
+    base = email_population(month, with_answer=False).values(
+        "id", "received_at", "first_answered_at", "handed_to_section", "first_mail_answer_at"
+    )
+    answer_at = answer_expression()
     in_pop = Q(handed_to_section=False)
-    answered = in_pop & Q(answer_at__isnull=False)
-    unanswered = in_pop & Q(answer_at__isnull=True)
+    has_answer = Q(first_mail_answer_at__isnull=False) | Q(first_answered_at__isnull=False)
+    answered = in_pop & has_answer
+    unanswered = in_pop & ~has_answer
     agg = base.aggregate(
         population=Count("id", filter=in_pop),
         answered=Count("id", filter=answered),
-        answered_other_channel=Count("id", filter=answered & Q(first_mail_answer_at__isnull=True)),
+        answered_other_channel=Count(
+            "id", filter=in_pop & Q(first_mail_answer_at__isnull=True, first_answered_at__isnull=False)
+        ),
         unanswered=Count("id", filter=unanswered),
         excluded=Count("id", filter=Q(handed_to_section=True)),
-        seconds=Avg(SecondsBetween(F("answer_at"), F("received_at")), filter=answered),
+        seconds=Avg(SecondsBetween(answer_at, F("received_at")), filter=answered),
         oldest_unanswered=Min("received_at", filter=unanswered),
     )
     oldest = agg["oldest_unanswered"]
@@ -315,7 +344,9 @@ class BusinessClock:
         self.last = last
 
     def at(self, moment: dt.datetime) -> float:
-        ts = moment.timestamp()
+        return self.at_ts(moment.timestamp())
+
+    def at_ts(self, ts: float) -> float:
         i = bisect.bisect_right(self.opens, ts) - 1
         if i < 0:
             return 0.0
@@ -333,24 +364,26 @@ def email_business_seconds(month: Month) -> float | None:
     which live outside SQL. The database returns only (received, answered) pairs of the
     month's answered population (≤ ~300 k rows for the largest month), and each pair costs
     one bisect on a per-day cumulative table — no per-day loop per inquiry."""
-    pairs = (
-        email_population(month)
-        .filter(handed_to_section=False, answer_at__isnull=False)
-        .values_list("received_at", "answer_at")
+    rows = (
+        email_population(month, with_answer=False)
+        .filter(handed_to_section=False)
+        .annotate(received_ts=Epoch("received_at"), answer_ts=Epoch(answer_expression()))
+        .values_list("received_ts", "answer_ts")
         .order_by()
     )
-    total, n, clock = 0.0, 0, None
-    last_answer = None
-    rows = list(pairs.iterator(chunk_size=20000))
-    if not rows:
+    pairs = [(r, a) for r, a in rows.iterator(chunk_size=20000) if a is not None]
+    if not pairs:
         return None
-    last_answer = max(a for _, a in rows)
     first_day = month.first_day
-    last_day = max(last_answer.astimezone(TOKYO).date(), month.end.date()) + dt.timedelta(days=1)
+    last_answer = dt.datetime.fromtimestamp(max(a for _, a in pairs), TOKYO)
+    last_day = max(last_answer.date(), month.end.date()) + dt.timedelta(days=1)
     clock = BusinessClock(load_service_calendar(first_day, last_day), first_day, last_day)
-    for received, answered in rows:
-        total += clock.between(received, answered)
-        n += 1
+    at = clock.at_ts
+    total = 0.0
+    for received, answered in pairs:
+        if answered > received:
+            total += at(answered) - at(received)
+    n = len(pairs)
     return total / n
 
 
