@@ -1,0 +1,219 @@
+"""FAQ clustering benchmark.
+
+1. Quality on the dev set (../shared/data/inquiries_dev.jsonl, 296 inquiries, 15 topics):
+   ARI, NMI, purity, cluster count, unclustered, surges flagged — for the hybrid pipeline and
+   for the TF-IDF fallback.
+2. Scale: N inquiries (default 100 000) synthesised from the dev set (each a dev inquiry with
+   its numbers, names, greetings and date varied, so no two texts are identical), spread over
+   12 weeks, run end to end
+     * cold: text pipeline + sentence embeddings + clustering + surges, and
+     * stored: tokens and embeddings read back from disk (what the periodic job gets from the
+       InquiryEmbedding table), clustering + surges only (goal ≤ 30 s),
+   each in its own process so the peak RSS figures are separate.
+
+    .venv/bin/python bench/bench_faq.py                 # everything (cold 100 k takes minutes)
+    .venv/bin/python bench/bench_faq.py --quality-only
+    .venv/bin/python bench/bench_faq.py --n 20000
+    .venv/bin/python bench/bench_faq.py --phase stored --n 100000   # one phase (needs the cold cache)
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as dt
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEV = ROOT.parent / "shared" / "data" / "inquiries_dev.jsonl"
+CACHE = Path(os.environ.get("FAQ_BENCH_CACHE", tempfile.gettempdir())) / "faq_bench"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load_dev():
+    from faq import pipeline
+
+    lines = DEV.read_text(encoding="utf-8").splitlines()
+    return pipeline.read_jsonl(lines), [json.loads(line)["topic"] for line in lines if line.strip()]
+
+
+def quality() -> None:
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    from faq import pipeline
+
+    docs, topics = load_dev()
+    for label, embed in (("hybrid (word TF-IDF 0.4 + USE 0.6)", True), ("TF-IDF fallback", False)):
+        t = time.perf_counter()
+        result = pipeline.run(docs, embed=embed)
+        elapsed = time.perf_counter() - t
+        labels = result.clustering.labels(len(docs))
+        as_singletons = [lab if lab >= 0 else -1000 - i for i, lab in enumerate(labels)]
+        ari = adjusted_rand_score(topics, as_singletons)
+        nmi = normalized_mutual_info_score(topics, as_singletons)
+        majority = sum(
+            collections.Counter(topics[i] for i in c.members).most_common(1)[0][1] for c in result.clustering.clusters
+        )
+        purity = majority / len(docs)
+        print(f"dev set, {label}: method={result.clustering.method}")
+        print(
+            f"  ARI {ari:.3f}  NMI {nmi:.3f}  purity {purity:.3f}  clusters {len(result.clustering.clusters)} "
+            f"(topics {len(set(topics))})  unclustered {len(result.clustering.unclustered)}  {elapsed:.1f} s"
+        )
+        by_id = {c.id: c for c in result.clustering.clusters}
+        for s in result.surges:
+            top = collections.Counter(topics[i] for i in by_id[s.cluster].members).most_common(1)[0][0]
+            print(
+                f"  surge: cluster {s.cluster} ({top}) {s.kind} {s.start} count {s.count} "
+                f"baseline {s.baseline:.2f} ratio {s.ratio:.1f} p {s.p_value:.2e}"
+            )
+        if not result.surges:
+            print("  surges: none")
+
+
+GREETINGS = ["", "お世話になっております。", "いつもお世話になります。", "突然のご連絡失礼します。"]
+CLOSINGS = ["", "\nよろしくお願いいたします。\n{name}", "\n--\n{org} {name}\n03-{a:04d}-{b:04d}", "以上です。"]
+NAMES = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤"]
+ORGS = ["○○工業（株）", "△△商事株式会社", "社会保険労務士事務所", "NPO法人ひまわり", "□□建設"]
+
+
+def synthesise(n: int, seed: int = 7):
+    """n inquiries from the dev set over the 12 weeks ending 2026-09-27."""
+    import re
+
+    from faq.pipeline import Document
+
+    docs, topics = load_dev()
+    rng = random.Random(seed)
+    start = dt.datetime(2026, 7, 6, tzinfo=docs[0].received_at.tzinfo)  # 12 weeks ending 2026-09-27
+    dev_start = dt.datetime(2026, 8, 3, tzinfo=docs[0].received_at.tzinfo)
+    out, out_topics = [], []
+    for i in range(n):
+        src = rng.randrange(len(docs))
+        d = docs[src]
+        body = re.sub(r"\d+", lambda m: str(rng.randint(1, 9999)), d.body)
+        body = (
+            rng.choice(GREETINGS)
+            + body
+            + rng.choice(CLOSINGS).format(
+                name=rng.choice(NAMES), org=rng.choice(ORGS), a=rng.randint(0, 9999), b=rng.randint(0, 9999)
+            )
+        )
+        # Every topic is spread evenly over the 12 weeks, except the dev set's planted surge:
+        # browser inquiries from its weeks 6–7 land in weeks 10–11 (2026-09-07 and 2026-09-14).
+        dev_week = (d.received_at - dev_start).days // 7  # 0..7
+        week = 4 + dev_week if topics[src] == "browser" and dev_week in (5, 6) else rng.randint(0, 11)
+        when = start + dt.timedelta(
+            weeks=week, days=rng.randint(0, 6), hours=rng.randint(9, 18), minutes=rng.randint(0, 59)
+        )
+        out.append(Document(id=f"syn-{i:06d}", subject=d.subject, body=body, received_at=when))
+        out_topics.append(topics[src])
+    return out, out_topics
+
+
+def phase_cold(n: int) -> None:
+    import numpy as np
+
+    from faq import clustering, pipeline
+
+    docs, topics = synthesise(n)
+    t0 = time.perf_counter()
+    tokens = [pipeline.document_tokens(d) for d in docs]
+    t1 = time.perf_counter()
+    try:
+        embeddings = clustering.embed_texts([pipeline.document_embedding_text(d) for d in docs])
+        note = ""
+    except clustering.EmbeddingUnavailable as exc:
+        embeddings, note = None, f" (embedding model unavailable: {exc}; TF-IDF only)"
+    t2 = time.perf_counter()
+    result = pipeline.run(docs, tokens=tokens, embeddings=embeddings, embed=False)
+    t3 = time.perf_counter()
+    print(
+        f"cold, {n} inquiries: total {t3 - t0:.1f} s = tokenize {t1 - t0:.1f} s + embed {t2 - t1:.1f} s "
+        f"+ cluster & surges {t3 - t2:.1f} s; peak RSS {peak_rss_mb():.0f} MB{note}"
+    )
+    _summary(result, topics)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f"tokens_{n}.txt", "w", encoding="utf-8") as fh:
+        for t in tokens:
+            fh.write(" ".join(t) + "\n")
+    if embeddings is not None:
+        np.save(CACHE / f"emb_{n}.npy", embeddings)
+
+
+def phase_stored(n: int) -> None:
+    import numpy as np
+
+    from faq import pipeline
+
+    docs, topics = synthesise(n)
+    emb_path = CACHE / f"emb_{n}.npy"
+    tok_path = CACHE / f"tokens_{n}.txt"
+    if not emb_path.exists():
+        print(f"stored: no cache at {emb_path}; run the cold phase first")
+        return
+    t0 = time.perf_counter()
+    with open(tok_path, encoding="utf-8") as fh:
+        tokens = [line.split() for line in fh]
+    embeddings = np.load(emb_path)
+    t1 = time.perf_counter()
+    result = pipeline.run(docs, tokens=tokens, embeddings=embeddings, embed=False)
+    t2 = time.perf_counter()
+    print(
+        f"stored embeddings, {n} inquiries: total {t2 - t0:.1f} s = load {t1 - t0:.1f} s + cluster & surges "
+        f"{t2 - t1:.1f} s; peak RSS {peak_rss_mb():.0f} MB (goal ≤ 30 s)"
+    )
+    _summary(result, topics)
+
+
+def _summary(result, topics) -> None:
+    from sklearn.metrics import adjusted_rand_score
+
+    c = result.clustering
+    labels = c.labels(len(topics))
+    clustered = labels >= 0
+    ari = adjusted_rand_score([t for t, k in zip(topics, clustered, strict=True) if k], labels[clustered])
+    print(
+        f"  method {c.method}, sampled {c.sampled}, clusters {len(c.clusters)}, unclustered {len(c.unclustered)}, "
+        f"ARI on clustered {ari:.3f}, surges {[(s.cluster, str(s.start), s.count) for s in result.surges]}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--quality-only", action="store_true")
+    parser.add_argument("--phase", choices=["quality", "cold", "stored"])
+    args, _ = parser.parse_known_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    if args.phase == "quality":
+        quality()
+        return 0
+    if args.phase == "cold":
+        phase_cold(args.n)
+        return 0
+    if args.phase == "stored":
+        phase_stored(args.n)
+        return 0
+    status = subprocess.call([sys.executable, __file__, "--phase", "quality"])
+    if args.quality_only:
+        return status
+    for phase in ("cold", "stored"):
+        status |= subprocess.call([sys.executable, __file__, "--phase", phase, "--n", str(args.n)])
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
