@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,7 +41,7 @@ from helpdesk.services.inquiries import inquiry_create, inquiry_mark_first_answe
 
 logger = logging.getLogger(__name__)
 
-PROGRESS_EVERY = 500
+COMMIT_EVERY = 500
 
 
 @dataclasses.dataclass
@@ -54,7 +55,7 @@ def mail_is_own_address(address: str) -> bool:
     return (address or "").strip().lower() in set(settings.HELPDESK_MAILBOX_ADDRESSES)
 
 
-def _find_inquiry(*, parsed: ParsedMail) -> Inquiry | None:
+def _find_inquiry(*, parsed: ParsedMail, referrers: list[tuple[int, int | None, dt.datetime | None]]) -> Inquiry | None:
     candidates = thread_candidates(in_reply_to=parsed.in_reply_to, references=parsed.references)
     if candidates:
         found = dict(
@@ -71,14 +72,9 @@ def _find_inquiry(*, parsed: ParsedMail) -> Inquiry | None:
         if inquiry is not None:
             return inquiry
     # Messages stored earlier that refer to this one (a reply imported before its question).
-    later = (
-        EmailMessage.objects.filter(reference_rows__referenced_message_id=parsed.message_id, inquiry__isnull=False)
-        .order_by("received_at", "id")
-        .values_list("inquiry_id", flat=True)
-        .first()
-    )
-    if later is not None:
-        return Inquiry.objects.get(pk=later)
+    threaded = sorted((r for r in referrers if r[1] is not None), key=lambda r: (r[2] is None, r[2], r[0]))
+    if threaded:
+        return Inquiry.objects.get(pk=threaded[0][1])
     return None
 
 
@@ -253,7 +249,14 @@ def _thread_new_message(*, message: EmailMessage, parsed: ParsedMail) -> IngestR
         MailReference.objects.bulk_create(
             [MailReference(message=message, referenced_message_id=mid) for mid in ids if mid != message.message_id]
         )
-    inquiry = _find_inquiry(parsed=parsed)
+    # Stored messages that refer to this one: (pk, inquiry_id, received_at). One query
+    # serves both threading (a reply already in an inquiry) and adopting orphans.
+    referrers = list(
+        EmailMessage.objects.filter(reference_rows__referenced_message_id=message.message_id)
+        .values_list("pk", "inquiry_id", "received_at")
+        .distinct()
+    )
+    inquiry = _find_inquiry(parsed=parsed, referrers=referrers)
     inquiry_created = False
     if inquiry is None and message.direction == EmailMessage.Direction.INBOUND and not message.is_auto_acknowledgement:
         inquiry = inquiry_create(
@@ -273,8 +276,10 @@ def _thread_new_message(*, message: EmailMessage, parsed: ParsedMail) -> IngestR
         message.inquiry = inquiry
     if not inquiry_created:
         _maybe_move_inquiry_start(inquiry=inquiry, message=message)
-    _adopt_orphans(message=message, inquiry=inquiry)
-    mail_refresh_first_answer(inquiry=inquiry)
+    adopted = _adopt_orphans(message=message, inquiry=inquiry) if any(r[1] is None for r in referrers) else 0
+    if not (inquiry_created and adopted == 0):
+        # (A brand-new inquiry with nothing adopted has no answer yet: skip the query.)
+        mail_refresh_first_answer(inquiry=inquiry)
     return IngestResult(message, True, inquiry_created)
 
 
@@ -289,43 +294,60 @@ def _reject_reason(exc: Exception) -> str:
 
 
 def mail_import_items(
-    *, run: ImportRun, items: Iterable[MailItem], counts: ImportCounts, source: str = EmailMessage.Source.FILE
+    *,
+    run: ImportRun,
+    items: Iterable[MailItem],
+    counts: ImportCounts,
+    source: str = EmailMessage.Source.FILE,
+    batch: int = COMMIT_EVERY,
 ) -> ImportCounts:
-    """Store each item with its own savepoint, counting into `counts` as it goes (so a
-    run that stops half way still reports what it committed)."""
-    for item in items:
-        counts.read += 1
-        if item.error:
-            import_run_reject(
-                run=run,
-                source_name=item.source_name,
-                reason=item.error,
-                line=item.line,
-                offset=item.offset,
-                raw=item.raw[:65536],
-            )
-            counts.add("rejected")
-            continue
-        try:
-            result = mail_store(raw=item.raw, source=source, fallback_received_at=item.mtime)
-        except Exception as exc:  # one bad message never stops the import
-            logger.warning(
-                "mail import: message at %s offset %s rejected (%s)", item.source_name, item.offset, type(exc).__name__
-            )
-            import_run_reject(
-                run=run,
-                source_name=item.source_name,
-                reason=_reject_reason(exc),
-                line=item.line,
-                offset=item.offset,
-                raw=item.raw,
-            )
-            counts.add("rejected")
-            continue
-        counts.add("created" if result.created else "unchanged")
-        if counts.read % PROGRESS_EVERY == 0:
-            import_run_progress(run=run, done=counts.read)
+    """Store each item in its own savepoint and commit every `batch` items (one commit per
+    message would spend most of the time waiting for the disk). Counts go into `counts`
+    as they are committed, so a run that stops half way still reports what it stored; a
+    re-run picks up the rest (idempotent by Message-ID)."""
+    iterator = iter(items)
+    while True:
+        pending = ImportCounts()
+        with transaction.atomic():
+            for item in itertools.islice(iterator, batch):
+                pending.read += 1
+                pending.add(_import_one(run=run, item=item, source=source))
+        if not pending.read:
+            break
+        for field, value in pending.as_kwargs().items():
+            setattr(counts, field, getattr(counts, field) + value)
+        import_run_progress(run=run, done=counts.read)
     return counts
+
+
+def _import_one(*, run: ImportRun, item: MailItem, source: str) -> str:
+    if item.error:
+        import_run_reject(
+            run=run,
+            source_name=item.source_name,
+            reason=item.error,
+            line=item.line,
+            offset=item.offset,
+            raw=item.raw[:65536],
+        )
+        return "rejected"
+    try:
+        with transaction.atomic():  # a savepoint: a failure rolls back this message only
+            result = mail_store(raw=item.raw, source=source, fallback_received_at=item.mtime)
+    except Exception as exc:  # one bad message never stops the import
+        logger.warning(
+            "mail import: message at %s offset %s rejected (%s)", item.source_name, item.offset, type(exc).__name__
+        )
+        import_run_reject(
+            run=run,
+            source_name=item.source_name,
+            reason=_reject_reason(exc),
+            line=item.line,
+            offset=item.offset,
+            raw=item.raw,
+        )
+        return "rejected"
+    return "created" if result.created else "unchanged"
 
 
 def mail_import_paths(*, paths: list[str | Path], created_by=None, run: ImportRun | None = None) -> ImportRun:

@@ -1,0 +1,222 @@
+"""Mail import benchmark: generate an mbox (mixed Japanese encodings, 10 % with attachments,
+a third of the questions answered by the center), import it into a fresh PostgreSQL
+database, print messages/s and the importer's peak RSS. Run at two sizes to show that
+memory is flat in the size of the mailbox.
+
+    .venv/bin/python bench/bench_mail_import.py                      # 50 000 and 100 000 messages
+    .venv/bin/python bench/bench_mail_import.py --messages 5000       # one quick run
+    .venv/bin/python bench/bench_mail_import.py --messages 20000 40000
+
+Needs DATABASE_URL pointing at PostgreSQL (eval "$(scripts/services.sh)"); the bench uses
+its own database (`helpdesk_bench_mail`, dropped and re-created per run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH_DB = "helpdesk_bench_mail"
+CHARSETS = ["iso-2022-jp", "shift_jis", "euc-jp", "utf-8"]
+SUBJECTS = [
+    "電子申請の送信エラー",
+    "マイナンバーカードの読み取り",
+    "e-Govアカウントのログイン",
+    "添付ファイルの形式",
+    "①手続の検索",
+]
+BODIES = [
+    "お世話になっております。\n申請データを送信すると「送信に失敗しました」と表示されます。\n対処方法を教えてください。\n",
+    "e-Govアプリでマイナンバーカードを読み取れません。ICカードリーダーは認識されています。\n",
+    "パスワードを忘れました。再設定の方法を教えてください。髙橋\n",
+]
+
+
+def _jis(text: str) -> bytes:
+    sys.path.insert(0, str(REPO))
+    from tests.helpdesk.mail.builders import cp50220
+
+    return cp50220(text)
+
+
+def _encode(text: str, charset: str) -> bytes:
+    if charset == "iso-2022-jp":
+        return _jis(text)
+    if charset == "euc-jp":
+        text = text.replace("髙", "高").replace("①", "1")  # CP932/CP50220 extensions, not in EUC-JP
+    return text.encode({"shift_jis": "cp932", "euc-jp": "euc_jp"}.get(charset, charset))
+
+
+def _word(text: str, charset: str) -> str:
+    return f"=?{charset.upper()}?B?{base64.b64encode(_encode(text, charset)).decode()}?="
+
+
+def generate(path: Path, n: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    attachment = base64.encodebytes(os.urandom(24 * 1024)).decode()
+    with path.open("w", encoding="ascii", newline="\n") as out:
+        questions: list[str] = []
+        for i in range(n):
+            charset = CHARSETS[i % 4]
+            day = 1 + (i // 4000) % 28
+            hour = 9 + i % 9
+            answer = questions and rng.random() < 0.33
+            if answer:
+                parent = questions.pop(rng.randrange(len(questions)))
+                sender = "support@e-gov-help.example.jp"
+                name = "電子政府利用支援センター"
+                threading = f"In-Reply-To: {parent}\nReferences: {parent}\n"
+                subject = "Re: " + SUBJECTS[i % len(SUBJECTS)]
+                body = "お問い合わせありがとうございます。以下の手順をお試しください。\n"
+                minute = 50
+            else:
+                sender = f"citizen{i}@example.jp"
+                name = ["山田 太郎", "髙橋 花子", "ｻﾄｳ ｲﾁﾛｳ", "佐藤 一郎"][i % 4]
+                threading = ""
+                subject = SUBJECTS[i % len(SUBJECTS)]
+                body = BODIES[i % len(BODIES)]
+                minute = 5
+            mid = f"<bench-{i}@{'e-gov-help.example.jp' if answer else 'example.jp'}>"
+            if not answer:
+                questions.append(mid)
+                if len(questions) > 5000:
+                    questions.pop(0)
+            date = f"{['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][day % 7]}, {day:02d} Oct 2026 {hour:02d}:{minute:02d}:00 +0900"
+            headers = (
+                f"From MAILER-DAEMON Thu Oct  1 10:00:00 2026\n"
+                f"Received: from mx.example.jp by mail.e-gov-help.example.jp; {date}\n"
+                f"From: {_word(name, charset if charset != 'euc-jp' else 'utf-8')} <{sender}>\n"
+                f"To: support@e-gov-help.example.jp\nSubject: {_word(subject, charset)}\nDate: {date}\n"
+                f"Message-ID: {mid}\n{threading}MIME-Version: 1.0\n"
+            )
+            text = (
+                base64.encodebytes(_encode(body, charset)).decode()
+                if charset != "iso-2022-jp"
+                else _jis(body).decode("ascii")
+            )
+            cte = "7bit" if charset == "iso-2022-jp" else "base64"
+            if i % 10 == 0:
+                out.write(
+                    headers + 'Content-Type: multipart/mixed; boundary="b1"\n\n--b1\n'
+                    f"Content-Type: text/plain; charset={charset}\nContent-Transfer-Encoding: {cte}\n\n{text}\n"
+                    '--b1\nContent-Type: image/png\nContent-Disposition: attachment; filename="screen.png"\n'
+                    f"Content-Transfer-Encoding: base64\n\n{attachment}--b1--\n\n"
+                )
+            else:
+                out.write(
+                    headers
+                    + f"Content-Type: text/plain; charset={charset}\nContent-Transfer-Encoding: {cte}\n\n{text}\n"
+                )
+
+
+def _db_url(base: str, name: str) -> str:
+    parts = urlparse(base)
+    return urlunparse(parts._replace(path=f"/{name}"))
+
+
+def fresh_database(base_url: str) -> str:
+    import psycopg
+
+    parts = urlparse(base_url)
+    admin = psycopg.connect(
+        host=parts.hostname, port=parts.port or 5432, user=parts.username, password=parts.password,
+        dbname="postgres", autocommit=True,
+    )  # fmt: skip
+    admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    admin.close()
+    url = _db_url(base_url, BENCH_DB)
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DEBUG": "false"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, env=env, check=True)
+    return url
+
+
+def child(path: str) -> None:
+    """Runs in its own process so its peak RSS is the importer's alone."""
+    sys.path.insert(0, str(REPO))
+    import django
+
+    django.setup()
+    from helpdesk.models import EmailMessage, Inquiry
+    from helpdesk.services.mail import mail_import_paths
+
+    start = time.perf_counter()
+    run = mail_import_paths(paths=[path])
+    elapsed = time.perf_counter() - start
+    print(
+        json.dumps(
+            {
+                "summary": run.summary(),
+                "read": run.read,
+                "elapsed": elapsed,
+                "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "messages": EmailMessage.objects.count(),
+                "inquiries": Inquiry.objects.count(),
+                "answered": Inquiry.objects.filter(first_answered_at__isnull=False).count(),
+            }
+        )
+    )
+
+
+def bench(n: int, base_url: str) -> dict:
+    path = Path(f"/tmp/bench_mail_{n}.mbox")
+    t0 = time.perf_counter()
+    generate(path, n)
+    gen = time.perf_counter() - t0
+    url = fresh_database(base_url)
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DEBUG": "false",
+           "LOG_LEVEL": "WARNING", "REDIS_URL": ""}  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(path)], cwd=REPO, env=env, check=True, capture_output=True, text=True
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result.update(n=n, mbox_mb=path.stat().st_size / 1e6, generate_s=gen)
+    path.unlink()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, nargs="+", default=[50_000, 100_000])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return 0
+    base_url = os.environ.get("DATABASE_URL", "")
+    if not base_url.startswith("postgres"):
+        print('DATABASE_URL must point at PostgreSQL: eval "$(scripts/services.sh)"', file=sys.stderr)
+        return 2
+    rows = []
+    for n in args.messages:
+        r = bench(n, base_url)
+        rows.append(r)
+        print(
+            f"{n:>7} messages ({r['mbox_mb']:.0f} MB mbox): {r['read'] / r['elapsed']:.0f} messages/s, "
+            f"{r['elapsed']:.1f} s, peak RSS {r['maxrss_kb'] / 1024:.0f} MB | {r['summary']} | "
+            f"{r['inquiries']} inquiries, {r['answered']} answered",
+            flush=True,
+        )
+    if len(rows) > 1:
+        lo, hi = rows[0], rows[-1]
+        growth = (hi["maxrss_kb"] - lo["maxrss_kb"]) / 1024
+        print(
+            f"peak RSS {lo['maxrss_kb'] / 1024:.0f} MB at {lo['n']} vs {hi['maxrss_kb'] / 1024:.0f} MB at {hi['n']} "
+            f"messages ({growth:+.0f} MB for {hi['n'] / lo['n']:.1f}x the mailbox): "
+            f"{'flat' if growth < 0.1 * lo['maxrss_kb'] / 1024 + 5 else 'GROWS'}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
