@@ -61,6 +61,13 @@ class FaqUsageCreateSerializer(serializers.Serializer):
     entry = serializers.IntegerField()
 
 
+class FaqUsageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    inquiry = serializers.CharField()
+    entry = serializers.IntegerField()
+    recorded_at = serializers.DateTimeField()
+
+
 class UsageShareSerializer(serializers.Serializer):
     month = serializers.CharField()
     inquiries = serializers.IntegerField()

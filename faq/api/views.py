@@ -155,13 +155,19 @@ class SuggestionView(APIView):
 class UsageCreateView(APIView):
     permission_classes = [IsStaffOperator]
 
-    @extend_schema(summary="「FAQ Xで回答した」を記録", request=s.FaqUsageCreateSerializer)
+    @extend_schema(
+        summary="「FAQ Xで回答した」を記録（記録済みなら 200）",
+        request=s.FaqUsageCreateSerializer,
+        responses={201: s.FaqUsageSerializer, 200: s.FaqUsageSerializer},
+    )
     def post(self, request):
         data = _parse(s.FaqUsageCreateSerializer, request.data)
         inquiry = get_object_or_404(Inquiry, ref=data["inquiry"])
         entry = get_object_or_404(FaqEntry, pk=data["entry"])
         usage, created = services.faq_usage_record(actor=request.user, inquiry=inquiry, entry=entry)
-        body = {"id": usage.pk, "inquiry": inquiry.ref, "entry": entry.pk, "recorded_at": usage.recorded_at}
+        body = s.FaqUsageSerializer(
+            {"id": usage.pk, "inquiry": inquiry.ref, "entry": entry.pk, "recorded_at": usage.recorded_at}
+        ).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
