@@ -19,7 +19,9 @@ must change nothing). It runs inside a savepoint; raise anything to reject the l
 refers to something that may come later in the file: the line is retried after the rest
 and rejected with that message only if the reference never resolves. ``ctx`` is an
 ``ImportContext`` with helpers (``ctx.inquiry(ref)``, ``ctx.user(username)``,
-``ctx.time(value)``).
+``ctx.time(value)``). Write only through the database: the importer may run more than
+once for the same line (its batch is rolled back and retried when another line fails),
+and only what the committed transaction holds counts.
 
 ``order`` sets the export order (lower first; helpdesk uses 10–70) and nothing else: the
 importer accepts the types in any order.

@@ -91,7 +91,17 @@ def records_export(*, out: IO[str], actor, note: str = "") -> Counter:
 # --- import -----------------------------------------------------------------------------------
 
 
+class _BatchAbort(Exception):
+    """A line failed while its batch ran without per-line savepoints: redo the batch with them."""
+
+
 class _Importer:
+    """Lines are imported in batches, each in one transaction. A batch first runs without
+    per-line savepoints (two round trips fewer per line); if any line's importer raises,
+    the batch is rolled back and run again with a savepoint per line, so a bad line is
+    rejected alone. Counts, rejects and deferred lines are staged per batch and kept only
+    once the batch has committed."""
+
     def __init__(self, *, run: ImportRun, source_name: str) -> None:
         self.run = run
         self.source_name = source_name
@@ -99,26 +109,43 @@ class _Importer:
         self.counts = ImportCounts()
         self.spool: IO[bytes] | None = None
         self.spooled = 0
+        self._reset_staging()
+
+    def _reset_staging(self) -> None:
+        self.staged_counts = ImportCounts()
+        self.staged_rejects: list[dict[str, Any]] = []
+        self.staged_defers: list[bytes] = []
+
+    def _commit_staging(self) -> None:
+        self.counts = self.counts + self.staged_counts
+        for reject in self.staged_rejects:
+            import_run_reject(run=self.run, source_name=self.source_name, **reject)
+        assert self.spool is not None
+        for record in self.staged_defers:
+            self.spool.write(record)
+        self.spooled += len(self.staged_defers)
+        self._reset_staging()
 
     # one line ------------------------------------------------------------------------------
 
     def reject(self, *, line: int, offset: int, reason: str, raw: bytes) -> None:
-        self.counts.add("rejected")
-        import_run_reject(run=self.run, source_name=self.source_name, line=line, offset=offset, reason=reason, raw=raw)
+        self.staged_counts.add("rejected")
+        self.staged_rejects.append({"line": line, "offset": offset, "reason": reason, "raw": raw})
 
     def defer(self, *, line: int, offset: int, prior: str | None, text: str) -> None:
-        assert self.spool is not None
         record = {"line": line, "offset": offset, "prior": prior, "text": text}
-        self.spool.write(_dumps(record).encode("utf-8") + b"\n")
-        self.spooled += 1
+        self.staged_defers.append(_dumps(record).encode("utf-8") + b"\n")
 
-    def process(self, *, line: int, offset: int, raw: bytes, prior: str | None, final: bool, retry: bool) -> None:
+    def process(
+        self, *, line: int, offset: int, raw: bytes, prior: str | None, final: bool, retry: bool, savepoint: bool
+    ) -> None:
         """Import one line. `retry`: it was deferred by an earlier pass (already counted as
-        read); `prior`: what that pass did; `final`: unresolved references are rejected."""
+        read); `prior`: what that pass did; `final`: unresolved references are rejected;
+        `savepoint`: run the importer in its own savepoint (else any error aborts the batch)."""
         if not retry:
             if not raw.strip():
                 return  # blank lines are not records
-            self.counts.read += 1
+            self.staged_counts.read += 1
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -145,46 +172,64 @@ class _Importer:
             return
 
         self.ctx.start_line(final=final, prior_outcome=prior)
-        reason = None
-        try:
-            with transaction.atomic():
+        if not savepoint:
+            try:
                 outcome = record_type.importer(data, self.ctx)
-        except UnresolvedReference as exc:
-            self.ctx.forget_users()
-            if final:
-                reason = str(exc)
-            else:
-                self.defer(line=line, offset=offset, prior=prior, text=text)
+            except Exception as exc:
+                raise _BatchAbort from exc
+        else:
+            reason = None
+            try:
+                with transaction.atomic():
+                    outcome = record_type.importer(data, self.ctx)
+            except UnresolvedReference as exc:
+                self.ctx.forget_users()
+                if final:
+                    reason = str(exc)
+                else:
+                    self.defer(line=line, offset=offset, prior=prior, text=text)
+                    return
+            except KeyError as exc:
+                reason = f"missing field {exc.args[0]!r}" if exc.args else "missing field"
+            except ValidationError as exc:
+                reason = "invalid value: " + _validation_message(exc)
+            except IntegrityError as exc:
+                reason = "constraint violated: " + _first_line(exc)
+            except DatabaseError as exc:
+                reason = "database refused the record: " + _first_line(exc)
+            except (ValueError, TypeError) as exc:
+                reason = str(exc) or type(exc).__name__
+            if reason is not None:
+                self.ctx.forget_users()
+                self.reject(line=line, offset=offset, reason=f"{type_name}: {reason}", raw=raw)
                 return
-        except KeyError as exc:
-            reason = f"missing field {exc.args[0]!r}" if exc.args else "missing field"
-        except ValidationError as exc:
-            reason = "invalid value: " + _validation_message(exc)
-        except IntegrityError as exc:
-            reason = "constraint violated: " + _first_line(exc)
-        except DatabaseError as exc:
-            reason = "database refused the record: " + _first_line(exc)
-        except (ValueError, TypeError) as exc:
-            reason = str(exc) or type(exc).__name__
-        if reason is not None:
-            self.ctx.forget_users()
-            self.reject(line=line, offset=offset, reason=f"{type_name}: {reason}", raw=raw)
-            return
         if outcome not in ("created", "updated", "unchanged"):
             raise RuntimeError(f"importer of {type_name!r} returned {outcome!r}")
         combined = _combine(prior, outcome)
         if self.ctx.wants_retry and not final:
             self.defer(line=line, offset=offset, prior=combined, text=text)
             return
-        self.counts.add(combined)
+        self.staged_counts.add(combined)
 
     # whole file ----------------------------------------------------------------------------
 
     def run_pass(self, entries: Iterable[tuple[int, int, bytes, str | None]], *, final: bool, retry: bool) -> None:
         for batch in _batches(entries):
-            with transaction.atomic():
-                for line, offset, raw, prior in batch:
-                    self.process(line=line, offset=offset, raw=raw, prior=prior, final=final, retry=retry)
+            try:
+                with transaction.atomic():
+                    for line, offset, raw, prior in batch:
+                        self.process(
+                            line=line, offset=offset, raw=raw, prior=prior, final=final, retry=retry, savepoint=False
+                        )
+            except _BatchAbort:
+                self._reset_staging()
+                self.ctx.forget_users()
+                with transaction.atomic():
+                    for line, offset, raw, prior in batch:
+                        self.process(
+                            line=line, offset=offset, raw=raw, prior=prior, final=final, retry=retry, savepoint=True
+                        )
+            self._commit_staging()
             if not retry and batch:
                 last_line, last_offset, last_raw, _ = batch[-1]
                 import_run_progress(run=self.run, done=last_offset + len(last_raw))

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.db import transaction
 
 from helpdesk.handover.registry import (
     UnresolvedReference,
@@ -32,7 +33,8 @@ def dummy_type():
             ctx.inquiry(data["inquiry"])  # raises UnresolvedReference until the inquiry exists
         entry = {"slug": data["slug"], "title": data["title"], "inquiry": data.get("inquiry")}
         old = store.get(entry["slug"])
-        store[entry["slug"]] = entry
+        # Like a database write: kept only if the batch commits (importers may run twice).
+        transaction.on_commit(lambda: store.__setitem__(entry["slug"], entry))
         return "created" if old is None else ("unchanged" if old == entry else "updated")
 
     register_record_type("dummy_entry", exporter, importer, order=100, counter=lambda: len(store))
@@ -48,7 +50,7 @@ def test_registered_type_is_exported_after_helpdesk_records(dummy_type):
     assert names.index("security_incident") < names.index("dummy_entry")
 
 
-def test_registered_type_is_imported_with_deferred_references(dummy_type, tmp_path):
+def test_registered_type_is_imported_with_deferred_references(dummy_type, tmp_path, django_capture_on_commit_callbacks):
     path = tmp_path / "f.jsonl"
     path.write_text(
         jsonl(
@@ -60,7 +62,8 @@ def test_registered_type_is_imported_with_deferred_references(dummy_type, tmp_pa
         encoding="utf-8",
     )
 
-    assert import_file(path) == "4 read, 2 created, 0 updated, 1 unchanged, 1 rejected"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_file(path) == "4 read, 2 created, 0 updated, 1 unchanged, 1 rejected"
     assert dummy_type["login"]["title"] == "ログイン"
     assert "ghost" not in dummy_type
     assert ImportReject.objects.get().reason == "dummy_entry: reference to unknown inquiry ref=EG-NONE"
