@@ -20,4 +20,6 @@ def inquiry_saved(sender, instance, created, raw=False, update_fields=None, **kw
     from faq.tasks import faq_embed_inquiry
 
     pk = instance.pk
-    transaction.on_commit(lambda: faq_embed_inquiry.delay(pk))
+    # robust: a broker outage must not turn a committed inquiry save into an error; the nightly
+    # job embeds whatever is missing.
+    transaction.on_commit(lambda: faq_embed_inquiry.delay(pk), robust=True)
