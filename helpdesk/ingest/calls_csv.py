@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterator
+import io
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -48,6 +50,15 @@ class Parsed:
     record: CallRecord
 
 
+@dataclass(slots=True)
+class Row:
+    """A structurally sound row, not yet validated: fields stripped, in COLUMNS order."""
+
+    line: int
+    offset: int
+    fields: tuple[str, ...]
+
+
 def normalise_encoding(name: str | None) -> str:
     key = (name or "utf-8").strip().lower().replace("_", "-") if name else "utf-8"
     key = {"shift-jis": "shift_jis"}.get(key, key)
@@ -85,11 +96,20 @@ class _Lines:
                 )
 
 
+# The ISO 8601 forms accepted (the PostgreSQL fast path applies the same pattern):
+# date, T or space, hh:mm[:ss[.ffffff]], optional Z or ±hh[:]mm.
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+)
+_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
+ACW_PATTERN = r"^[0-9]{1,9}$"
+
+
 def parse_timestamp(value: str, field: str) -> dt.datetime | None:
     if not value:
         return None
-    if len(value) < 16:
-        raise RowError(f"bad timestamp in {field}: {value!r}")
+    if not _TIMESTAMP.match(value):
+        raise RowError(f"bad timestamp in {field}: {value[:40]!r}")
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
@@ -99,11 +119,10 @@ def parse_timestamp(value: str, field: str) -> dt.datetime | None:
     return moment
 
 
-def row_to_record(row: list[str], index: tuple[int, ...]) -> CallRecord:
-    """Validate one data row (already split) into a CallRecord; RowError says why not."""
-    if len(row) != len(index):
-        raise RowError(f"wrong column count: expected {len(index)}, got {len(row)}")
-    call_id, arrived, caller, outcome, queue, queued, answered, ended, agent, acw = (row[i].strip() for i in index)
+def row_to_record(fields: Sequence[str]) -> CallRecord:
+    """Validate one row (its fields stripped, in COLUMNS order) into a CallRecord; RowError
+    says why not. `helpdesk.services.calls` applies the same rules in SQL on PostgreSQL."""
+    call_id, arrived, caller, outcome, queue, queued, answered, ended, agent, acw = fields
     if not call_id:
         raise RowError("missing call_id")
     if len(call_id) > 128:
@@ -144,7 +163,7 @@ def row_to_record(row: list[str], index: tuple[int, ...]) -> CallRecord:
             raise RowError("ended_at before queued_at")
     acw_seconds = None
     if acw:
-        if not acw.isdigit() or len(acw) > 9:
+        if not (acw.isascii() and acw.isdigit()) or len(acw) > 9:
             raise RowError(f"acw_seconds is not a whole number of seconds: {acw[:20]!r}")
         acw_seconds = int(acw)
     if len(caller) > 64 or len(queue) > 64 or len(agent) > 64:
@@ -164,9 +183,10 @@ def row_to_record(row: list[str], index: tuple[int, ...]) -> CallRecord:
     )
 
 
-def read_calls_csv(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Parsed | Reject]:
-    """Yield a Parsed for every good row and a Reject (line, byte offset, raw bytes, reason)
-    for every bad one, in file order. Raises FileError when the header is wrong."""
+def iter_rows(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Row | Reject]:
+    """Yield a Row for every line that decodes and splits into the right number of columns
+    and a Reject (line, byte offset, raw bytes, reason) for every other, in file order.
+    Raises FileError when the header is wrong."""
     lines = _Lines(fh, normalise_encoding(encoding))
     reader = csv.reader(lines, strict=True)
     header: list[str] | None = None
@@ -190,6 +210,7 @@ def read_calls_csv(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Parsed 
             "header must name exactly the columns " + ",".join(COLUMNS) + f" (missing: {missing}, unknown: {unknown})"
         )
     index = tuple(header.index(c) for c in COLUMNS)
+    width = len(COLUMNS)
     while True:
         try:
             row = next(reader)
@@ -204,10 +225,30 @@ def read_calls_csv(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Parsed 
             yield from _drain(lines)
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # blank line
+        if len(row) != width:
+            yield Reject(lines.lineno, lines.offset, lines.raw, f"wrong column count: expected {width}, got {len(row)}")
+            continue
+        yield Row(lines.lineno, lines.offset, tuple(row[i].strip() for i in index))
+
+
+def read_calls_csv(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Parsed | Reject]:
+    """Yield a Parsed for every good row and a Reject (line, byte offset, raw bytes, reason)
+    for every bad one, in file order. Raises FileError when the header is wrong."""
+    for item in iter_rows(fh, encoding=encoding):
+        if isinstance(item, Reject):
+            yield item
+            continue
         try:
-            yield Parsed(lines.lineno, row_to_record(row, index))
+            yield Parsed(item.line, row_to_record(item.fields))
         except RowError as exc:
-            yield Reject(lines.lineno, lines.offset, lines.raw, str(exc))
+            yield Reject(item.line, item.offset, encode_row(item.fields), str(exc))
+
+
+def encode_row(fields: Sequence[str]) -> bytes:
+    """The row as one CSV line (for a reject's raw bytes when the original is not at hand)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(fields)
+    return out.getvalue().encode("utf-8", "surrogateescape")
 
 
 def _drain(lines: _Lines) -> Iterator[Reject]:

@@ -62,8 +62,13 @@ class CallRecord:
             "" if self.acw_seconds is None else str(self.acw_seconds),
             self.source,
         )
-        return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        return hashlib.md5("\x1f".join(parts).encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 def _ts(value: dt.datetime | None) -> str:
-    return "" if value is None else f"{value.timestamp():.6f}"
+    """Microseconds since the epoch, exactly (the SQL fast path computes the same digest)."""
+    return "" if value is None else str((value - EPOCH) // _MICROSECOND)

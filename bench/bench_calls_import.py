@@ -1,0 +1,352 @@
+"""Phone import throughput and memory on PostgreSQL, against PostgreSQL's own COPY.
+
+    eval "$(scripts/services.sh)"
+    .venv/bin/python bench/bench_calls_import.py [--rows 1000000] [--no-asterisk] [--no-double]
+
+Generates into /tmp a generic call CSV of --rows rows and an Asterisk queue_log +
+Master.csv pair of about the same number of lines, creates a fresh database
+`helpdesk_bench_calls` on the DATABASE_URL server and migrates it, then measures, each in
+its own process (so peak RSS is that run's own):
+
+  * COPY of the same files into bare tables (no indexes, no checks): the practical limit;
+  * `import_calls` (the real service: parse, validate, hash, bulk upsert, rejects, progress)
+    into an empty calls table, then the same file again (every row unchanged);
+  * the same on a file twice the size (peak RSS must not grow: the file is streamed).
+
+Prints rows/s and peak RSS for each and the ratio to COPY. Goal: ≥ 1/3 of COPY's rate.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TOKYO = dt.timezone(dt.timedelta(hours=9))
+DB_NAME = "helpdesk_bench_calls"
+START = dt.datetime(2026, 10, 1, 9, 0, tzinfo=TOKYO)
+
+
+def bench_database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit('DATABASE_URL must point at PostgreSQL: eval "$(scripts/services.sh)" first')
+    return urlunparse(urlparse(url)._replace(path=f"/{DB_NAME}"))
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    parts = urlparse(url)
+    with psycopg.connect(urlunparse(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def django_setup(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")  # DEBUG off, no query log
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def generate_generic(path: Path, rows: int) -> None:
+    """A month of calls at national scale: ~75 % answered, the rest spread over every other
+    outcome, naive Tokyo times, 1 % of rows contradictory (rejected)."""
+    if path.exists():
+        return
+    rnd = random.Random(rows)
+    with path.open("w", buffering=1 << 20) as out:
+        out.write("call_id,arrived_at,caller,outcome,queue,queued_at,answered_at,ended_at,agent,acw_seconds\n")
+        for i in range(rows):
+            arrived = START + dt.timedelta(seconds=i * 2)
+            a = arrived.strftime("%Y-%m-%d %H:%M:%S")
+            caller = f"03{rnd.randrange(10**8):08d}"
+            roll = rnd.random()
+            if roll < 0.01:
+                out.write(f"gen-{i},{a},{caller},answered,egov,,,,op01,\n")  # answered without times
+                continue
+            q = (arrived + dt.timedelta(seconds=20)).strftime("%Y-%m-%d %H:%M:%S")
+            if roll < 0.76:
+                ans = arrived + dt.timedelta(seconds=20 + rnd.randrange(120))
+                end = ans + dt.timedelta(seconds=60 + rnd.randrange(900))
+                acw = str(rnd.randrange(300)) if roll < 0.3 else ""
+                out.write(
+                    f"gen-{i},{a},{caller},answered,egov,{q},{ans:%Y-%m-%d %H:%M:%S},"
+                    f"{end:%Y-%m-%d %H:%M:%S},op{rnd.randrange(1, 80):02d},{acw}\n"
+                )
+            elif roll < 0.86:
+                end = arrived + dt.timedelta(seconds=15)
+                out.write(f"gen-{i},{a},{caller},ivr_abandoned,,,,{end:%Y-%m-%d %H:%M:%S},,\n")
+            elif roll < 0.96:
+                kind = ("queue_abandoned", "queue_timeout", "queue_exit_key", "queue_empty")[i % 4]
+                end = arrived + dt.timedelta(seconds=20 + rnd.randrange(600))
+                out.write(f"gen-{i},{a},{caller},{kind},egov,{q},,{end:%Y-%m-%d %H:%M:%S},,\n")
+            else:
+                end = arrived + dt.timedelta(seconds=30)
+                out.write(f"gen-{i},{a},{caller},out_of_hours,,,,{end:%Y-%m-%d %H:%M:%S},,\n")
+
+
+def generate_asterisk(qlog: Path, master: Path, lines: int) -> None:
+    """Calls as Asterisk writes them: ENTERQUEUE/CONNECT/COMPLETE* (answered), ENTERQUEUE/
+    ABANDON…, IVR-only calls in the CDR; member pauses; CDR in 18 columns, local time."""
+    if qlog.exists() and master.exists():
+        return
+    rnd = random.Random(lines)
+    written = 0
+    epoch0 = int(START.timestamp())
+    with qlog.open("w", buffering=1 << 20) as q, master.open("w", buffering=1 << 20) as m:
+        i = 0
+        while written < lines:
+            t = epoch0 + i * 3
+            uid = f"{t}.{i}"
+            caller = f"03{rnd.randrange(10**8):08d}"
+            roll = rnd.random()
+            start = dt.datetime.fromtimestamp(t, TOKYO)
+            if roll < 0.1:  # IVR abandon: CDR only
+                end = start + dt.timedelta(seconds=25)
+                ctx, app = "ivr-1", "BackGround"
+            else:
+                ctx, app = "ext-queues", "Queue"
+                q.write(f"{t + 10}|{uid}|egov|NONE|ENTERQUEUE||{caller}|1\n")
+                written += 1
+                if roll < 0.8:
+                    hold = rnd.randrange(5, 90)
+                    talk = rnd.randrange(60, 900)
+                    agent = f"op{rnd.randrange(1, 80):02d}"
+                    q.write(f"{t + 10 + hold}|{uid}|egov|{agent}|CONNECT|{hold}|{t + 5}.{i}|3\n")
+                    q.write(f"{t + 10 + hold + talk}|{uid}|egov|{agent}|COMPLETECALLER|{hold}|{talk}|1\n")
+                    written += 2
+                    end = start + dt.timedelta(seconds=10 + hold + talk)
+                else:
+                    wait = rnd.randrange(5, 300)
+                    q.write(f"{t + 10 + wait}|{uid}|egov|NONE|ABANDON|1|1|{wait}\n")
+                    written += 1
+                    end = start + dt.timedelta(seconds=10 + wait)
+                if i % 50 == 0:
+                    q.write(f"{t + 11}|NONE|egov|op{i % 80:02d}|PAUSE|ACW\n")
+                    written += 1
+            m.write(
+                f'"","{caller}","0570000000","{ctx}","""{caller}"" <{caller}>","SIP/trunk-{i:08x}","","{app}",'
+                f'"egov,t","{start:%Y-%m-%d %H:%M:%S}","{start:%Y-%m-%d %H:%M:%S}","{end:%Y-%m-%d %H:%M:%S}",'
+                f'{int((end - start).total_seconds())},{int((end - start).total_seconds())},"ANSWERED","DOCUMENTATION","{uid}",""\n'
+            )
+            written += 1
+            i += 1
+        q.write(f"{epoch0 + i * 3 + 100000}|NONE|NONE|NONE|QUEUESTART|\n")
+
+
+def count_lines(path: Path) -> int:
+    n = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            n += chunk.count(b"\n")
+    return n
+
+
+# --- children: each measured in its own process -------------------------------------------
+
+
+def child_copy(url: str, kind: str, files: list[str]) -> dict:
+    import psycopg
+
+    rows = 0
+    t0 = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        if kind == "generic":
+            conn.execute(
+                "DROP TABLE IF EXISTS bare_calls; CREATE TABLE bare_calls (call_id text, arrived_at timestamptz, "
+                "caller text, outcome text, queue text, queued_at timestamptz, answered_at timestamptz, "
+                "ended_at timestamptz, agent text, acw_seconds integer)"
+            )
+            t0 = time.perf_counter()
+            sql = "COPY bare_calls FROM STDIN WITH (FORMAT csv, HEADER true)"
+            with conn.cursor() as cur, cur.copy(sql) as copy, open(files[0], "rb") as f:
+                while chunk := f.read(1 << 20):
+                    copy.write(chunk)
+            rows = conn.execute("SELECT count(*) FROM bare_calls").fetchone()[0]
+        elif kind == "indexed":
+            # The same COPY into a table with helpdesk_call's columns and indexes (no checks):
+            # what index maintenance alone costs.
+            conn.execute(
+                "DROP TABLE IF EXISTS indexed_calls; "
+                "CREATE TABLE indexed_calls (LIKE helpdesk_call INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES); "
+                "ALTER TABLE indexed_calls ALTER in_service_hours DROP NOT NULL, ALTER source DROP NOT NULL, "
+                "ALTER content_hash DROP NOT NULL, ALTER created_at DROP NOT NULL, ALTER updated_at DROP NOT NULL, "
+                "ALTER caller DROP NOT NULL, ALTER queue DROP NOT NULL, ALTER agent DROP NOT NULL"
+            )
+            t0 = time.perf_counter()
+            sql = (
+                "COPY indexed_calls (call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, ended_at, "
+                "agent, acw_seconds) FROM STDIN WITH (FORMAT csv, HEADER true)"
+            )
+            with conn.cursor() as cur, cur.copy(sql) as copy, open(files[0], "rb") as f:
+                while chunk := f.read(1 << 20):
+                    copy.write(chunk)
+            rows = conn.execute("SELECT count(*) FROM indexed_calls").fetchone()[0]
+            conn.execute("DROP TABLE indexed_calls")
+        else:
+            conn.execute(
+                "DROP TABLE IF EXISTS bare_qlog, bare_cdr; CREATE TABLE bare_qlog (line text); CREATE TABLE bare_cdr ("
+                + ", ".join(f"c{i} text" for i in range(18))
+                + ")"
+            )
+            t0 = time.perf_counter()
+            for path in files:
+                sql = (
+                    "COPY bare_qlog FROM STDIN WITH (FORMAT text, DELIMITER E'\\x01')"
+                    if "queue_log" in path
+                    else "COPY bare_cdr FROM STDIN WITH (FORMAT csv)"
+                )
+                with conn.cursor() as cur, cur.copy(sql) as copy, open(path, "rb") as f:
+                    while chunk := f.read(1 << 20):
+                        copy.write(chunk)
+            rows = conn.execute("SELECT (SELECT count(*) FROM bare_qlog) + (SELECT count(*) FROM bare_cdr)").fetchone()[
+                0
+            ]
+    return {"seconds": time.perf_counter() - t0, "rows": rows}
+
+
+def child_import(url: str, kind: str, files: list[str], truncate: bool) -> dict:
+    django_setup(url)
+    from django.db import connection
+
+    from helpdesk.models import Call, ImportRun
+    from helpdesk.services.calls import calls_import_run
+    from helpdesk.services.imports import import_run_start
+
+    if truncate:
+        with connection.cursor() as cur:
+            cur.execute(
+                "TRUNCATE helpdesk_call, helpdesk_asteriskqueueevent, helpdesk_asteriskcdr, "
+                "helpdesk_importreject CASCADE"
+            )
+    t0 = time.perf_counter()
+    run = import_run_start(
+        kind=ImportRun.Kind.CALLS_ASTERISK if kind == "asterisk" else ImportRun.Kind.CALLS_GENERIC, source_name="bench"
+    )
+    run = calls_import_run(run=run, paths=files, fmt=kind, cdr_timezone="Asia/Tokyo")
+    seconds = time.perf_counter() - t0
+    return {
+        "seconds": seconds,
+        "rows": run.read,
+        "summary": run.summary(),
+        "calls": Call.objects.count(),
+        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def spawn(*args: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, cwd=ROOT, env=os.environ.copy()
+    )
+    if out.returncode:
+        sys.stderr.write(out.stdout + out.stderr)
+        sys.exit(f"child {args[:2]} failed")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def report(label: str, result: dict, copy_rate: float | None = None) -> float:
+    rate = result["rows"] / result["seconds"]
+    extra = f"  peak RSS {result['maxrss_mb']:.0f} MB" if "maxrss_mb" in result else ""
+    ratio = f"  = {rate / copy_rate:.2f}× COPY" if copy_rate else ""
+    summary = f"  [{result['summary']}]" if "summary" in result else ""
+    print(
+        f"{label:<44} {result['rows']:>9,} rows {result['seconds']:7.1f} s {rate:>9,.0f} rows/s{extra}{ratio}{summary}"
+    )
+    return rate
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--no-asterisk", action="store_true")
+    p.add_argument("--no-double", action="store_true", help="skip the 2× file (memory flatness)")
+    p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = p.parse_args()
+
+    if args.child:
+        what, url, kind, *rest = args.child
+        if what == "copy":
+            result = child_copy(url, kind, rest)
+        else:
+            truncate = rest[0] == "truncate"
+            result = child_import(url, kind, rest[1:], truncate)
+        print(json.dumps(result))
+        return 0
+
+    url = bench_database_url()
+    tmp = Path("/tmp")
+    print(f"phone import benchmark: {args.rows:,} rows, database {DB_NAME}", flush=True)
+    recreate_database(url)
+    django_setup(url)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    sizes = [args.rows] + ([] if args.no_double else [args.rows * 2])
+    generic = {n: tmp / f"bench_calls_{n}.csv" for n in sizes}
+    for n, path in generic.items():
+        generate_generic(path, n)
+    copy_rate = report(
+        "generic: PostgreSQL COPY into a bare table", spawn("copy", url, "generic", str(generic[args.rows]))
+    )
+    report(
+        "generic: COPY into a table with Call's indexes",
+        spawn("copy", url, "indexed", str(generic[args.rows])),
+        copy_rate,
+    )
+    for n in sizes:
+        report(
+            f"generic: import_calls ({n:,} rows, new)",
+            spawn("import", url, "generic", "truncate", str(generic[n])),
+            copy_rate,
+        )
+        if n == args.rows:
+            report(
+                "generic: import_calls again (unchanged)",
+                spawn("import", url, "generic", "keep", str(generic[n])),
+                copy_rate,
+            )
+
+    if not args.no_asterisk:
+        pairs = {}
+        for n in sizes:
+            qlog, master = tmp / f"bench_queue_log_{n}", tmp / f"bench_Master_{n}.csv"
+            generate_asterisk(qlog, master, n)
+            pairs[n] = [str(qlog), str(master)]
+        lines = count_lines(Path(pairs[args.rows][0])) + count_lines(Path(pairs[args.rows][1]))
+        print(f"asterisk pair: {lines:,} lines (queue_log + Master.csv)")
+        acopy = report(
+            "asterisk: COPY of both files into bare tables", spawn("copy", url, "asterisk", *pairs[args.rows])
+        )
+        for n in sizes:
+            report(
+                f"asterisk: import_calls ({n:,}-line pair, new)",
+                spawn("import", url, "asterisk", "truncate", *pairs[n]),
+                acopy,
+            )
+            if n == args.rows:
+                report(
+                    "asterisk: import_calls again (unchanged)",
+                    spawn("import", url, "asterisk", "keep", *pairs[n]),
+                    acopy,
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
