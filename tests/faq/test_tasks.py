@@ -44,3 +44,26 @@ def test_cluster_job_skips_when_another_run_holds_the_lock():
         cache.delete(tasks.LOCK_KEY)
     result = tasks.faq_cluster_and_detect.delay().get()
     assert result["clusters"] == 0 and "run" in result
+
+
+@pytest.mark.django_db
+def test_save_enqueues_embedding_after_commit_only_when_text_may_have_changed(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    sent = []
+    monkeypatch.setattr(tasks.faq_embed_inquiry, "delay", lambda pk: sent.append(pk))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        inquiry = InquiryFactory()
+    assert sent == []  # nothing before commit
+    for cb in callbacks:
+        cb()
+    assert sent == [inquiry.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        inquiry.status = "in_progress"
+        inquiry.save(update_fields=["status"])
+    assert sent == [inquiry.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        inquiry.body = "別の本文"
+        inquiry.save(update_fields=["body"])
+    assert sent == [inquiry.pk, inquiry.pk]
