@@ -109,3 +109,28 @@ def test_import_run_status_shows_progress_and_is_limited_to_its_owner_or_admins(
     listing = api.as_user(admin_user).get("/api/import-runs/").json()
     assert [r["id"] for r in listing["results"]] == [run.pk]
     assert api.as_user(other_agent).get("/api/import-runs/").json()["results"] == []
+
+
+def test_task_with_a_missing_upload_fails_the_run_instead_of_leaving_it_pending(tmp_path):
+    from helpdesk.services.imports import import_run_create_pending
+    from helpdesk.tasks.handover import handover_import_file
+
+    run = import_run_create_pending(kind=ImportRun.Kind.RECORDS, source_name="gone.jsonl")
+    handover_import_file(run.pk, str(tmp_path / "gone.jsonl"))
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED
+    assert run.error.startswith("cannot read upload")
+
+
+def test_task_does_not_rerun_a_finished_run(tmp_path):
+    from helpdesk.services.imports import import_run_create_pending
+    from helpdesk.tasks.handover import handover_import_file
+
+    path = tmp_path / "f.jsonl"
+    path.write_text(jsonl(GOOD), encoding="utf-8")
+    run = import_run_create_pending(kind=ImportRun.Kind.RECORDS, source_name="f.jsonl")
+    assert handover_import_file(run.pk, str(path)) == "1 read, 1 created, 0 updated, 0 unchanged, 0 rejected"
+    assert not path.exists()
+    path.write_text(jsonl(GOOD), encoding="utf-8")
+    assert handover_import_file(run.pk, str(path)) == "1 read, 1 created, 0 updated, 0 unchanged, 0 rejected"
+    assert ImportRun.objects.get(pk=run.pk).read == 1
