@@ -102,6 +102,10 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# KPI months: how long a computed month is served from the cache, and how many recent
+# months the nightly task recomputes (docs/kpi.md).
+KPI_CACHE_SECONDS = env.int("KPI_CACHE_SECONDS", default=3600)
+KPI_OPEN_MONTHS = env.int("KPI_OPEN_MONTHS", default=3)
 
 # --- Celery: eager in-process without Redis (demo), a real broker with it.
 CELERY_BROKER_URL = REDIS_URL or "memory://"

@@ -147,3 +147,11 @@ def test_celery_task_runs_the_recompute(settings):
     assert kpi_recompute_month.delay("2026-10").get()["months"] == ["2026-10"]
     assert cache.get(selectors.cache_key(OCT))["answer_rate"]["total_calls"] == 1
     assert "months" in kpi_recompute_open_months.delay().get()
+
+
+def test_beat_schedule_names_the_nightly_task():
+    from config.celery import app
+    from kpi.tasks import kpi_recompute_open_months
+
+    entry = app.conf.beat_schedule["kpi-recompute-open-months"]
+    assert entry["task"] == kpi_recompute_open_months.name == "kpi.tasks.kpi_recompute_open_months"

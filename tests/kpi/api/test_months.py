@@ -114,3 +114,17 @@ def test_cached_until_fresh_requested(api, reviewer):
     assert c.get(URL).json()["answer_rate"]["total_calls"] == 0  # served from the cache
     assert c.get(URL, {"fresh": "true"}).json()["answer_rate"]["total_calls"] == 1
     assert c.get(URL).json()["answer_rate"]["total_calls"] == 1
+
+
+def test_openapi_schema_lists_the_kpi_endpoints(api, reviewer):
+    r = api.as_user(reviewer).get("/api/schema/", {"format": "json"})
+    paths = r.json()["paths"]
+    for p in (
+        "months/",
+        "months/{month}/",
+        "months/{month}/abandoned-calls/",
+        "months/{month}/emails/",
+        "months/{month}/publish/",
+        "months/{month}/changes/",
+    ):
+        assert f"/api/kpi/{p}" in paths
