@@ -762,16 +762,32 @@ def _assemble(run, calendar, coverage, coverage_before, events_window, cdr_windo
         last = chunk[-1]
 
 
+def _rows_for_ids(model, key: str, fields: Sequence[str], ids: list[str]) -> list[tuple]:
+    """The rows whose `key` is one of `ids` (on PostgreSQL with one array parameter)."""
+    if connection.vendor != "postgresql":
+        return list(model.objects.filter(**{f"{key}__in": ids}).values_list(*fields))
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(f).column) for f in fields)
+    column = quote(model._meta.get_field(key).column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {column} = ANY(%s)", [ids])
+        rows = cursor.fetchall()
+    if "data" in fields:  # jsonb comes back as text through Django's cursor
+        i = list(fields).index("data")
+        rows = [(*r[:i], json.loads(r[i]) if isinstance(r[i], str) else r[i], *r[i + 1 :]) for r in rows]
+    return rows
+
+
 _EventRow = namedtuple("_EventRow", "callid time queue agent event data")
 _CdrRow = namedtuple("_CdrRow", "uniqueid linkedid src dcontext channel lastapp start end")
 
 
 def _assemble_chunk(run, ids: list[str], calendar, coverage: Coverage, stats: CallImportStats) -> None:
     events: dict[str, list] = defaultdict(list)
-    for row in AsteriskQueueEvent.objects.filter(callid__in=ids).values_list(*_EventRow._fields):
+    for row in _rows_for_ids(AsteriskQueueEvent, "callid", _EventRow._fields, ids):
         events[row[0]].append(_EventRow(*row))
     cdrs: dict[str, list] = defaultdict(list)
-    for row in AsteriskCdr.objects.filter(uniqueid__in=ids).values_list(*_CdrRow._fields):
+    for row in _rows_for_ids(AsteriskCdr, "uniqueid", _CdrRow._fields, ids):
         cdrs[row[0]].append(_CdrRow(*row))
     contexts = inbound_contexts()
     digits = extension_digits()
