@@ -152,21 +152,26 @@ def upsert(model: type[models.Model], *, lookup: dict[str, Any], values: dict[st
     instance = model._default_manager.filter(**lookup).first()
     if instance is None:
         instance = model(**lookup, **values)
-        _clean(instance)
+        clean(instance)
         instance.save(force_insert=True)
         return instance, "created"
+    return instance, update_existing(instance, values)
+
+
+def update_existing(instance: models.Model, values: dict[str, Any]) -> str:
+    """Bring a stored row to `values`: "updated" (changed fields saved) or "unchanged"."""
     changed = [name for name, value in values.items() if _differs(getattr(instance, name), value)]
     if not changed:
-        return instance, "unchanged"
+        return "unchanged"
     for name in changed:
         setattr(instance, name, values[name])
-    _clean(instance)
+    clean(instance)
     update_fields = [instance._meta.get_field(name).name for name in changed]
     if any(f.name == "updated_at" for f in instance._meta.concrete_fields):
         update_fields.append("updated_at")
     instance.save(update_fields=update_fields)
     instance._handover_changed = changed  # type: ignore[attr-defined]
-    return instance, "updated"
+    return "updated"
 
 
 def _differs(old: Any, new: Any) -> bool:
@@ -177,7 +182,7 @@ def _differs(old: Any, new: Any) -> bool:
     return old != new
 
 
-def _clean(instance: models.Model) -> None:
+def clean(instance: models.Model) -> None:
     exclude = [f.name for f in instance._meta.concrete_fields if f.is_relation]
     instance.clean_fields(exclude=exclude)
 
@@ -192,6 +197,8 @@ class ImportContext:
         self.run = run
         self._users: dict[str, Any] = {}
         # Set by the importer for each line:
+        # Rows looked up in bulk for the lines being imported together (None: known missing).
+        self._cache: dict[tuple[str, str], Any] = {}
         self.final = False  # last pass: an unresolved reference is now a rejection
         self.prior_outcome: str | None = None  # what an earlier pass did with this line
         self._retry = False
@@ -231,7 +238,9 @@ class ImportContext:
         (kind, value), *_ = reference.items()
         if kind not in ("ref", "call_id", "message_id") or not isinstance(value, str) or not value:
             raise ValueError('inquiry reference must be {"ref": …}, {"call_id": …} or {"message_id": …}')
-        if kind == "ref":
+        if (kind, value) in self._cache:
+            found = self._cache[(kind, value)]
+        elif kind == "ref":
             found = Inquiry.objects.filter(ref=value).first()
         elif kind == "call_id":
             found = Inquiry.objects.filter(call__call_id=value).first()
@@ -243,6 +252,48 @@ class ImportContext:
         if found is None:
             raise UnresolvedReference(f"reference to unknown inquiry {kind}={value[:80]}")
         return found
+
+    def call(self, call_id: Any):
+        """The Call with this PBX id (UnresolvedReference if there is none yet)."""
+        from helpdesk.models import Call
+
+        if not isinstance(call_id, str) or not call_id:
+            raise ValueError("field 'call_id' must be a non-empty string")
+        key = ("call", call_id)
+        found = self._cache[key] if key in self._cache else Call.objects.filter(call_id=call_id).first()
+        if found is None:
+            raise UnresolvedReference(f"reference to unknown call call_id={call_id[:80]}")
+        return found
+
+    def message(self, message_id: Any):
+        """The EmailMessage with this Message-ID (UnresolvedReference if there is none yet)."""
+        from helpdesk.models import EmailMessage
+
+        if not isinstance(message_id, str) or not message_id:
+            raise ValueError("field 'message_id' must be a non-empty string")
+        key = ("message", message_id)
+        found = self._cache[key] if key in self._cache else EmailMessage.objects.filter(message_id=message_id).first()
+        if found is None:
+            raise UnresolvedReference(f"reference to unknown email message_id={message_id[:80]}")
+        return found
+
+    def prefetch(self, kind: str, keys: set) -> None:
+        """Look up many calls ("call"), messages ("message") or inquiries by ref ("ref") in
+        one query for the lines about to be imported together."""
+        from helpdesk.models import Call, EmailMessage, Inquiry
+
+        model, field = {"call": (Call, "call_id"), "message": (EmailMessage, "message_id"), "ref": (Inquiry, "ref")}[
+            kind
+        ]
+        keys = {k for k in keys if isinstance(k, str) and k}
+        if not keys:
+            return
+        found = model._default_manager.in_bulk(list(keys), field_name=field)
+        for key in keys:
+            self._cache[(kind, key)] = found.get(key)
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
 
     def user(self, username: Any):
         """The user with this username; a missing one is created inactive, with no password

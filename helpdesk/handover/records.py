@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, Subquery
 
 from helpdesk.handover import codec
 from helpdesk.handover.codec import (
@@ -71,10 +72,12 @@ PII_FIELDS = frozenset(
 )
 
 
-def _audit_update(instance, outcome: str, ctx: ImportContext) -> str:
+def _audit_update(instance, outcome: str, ctx: ImportContext, prior: str | None = "") -> str:
     """An existing record changed by an import leaves an UPDATE row naming the fields
     (values only for non-personal fields). Created rows are covered by the run's IMPORT."""
-    if outcome == "updated" and ctx.prior_outcome != "created":
+    if prior == "":
+        prior = ctx.prior_outcome
+    if outcome == "updated" and prior != "created":
         fields = getattr(instance, "_handover_changed", [])
         changes = {
             f: ({"changed": True} if f in PII_FIELDS else {"new": _jsonable(getattr(instance, f, None))})
@@ -100,6 +103,52 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
+
+
+def _bulk(model, key_field: str, parse, *, prefetch=None, after=None):
+    """A bulk importer from a per-line `parse(data, ctx) -> (key, values)`: the stored rows
+    of all lines are fetched in one query and the new ones inserted with bulk_create."""
+
+    def bulk_importer(items: list[dict], priors: list[str | None], ctx: ImportContext) -> list[str]:
+        try:
+            if prefetch is not None:
+                prefetch(items, ctx)
+            results: list[str] = [""] * len(items)
+            parsed = []
+            for index, data in enumerate(items):
+                try:
+                    key, values = parse(data, ctx)
+                except UnresolvedReference:
+                    if ctx.final:
+                        raise
+                    results[index] = "defer"
+                    continue
+                parsed.append((index, key, values))
+            keys = [key for _, key, _ in parsed]
+            if len(set(keys)) != len(keys):
+                raise ValueError("the same key twice among lines imported together")
+            existing = model._default_manager.in_bulk(keys, field_name=key_field) if keys else {}
+            new, touched = [], []
+            for index, key, values in parsed:
+                instance = existing.get(key)
+                if instance is None:
+                    instance = model(**{key_field: key}, **values)
+                    codec.clean(instance)
+                    new.append(instance)
+                    results[index] = "created"
+                else:
+                    results[index] = _audit_update(
+                        instance, codec.update_existing(instance, values), ctx, prior=priors[index]
+                    )
+                touched.append(instance)
+            model._default_manager.bulk_create(new, batch_size=500)
+            if after is not None:
+                after(touched)
+            return results
+        finally:
+            ctx.clear_cache()
+
+    return bulk_importer
 
 
 # --- user -------------------------------------------------------------------------------------
@@ -221,6 +270,12 @@ def export_calls():
 
 
 def import_call(data: dict, ctx: ImportContext) -> str:
+    key, values = _parse_call(data, ctx)
+    instance, outcome = upsert(Call, lookup={"call_id": key}, values=values)
+    return _audit_update(instance, outcome, ctx)
+
+
+def _parse_call(data: dict, ctx: ImportContext) -> tuple[str, dict]:
     outcome_value = required_text(data, "outcome")
     values = {
         "arrived_at": ctx.time(data, "arrived_at", required=True),
@@ -236,8 +291,7 @@ def import_call(data: dict, ctx: ImportContext) -> str:
         "source": text(data, "source") or Call.Source.HANDOVER,
         "content_hash": text(data, "content_hash"),
     }
-    instance, outcome = upsert(Call, lookup={"call_id": required_text(data, "call_id")}, values=values)
-    return _audit_update(instance, outcome, ctx)
+    return required_text(data, "call_id"), values
 
 
 # --- email ------------------------------------------------------------------------------------
@@ -416,16 +470,35 @@ def export_inquiries():
 
 
 def import_inquiry(data: dict, ctx: ImportContext) -> str:
-    call = None
-    if call_id := data.get("call_id"):
-        call = Call.objects.filter(call_id=call_id).first()
-        if call is None:
-            raise UnresolvedReference(f"reference to unknown call call_id={str(call_id)[:80]}")
-    message = None
-    if message_id := data.get("message_id"):
-        message = EmailMessage.objects.filter(message_id=message_id).first()
-        if message is None:
-            raise UnresolvedReference(f"reference to unknown email message_id={str(message_id)[:80]}")
+    key, values = _parse_inquiry(data, ctx)
+    instance, outcome = upsert(Inquiry, lookup={"ref": key}, values=values)
+    message = values["source_message"]
+    if message is not None and message.inquiry_id is None:
+        # The opening message belongs to the inquiry it opened.
+        EmailMessage.objects.filter(pk=message.pk, inquiry__isnull=True).update(inquiry=instance)
+    return _audit_update(instance, outcome, ctx)
+
+
+def _prefetch_refs(items: list[dict], ctx: ImportContext) -> None:
+    refs = {d["inquiry"].get("ref") for d in items if isinstance(d.get("inquiry"), dict)}
+    ctx.prefetch("ref", refs)
+
+
+def _prefetch_inquiry_refs(items: list[dict], ctx: ImportContext) -> None:
+    ctx.prefetch("call", {d.get("call_id") for d in items})
+    ctx.prefetch("message", {d.get("message_id") for d in items})
+
+
+def _link_opening_messages(inquiries: list) -> None:
+    ids = [i.source_message_id for i in inquiries if i.source_message_id]
+    if ids:
+        opened = Inquiry.objects.filter(source_message=OuterRef("pk")).values("pk")[:1]
+        EmailMessage.objects.filter(pk__in=ids, inquiry__isnull=True).update(inquiry=Subquery(opened))
+
+
+def _parse_inquiry(data: dict, ctx: ImportContext) -> tuple[str, dict]:
+    call = ctx.call(data["call_id"]) if data.get("call_id") else None
+    message = ctx.message(data["message_id"]) if data.get("message_id") else None
     version = integer(data, "version", default=1)
     values = {
         "channel": required_text(data, "channel"),
@@ -449,11 +522,7 @@ def import_inquiry(data: dict, ctx: ImportContext) -> str:
         "resolved_at": ctx.time(data, "resolved_at"),
         "version": version,
     }
-    instance, outcome = upsert(Inquiry, lookup={"ref": required_text(data, "ref")}, values=values)
-    if message is not None and message.inquiry_id is None:
-        # The opening message belongs to the inquiry it opened.
-        EmailMessage.objects.filter(pk=message.pk, inquiry__isnull=True).update(inquiry=instance)
-    return _audit_update(instance, outcome, ctx)
+    return required_text(data, "ref"), values
 
 
 # --- escalation, complaint, security incident ----------------------------------------------
@@ -489,6 +558,12 @@ def export_escalations():
 
 
 def import_escalation(data: dict, ctx: ImportContext) -> str:
+    key, values = _parse_escalation(data, ctx)
+    instance, outcome = upsert(Escalation, lookup={"handover_key": key}, values=values)
+    return _audit_update(instance, outcome, ctx)
+
+
+def _parse_escalation(data: dict, ctx: ImportContext) -> tuple:
     inquiry = ctx.inquiry(data["inquiry"])
     target = required_text(data, "target")
     escalated_at = ctx.time(data, "escalated_at", required=True)
@@ -506,8 +581,7 @@ def import_escalation(data: dict, ctx: ImportContext) -> str:
         "requested_by": ctx.user(data.get("requested_by")),
         "escalated_by": ctx.user(data.get("escalated_by")),
     }
-    instance, outcome = upsert(Escalation, lookup={"handover_key": key}, values=values)
-    return _audit_update(instance, outcome, ctx)
+    return key, values
 
 
 def export_complaints():
@@ -536,6 +610,12 @@ def export_complaints():
 
 
 def import_complaint(data: dict, ctx: ImportContext) -> str:
+    key, values = _parse_complaint(data, ctx)
+    instance, outcome = upsert(Complaint, lookup={"handover_key": key}, values=values)
+    return _audit_update(instance, outcome, ctx)
+
+
+def _parse_complaint(data: dict, ctx: ImportContext) -> tuple:
     inquiry = ctx.inquiry(data["inquiry"])
     received_at = ctx.time(data, "received_at", required=True)
     key = codec.parse_key(data.get("key")) or codec.derived_key("complaint", inquiry.ref, received_at.isoformat())
@@ -548,8 +628,7 @@ def import_complaint(data: dict, ctx: ImportContext) -> str:
         "confirmed_by": ctx.user(data.get("confirmed_by")),
         "confirmed_at": ctx.time(data, "confirmed_at"),
     }
-    instance, outcome = upsert(Complaint, lookup={"handover_key": key}, values=values)
-    return _audit_update(instance, outcome, ctx)
+    return key, values
 
 
 def export_security_incidents():
@@ -570,6 +649,12 @@ def export_security_incidents():
 
 
 def import_security_incident(data: dict, ctx: ImportContext) -> str:
+    key, values = _parse_security_incident(data, ctx)
+    instance, outcome = upsert(SecurityIncident, lookup={"handover_key": key}, values=values)
+    return _audit_update(instance, outcome, ctx)
+
+
+def _parse_security_incident(data: dict, ctx: ImportContext) -> tuple:
     occurred_at = ctx.time(data, "occurred_at", required=True)
     detected_at = ctx.time(data, "detected_at", required=True)
     severity = required_text(data, "severity")
@@ -585,18 +670,50 @@ def import_security_incident(data: dict, ctx: ImportContext) -> str:
         "description": text(data, "description"),
         "reported_by": ctx.user(data.get("reported_by")),
     }
-    instance, outcome = upsert(SecurityIncident, lookup={"handover_key": key}, values=values)
-    return _audit_update(instance, outcome, ctx)
+    return key, values
 
 
 register_record_type("user", export_users, import_user, 10, counter=lambda: get_user_model()._default_manager.count())
 register_record_type("service_hours", export_service_hours, import_service_hours, 12, ServiceHours.objects.count)
 register_record_type("calendar_day", export_calendar_days, import_calendar_day, 14, CalendarDay.objects.count)
-register_record_type("call", export_calls, import_call, 20, Call.objects.count)
-register_record_type("email", export_emails, import_email, 30, EmailMessage.objects.count)
-register_record_type("inquiry", export_inquiries, import_inquiry, 40, Inquiry.objects.count)
-register_record_type("escalation", export_escalations, import_escalation, 50, Escalation.objects.count)
-register_record_type("complaint", export_complaints, import_complaint, 60, Complaint.objects.count)
 register_record_type(
-    "security_incident", export_security_incidents, import_security_incident, 70, SecurityIncident.objects.count
+    "call",
+    export_calls,
+    import_call,
+    20,
+    Call.objects.count,
+    bulk_importer=_bulk(Call, "call_id", _parse_call),
+)
+register_record_type("email", export_emails, import_email, 30, EmailMessage.objects.count)
+register_record_type(
+    "inquiry",
+    export_inquiries,
+    import_inquiry,
+    40,
+    Inquiry.objects.count,
+    bulk_importer=_bulk(Inquiry, "ref", _parse_inquiry, prefetch=_prefetch_inquiry_refs, after=_link_opening_messages),
+)
+register_record_type(
+    "escalation",
+    export_escalations,
+    import_escalation,
+    50,
+    Escalation.objects.count,
+    bulk_importer=_bulk(Escalation, "handover_key", _parse_escalation, prefetch=_prefetch_refs),
+)
+register_record_type(
+    "complaint",
+    export_complaints,
+    import_complaint,
+    60,
+    Complaint.objects.count,
+    bulk_importer=_bulk(Complaint, "handover_key", _parse_complaint, prefetch=_prefetch_refs),
+)
+register_record_type(
+    "security_incident",
+    export_security_incidents,
+    import_security_incident,
+    70,
+    SecurityIncident.objects.count,
+    bulk_importer=_bulk(SecurityIncident, "handover_key", _parse_security_incident),
 )

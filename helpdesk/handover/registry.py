@@ -48,6 +48,11 @@ class RecordType:
     importer: Importer
     order: int
     counter: Callable[[], int] | None = None
+    # Optional, for high-volume types: bulk_importer(items, priors, ctx) imports many lines
+    # at once and returns one outcome per line ("created", "updated", "unchanged", or
+    # "defer" for a line whose reference is not there yet). It may raise for any problem:
+    # the batch is then redone line by line with `importer`, which finds the bad line.
+    bulk_importer: Callable[[list[dict[str, Any]], list[str | None], Any], list[str]] | None = None
 
 
 _registry: dict[str, RecordType] = {}
@@ -60,11 +65,12 @@ def register_record_type(
     importer: Importer,
     order: int,
     counter: Callable[[], int] | None = None,
+    bulk_importer: Callable | None = None,
 ) -> RecordType:
     """Register (or re-register, e.g. on autoreload) a record type."""
     if not type_name or type_name in RESERVED_TYPES:
         raise ValueError(f"record type name {type_name!r} is reserved or empty")
-    record_type = RecordType(type_name, exporter, importer, order, counter)
+    record_type = RecordType(type_name, exporter, importer, order, counter, bulk_importer)
     _registry[type_name] = record_type
     return record_type
 

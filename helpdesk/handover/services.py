@@ -13,14 +13,14 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from helpdesk.handover.codec import ImportContext, UnresolvedReference
-from helpdesk.handover.registry import get_record_type, registered_types
+from helpdesk.handover.registry import RecordType, get_record_type, registered_types
 from helpdesk.models import AuditEvent, ImportRun
 from helpdesk.services.audit import audit_record
 from helpdesk.services.imports import (
@@ -91,15 +91,26 @@ def records_export(*, out: IO[str], actor, note: str = "") -> Counter:
 # --- import -----------------------------------------------------------------------------------
 
 
+class _Line(NamedTuple):
+    line: int
+    offset: int
+    raw: bytes
+    prior: str | None
+    text: str
+    data: dict[str, Any]
+    record_type: RecordType
+
+
 class _BatchAbort(Exception):
     """A line failed while its batch ran without per-line savepoints: redo the batch with them."""
 
 
 class _Importer:
-    """Lines are imported in batches, each in one transaction. A batch first runs without
-    per-line savepoints (two round trips fewer per line); if any line's importer raises,
-    the batch is rolled back and run again with a savepoint per line, so a bad line is
-    rejected alone. Counts, rejects and deferred lines are staged per batch and kept only
+    """Lines are imported in batches, each in one transaction. A batch first runs fast:
+    without per-line savepoints, and runs of lines of a type with a bulk importer (calls,
+    inquiries, escalations, complaints, incidents) go through it (one lookup query and one
+    bulk insert for many lines). If anything raises, the batch is rolled back and run again
+    line by line, each in its own savepoint, so a bad line is rejected alone. Counts, rejects and deferred lines are staged per batch and kept only
     once the batch has committed."""
 
     def __init__(self, *, run: ImportRun, source_name: str) -> None:
@@ -136,99 +147,136 @@ class _Importer:
         record = {"line": line, "offset": offset, "prior": prior, "text": text}
         self.staged_defers.append(_dumps(record).encode("utf-8") + b"\n")
 
-    def process(
-        self, *, line: int, offset: int, raw: bytes, prior: str | None, final: bool, retry: bool, savepoint: bool
-    ) -> None:
-        """Import one line. `retry`: it was deferred by an earlier pass (already counted as
-        read); `prior`: what that pass did; `final`: unresolved references are rejected;
-        `savepoint`: run the importer in its own savepoint (else any error aborts the batch)."""
+    def prepare(self, *, line: int, offset: int, raw: bytes, prior: str | None, retry: bool) -> _Line | None:
+        """Decode and check one line; None if it is blank or was rejected here."""
         if not retry:
             if not raw.strip():
-                return  # blank lines are not records
+                return None  # blank lines are not records
             self.staged_counts.read += 1
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             self.reject(line=line, offset=offset, reason=f"not valid UTF-8 (byte {exc.start})", raw=raw)
-            return
+            return None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             self.reject(line=line, offset=offset, reason=f"invalid JSON: {exc.msg} (column {exc.colno})", raw=raw)
-            return
+            return None
         if not isinstance(data, dict):
             self.reject(line=line, offset=offset, reason="line is not a JSON object", raw=raw)
-            return
+            return None
         type_name = data.get("type")
         if not isinstance(type_name, str) or not type_name:
             self.reject(line=line, offset=offset, reason="missing field 'type'", raw=raw)
-            return
+            return None
         if type_name == "header":
             self.reject(line=line, offset=offset, reason="header line not at the start of the file", raw=raw)
-            return
+            return None
         record_type = get_record_type(type_name)
         if record_type is None:
             self.reject(line=line, offset=offset, reason=f"unknown record type {type_name[:60]!r}", raw=raw)
-            return
+            return None
+        return _Line(line, offset, raw, prior, text, data, record_type)
 
-        self.ctx.start_line(final=final, prior_outcome=prior)
-        if not savepoint:
-            try:
-                outcome = record_type.importer(data, self.ctx)
-            except Exception as exc:
-                raise _BatchAbort from exc
-        else:
-            reason = None
-            try:
-                with transaction.atomic():
-                    outcome = record_type.importer(data, self.ctx)
-            except UnresolvedReference as exc:
-                self.ctx.forget_users()
-                if final:
-                    reason = str(exc)
-                else:
-                    self.defer(line=line, offset=offset, prior=prior, text=text)
-                    return
-            except KeyError as exc:
-                reason = f"missing field {exc.args[0]!r}" if exc.args else "missing field"
-            except ValidationError as exc:
-                reason = "invalid value: " + _validation_message(exc)
-            except IntegrityError as exc:
-                reason = "constraint violated: " + _first_line(exc)
-            except DatabaseError as exc:
-                reason = "database refused the record: " + _first_line(exc)
-            except (ValueError, TypeError) as exc:
-                reason = str(exc) or type(exc).__name__
-            if reason is not None:
-                self.ctx.forget_users()
-                self.reject(line=line, offset=offset, reason=f"{type_name}: {reason}", raw=raw)
-                return
+    def finish_line(self, item: _Line, outcome: str, *, final: bool, wants_retry: bool) -> None:
+        if outcome == "defer":
+            self.defer(line=item.line, offset=item.offset, prior=item.prior, text=item.text)
+            return
         if outcome not in ("created", "updated", "unchanged"):
-            raise RuntimeError(f"importer of {type_name!r} returned {outcome!r}")
-        combined = _combine(prior, outcome)
-        if self.ctx.wants_retry and not final:
-            self.defer(line=line, offset=offset, prior=combined, text=text)
+            raise RuntimeError(f"importer of {item.record_type.type_name!r} returned {outcome!r}")
+        combined = _combine(item.prior, outcome)
+        if wants_retry and not final:
+            self.defer(line=item.line, offset=item.offset, prior=combined, text=item.text)
             return
         self.staged_counts.add(combined)
 
+    def import_one(self, item: _Line, *, final: bool, savepoint: bool) -> None:
+        """Run the line's importer. Without `savepoint`, any error aborts the batch."""
+        self.ctx.start_line(final=final, prior_outcome=item.prior)
+        type_name = item.record_type.type_name
+        if not savepoint:
+            try:
+                outcome = item.record_type.importer(item.data, self.ctx)
+            except Exception as exc:
+                raise _BatchAbort from exc
+            self.finish_line(item, outcome, final=final, wants_retry=self.ctx.wants_retry)
+            return
+        reason = None
+        try:
+            with transaction.atomic():
+                outcome = item.record_type.importer(item.data, self.ctx)
+        except UnresolvedReference as exc:
+            self.ctx.forget_users()
+            if not final:
+                self.finish_line(item, "defer", final=final, wants_retry=False)
+                return
+            reason = str(exc)
+        except KeyError as exc:
+            reason = f"missing field {exc.args[0]!r}" if exc.args else "missing field"
+        except ValidationError as exc:
+            reason = "invalid value: " + _validation_message(exc)
+        except IntegrityError as exc:
+            reason = "constraint violated: " + _first_line(exc)
+        except DatabaseError as exc:
+            reason = "database refused the record: " + _first_line(exc)
+        except (ValueError, TypeError) as exc:
+            reason = str(exc) or type(exc).__name__
+        if reason is not None:
+            self.ctx.forget_users()
+            self.reject(line=item.line, offset=item.offset, reason=f"{type_name}: {reason}", raw=item.raw)
+            return
+        self.finish_line(item, outcome, final=final, wants_retry=self.ctx.wants_retry)
+
+    def import_group(self, group: list[_Line], *, final: bool) -> None:
+        """Lines of one type that follow each other, through the type's bulk importer."""
+        bulk = group[0].record_type.bulk_importer
+        assert bulk is not None
+        self.ctx.start_line(final=final, prior_outcome=None)
+        try:
+            outcomes = bulk([i.data for i in group], [i.prior for i in group], self.ctx)
+        except Exception as exc:
+            raise _BatchAbort from exc
+        if len(outcomes) != len(group):
+            raise RuntimeError(f"bulk importer of {group[0].record_type.type_name!r} returned a wrong count")
+        for item, outcome in zip(group, outcomes, strict=True):
+            self.finish_line(item, outcome, final=final, wants_retry=False)
+
     # whole file ----------------------------------------------------------------------------
+
+    def run_batch_fast(self, batch: list, *, final: bool, retry: bool) -> None:
+        group: list[_Line] = []
+        for line, offset, raw, prior in batch:
+            item = self.prepare(line=line, offset=offset, raw=raw, prior=prior, retry=retry)
+            if item is None:
+                continue
+            if group and (item.record_type is not group[0].record_type or item.record_type.bulk_importer is None):
+                self.import_group(group, final=final)
+                group = []
+            if item.record_type.bulk_importer is not None:
+                group.append(item)
+            else:
+                self.import_one(item, final=final, savepoint=False)
+        if group:
+            self.import_group(group, final=final)
+
+    def run_batch_safe(self, batch: list, *, final: bool, retry: bool) -> None:
+        for line, offset, raw, prior in batch:
+            item = self.prepare(line=line, offset=offset, raw=raw, prior=prior, retry=retry)
+            if item is not None:
+                self.import_one(item, final=final, savepoint=True)
 
     def run_pass(self, entries: Iterable[tuple[int, int, bytes, str | None]], *, final: bool, retry: bool) -> None:
         for batch in _batches(entries):
             try:
                 with transaction.atomic():
-                    for line, offset, raw, prior in batch:
-                        self.process(
-                            line=line, offset=offset, raw=raw, prior=prior, final=final, retry=retry, savepoint=False
-                        )
+                    self.run_batch_fast(batch, final=final, retry=retry)
             except _BatchAbort:
                 self._reset_staging()
                 self.ctx.forget_users()
+                self.ctx.clear_cache()
                 with transaction.atomic():
-                    for line, offset, raw, prior in batch:
-                        self.process(
-                            line=line, offset=offset, raw=raw, prior=prior, final=final, retry=retry, savepoint=True
-                        )
+                    self.run_batch_safe(batch, final=final, retry=retry)
             self._commit_staging()
             if not retry and batch:
                 last_line, last_offset, last_raw, _ = batch[-1]
