@@ -613,7 +613,6 @@ def _import_asterisk(run, paths, names, encoding, cdr_tz, calendar, counts: Impo
     stats = CallImportStats()
     coverage_before = queue_log_coverage()
     events_window, cdr_window = _Window(), _Window()
-    done_lines = 0
     for path, name in zip(paths, names, strict=True):
         with open(path, "rb", buffering=1 << 20) as fh:
             kind = detect_kind(fh.read(4096))
@@ -674,9 +673,8 @@ def _import_asterisk(run, paths, names, encoding, cdr_tz, calendar, counts: Impo
                     )
                 if len(rows) >= BATCH_SIZE:
                     _flush_stage(kind, rows)
-                    tick(done_lines + counts.read)
+                    tick(counts.read)
             _flush_stage(kind, rows)
-        done_lines += 0
     coverage = queue_log_coverage()
     _check_cdr_timezone(stats)
     _assemble(run, calendar, coverage, coverage_before, events_window, cdr_window, stats)

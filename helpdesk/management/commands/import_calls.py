@@ -37,7 +37,7 @@ class Command(BaseCommand):
         run = import_run_start(kind=kind, source_name=", ".join(files))
         bar = None
         progress = None
-        if self.stdout.isatty() or sys.stdout.isatty() and options.get("verbosity", 1) > 0:
+        if self.stdout.isatty() and options.get("verbosity", 1) > 0:
             from tqdm import tqdm
 
             bar = tqdm(total=0, unit=" lines", unit_scale=True, file=sys.stderr, desc="import_calls")

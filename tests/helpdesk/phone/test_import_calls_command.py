@@ -1,5 +1,7 @@
 """`python manage.py import_calls FILE... [--format generic|asterisk] [--encoding cp932]`."""
 
+import io
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -9,8 +11,6 @@ pytestmark = pytest.mark.django_db
 
 
 def run(*args):
-    import io
-
     out, err = io.StringIO(), io.StringIO()
     call_command("import_calls", *map(str, args), stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
@@ -49,3 +49,21 @@ def test_unknown_encoding_is_an_error(calls_data):
     with pytest.raises(CommandError, match="unsupported encoding"):
         run(calls_data / "generic_day.csv", "--encoding", "latin-9")
     assert ImportRun.objects.get().status == "failed"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal(calls_data, capsys):
+    out = _Terminal()
+    call_command("import_calls", str(calls_data / "generic_day.csv"), stdout=out)
+    bar = capsys.readouterr().err
+    assert "import_calls: 100%" in bar and "19.0/19.0" in bar
+    assert out.getvalue().strip().endswith("8 rejected")
+
+
+def test_no_progress_bar_when_piped(calls_data, capsys):
+    run(calls_data / "generic_day.csv")
+    assert "import_calls:" not in capsys.readouterr().err
