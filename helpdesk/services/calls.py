@@ -411,16 +411,21 @@ def _typed_sql() -> str:
 
     return f"""
 INSERT INTO calls_typed (line, off, call_id, caller, outcome, queue, agent, acw_text,
-                         arrived, queued, answered, ended, acw, reason)
-SELECT line, off, call_id, caller, outcome, queue, agent, acw_seconds,
-       {cast("arrived_at")}, {cast("queued_at")}, {cast("answered_at")}, {cast("ended_at")},
-       CASE WHEN acw_seconds ~ '{ACW_PATTERN}' THEN acw_seconds::integer END, r
-FROM (SELECT s.*, {first} AS r FROM calls_stage s OFFSET 0) x  -- OFFSET 0: compute r once, not per use
+                         arrived, queued, answered, ended, acw, reason, hash)
+SELECT line, off, call_id, caller, outcome, queue, agent, acw_text, arrived, queued, answered, ended, acw,
+       coalesce(r, {_CROSS_CASE}), {_HASH_SQL}
+FROM (
+    SELECT line, off, call_id, caller, outcome, queue, agent, acw_seconds AS acw_text, r,
+           {cast("arrived_at")} AS arrived, {cast("queued_at")} AS queued,
+           {cast("answered_at")} AS answered, {cast("ended_at")} AS ended,
+           CASE WHEN acw_seconds ~ '{ACW_PATTERN}' THEN acw_seconds::integer END AS acw
+    FROM (SELECT s.*, {first} AS r FROM calls_stage s OFFSET 0) x  -- OFFSET 0: compute once, not per use
+    OFFSET 0
+) y
 """
 
 
-_CROSS_SQL = f"""
-UPDATE calls_typed SET reason = CASE
+_CROSS_CASE = f"""CASE
     WHEN outcome = 'answered' AND answered IS NULL THEN 'answered call without answered_at'
     WHEN outcome = 'answered' AND ended IS NULL THEN 'answered call without ended_at'
     WHEN outcome = 'answered' AND answered < arrived THEN 'answered_at before arrived_at'
@@ -437,15 +442,13 @@ UPDATE calls_typed SET reason = CASE
         THEN 'acw_seconds is not a whole number of seconds: ' || {_q("acw_text", 20)}
     WHEN length(caller) > 64 OR length(queue) > 64 OR length(agent) > 64
         THEN 'caller, queue or agent longer than 64 characters'
-    END,
-    hash = md5(concat_ws(chr(31), call_id,
+    END"""
+_HASH_SQL = """md5(concat_ws(chr(31), call_id,
         coalesce((extract(epoch FROM arrived) * 1000000)::bigint::text, ''), caller, outcome, queue,
         coalesce((extract(epoch FROM queued) * 1000000)::bigint::text, ''),
         coalesce((extract(epoch FROM answered) * 1000000)::bigint::text, ''),
         coalesce((extract(epoch FROM ended) * 1000000)::bigint::text, ''),
-        agent, coalesce(acw::text, ''), 'generic'))
-WHERE reason IS NULL
-"""
+        agent, coalesce(acw::text, ''), 'generic'))"""
 
 _CALL_COLUMNS = (
     "arrived_at, caller, outcome, in_service_hours, queue, queued_at, answered_at, ended_at, agent, "
@@ -473,7 +476,6 @@ def _generic_batch_sql(run, name: str, rows: list[Row], calendar: ServiceCalenda
         ) as copy:
             copy.write(buffer.getvalue().encode("utf-8", "surrogatepass"))
         cursor.execute(_typed_sql())
-        cursor.execute(_CROSS_SQL)
         cursor.execute(
             'INSERT INTO helpdesk_importreject (run_id, source_name, line, "offset", reason, raw, created_at) '
             "SELECT %s, %s, line, off, reason, convert_to(concat_ws(',', call_id, arrived, caller, outcome, queue, "
