@@ -120,8 +120,8 @@ def celery_worker(transactional_db, redis_url, settings):
     )
     old = {k: app.conf[k] for k in ("task_always_eager", "broker_url", "result_backend")}
     app.conf.update(task_always_eager=False, broker_url=redis_url, result_backend=redis_url)
-    # An earlier eager test may have bound the connection/producer pools to memory://.
-    app.pool.force_close_all()
+    # An earlier eager test may have bound the app's connection/producer pools to memory://:
+    # drop the references so they are fetched again for the Redis broker.
     app._pool = None
     app.amqp._producer_pool = None
     settings.CELERY_TASK_ALWAYS_EAGER = False

@@ -29,6 +29,7 @@ def test_schema_of_handover_endpoints_validates_without_warnings(tmp_path):
         assert f"  {path}:" in text, path
 
 
+@pytest.mark.celery_worker
 @pytest.mark.redis
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
