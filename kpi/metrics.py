@@ -5,7 +5,6 @@ is documented at `email_business_seconds`)."""
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 
 from django.db.models import (
     Avg,
+    Case,
     Count,
     Exists,
     F,
@@ -23,6 +23,7 @@ from django.db.models import (
     Q,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Cast, Coalesce, Greatest
 from django.utils import timezone
@@ -128,25 +129,6 @@ class SecondsBetween(Func):
             return f"(CAST(strftime('%%s', {sql}) AS REAL) + (strftime('%%f', {sql}) - strftime('%%S', {sql})))"
 
         return f"({epoch(end_sql)} - {epoch(start_sql)})", [*end_params * 3, *start_params * 3]
-
-
-class Epoch(Func):
-    """Seconds since 1970 of a timestamp, as a float (for the business-hours clock)."""
-
-    output_field = FloatField()
-    arity = 1
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler, connection, template="CAST(EXTRACT(EPOCH FROM %(expressions)s) AS double precision)", **extra
-        )
-
-    def as_sqlite(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return (
-            f"(CAST(strftime('%%s', {sql}) AS REAL) + (strftime('%%f', {sql}) - strftime('%%S', {sql})))",
-            [*params * 3],
-        )
 
 
 def _r(value: float | None, digits: int = 3) -> float | None:
@@ -276,130 +258,181 @@ def answer_expression() -> Coalesce:
     return Coalesce(F("first_mail_answer_at"), F("first_answered_at"))
 
 
-def email_response_time(month: Month, *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """§3 calendar-time mean of (first answer − received) over the population's answered
-    inquiries, in one aggregate, plus the business-hours mean (`email_business_seconds`)."""
-    now = now or timezone.now()
-    # The aggregates refer to annotations holding a subquery, so Django aggregates over
-    # this as a derived table: the correlated answer lookup runs once per inquiry.
-    base = email_population(month, with_answer=False).values(
-        "id", "received_at", "first_answered_at", "handed_to_section", "first_mail_answer_at"
-    )
-    answer_at = answer_expression()
-    in_pop = Q(handed_to_section=False)
-    has_answer = Q(first_mail_answer_at__isnull=False) | Q(first_answered_at__isnull=False)
-    answered = in_pop & has_answer
-    unanswered = in_pop & ~has_answer
-    agg = base.aggregate(
-        population=Count("id", filter=in_pop),
-        answered=Count("id", filter=answered),
-        answered_other_channel=Count(
-            "id", filter=in_pop & Q(first_mail_answer_at__isnull=True, first_answered_at__isnull=False)
-        ),
-        unanswered=Count("id", filter=unanswered),
-        excluded=Count("id", filter=Q(handed_to_section=True)),
-        seconds=Avg(SecondsBetween(answer_at, F("received_at")), filter=answered),
-        oldest_unanswered=Min("received_at", filter=unanswered),
-    )
-    oldest = agg["oldest_unanswered"]
-    business = email_business_seconds(month)
-    return {
-        "seconds": _r(agg["seconds"]),
-        "business_seconds": _r(business),
-        "answered": agg["answered"],
-        "answered_other_channel": agg["answered_other_channel"],
-        "unanswered": agg["unanswered"],
-        "oldest_unanswered_received_at": oldest.isoformat() if oldest else None,
-        "oldest_unanswered_age_seconds": _r((now - oldest).total_seconds()) if oldest else None,
-        "excluded_handed_to_responsible_section": agg["excluded"],
-    }
-
-
 class BusinessClock:
-    """The business-hours clock as a cumulative function: B(t) = service seconds from an
-    origin to t, so open_seconds_between(a, b) = B(b) − B(a) in O(1) per pair (one dict
-    lookup). Built from `ServiceCalendar.hours_on`, so holidays and special days agree with
-    the help desk's own calendar."""
+    """The business-hours clock as a cumulative function: B(t) = service seconds from the
+    first day to t, so open seconds between a and b = B(b) − B(a). Built per day from
+    `ServiceCalendar.hours_on` (weekly hours, special days, closures, 行政機関の休日), so it
+    agrees with the help desk's own calendar; evaluated in Python (`at`) or, as
+    `BusinessSecondsAt`, inside the database."""
 
     def __init__(self, calendar: ServiceCalendar, first: dt.date, last: dt.date) -> None:
-        self.calendar = calendar
-        self.first = first
-        self.opens: list[float] = []
-        self.closes: list[float] = []
-        self.cum: list[float] = []
-        total = 0.0
-        day = first
+        self.first, self.last = first, last
+        self.base_day = (first - dt.date(1970, 1, 1)).days  # local day number of `first`
+        self.offsets: list[float] = []  # opening, seconds after local midnight
+        self.lengths: list[float] = []  # open seconds that day (0 when closed)
+        self.cum: list[float] = []  # open seconds before that day
+        total, day = 0.0, first
         while day <= last:
             hours = calendar.hours_on(day)
             if hours:
-                o = dt.datetime.combine(day, hours[0], TOKYO).timestamp()
-                c = dt.datetime.combine(day, hours[1], TOKYO).timestamp()
+                o = hours[0].hour * 3600 + hours[0].minute * 60 + hours[0].second
+                c = hours[1].hour * 3600 + hours[1].minute * 60 + hours[1].second
             else:
-                o = c = dt.datetime.combine(day, dt.time(0), TOKYO).timestamp()
-            self.opens.append(o)
-            self.closes.append(c)
+                o = c = 0
+            self.offsets.append(float(o))
+            self.lengths.append(float(c - o))
             self.cum.append(total)
             total += c - o
             day += dt.timedelta(days=1)
-        self.last = last
 
     def at(self, moment: dt.datetime) -> float:
-        return self.at_ts(moment.timestamp())
-
-    def at_ts(self, ts: float) -> float:
-        i = bisect.bisect_right(self.opens, ts) - 1
-        if i < 0:
-            return 0.0
-        return self.cum[i] + min(max(ts - self.opens[i], 0.0), self.closes[i] - self.opens[i])
+        local = moment.timestamp() + TOKYO_OFFSET
+        i = min(max(int(local // 86400) - self.base_day, 0), len(self.cum) - 1)
+        return self.cum[i] + min(max(local % 86400 - self.offsets[i], 0.0), self.lengths[i])
 
     def between(self, start: dt.datetime, end: dt.datetime) -> float:
-        return max(self.at(end) - self.at(start), 0.0) if end > start else 0.0
+        return self.at(end) - self.at(start) if end > start else 0.0
 
 
-def email_business_seconds(month: Month) -> float | None:
-    """Mean response time on the business-hours clock (service hours only).
+# Japan has had no daylight saving time since 1951: local time is UTC+9 throughout.
+TOKYO_OFFSET = 9 * 3600
 
-    The one metric computed partly in Python: service hours depend on the admin's
-    calendar (weekly hours, special days, closures) and on the national-holiday source,
-    which live outside SQL. The database returns only (received, answered) pairs of the
-    month's answered population (≤ ~300 k rows for the largest month), and each pair costs
-    one bisect on a per-day cumulative table — no per-day loop per inquiry."""
-    rows = (
-        email_population(month, with_answer=False)
-        .filter(handed_to_section=False)
-        .annotate(received_ts=Epoch("received_at"), answer_ts=Epoch(answer_expression()))
-        .values_list("received_ts", "answer_ts")
-        .order_by()
+
+class BusinessSecondsAt(Func):
+    """B(t) of a `BusinessClock`, computed by the database: the Tokyo day number of t picks
+    that day's cumulative total, opening offset and length from three arrays written into
+    the SQL as numeric literals (generated here from the calendar, never from input):
+    float8[] on PostgreSQL, JSON arrays read with json_extract() on SQLite."""
+
+    output_field = FloatField()
+    arity = 1
+
+    def __init__(self, expression, *, clock: BusinessClock, **extra):
+        super().__init__(expression, **extra)
+        self.clock = clock
+
+    def _build(self, compiler, *, local_of, day_of, pick, least, greatest) -> tuple[str, list]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        out: list = []
+
+        def local() -> str:  # seconds since 1970 on the Tokyo wall clock
+            out.extend(params)
+            return local_of(sql)
+
+        def idx() -> str:
+            return f"{least}({greatest}({day_of(local())} - {self.clock.base_day}, 0), {len(self.clock.cum) - 1})"
+
+        def nums(values: list[float]) -> str:
+            return ",".join(f"{v:.0f}" if v == int(v) else repr(v) for v in values)
+
+        # Fragments are built left to right, so `out` holds the params in SQL order.
+        cum = pick(nums(self.clock.cum), idx())
+        into_day = f"({local()} - {day_of(local())} * 86400)"
+        off = pick(nums(self.clock.offsets), idx())
+        length = pick(nums(self.clock.lengths), idx())
+        return f"({cum} + {least}({greatest}({into_day} - {off}, 0), {length}))", out
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self._build(
+            compiler,
+            local_of=lambda sql: f"(EXTRACT(EPOCH FROM {sql})::double precision + {TOKYO_OFFSET})",
+            day_of=lambda local: f"FLOOR({local} / 86400)::int",
+            pick=lambda values, i: f"('{{{values}}}'::float8[])[{i} + 1]",
+            least="LEAST",
+            greatest="GREATEST",
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self._build(
+            compiler,
+            local_of=lambda sql: (
+                f"(CAST(strftime('%%s', {sql}) AS REAL) + (strftime('%%f', {sql}) - strftime('%%S', {sql}))"
+                f" + {TOKYO_OFFSET})"
+            ),
+            day_of=lambda local: f"CAST({local} / 86400 AS INTEGER)",
+            pick=lambda values, i: f"json_extract('[{values}]', '$[' || ({i}) || ']')",
+            least="MIN",
+            greatest="MAX",
+        )
+
+
+def business_clock_for(month: Month, *, now: dt.datetime | None = None) -> BusinessClock:
+    """From the month's first day to two days past today (or the month's end, if later):
+    every answer time a month can have. Reads the two calendar tables once."""
+    today = (now or timezone.now()).astimezone(TOKYO).date()
+    last = max(today, month.end.date()) + dt.timedelta(days=2)
+    return BusinessClock(load_service_calendar(month.first_day, last), month.first_day, last)
+
+
+# --- §3 email response time and §4 first-contact resolution: one scan of the inquiries --------
+
+
+def inquiry_aggregates(month: Month, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Everything inquiry metrics need, in one aggregate over the month's inquiries (a
+    derived table holding, per inquiry, its first mail answer and two EXISTS flags):
+
+    - §4: inquiries, external handovers (counted once), 所管府省案内, per channel;
+    - §3: over email/form inquiries not handed to the responsible section, the answered /
+      unanswered counts, the calendar-time mean and the business-hours mean of
+      (answer − received), and the oldest unanswered."""
+    clock = business_clock_for(month, now=now)
+    mail = Q(channel__in=EMAIL_CHANNELS)
+    base = Inquiry.objects.filter(_month_q("received_at", month)).annotate(
+        is_handed_over=Exists(
+            Escalation.objects.filter(inquiry=OuterRef("pk"), target__in=Escalation.EXTERNAL_TARGETS)
+        ),
+        handed_to_section=Exists(
+            Escalation.objects.filter(inquiry=OuterRef("pk"), target__in=Escalation.RESPONSIBLE_SECTION_TARGETS)
+        ),
+        # phone inquiries never look their mail up (CASE evaluates the subquery lazily)
+        first_mail_answer_at=Case(When(mail, then=first_mail_answer_subquery()), default=None),
     )
-    pairs = [(r, a) for r, a in rows.iterator(chunk_size=20000) if a is not None]
-    if not pairs:
-        return None
-    first_day = month.first_day
-    last_answer = dt.datetime.fromtimestamp(max(a for _, a in pairs), TOKYO)
-    last_day = max(last_answer.date(), month.end.date()) + dt.timedelta(days=1)
-    clock = BusinessClock(load_service_calendar(first_day, last_day), first_day, last_day)
-    at = clock.at_ts
-    total = 0.0
-    for received, answered in pairs:
-        if answered > received:
-            total += at(answered) - at(received)
-    n = len(pairs)
-    return total / n
-
-
-# --- §4 first-contact resolution ------------------------------------------------------------
-
-
-def inquiry_aggregates(month: Month) -> dict[str, Any]:
-    external = Exists(Escalation.objects.filter(inquiry=OuterRef("pk"), target__in=Escalation.EXTERNAL_TARGETS))
+    answer_at = answer_expression()
+    population = mail & Q(handed_to_section=False)
+    has_answer = Q(first_mail_answer_at__isnull=False) | Q(first_answered_at__isnull=False)
+    answered = population & has_answer
+    unanswered = population & ~has_answer
     agg: dict[str, Any] = {
         "inquiries": Count("id"),
-        "handed_over": Count("id", filter=external),
+        "handed_over": Count("id", filter=Q(is_handed_over=True)),
         "ministry_guidance": Count("id", filter=Q(ministry_guidance=True)),
+        "email_answered": Count("id", filter=answered),
+        "email_answered_other_channel": Count(
+            "id", filter=population & Q(first_mail_answer_at__isnull=True, first_answered_at__isnull=False)
+        ),
+        "email_unanswered": Count("id", filter=unanswered),
+        "email_excluded": Count("id", filter=mail & Q(handed_to_section=True)),
+        "email_seconds": Avg(SecondsBetween(answer_at, F("received_at")), filter=answered),
+        "email_business_seconds": Avg(
+            BusinessSecondsAt(answer_at, clock=clock) - BusinessSecondsAt(F("received_at"), clock=clock),
+            filter=answered,
+        ),
+        "email_oldest_unanswered": Min("received_at", filter=unanswered),
     }
     for channel in Inquiry.Channel:
         agg[f"ch_{channel.value}"] = Count("id", filter=Q(channel=channel))
-    return Inquiry.objects.filter(_month_q("received_at", month)).aggregate(**agg)
+    # (annotation names must differ from the aggregate names, or Django silently drops them)
+    return base.aggregate(**agg)
+
+
+def email_response_time(
+    month: Month, *, inquiries: dict[str, Any] | None = None, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """§3 mean of (first answer − received) in calendar time over the population's answered
+    inquiries, the business-hours mean beside it, and what is still unanswered."""
+    now = now or timezone.now()
+    c = inquiries if inquiries is not None else inquiry_aggregates(month, now=now)
+    oldest = c["email_oldest_unanswered"]
+    return {
+        "seconds": _r(c["email_seconds"]),
+        "business_seconds": _r(c["email_business_seconds"]),
+        "answered": c["email_answered"],
+        "answered_other_channel": c["email_answered_other_channel"],
+        "unanswered": c["email_unanswered"],
+        "oldest_unanswered_received_at": oldest.isoformat() if oldest else None,
+        "oldest_unanswered_age_seconds": _r((now - oldest).total_seconds()) if oldest else None,
+        "excluded_handed_to_responsible_section": c["email_excluded"],
+    }
 
 
 def first_contact_resolution(month: Month, *, inquiries: dict[str, Any] | None = None) -> dict[str, Any]:

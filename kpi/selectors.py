@@ -67,7 +67,7 @@ def kpi_month_compute(*, month: Month, now: dt.datetime | None = None) -> dict[s
     period_type = kpi_period_type(month=month)
     target = kpi_target_for(month=month)
     calls = metrics.call_aggregates(month)
-    inquiries = metrics.inquiry_aggregates(month)
+    inquiries = metrics.inquiry_aggregates(month, now=now)
 
     ar = metrics.answer_rate(month, calls=calls)
     ar_target = _f(target.answer_rate_normal if period_type == PeriodType.NORMAL else target.answer_rate_busy)
@@ -103,7 +103,7 @@ def kpi_month_compute(*, month: Month, now: dt.datetime | None = None) -> dict[s
         **{k: v for k, v in aht.items() if k != "seconds"},
     }
 
-    em = metrics.email_response_time(month, now=now)
+    em = metrics.email_response_time(month, inquiries=inquiries, now=now)
     basis = "business_hours" if target.email_use_business_hours else "calendar"
     contract_seconds = em["business_seconds"] if basis == "business_hours" else em["seconds"]
     email = {

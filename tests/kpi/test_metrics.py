@@ -471,3 +471,25 @@ def test_unanswered_age_uses_now_by_default():
     email_inquiry(tokyo(2026, 10, 31, 12))
     em = kpi_month_compute(month=OCT)["email_average_response_time"]
     assert em["oldest_unanswered_age_seconds"] == (tokyo(2026, 11, 10, 12) - tokyo(2026, 10, 31, 12)).total_seconds()
+
+
+def test_business_seconds_in_the_database_agree_with_the_service_calendar():
+    """The SQL business-hours clock against ServiceCalendar.open_seconds_between on random
+    (received, answered) pairs, including a special opening day and an extra closure."""
+    from helpdesk.models import CalendarDay
+
+    CalendarDay.objects.create(date=dt.date(2026, 10, 10), kind="open", opens_at=dt.time(10), closes_at=dt.time(15))
+    CalendarDay.objects.create(date=dt.date(2026, 10, 14), kind="closed")
+    rng = random.Random(11)
+    pairs = []
+    for _ in range(40):
+        received = tokyo(2026, 10, 1) + dt.timedelta(seconds=rng.randrange(0, 31 * 86400))
+        answered = received + dt.timedelta(seconds=rng.randrange(1, 9 * 86400))
+        inq = InquiryFactory(received_at=received)
+        answer_mail(inq, answered)
+        pairs.append((received, answered))
+    cal = load_service_calendar()
+    expected = sum(cal.open_seconds_between(r, a) for r, a in pairs) / len(pairs)
+    em = kpi()["email_average_response_time"]
+    assert em["business_seconds"] == pytest.approx(expected, abs=0.01)
+    assert em["seconds"] == pytest.approx(sum((a - r).total_seconds() for r, a in pairs) / len(pairs), abs=0.01)
