@@ -332,8 +332,8 @@ def _import_one(*, run: ImportRun, item: MailItem, source: str) -> str:
         )
         return "rejected"
     try:
-        with transaction.atomic():  # a savepoint: a failure rolls back this message only
-            result = mail_store(raw=item.raw, source=source, fallback_received_at=item.mtime)
+        # mail_store writes inside its own savepoint: a failure rolls back this message only.
+        result = mail_store(raw=item.raw, source=source, fallback_received_at=item.mtime)
     except Exception as exc:  # one bad message never stops the import
         logger.warning(
             "mail import: message at %s offset %s rejected (%s)", item.source_name, item.offset, type(exc).__name__
