@@ -160,7 +160,7 @@ def upsert(model: type[models.Model], *, lookup: dict[str, Any], values: dict[st
 
 def update_existing(instance: models.Model, values: dict[str, Any]) -> str:
     """Bring a stored row to `values`: "updated" (changed fields saved) or "unchanged"."""
-    changed = [name for name, value in values.items() if _differs(getattr(instance, name), value)]
+    changed = [name for name, value in values.items() if _differs(_stored(instance, name), value)]
     if not changed:
         return "unchanged"
     for name in changed:
@@ -174,10 +174,24 @@ def update_existing(instance: models.Model, values: dict[str, Any]) -> str:
     return "updated"
 
 
+class _Ref:
+    """A stored foreign key, compared by id without loading the related row."""
+
+    def __init__(self, pk: Any) -> None:
+        self.pk = pk
+
+
+def _stored(instance: models.Model, name: str) -> Any:
+    field = instance._meta.get_field(name)
+    if field.is_relation and field.concrete:
+        return _Ref(getattr(instance, field.attname))
+    return getattr(instance, name)
+
+
 def _differs(old: Any, new: Any) -> bool:
     if isinstance(old, memoryview):
         old = bytes(old)
-    if isinstance(old, models.Model) or isinstance(new, models.Model):
+    if isinstance(old, (models.Model, _Ref)) or isinstance(new, (models.Model, _Ref)):
         return getattr(old, "pk", None) != getattr(new, "pk", None)
     return old != new
 

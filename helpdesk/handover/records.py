@@ -365,10 +365,10 @@ def _attachments_in(data: dict) -> list[dict[str, Any]]:
     return out
 
 
-def import_email(data: dict, ctx: ImportContext) -> str:
-    """The message is stored even when its inquiry comes later in the file: the link is
-    set when the line is retried (see ``ImportContext.retry_later``)."""
-    inquiry = None
+def _parse_email(data: dict, ctx: ImportContext) -> tuple[str, dict, list[dict], bool]:
+    """(message_id, values, attachments, retry): `retry` when the inquiry it links to is
+    not there yet (the message is stored now, the link set when the line is retried)."""
+    inquiry, retry = None, False
     reference = data.get("inquiry")
     if reference is not None:
         try:
@@ -376,7 +376,7 @@ def import_email(data: dict, ctx: ImportContext) -> str:
         except UnresolvedReference:
             if ctx.final:
                 raise
-            ctx.retry_later()
+            retry = True
     values = {
         "direction": required_text(data, "direction"),
         "source": text(data, "source") or EmailMessage.Source.HANDOVER,
@@ -401,18 +401,66 @@ def import_email(data: dict, ctx: ImportContext) -> str:
         # Links are set or moved by the file, never removed: a message without an
         # "inquiry" keeps the link its inquiry line gave it (the opening message).
         values["inquiry"] = inquiry
-    attachments = _attachments_in(data)
-    instance, outcome = upsert(EmailMessage, lookup={"message_id": required_text(data, "message_id")}, values=values)
+    return required_text(data, "message_id"), values, _attachments_in(data), retry
+
+
+def _sync_attachments(instance: EmailMessage, wanted: list[dict], stored: list[dict], outcome: str) -> str:
+    """Make the message's attachments those of the line; an unchanged message whose
+    attachments differ becomes "updated"."""
+    if [{**a, "content": b64encode(a["content"])} for a in wanted] == stored:
+        return outcome
+    if stored:
+        instance.attachments.all().delete()
+    Attachment.objects.bulk_create([Attachment(message=instance, **a) for a in wanted])
+    if outcome == "unchanged":
+        instance._handover_changed = ["attachments"]
+        return "updated"
+    return outcome
+
+
+def import_email(data: dict, ctx: ImportContext) -> str:
+    key, values, attachments, retry = _parse_email(data, ctx)
+    if retry:
+        ctx.retry_later()
+    instance, outcome = upsert(EmailMessage, lookup={"message_id": key}, values=values)
     stored = [_attachment_out(a) for a in instance.attachments.order_by("pk")] if outcome != "created" else []
-    wanted = [{**a, "content": b64encode(a["content"])} for a in attachments]
-    if stored != wanted:
-        if stored:
-            instance.attachments.all().delete()
-        Attachment.objects.bulk_create([Attachment(message=instance, **a) for a in attachments])
-        if outcome == "unchanged":
-            outcome = "updated"
-            instance._handover_changed = ["attachments"]
+    outcome = _sync_attachments(instance, attachments, stored, outcome)
     return _audit_update(instance, outcome, ctx)
+
+
+def bulk_import_emails(items: list[dict], priors: list[str | None], ctx: ImportContext) -> list[str]:
+    """Many messages at once: their inquiries, stored rows and attachments in one query
+    each, the new ones inserted with bulk_create."""
+    try:
+        ctx.prefetch("ref", {d["inquiry"].get("ref") for d in items if isinstance(d.get("inquiry"), dict)})
+        parsed = [_parse_email(data, ctx) for data in items]
+        keys = [p[0] for p in parsed]
+        if len(set(keys)) != len(keys):
+            raise ValueError("the same key twice among lines imported together")
+        existing = EmailMessage.objects.in_bulk(keys, field_name="message_id")
+        stored: dict[int, list[dict]] = {}
+        for a in Attachment.objects.filter(message__in=list(existing.values())).order_by("pk"):
+            stored.setdefault(a.message_id, []).append(_attachment_out(a))
+        results, new, new_attachments = [], [], []
+        for index, (key, values, attachments, retry) in enumerate(parsed):
+            instance = existing.get(key)
+            if instance is None:
+                instance = EmailMessage(message_id=key, **values)
+                codec.clean(instance)
+                new.append((instance, attachments))
+                outcome = "created"
+            else:
+                outcome = codec.update_existing(instance, values)
+                outcome = _sync_attachments(instance, attachments, stored.get(instance.pk, []), outcome)
+                outcome = _audit_update(instance, outcome, ctx, prior=priors[index])
+            results.append(outcome + ("+retry" if retry else ""))
+        EmailMessage.objects.bulk_create([m for m, _ in new], batch_size=200)
+        for message, attachments in new:
+            new_attachments.extend(Attachment(message=message, **a) for a in attachments)
+        Attachment.objects.bulk_create(new_attachments, batch_size=200)
+        return results
+    finally:
+        ctx.clear_cache()
 
 
 # --- inquiry ----------------------------------------------------------------------------------
@@ -684,7 +732,9 @@ register_record_type(
     Call.objects.count,
     bulk_importer=_bulk(Call, "call_id", _parse_call),
 )
-register_record_type("email", export_emails, import_email, 30, EmailMessage.objects.count)
+register_record_type(
+    "email", export_emails, import_email, 30, EmailMessage.objects.count, bulk_importer=bulk_import_emails
+)
 register_record_type(
     "inquiry",
     export_inquiries,

@@ -50,7 +50,9 @@ class RecordType:
     counter: Callable[[], int] | None = None
     # Optional, for high-volume types: bulk_importer(items, priors, ctx) imports many lines
     # at once and returns one outcome per line ("created", "updated", "unchanged", or
-    # "defer" for a line whose reference is not there yet). It may raise for any problem:
+    # "defer" for a line whose reference is not there yet, nothing written; an outcome with
+    # "+retry" appended when the line was written but should run again after the rest of
+    # the file, as ImportContext.retry_later does). It may raise for any problem:
     # the batch is then redone line by line with `importer`, which finds the bad line.
     bulk_importer: Callable[[list[dict[str, Any]], list[str | None], Any], list[str]] | None = None
 

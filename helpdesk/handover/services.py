@@ -240,7 +240,8 @@ class _Importer:
         if len(outcomes) != len(group):
             raise RuntimeError(f"bulk importer of {group[0].record_type.type_name!r} returned a wrong count")
         for item, outcome in zip(group, outcomes, strict=True):
-            self.finish_line(item, outcome, final=final, wants_retry=False)
+            outcome, _, retry = outcome.partition("+")
+            self.finish_line(item, outcome, final=final, wants_retry=retry == "retry")
 
     # whole file ----------------------------------------------------------------------------
 
