@@ -212,35 +212,64 @@ def faq_cluster_run(*, as_of: dt.datetime | None = None, embed_missing: bool = T
 
 
 def _load_window(start, end):
+    """Ids, refs and times of the window's inquiries with their stored tokens and vectors (one
+    join query, streamed). Texts are read only for inquiries that have no stored tokens."""
     rows = list(
         Inquiry.objects.filter(received_at__gte=start, received_at__lt=end)
         .order_by("received_at", "id")
-        .values_list("id", "ref", "subject", "body", "received_at")
+        .values_list("id", "ref", "received_at")
     )
     ids = [r[0] for r in rows]
-    docs = [pipeline.Document(id=r[1], subject=r[2], body=r[3], received_at=r[4]) for r in rows]
-    emb: dict[int, tuple[str, str, bytes | None]] = {}
-    for chunk_start in range(0, len(ids), 5000):
-        chunk = ids[chunk_start : chunk_start + 5000]
-        for pk, model, toks, vec in InquiryEmbedding.objects.filter(inquiry_id__in=chunk).values_list(
-            "inquiry_id", "model", "tokens", "vector"
+    position = {pk: i for i, pk in enumerate(ids)}
+    tokens: list[list[str] | None] = [None] * len(ids)
+    vectors = np.zeros((len(ids), clustering.EMBEDDING_DIM), dtype=np.float32)
+    have = np.zeros(len(ids), dtype=bool)
+    stored = (
+        InquiryEmbedding.objects.filter(inquiry__received_at__gte=start, inquiry__received_at__lt=end)
+        .values_list("inquiry_id", "model", "tokens", "vector")
+        .iterator(chunk_size=5000)
+    )
+    for pk, model, toks, vec in stored:
+        i = position[pk]
+        tokens[i] = toks.split()
+        if model == clustering.EMBEDDING_MODEL and vec:
+            vectors[i] = np.frombuffer(bytes(vec), dtype="<f4")
+            have[i] = True
+    missing = [ids[i] for i, t in enumerate(tokens) if t is None]
+    texts = {}
+    for chunk_start in range(0, len(missing), 5000):
+        chunk = missing[chunk_start : chunk_start + 5000]
+        texts.update(
+            {
+                pk: (sub, body)
+                for pk, sub, body in Inquiry.objects.filter(id__in=chunk).values_list("id", "subject", "body")
+            }
+        )
+    docs = []
+    for i, (pk, ref, received_at) in enumerate(rows):
+        subject, body = texts.get(pk, ("", ""))
+        doc = pipeline.Document(id=ref, subject=subject, body=body, received_at=received_at)
+        if tokens[i] is None:
+            tokens[i] = pipeline.document_tokens(doc)
+        docs.append(doc)
+    return docs, tokens, (vectors if len(ids) and have.all() else None), ids
+
+
+def _insert_memberships(run: ClusterRun, rows: Iterable[tuple[int, int]]) -> None:
+    """(cluster pk, inquiry id) rows for this run: COPY on PostgreSQL, bulk_create elsewhere."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy("COPY faq_clustermembership (run_id, cluster_id, inquiry_id) FROM STDIN") as copy,
         ):
-            emb[pk] = (model, toks, vec)
-    tokens: list[list[str]] = []
-    have_all_vectors = bool(ids)
-    for pk, doc in zip(ids, docs, strict=True):
-        stored = emb.get(pk)
-        if stored is None:
-            tokens.append(pipeline.document_tokens(doc))
-            have_all_vectors = False
-        else:
-            tokens.append(stored[1].split())
-            if stored[0] != clustering.EMBEDDING_MODEL or not stored[2]:
-                have_all_vectors = False
-    vectors = None
-    if have_all_vectors:
-        vectors = np.vstack([np.frombuffer(bytes(emb[pk][2]), dtype="<f4") for pk in ids])
-    return docs, tokens, vectors, ids
+            for cluster_pk, inquiry_id in rows:
+                copy.write_row((run.pk, cluster_pk, inquiry_id))
+        return
+    ClusterMembership.objects.bulk_create(
+        (ClusterMembership(run_id=run.pk, cluster_id=c, inquiry_id=i) for c, i in rows), batch_size=2000
+    )
 
 
 @transaction.atomic
@@ -278,10 +307,7 @@ def _store_result(run: ClusterRun, result: pipeline.PipelineResult, ids: Sequenc
         seen.append(obj.pk)
     TopicCluster.objects.exclude(pk__in=seen).update(active=False)
     ClusterMembership.objects.exclude(run=run).delete()
-    ClusterMembership.objects.bulk_create(
-        (ClusterMembership(run=run, cluster=by_cid[c.id], inquiry_id=ids[i]) for c in cres.clusters for i in c.members),
-        batch_size=5000,
-    )
+    _insert_memberships(run, ((by_cid[c.id].pk, ids[i]) for c in cres.clusters for i in c.members))
     new_surges: list[SurgeAlert] = []
     for s in result.surges:
         cluster = by_cid[s.cluster]
