@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
@@ -740,6 +741,13 @@ def _assemble(run, calendar, coverage, coverage_before, events_window, cdr_windo
             newly &= Q(start__lt=coverage_before.start) | Q(end__gt=coverage_before.end)
         cdr_q |= newly & (_inbound_q() | Q(lastapp="Queue"))
     cdr_ids = AsteriskCdr.objects.filter(cdr_q)
+    chunks = _touched_chunks_sql if connection.vendor == "postgresql" else _touched_chunks_orm
+    for chunk in chunks(event_ids, cdr_ids):
+        _assemble_chunk(run, chunk, calendar, coverage, stats)
+
+
+def _touched_chunks_orm(event_ids, cdr_ids):
+    """Keyset over the union of both id sets, without holding it (SQLite)."""
     last = ""
     while True:
         a = list(
@@ -758,9 +766,41 @@ def _assemble(run, calendar, coverage, coverage_before, events_window, cdr_windo
         bound = min(bounds) if bounds else None
         chunk = sorted({x for x in (*a, *b) if bound is None or x <= bound})
         if not chunk:
-            break
-        _assemble_chunk(run, chunk, calendar, coverage, stats)
+            return
+        yield chunk
         last = chunk[-1]
+
+
+def _touched_chunks_sql(event_ids, cdr_ids):
+    """The union of both id sets, computed once into a temporary table with a primary key,
+    then read by keyset: one scan of the staging tables, not one per chunk."""
+    parts, params = [], []
+    for qs, column in ((event_ids, "callid"), (cdr_ids, "uniqueid")):
+        try:
+            sql, p = qs.order_by().values_list(column).query.sql_with_params()
+        except EmptyResultSet:
+            continue
+        parts.append(f"({sql})")
+        params.extend(p)
+    if not parts:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS calls_touched (id text PRIMARY KEY)")
+        cursor.execute("TRUNCATE calls_touched")
+        cursor.execute(
+            f"INSERT INTO calls_touched SELECT DISTINCT u.id FROM ({' UNION '.join(parts)}) AS u(id)", params
+        )
+    last = ""
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM calls_touched WHERE id > %s ORDER BY id LIMIT %s", [last, ASSEMBLE_CHUNK])
+            chunk = [row[0] for row in cursor.fetchall()]
+        if not chunk:
+            break
+        yield chunk
+        last = chunk[-1]
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS calls_touched")
 
 
 def _rows_for_ids(model, key: str, fields: Sequence[str], ids: list[str]) -> list[tuple]:
