@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import logging
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -387,7 +388,7 @@ def inquiry_form_submit(
     inbound message (source=form) so replies thread to it, and the acknowledgement mail."""
     from email.message import EmailMessage as MimeMessage
     from email.policy import SMTP
-    from email.utils import format_datetime, formataddr, make_msgid
+    from email.utils import format_datetime, formataddr
 
     from helpdesk.services.outbox import outbox_acknowledge
 
@@ -395,7 +396,7 @@ def inquiry_form_submit(
     email = email.strip().lower()
     domain = settings.HELPDESK_FROM_ADDRESS.rsplit("@", 1)[-1]
     mime = MimeMessage(policy=SMTP)
-    message_id = make_msgid(idstring="form", domain=domain)
+    message_id = f"<form.{uuid.uuid4().hex[:24]}@{domain}>"
     mime["Message-ID"] = message_id
     mime["Date"] = format_datetime(timezone.localtime(now))
     mime["From"] = formataddr((name, email))

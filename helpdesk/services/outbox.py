@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import logging
+import uuid
 from email.message import EmailMessage as MimeMessage
 from email.policy import SMTP
 
@@ -68,7 +69,8 @@ def _build_mime(
     *, to: str, subject: str, body: str, parent: EmailMessage | None, auto_ack: bool, ref: str
 ) -> tuple[MimeMessage, str]:
     mime = MimeMessage(policy=SMTP)
-    message_id = email.utils.make_msgid(idstring=ref.replace("-", ""), domain=_domain())
+    # Short enough (< 78 columns with the header name) never to be folded.
+    message_id = f"<{ref}.{uuid.uuid4().hex[:20]}@{_domain()}>"
     mime["Message-ID"] = message_id
     mime["Date"] = email.utils.format_datetime(timezone.localtime())
     mime["From"] = email.utils.formataddr(("電子政府利用支援センター", settings.HELPDESK_FROM_ADDRESS))
