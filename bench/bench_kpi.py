@@ -310,7 +310,7 @@ c AS (
   FROM helpdesk_call c LEFT JOIN helpdesk_inquiry i ON i.call_id = c.id, m
   WHERE c.arrived_at >= m.s AND c.arrived_at < m.e
 ),
-q AS (
+q AS MATERIALIZED (
   SELECT i.id, i.channel, i.received_at,
          EXISTS (SELECT 1 FROM helpdesk_escalation x WHERE x.inquiry_id = i.id AND x.target <> 'internal') AS ext,
          EXISTS (SELECT 1 FROM helpdesk_escalation x WHERE x.inquiry_id = i.id
@@ -386,8 +386,16 @@ def main() -> int:
             cur.execute(HAND_SQL, params)
             return cur.fetchone()
 
+    def hand_inlined():  # the same text, letting PostgreSQL inline the CTE
+        with connection.cursor() as cur:
+            cur.execute(HAND_SQL.replace("AS MATERIALIZED (", "AS ("), params)
+            return cur.fetchone()
+
     hand()  # warm the buffer cache the same way for both
-    t_hand, row = timed(hand, args.repeat)
+    t_hand_m, row = timed(hand, args.repeat)
+    t_hand_i, row_i = timed(hand_inlined, args.repeat)
+    assert row == row_i
+    t_hand = min(t_hand_m, t_hand_i)  # the practical limit: the faster of the two
 
     # --- the engine, cold (no cache) — with and without the business-hours figure
     def cold():
@@ -398,7 +406,8 @@ def main() -> int:
         data = cold()
     n_queries = len(ctx.captured_queries)
     t_cold, data = timed(cold, args.repeat)
-    t_business, _ = timed(lambda: metrics.email_business_seconds(month), args.repeat)
+    t_calls, _ = timed(lambda: metrics.call_aggregates(month), args.repeat)
+    t_inq, _ = timed(lambda: metrics.inquiry_aggregates(month), args.repeat)
 
     # the same figures by both routes
     ar = data["answer_rate"]
@@ -418,13 +427,13 @@ def main() -> int:
         selectors.kpi_month_get(month=month)
 
     print(f"backend: {connection.vendor}, cache: {caches['default'].__class__.__name__}")
-    print(f"hand-written SQL aggregate           : {t_hand * 1000:9.1f} ms")
-    print(f"kpi_month_compute cold (all metrics)  : {t_cold * 1000:9.1f} ms   ({t_cold / t_hand:.2f}× hand-written)")
-    print(f"  of which business-hours email (Py)  : {t_business * 1000:9.1f} ms")
     print(
-        f"  cold without business-hours figure  : {(t_cold - t_business) * 1000:9.1f} ms   "
-        f"({(t_cold - t_business) / t_hand:.2f}× hand-written)"
+        f"hand-written SQL aggregate           : {t_hand * 1000:9.1f} ms   "
+        f"(CTE materialized {t_hand_m * 1000:.0f} ms, inlined {t_hand_i * 1000:.0f} ms)"
     )
+    print(f"kpi_month_compute cold (all metrics)  : {t_cold * 1000:9.1f} ms   ({t_cold / t_hand:.2f}× hand-written)")
+    print(f"  of which the call scan              : {t_calls * 1000:9.1f} ms")
+    print(f"  of which the inquiry scan (+business): {t_inq * 1000:9.1f} ms")
     print(f"  SQL queries per month               : {n_queries}")
     print(f"from cache (kpi_month_current)       : {t_cache * 1000:9.3f} ms")
     print(f"published snapshot row read          : {t_snap * 1000:9.3f} ms")
