@@ -295,7 +295,6 @@ def _import_generic(run, path, name, encoding, calendar, counts: ImportCounts, t
     last_line = 0
 
     def flush() -> None:
-        nonlocal use_sql
         if not batch:
             return
         rows = list(batch.values())
