@@ -224,12 +224,7 @@ def _load_window(start, end):
     tokens: list[list[str] | None] = [None] * len(ids)
     vectors = np.zeros((len(ids), clustering.EMBEDDING_DIM), dtype=np.float32)
     have = np.zeros(len(ids), dtype=bool)
-    stored = (
-        InquiryEmbedding.objects.filter(inquiry__received_at__gte=start, inquiry__received_at__lt=end)
-        .values_list("inquiry_id", "model", "tokens", "vector")
-        .iterator(chunk_size=5000)
-    )
-    for pk, model, toks, vec in stored:
+    for pk, model, toks, vec in _stored_embeddings(start, end):
         i = position[pk]
         tokens[i] = toks.split()
         if model == clustering.EMBEDDING_MODEL and vec:
@@ -253,6 +248,29 @@ def _load_window(start, end):
             tokens[i] = pipeline.document_tokens(doc)
         docs.append(doc)
     return docs, tokens, (vectors if len(ids) and have.all() else None), ids
+
+
+def _stored_embeddings(start, end):
+    """(inquiry id, model, tokens, vector bytes) of the window. On PostgreSQL the rows come in
+    binary format: 100 k vectors are 200 MB as bytes but twice that as hex text to decode."""
+    from django.db import connection
+
+    qs = InquiryEmbedding.objects.filter(inquiry__received_at__gte=start, inquiry__received_at__lt=end).values_list(
+        "inquiry_id", "model", "tokens", "vector"
+    )
+    if connection.vendor != "postgresql":
+        yield from qs.iterator(chunk_size=5000)
+        return
+    sql, params = qs.query.sql_with_params()
+    connection.ensure_connection()
+    import psycopg
+
+    # Django's connections bind parameters client-side, which cannot return binary rows;
+    # a plain (server-binding) psycopg cursor on the same connection can.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+        while batch := cursor.fetchmany(5000):
+            yield from batch
 
 
 def _insert_memberships(run: ClusterRun, rows: Iterable[tuple[int, int]]) -> None:
