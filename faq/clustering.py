@@ -108,9 +108,11 @@ def embed_texts(texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
 
 def _unit(m: np.ndarray) -> np.ndarray:
     m = np.asarray(m, dtype=np.float32)
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    norms = np.sqrt(np.einsum("ij,ij->i", m, m))
+    if np.all(np.abs(norms - 1.0) < 1e-4):
+        return m  # already unit (stored embeddings): no 200 MB copy
     norms[norms == 0] = 1.0
-    return m / norms
+    return m / norms[:, None]
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -160,16 +162,20 @@ def _identity(doc):
 
 
 def _tfidf(tokens: Sequence[Sequence[str]], fit_idx: np.ndarray, min_df: int):
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    """Term counts of every document (vocabulary from the fitted sample, min_df there) and their
+    TF-IDF (sublinear tf, l2) with idf from the sample. Returns (counts, tfidf, terms)."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
     min_df_eff = min_df if len(fit_idx) >= 20 else 1
-    vec = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=min_df_eff, norm="l2")
+    cv = CountVectorizer(analyzer=_identity, min_df=min_df_eff, dtype=np.float32)
     try:
-        vec.fit([tokens[i] for i in fit_idx])
+        cv.fit([tokens[i] for i in fit_idx])
     except ValueError:  # empty vocabulary (every document empty after min_df)
-        vec = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=1, norm="l2")
-        vec.fit([list(tokens[i]) or ["-"] for i in fit_idx])
-    return vec, vec.transform(tokens)
+        cv = CountVectorizer(analyzer=_identity, min_df=1, dtype=np.float32)
+        cv.fit([list(tokens[i]) or ["-"] for i in fit_idx])
+    counts = cv.transform(tokens).tocsr()
+    tt = TfidfTransformer(sublinear_tf=True, norm="l2").fit(counts[fit_idx])
+    return counts, tt.transform(counts).astype(np.float32).tocsr(), cv.get_feature_names_out()
 
 
 def cluster_documents(
@@ -183,7 +189,6 @@ def cluster_documents(
 ) -> ClusteringResult:
     """Cluster documents given their content words and (optionally) unit embeddings."""
     from scipy.cluster.hierarchy import fcluster, linkage
-    from scipy.sparse import csr_matrix
     from scipy.spatial.distance import squareform
 
     params = params or DEFAULT_PARAMS
@@ -198,8 +203,7 @@ def cluster_documents(
     sampled = n > params.max_sample
     sample = np.sort(rng.choice(n, size=params.max_sample, replace=False)) if sampled else np.arange(n)
 
-    vec, X = _tfidf(tokens, sample, params.min_df)
-    X = csr_matrix(X, dtype=np.float32)
+    counts, X, terms = _tfidf(tokens, sample, params.min_df)
     Xs = X[sample]
     w = params.tfidf_weight if embeddings is not None else 1.0
     # Memory: one dense n×n float32 matrix, turned into distances in place, then its condensed
@@ -224,22 +228,24 @@ def cluster_documents(
         del condensed
         raw_labels = fcluster(Z, t=threshold, criterion="distance")
 
-    groups: dict[int, list[int]] = {}
-    for pos, lab in enumerate(raw_labels):
-        groups.setdefault(int(lab), []).append(int(sample[pos]))
-    kept = [m for m in groups.values() if len(m) >= params.min_cluster_size]
-    kept.sort(key=lambda m: (-len(m), m[0]))
-    member_sets = [list(m) for m in kept]
+    # Clusters of the sample big enough to keep, largest first (ties: earliest member).
+    raw_labels = np.asarray(raw_labels)
+    labs, first, sizes = np.unique(raw_labels, return_index=True, return_counts=True)
+    keep = [(-int(sz), int(sample[f]), int(lab)) for lab, f, sz in zip(labs, first, sizes, strict=True)]
+    keep = sorted(k for k in keep if -k[0] >= params.min_cluster_size)
+    assign = np.full(n, -1, dtype=np.int64)  # cluster index per document, -1 = unclustered
+    for k, (_sz, _first, lab) in enumerate(keep):
+        assign[sample[raw_labels == lab]] = k
+    n_clusters = len(keep)
 
     # Centroids (TF-IDF and embedding) of the sampled clusters.
-    tf_centroids = _unit(np.vstack([np.asarray(X[m].mean(axis=0)) for m in member_sets])) if member_sets else None
-    emb_centroids = (
-        _unit(np.vstack([embeddings[m].mean(axis=0) for m in member_sets]))
-        if member_sets and embeddings is not None
-        else None
-    )
+    tf_centroids = emb_centroids = None
+    if n_clusters:
+        tf_centroids = _unit(np.vstack([np.asarray(X[assign == k].mean(axis=0)) for k in range(n_clusters)]))
+        if embeddings is not None:
+            emb_centroids = _unit(np.vstack([embeddings[assign == k].mean(axis=0) for k in range(n_clusters)]))
 
-    if sampled and member_sets:
+    if sampled and n_clusters:
         in_sample = np.zeros(n, dtype=bool)
         in_sample[sample] = True
         rest = np.flatnonzero(~in_sample)
@@ -251,18 +257,14 @@ def cluster_documents(
                 s = s + (1.0 - w) * (embeddings[idx] @ emb_centroids.T)
             best = s.argmax(axis=1)
             ok = s[np.arange(len(idx)), best] >= (1.0 - threshold)
-            for doc, b, good in zip(idx.tolist(), best.tolist(), ok.tolist(), strict=True):
-                if good:
-                    member_sets[b].append(doc)
-        for m in member_sets:
-            m.sort()
+            assign[idx[ok]] = best[ok]
 
-    clustered = np.zeros(n, dtype=bool)
-    for m in member_sets:
-        clustered[m] = True
-    unclustered = np.flatnonzero(~clustered).tolist()
+    order = np.argsort(assign, kind="stable")
+    bounds = np.searchsorted(assign[order], np.arange(n_clusters + 1))
+    member_sets = [order[bounds[k] : bounds[k + 1]].tolist() for k in range(n_clusters)]
+    unclustered = np.flatnonzero(assign < 0).tolist()
 
-    keywords, term_weights = class_tfidf_keywords(tokens, member_sets, top=params.keywords)
+    keywords, term_weights = _ctfidf_from_counts(counts, terms, assign, n_clusters, top=params.keywords)
     clusters: list[Cluster] = []
     for i, members in enumerate(member_sets):
         central = _central(
@@ -297,38 +299,41 @@ def class_tfidf_keywords(
 ) -> tuple[list[list[str]], list[dict[str, float]]]:
     """Class-based TF-IDF (BERTopic's c-TF-IDF): each cluster is one document of all its
     members' words; weight = tf(term, cluster) × log(1 + A / f(term)), A = average words per cluster."""
-    from scipy.sparse import csr_matrix
-    from sklearn.preprocessing import normalize as l2_normalize
+    from sklearn.feature_extraction.text import CountVectorizer
 
     if not member_sets:
         return [], []
-    vocab: dict[str, int] = {}
-    rows, cols, vals = [], [], []
-    for ci, members in enumerate(member_sets):
-        counts: dict[int, int] = {}
-        for d in members:
-            for t in tokens[d]:
-                j = vocab.setdefault(t, len(vocab))
-                counts[j] = counts.get(j, 0) + 1
-        for j, c in counts.items():
-            rows.append(ci)
-            cols.append(j)
-            vals.append(c)
-    if not vocab:
+    assign = np.full(len(tokens), -1, dtype=np.int64)
+    for k, members in enumerate(member_sets):
+        assign[list(members)] = k
+    cv = CountVectorizer(analyzer=_identity, dtype=np.float32)
+    try:
+        counts = cv.fit_transform(tokens).tocsr()
+    except ValueError:  # no words at all
         return [[] for _ in member_sets], [{} for _ in member_sets]
-    tf = csr_matrix((vals, (rows, cols)), shape=(len(member_sets), len(vocab)), dtype=np.float64)
-    tf = l2_normalize(tf, norm="l1")
+    return _ctfidf_from_counts(counts, cv.get_feature_names_out(), assign, len(member_sets), top=top)
+
+
+def _ctfidf_from_counts(counts, terms, assign: np.ndarray, n_clusters: int, *, top: int):
+    """c-TF-IDF from a documents × terms count matrix and each document's cluster index."""
+    from scipy.sparse import csr_matrix
+    from sklearn.preprocessing import normalize as l1_normalize
+
+    if n_clusters == 0:
+        return [], []
+    docs = np.flatnonzero(assign >= 0)
+    indicator = csr_matrix(
+        (np.ones(len(docs), dtype=np.float32), (assign[docs], docs)), shape=(n_clusters, counts.shape[0])
+    )
+    tf = l1_normalize((indicator @ counts).astype(np.float64), norm="l1").tocsr()
     freq = np.asarray(tf.sum(axis=0)).ravel()
-    avg = tf.sum() / len(member_sets)
+    avg = tf.sum() / n_clusters
     idf = np.log1p(avg / np.maximum(freq, 1e-12))
     ctfidf = tf.multiply(idf).tocsr()
-    terms = np.empty(len(vocab), dtype=object)
-    for t, j in vocab.items():
-        terms[j] = t
     out_kw, out_w = [], []
-    for ci in range(len(member_sets)):
+    for ci in range(n_clusters):
         row = ctfidf.getrow(ci)
-        order = np.argsort(-row.data, kind="stable")
+        order = np.lexsort((row.indices, -row.data))  # weight desc, then vocabulary order
         words = [str(terms[row.indices[k]]) for k in order]
         out_kw.append(words[:top])
         out_w.append({str(terms[row.indices[k]]): float(row.data[k]) for k in order[:30]})
