@@ -11,7 +11,8 @@ import json
 import logging
 import zoneinfo
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,8 +22,7 @@ logger = logging.getLogger(__name__)
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(NamedTuple):
     id: str
     subject: str
     body: str
@@ -35,12 +35,22 @@ class PipelineResult:
     clustering: clustering.ClusteringResult
     surges: list[surges.Surge]
 
+    _weeks: tuple[list[str], np.ndarray] | None = field(default=None, repr=False)
+
+    def _week_index(self) -> tuple[list[str], np.ndarray]:
+        """Each document's week (Monday, Tokyo) as an index into a sorted list of week labels."""
+        if self._weeks is None:
+            days = [local_date(d.received_at) for d in self.documents]
+            labels = sorted({surges.week_start(d) for d in days})
+            pos = {w: i for i, w in enumerate(labels)}
+            idx = np.fromiter((pos[surges.week_start(d)] for d in days), dtype=np.int64, count=len(days))
+            self._weeks = ([w.isoformat() for w in labels], idx)
+        return self._weeks
+
     def weekly_counts(self, cluster: clustering.Cluster) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for i in cluster.members:
-            w = surges.week_start(local_date(self.documents[i].received_at)).isoformat()
-            out[w] = out.get(w, 0) + 1
-        return dict(sorted(out.items()))
+        labels, idx = self._week_index()
+        counts = np.bincount(idx[cluster.members], minlength=len(labels))
+        return {labels[i]: int(n) for i, n in enumerate(counts) if n}
 
     def as_json(self) -> dict:
         """The `faq_clusters --json` shape (public interface) plus explanatory extras."""

@@ -228,7 +228,7 @@ def _load_window(start, end):
         i = position[pk]
         tokens[i] = toks.split()
         if model == clustering.EMBEDDING_MODEL and vec:
-            vectors[i] = np.frombuffer(bytes(vec), dtype="<f4")
+            vectors[i] = np.frombuffer(vec, dtype="<f4")
             have[i] = True
     missing = [ids[i] for i, t in enumerate(tokens) if t is None]
     texts = {}
@@ -297,29 +297,18 @@ def _store_result(run: ClusterRun, result: pipeline.PipelineResult, ids: Sequenc
     by_cid: dict[int, TopicCluster] = {}
     seen = []
     for c in cres.clusters:
+        values = {
+            "keywords": c.keywords,
+            "term_weights": c.term_weights,
+            "centroid": None if c.centroid is None else c.centroid.astype("<f4").tobytes(),
+            "size": c.size,
+            "weekly_counts": result.weekly_counts(c),
+            "central_inquiries": [ids[i] for i in c.central],
+            "active": True,
+            "last_run": run,
+        }
         obj, _ = TopicCluster.objects.update_or_create(
-            cluster_id=c.id,
-            defaults={
-                "keywords": c.keywords,
-                "term_weights": c.term_weights,
-                "centroid": None if c.centroid is None else c.centroid.astype("<f4").tobytes(),
-                "size": c.size,
-                "weekly_counts": result.weekly_counts(c),
-                "central_inquiries": [ids[i] for i in c.central],
-                "active": True,
-                "last_run": run,
-            },
-            create_defaults={
-                "keywords": c.keywords,
-                "term_weights": c.term_weights,
-                "centroid": None if c.centroid is None else c.centroid.astype("<f4").tobytes(),
-                "size": c.size,
-                "weekly_counts": result.weekly_counts(c),
-                "central_inquiries": [ids[i] for i in c.central],
-                "active": True,
-                "last_run": run,
-                "first_run": run,
-            },
+            cluster_id=c.id, defaults=values, create_defaults={**values, "first_run": run}
         )
         by_cid[c.id] = obj
         seen.append(obj.pk)
