@@ -25,6 +25,11 @@ def shared_data() -> Path:
 
 
 def _user(role: str | None, **kwargs):
+    if role:
+        # A transactional test (real Celery worker) flushes the groups the migrations created.
+        from django.contrib.auth.models import Group
+
+        Group.objects.get_or_create(name=role)
     return UserFactory(roles=[role] if role else [], **kwargs)
 
 

@@ -4,11 +4,13 @@ worker on Redis."""
 import time
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 
-from helpdesk.models import ImportRun, Inquiry
+from helpdesk.models import ImportRun, Inquiry, Role
+from tests.factories import UserFactory
 from tests.helpdesk.handover.conftest import jsonl
 
 
@@ -35,7 +37,11 @@ def test_schema_of_handover_endpoints_validates_without_warnings(tmp_path):
     connection.vendor != "postgresql",
     reason="a worker process cannot share the in-memory SQLite test database; runs on PostgreSQL",
 )
-def test_upload_is_imported_by_a_real_worker(celery_worker, api, admin_user, settings, tmp_path):
+def test_upload_is_imported_by_a_real_worker(celery_worker, api, settings, tmp_path):
+    # Earlier transactional tests flush the role groups the migrations created.
+    for role in Role.values:
+        Group.objects.get_or_create(name=role)
+    admin_user = UserFactory(username="admin1", roles=[Role.ADMIN])
     settings.MEDIA_ROOT = tmp_path
     lines = [
         {"type": "inquiry", "ref": f"EG-20261001-W{n:05d}", "channel": "form", "received_at": "2026-10-01T10:00:00"}
