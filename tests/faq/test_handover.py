@@ -43,3 +43,32 @@ def test_export_import_round_trip_and_idempotent(admin_user):
 
     changed = dict(lines[0], answer="新しい回答")
     assert handover.import_entry(changed) == "updated"
+
+
+def test_round_trip_through_the_handover_commands(admin_user, tmp_path):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    cat = FaqCategory.objects.create(name="納付", slug="payment", order=3)
+    entry = services.faq_entry_create(
+        actor=admin_user, question="ペイジーの納付期限は？", answer="納付番号の画面に表示されます。", category=cat
+    )
+    services.faq_entry_publish(actor=admin_user, entry=entry)
+    before = _snapshot()
+    out = io.StringIO()
+    call_command("export_records", stdout=out, stderr=io.StringIO())
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines[0]["counts"]["faq_entry"] == 1
+    assert [r["question"] for r in lines if r["type"] == "faq_entry"] == ["ペイジーの納付期限は？"]
+
+    path = tmp_path / "handover.jsonl"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    FaqEntry.objects.all().delete()
+    FaqCategory.objects.all().delete()
+    call_command("import_records", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    assert _snapshot() == before
+    report = io.StringIO()
+    call_command("import_records", str(path), stdout=report, stderr=io.StringIO())
+    assert "0 created, 0 updated" in report.getvalue()
