@@ -221,37 +221,20 @@ def average_handle_time(month: Month, *, calls: dict[str, Any] | None = None) ->
 EMAIL_CHANNELS = (Inquiry.Channel.EMAIL, Inquiry.Channel.FORM)
 
 
+def real_answers():
+    """Outbound mail that answers: not an automatic acknowledgement, not queued or failed
+    in the outbox, with a sent time."""
+    return EmailMessage.objects.filter(
+        direction=EmailMessage.Direction.OUTBOUND,
+        is_auto_acknowledgement=False,
+        send_status__in=[EmailMessage.SendStatus.NOT_APPLICABLE, EmailMessage.SendStatus.SENT],
+        sent_at__isnull=False,
+    )
+
+
 def first_mail_answer_subquery() -> Subquery:
-    """Sent time of the inquiry's first real outbound answer: not an automatic
-    acknowledgement, not queued or failed in the outbox."""
-    return Subquery(
-        EmailMessage.objects.filter(
-            inquiry=OuterRef("pk"),
-            direction=EmailMessage.Direction.OUTBOUND,
-            is_auto_acknowledgement=False,
-            send_status__in=[EmailMessage.SendStatus.NOT_APPLICABLE, EmailMessage.SendStatus.SENT],
-            sent_at__isnull=False,
-        )
-        .order_by("sent_at")
-        .values("sent_at")[:1]
-    )
-
-
-def email_population(month: Month, *, with_answer: bool = True):
-    """Email and form inquiries received in the month, annotated with `handed_to_section`
-    (excluded from the metric) and `first_mail_answer_at`; with `with_answer`, also
-    `answer_at` (the mail answer, or else the answer the help desk recorded by another
-    channel). Aggregates use `answer_expression()` instead, so that the correlated mail
-    lookup appears once in the SQL and runs once per inquiry."""
-    qs = Inquiry.objects.filter(_month_q("received_at", month), channel__in=EMAIL_CHANNELS).annotate(
-        handed_to_section=Exists(
-            Escalation.objects.filter(inquiry=OuterRef("pk"), target__in=Escalation.RESPONSIBLE_SECTION_TARGETS)
-        ),
-        first_mail_answer_at=first_mail_answer_subquery(),
-    )
-    if with_answer:
-        qs = qs.annotate(answer_at=answer_expression())
-    return qs
+    """Sent time of the inquiry's first real outbound answer."""
+    return Subquery(real_answers().filter(inquiry=OuterRef("pk")).order_by("sent_at").values("sent_at")[:1])
 
 
 def answer_expression() -> Coalesce:

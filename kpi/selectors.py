@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from helpdesk.calendar import TOKYO
@@ -300,9 +300,21 @@ def drill_answered_calls(*, month: Month) -> QuerySet[Call]:
 
 
 def drill_emails(*, month: Month) -> QuerySet[Inquiry]:
+    """The email metric's population with `response_s` (None while unanswered). The answer
+    lookup appears once in the SQL (inside `response_s`); whether the answer was a mail is
+    a separate, cheap EXISTS, so ordering 200 k inquiries by response stays one pass."""
+    answer = Coalesce(metrics.first_mail_answer_subquery(), F("first_answered_at"))
     return (
-        metrics.email_population(month)
-        .annotate(response_s=metrics.SecondsBetween(F("answer_at"), F("received_at")))
+        Inquiry.objects.filter(
+            received_at__gte=month.start, received_at__lt=month.end, channel__in=metrics.EMAIL_CHANNELS
+        )
+        .annotate(
+            handed_to_section=Exists(
+                Escalation.objects.filter(inquiry=OuterRef("pk"), target__in=Escalation.RESPONSIBLE_SECTION_TARGETS)
+            ),
+            response_s=metrics.SecondsBetween(answer, F("received_at")),
+            answered_by_mail=Exists(metrics.real_answers().filter(inquiry=OuterRef("pk"))),
+        )
         .only("id", "ref", "channel", "status", "category", "received_at", "first_answered_at")
     )
 

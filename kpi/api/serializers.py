@@ -3,6 +3,8 @@ addresses, subjects, bodies, free-text descriptions): the drill-down explains a 
 and staff who need the person follow the inquiry `ref` into the help desk, where every
 view of personal information is audit-logged."""
 
+import datetime as dt
+
 from rest_framework import serializers
 
 from helpdesk.models import Call, Complaint, Escalation, Inquiry, SecurityIncident
@@ -85,8 +87,7 @@ class AnsweredCallSerializer(serializers.ModelSerializer):
 
 class EmailInquirySerializer(serializers.ModelSerializer):
     handed_to_responsible_section = serializers.BooleanField(source="handed_to_section")
-    first_mail_answer_at = serializers.DateTimeField(allow_null=True)
-    answer_at = serializers.DateTimeField(allow_null=True)
+    answer_at = serializers.SerializerMethodField()
     answered_by = serializers.SerializerMethodField()
     response_seconds = serializers.FloatField(source="response_s", allow_null=True)
     response_display = serializers.SerializerMethodField()
@@ -101,17 +102,22 @@ class EmailInquirySerializer(serializers.ModelSerializer):
             "category",
             "received_at",
             "handed_to_responsible_section",
-            "first_mail_answer_at",
             "answer_at",
             "answered_by",
             "response_seconds",
             "response_display",
         ]
 
+    def get_answer_at(self, obj) -> str | None:
+        if obj.response_s is None:
+            return None
+        at = obj.received_at + dt.timedelta(seconds=obj.response_s)
+        return serializers.DateTimeField().to_representation(at)
+
     def get_answered_by(self, obj) -> str | None:
-        if obj.first_mail_answer_at:
-            return "mail"
-        return "other_channel" if obj.answer_at else None
+        if obj.response_s is None:
+            return None
+        return "mail" if obj.answered_by_mail else "other_channel"
 
     def get_response_display(self, obj) -> str | None:
         return display.email_time_display(obj.response_s) if obj.response_s is not None else None
