@@ -1,7 +1,8 @@
 """The six contract metrics (docs/kpi.md, ../shared/spec/kpi.md), each a function over one
-Tokyo month that aggregates in the database: a constant number of queries per month and no
-Python loop over calls or inquiries (the one exception, the business-hours clock for email,
-is documented at `email_business_seconds`)."""
+Tokyo month that aggregates in the database: one scan of the month's calls (answer rate,
+AHT), one of its inquiries (first-contact resolution, channels, email in calendar time and
+on the business-hours clock), one each for complaints and incidents — a constant number of
+queries per month and no Python loop over rows."""
 
 from __future__ import annotations
 
