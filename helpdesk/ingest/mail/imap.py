@@ -32,7 +32,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from helpdesk.ingest.mail.parse import NotAMailMessage, parse_date
+from helpdesk.ingest.mail.parse import NotAMailMessage
 from helpdesk.models import EmailMessage, ImapMailbox, ImapReceipt
 from helpdesk.services.mail import mail_store
 
@@ -252,4 +252,4 @@ def _quote(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-__all__ = ["ImapIntakeBusy", "PollResult", "imap_connect", "mail_poll_imap", "parse_date"]
+__all__ = ["ImapIntakeBusy", "PollResult", "imap_connect", "mail_poll_imap"]
