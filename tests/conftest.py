@@ -5,6 +5,7 @@ server is an error, not a skip, when its environment variable is set."""
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +18,18 @@ from tests.factories import UserFactory
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 ARTIFACTS = REPO / "tests" / "artifacts"
+
+
+# Tests that use a real server are marked by the fixture they use, so a run can select or
+# deselect them by marker (the SQLite pass of `make test` deselects them) instead of skipping.
+_FIXTURE_MARKERS = {"celery_worker": "celery_worker", "page": "browser", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture, marker in _FIXTURE_MARKERS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(getattr(pytest.mark, marker))
 
 
 @pytest.fixture
@@ -103,6 +116,10 @@ def celery_worker(transactional_db, redis_url, settings):
         REDIS_URL=redis_url,
         TEST_DATABASE_NAME=db["NAME"],
     )
+    if app.conf.broker_url != redis_url:
+        pytest.fail(f"the test settings' broker is {app.conf.broker_url!r}, not the test Redis {redis_url!r}")
+    # A file, not a pipe: a chatty worker must never block on a full pipe.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 — closed in the fixture teardown
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -120,15 +137,10 @@ def celery_worker(transactional_db, redis_url, settings):
         ],
         cwd=REPO,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
-    old = {k: app.conf[k] for k in ("task_always_eager", "broker_url", "result_backend")}
-    app.conf.update(task_always_eager=False, broker_url=redis_url, result_backend=redis_url)
-    # An earlier eager test may have bound the app's connection/producer pools to memory://:
-    # drop the references so they are fetched again for the Redis broker.
-    app._pool = None
-    app.amqp._producer_pool = None
+    app.conf.task_always_eager = False
     settings.CELERY_TASK_ALWAYS_EAGER = False
     try:
         deadline = time.monotonic() + 30
@@ -139,9 +151,13 @@ def celery_worker(transactional_db, redis_url, settings):
             except Exception:  # broker not ready yet
                 pass
             if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "worker died")
+                break
         else:
-            raise RuntimeError("Celery worker did not answer a ping within 30 s")
+            log.seek(0)
+            raise RuntimeError(f"Celery worker did not answer a ping within 30 s:\n{log.read().decode()[-4000:]}")
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"Celery worker died:\n{log.read().decode()[-4000:]}")
         yield proc
     finally:
         proc.terminate()
@@ -149,8 +165,8 @@ def celery_worker(transactional_db, redis_url, settings):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-        app.conf.update(**old)
-        app.pool.force_close_all()
+        app.conf.task_always_eager = True
+        log.close()
 
 
 # --- Headless Chromium ----------------------------------------------------------------------
