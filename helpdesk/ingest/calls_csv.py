@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import operator
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -225,6 +226,9 @@ def iter_rows(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Row | Reject
         )
     index = tuple(header.index(c) for c in COLUMNS)
     width = len(COLUMNS)
+    ordered = index == tuple(range(width))
+    pick = operator.itemgetter(*index)
+    strip = str.strip
     while True:
         try:
             row = next(reader)
@@ -242,7 +246,7 @@ def iter_rows(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Row | Reject
         if len(row) != width:
             yield Reject(lines.lineno, lines.offset, lines.raw, f"wrong column count: expected {width}, got {len(row)}")
             continue
-        yield Row(lines.lineno, lines.offset, tuple(row[i].strip() for i in index))
+        yield Row(lines.lineno, lines.offset, tuple(map(strip, row if ordered else pick(row))))
 
 
 def read_calls_csv(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Parsed | Reject]:

@@ -63,6 +63,9 @@ from helpdesk.services.imports import (
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
+# Rows per statement on the PostgreSQL fast path of the generic import: fewer, bigger
+# statements; a batch of strings costs a few MB, whatever the file's size.
+SQL_BATCH_SIZE = 20000
 ASSEMBLE_CHUNK = 2000
 WRITE_FIELDS = (
     "arrived_at",
@@ -292,6 +295,7 @@ def _import_generic(run, path, name, encoding, calendar, counts: ImportCounts, t
     elsewhere, or if that fails for a batch, row by row in Python."""
     batch: dict[str, Row] = {}
     use_sql = connection.vendor == "postgresql"
+    batch_size = SQL_BATCH_SIZE if use_sql else BATCH_SIZE
     last_line = 0
 
     def flush() -> None:
@@ -338,7 +342,7 @@ def _import_generic(run, path, name, encoding, calendar, counts: ImportCounts, t
             if call_id in batch:  # the same call twice in a file: the later row wins
                 flush()
             batch[call_id] = item
-            if len(batch) >= BATCH_SIZE:
+            if len(batch) >= batch_size:
                 flush()
         flush()
 
@@ -455,8 +459,13 @@ _CALL_COLUMNS = (
     "arrived_at, caller, outcome, in_service_hours, queue, queued_at, answered_at, ended_at, agent, "
     "acw_seconds, source, content_hash, updated_at"
 )
+# in_service_hours: the PBX's verdict, except for IVR abandons (no verdict), where the
+# service calendar decides: open intervals passed as two timestamptz arrays (%(opens)s,
+# %(closes)s) covering the batch's IVR abandons.
 _TYPED_VALUES = (
-    "t.arrived, t.caller, t.outcome, t.outcome <> 'out_of_hours' AND t.outcome <> 'ivr_abandoned', t.queue, "
+    "t.arrived, t.caller, t.outcome, CASE WHEN t.outcome = 'ivr_abandoned' THEN EXISTS (SELECT 1 FROM "
+    "unnest(%(opens)s::timestamptz[], %(closes)s::timestamptz[]) AS o(opens, closes) "
+    "WHERE t.arrived >= o.opens AND t.arrived < o.closes) ELSE t.outcome <> 'out_of_hours' END, t.queue, "
     "t.queued, t.answered, t.ended, t.agent, t.acw, 'generic', t.hash, now()"
 )
 
@@ -509,33 +518,28 @@ def _generic_batch_sql(run, name: str, rows: list[Row], calendar: ServiceCalenda
                 changes=changes,
                 note="corrected by a PBX re-import",
             )
+        # No PBX verdict (IVR abandons): the service calendar decides, as the rows are written.
+        cursor.execute(
+            "SELECT min(arrived), max(arrived) FROM calls_typed WHERE reason IS NULL AND outcome = 'ivr_abandoned'"
+        )
+        lo, hi = cursor.fetchone()
+        intervals = _open_intervals(calendar, lo, hi) if lo is not None else []
+        hours = {"opens": [a for a, _ in intervals], "closes": [b for _, b in intervals]}
         updated = 0
         if changed:
             cursor.execute(
                 f"UPDATE helpdesk_call c SET ({_CALL_COLUMNS}) = ({_TYPED_VALUES}) FROM calls_typed t "
-                "WHERE t.call_id = c.call_id AND t.reason IS NULL AND c.content_hash <> t.hash"
+                "WHERE t.call_id = c.call_id AND t.reason IS NULL AND c.content_hash <> t.hash",
+                hours,
             )
             updated = cursor.rowcount
         cursor.execute(
             f"INSERT INTO helpdesk_call (call_id, {_CALL_COLUMNS}, created_at) "
             f"SELECT t.call_id, {_TYPED_VALUES}, now() FROM calls_typed t WHERE t.reason IS NULL "
-            "AND NOT EXISTS (SELECT 1 FROM helpdesk_call c WHERE c.call_id = t.call_id)"
+            "AND NOT EXISTS (SELECT 1 FROM helpdesk_call c WHERE c.call_id = t.call_id)",
+            hours,
         )
         created = cursor.rowcount
-        # No PBX verdict (IVR abandons): the service calendar decides, for the rows written now.
-        cursor.execute(
-            "SELECT min(arrived), max(arrived) FROM calls_typed WHERE reason IS NULL AND outcome = 'ivr_abandoned'"
-        )
-        lo, hi = cursor.fetchone()
-        if lo is not None and (created or updated):
-            intervals = _open_intervals(calendar, lo, hi)
-            cursor.execute(
-                "UPDATE helpdesk_call c SET in_service_hours = true FROM calls_typed t "
-                "WHERE t.call_id = c.call_id AND t.reason IS NULL AND t.outcome = 'ivr_abandoned' "
-                "AND c.updated_at = now() AND EXISTS (SELECT 1 FROM unnest(%s::timestamptz[], %s::timestamptz[]) "
-                "AS o(opens, closes) WHERE c.arrived_at >= o.opens AND c.arrived_at < o.closes)",
-                [[a for a, _ in intervals], [b for _, b in intervals]],
-            )
         cursor.execute("SELECT count(*) FROM calls_typed WHERE reason IS NULL")
         valid = cursor.fetchone()[0]
     return created, updated, valid - created - updated, rejected

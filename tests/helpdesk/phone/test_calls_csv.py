@@ -121,6 +121,7 @@ def test_same_call_twice_in_a_file_later_row_wins(tmp_path, run_import):
 
 def test_batches_are_streamed(tmp_path, run_import, monkeypatch):
     monkeypatch.setattr(calls_service, "BATCH_SIZE", 7)
+    monkeypatch.setattr(calls_service, "SQL_BATCH_SIZE", 7)
     f = tmp_path / "many.csv"
     with f.open("w") as out:
         out.write(HEADER)
