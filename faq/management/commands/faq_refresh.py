@@ -1,0 +1,42 @@
+"""Run the nightly FAQ job now: embed what is missing, cluster the window, detect surges,
+propose FAQ drafts and IVR announcements (the same service as the beat task)."""
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from faq.models import FaqEntry
+from faq.services import faq_cluster_run, faq_entry_publish
+
+TOKYO = dt.timezone(dt.timedelta(hours=9))
+
+
+class Command(BaseCommand):
+    help = "Cluster inquiries, detect surges and propose FAQ drafts now."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--as-of", help="end of the window, YYYY-MM-DD (default: now)")
+        parser.add_argument(
+            "--publish-drafts-as",
+            metavar="USERNAME",
+            help="publish every proposed draft that has an answer, as this admin (demo set-up)",
+        )
+
+    def handle(self, *args, as_of=None, publish_drafts_as=None, **options):
+        when = None
+        if as_of:
+            try:
+                when = dt.datetime.combine(dt.date.fromisoformat(as_of), dt.time(23, 59), TOKYO)
+            except ValueError as exc:
+                raise CommandError(f"--as-of: {exc}") from exc
+        run = faq_cluster_run(as_of=when)
+        self.stdout.write(
+            f"clusters: {run.clusters}, surges: {run.surges}, method: {run.method}"
+            + (f" (fallback: {run.fallback_reason})" if run.fallback_reason else "")
+        )
+        if publish_drafts_as:
+            actor = get_user_model().objects.get(username=publish_drafts_as)
+            drafts = FaqEntry.objects.filter(status=FaqEntry.Status.DRAFT).exclude(answer="")
+            published = [faq_entry_publish(actor=actor, entry=entry) for entry in drafts]
+            self.stdout.write(f"published {len(published)} drafts as {actor.get_username()}")

@@ -1,0 +1,58 @@
+"""The README's demo data: built through the real importers and services, realistic enough
+that every KPI has a value, and seeding twice adds nothing."""
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count
+
+from faq.models import FaqEntry
+from helpdesk.models import AuditEvent, Call, Complaint, EmailMessage, Escalation, ImportRun, Inquiry
+from kpi.metrics import Month
+from kpi.selectors import kpi_month_get
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_seed_builds_two_realistic_months_once(capsys):
+    call_command("seed_demo", "--password", "pw-for-tests-1")
+    out = capsys.readouterr().out
+    assert "user 'reviewer'" in out
+
+    channels = dict(Inquiry.objects.values_list("channel").annotate(n=Count("id")))
+    assert channels == {"phone": 148, "email": 111, "form": 37}
+    outcomes = set(Call.objects.values_list("outcome", flat=True))
+    assert {"answered", "queue_abandoned", "out_of_hours"} <= outcomes
+    # Every written inquiry got its answer by mail, threaded by headers or by [EG-…].
+    assert not Inquiry.objects.exclude(channel="phone").filter(first_answered_at__isnull=True).exists()
+    assert EmailMessage.objects.filter(direction="outbound").count() == 148
+    assert Escalation.objects.exclude(target="internal").count() == 10
+    assert Complaint.objects.filter(cause="operator_error").count() == 2
+    assert ImportRun.objects.filter(rejected=0, status="done").count() == 2
+    assert AuditEvent.objects.filter(action="create", object_type="helpdesk.inquiry").count() == 296
+
+    call_command("seed_demo", "--password", "pw-for-tests-1")
+    assert "nothing added" in capsys.readouterr().out
+    assert Inquiry.objects.count() == 296
+
+
+def test_demo_month_has_every_kpi_and_the_surge_shows():
+    call_command("seed_demo", "--password", "pw-for-tests-1")
+    august = kpi_month_get(month=Month.parse("2026-08"), fresh=True)
+    september = kpi_month_get(month=Month.parse("2026-09"), fresh=True)
+    for month in (august, september):
+        assert month["answer_rate"]["value"] is not None
+        assert month["average_handle_time"]["seconds"] > 0
+        assert month["email_average_response_time"]["answered"] > 0
+    # The planted surge of browser errors in September costs answer rate.
+    assert august["answer_rate"]["met"] is True
+    assert september["answer_rate"]["value"] < august["answer_rate"]["value"]
+
+
+def test_faq_refresh_proposes_and_publishes_drafts_for_the_demo(capsys):
+    call_command("seed_demo", "--password", "pw-for-tests-1")
+    call_command("faq_refresh", "--as-of", "2026-09-27", "--publish-drafts-as", "admin")
+    out = capsys.readouterr().out
+    assert "surges: 2" in out
+    published = FaqEntry.objects.filter(status=FaqEntry.Status.PUBLISHED)
+    assert published.exists()
+    assert all(entry.answer for entry in published)
