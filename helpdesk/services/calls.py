@@ -14,7 +14,6 @@ import logging
 import os
 from collections import defaultdict, namedtuple
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -67,8 +66,6 @@ BATCH_SIZE = 5000
 # Rows per statement on the PostgreSQL fast path of the generic import: fewer, bigger
 # statements; a batch of strings costs a few MB, whatever the file's size.
 SQL_BATCH_SIZE = 20000
-# Write PostgreSQL batches from a worker thread while the next batch is read (see _import_generic).
-PIPELINE = True
 ASSEMBLE_CHUNK = 2000
 WRITE_FIELDS = (
     "arrived_at",
@@ -293,93 +290,61 @@ def calls_import_run(
 
 
 def _import_generic(run, path, name, encoding, calendar, counts: ImportCounts, tick) -> None:
-    """Stream the file in batches. On PostgreSQL a batch is validated and upserted set-wise
-    in SQL (`_generic_batch_sql`, the same rules as `row_to_record`); elsewhere, or if that
-    fails for a batch, row by row in Python.
-
-    Outside a transaction, PostgreSQL batches are written by one worker thread on its own
-    connection while this thread reads the next batch (parsing and the database overlap).
-    Batches are still written one at a time and in file order, each in its own transaction;
-    at most one is in flight, so memory stays flat."""
+    """Stream the file in batches of BATCH_SIZE rows. On PostgreSQL a batch is validated
+    and upserted set-wise in SQL (`_generic_batch_sql`, the same rules as `row_to_record`);
+    elsewhere, or if that fails for a batch, row by row in Python."""
     batch: dict[str, Row] = {}
     use_sql = connection.vendor == "postgresql"
     batch_size = SQL_BATCH_SIZE if use_sql else BATCH_SIZE
     last_line = 0
-    executor = (
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"calls-import-{run.pk}")
-        if use_sql and PIPELINE and not connection.in_atomic_block
-        else None
-    )
-    pending: list = []  # [(future, rows, last line)], at most one
-
-    def write_sql(rows: list[Row]) -> tuple[int, int, int, int] | None:
-        try:
-            return _generic_batch_sql(run, name, rows, calendar)
-        except DataError:  # a value the pattern let through but PostgreSQL refused (2026-02-30)
-            logger.warning("call import %s: SQL batch failed, validating it row by row", run.pk, exc_info=True)
-            return None
-
-    def settle(result, rows: list[Row], line: int) -> None:
-        if result is None:
-            _generic_batch_python(run, name, rows, calendar, counts)
-        else:
-            for field_name, n in zip(("created", "updated", "unchanged", "rejected"), result, strict=True):
-                setattr(counts, field_name, getattr(counts, field_name) + n)
-        tick(line)
-
-    def collect() -> None:
-        while pending:
-            future, rows, line = pending.pop()
-            settle(future.result(), rows, line)
 
     def flush() -> None:
         if not batch:
             return
         rows = list(batch.values())
         batch.clear()
-        if executor is not None:
-            collect()  # the previous batch is written before this one starts
-            pending.append((executor.submit(write_sql, rows), rows, last_line))
-        else:
-            settle(write_sql(rows) if use_sql else None, rows, last_line)
-
-    try:
-        with open(path, "rb", buffering=1 << 20) as fh:
-            for item in iter_rows(fh, encoding=encoding):
-                counts.read += 1
-                if isinstance(item, Reject):
-                    import_run_reject(
-                        run=run, source_name=name, reason=item.reason, line=item.line, offset=item.offset, raw=item.raw
-                    )
-                    counts.rejected += 1
-                    continue
-                last_line = item.line
-                error = field_error(item.fields)
-                if error:
-                    import_run_reject(
-                        run=run,
-                        source_name=name,
-                        reason=error,
-                        line=item.line,
-                        offset=item.offset,
-                        raw=encode_row(item.fields),
-                    )
-                    counts.rejected += 1
-                    continue
-                call_id = item.fields[0]
-                if call_id in batch:  # the same call twice in a file: the later row wins
-                    flush()
-                batch[call_id] = item
-                if len(batch) >= batch_size:
-                    flush()
-            flush()
-    finally:
-        if executor is not None:
+        if use_sql:
             try:
-                collect()
-            finally:
-                executor.submit(lambda: connection.close())  # the worker thread's own connection
-                executor.shutdown(wait=True, cancel_futures=False)
+                result = _generic_batch_sql(run, name, rows, calendar)
+            except DataError:  # a value the pattern let through but PostgreSQL refused (2026-02-30)
+                logger.warning("call import %s: SQL batch failed, validating it row by row", run.pk, exc_info=True)
+            else:
+                for field_name, n in zip(("created", "updated", "unchanged", "rejected"), result, strict=True):
+                    setattr(counts, field_name, getattr(counts, field_name) + n)
+                tick(last_line)
+                return
+        _generic_batch_python(run, name, rows, calendar, counts)
+        tick(last_line)
+
+    with open(path, "rb", buffering=1 << 20) as fh:
+        for item in iter_rows(fh, encoding=encoding):
+            counts.read += 1
+            if isinstance(item, Reject):
+                import_run_reject(
+                    run=run, source_name=name, reason=item.reason, line=item.line, offset=item.offset, raw=item.raw
+                )
+                counts.rejected += 1
+                continue
+            last_line = item.line
+            error = field_error(item.fields)
+            if error:
+                import_run_reject(
+                    run=run,
+                    source_name=name,
+                    reason=error,
+                    line=item.line,
+                    offset=item.offset,
+                    raw=encode_row(item.fields),
+                )
+                counts.rejected += 1
+                continue
+            call_id = item.fields[0]
+            if call_id in batch:  # the same call twice in a file: the later row wins
+                flush()
+            batch[call_id] = item
+            if len(batch) >= batch_size:
+                flush()
+        flush()
 
 
 def _generic_batch_python(run, name, rows: list[Row], calendar, counts: ImportCounts) -> None:

@@ -269,14 +269,13 @@ def test_a_date_the_pattern_allows_but_the_calendar_does_not(tmp_path, run_impor
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_pipelined_batches_outside_a_transaction(tmp_path, run_import, monkeypatch):
-    """Outside a transaction, PostgreSQL batches are written by a worker thread while the
-    next is read: same counts, file order kept (a later row wins), rejects and corrections
-    as on the plain path."""
+def test_sql_batches_outside_a_transaction(tmp_path, run_import, monkeypatch):
+    """As the command and the Celery task run it (each batch its own committed transaction):
+    file order kept (a later row wins), rejects, service hours and corrections."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        pytest.skip("the pipelined path is PostgreSQL's")
+        pytest.skip("the SQL fast path is PostgreSQL's")
     monkeypatch.setattr(calls_service, "SQL_BATCH_SIZE", 7)
     f = tmp_path / "many.csv"
     with f.open("w") as out:
