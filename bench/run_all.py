@@ -1,7 +1,7 @@
 """Run every benchmark (bench/bench_*.py) in turn; each prints its own figures.
 
-    make bench                      # all of them, on PostgreSQL from scripts/services.sh
-    .venv/bin/python bench/bench_<name>.py [--help]   # one of them
+make bench                      # all of them, on PostgreSQL from scripts/services.sh
+.venv/bin/python bench/bench_<name>.py [--help]   # one of them
 """
 
 import subprocess
