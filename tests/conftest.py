@@ -32,6 +32,31 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(getattr(pytest.mark, marker))
 
 
+@pytest.fixture(autouse=True)
+def _migration_rows_after_flush(request):
+    """A transactional test starts from a database that the previous one flushed, which also
+    removes the rows migrations create (role groups, the default Mon–Fri 9–17 week). Put them
+    back, as a freshly migrated database has them."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+        "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        import datetime as dt
+
+        from django.contrib.auth.models import Group
+
+        from helpdesk.models import ServiceHours
+
+        for name in Role.values:
+            Group.objects.get_or_create(name=name)
+        if not ServiceHours.objects.exists():
+            ServiceHours.objects.bulk_create(
+                ServiceHours(weekday=wd, opens_at=dt.time(9), closes_at=dt.time(17)) for wd in range(5)
+            )
+
+
 @pytest.fixture
 def shared_data() -> Path:
     return SHARED / "data"
