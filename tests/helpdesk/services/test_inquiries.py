@@ -91,3 +91,22 @@ def test_first_answer_keeps_the_earliest():
     inquiry.refresh_from_db()
     assert inquiry.first_answered_at == tokyo(2026, 10, 1, 12, 0)
     assert timezone.is_aware(inquiry.first_answered_at)
+
+
+def test_create_refuses_times_out_of_order_naming_the_field(agent, django_assert_max_num_queries):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as err:
+        inquiry_create(
+            channel="email",
+            received_at=tokyo(2026, 10, 1, 9, 0),
+            first_answered_at=tokyo(2026, 10, 1, 8, 59),
+            created_by=agent,
+        )
+    assert set(err.value.message_dict) == {"first_answered_at"}
+    with pytest.raises(ValidationError) as err:
+        inquiry_create(channel="email", call=CallFactory(), created_by=agent)
+    assert set(err.value.message_dict) == {"call"}
+    # The constraints are checked without a SELECT each: insert + audit row (+ savepoints).
+    with django_assert_max_num_queries(5):
+        inquiry_create(channel="email", received_at=tokyo(2026, 10, 1, 9, 0), created_by=agent)
