@@ -94,7 +94,9 @@ STORAGES = {
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 
 # --- Cache: Redis when present (KPI month cache, rate limits), local memory otherwise.
 REDIS_URL = env("REDIS_URL", default="")
