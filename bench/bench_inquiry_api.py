@@ -21,10 +21,13 @@ import sys
 import time
 import unicodedata
 from pathlib import Path
-from urllib.parse import urlencode, urlparse, urlunparse
+from urllib.parse import urlencode, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import bench_database_url, ensure_database  # noqa: E402 — bench/common.py
+
 TOKYO = dt.timezone(dt.timedelta(hours=9))
 CATEGORIES = ["send_error", "mynumber_card", "gbizid", "kobunsho", "login", "mac_mobile", "install", "other"]
 STATUSES = ["new", "in_progress", "escalated", "answered", "resolved", "closed"]
@@ -41,29 +44,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--db", default="helpdesk_bench")
     p.add_argument("--recreate", action="store_true", help="drop and rebuild the bench database")
     return p.parse_args()
-
-
-def bench_database_url(name: str) -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit('DATABASE_URL must point at PostgreSQL: eval "$(scripts/services.sh)" first')
-    parts = urlparse(url)
-    return urlunparse(parts._replace(path=f"/{name}"))
-
-
-def ensure_database(url: str, recreate: bool) -> None:
-    import psycopg
-
-    parts = urlparse(url)
-    admin = urlunparse(parts._replace(path="/postgres"))
-    name = parts.path.lstrip("/")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and recreate:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def load_texts() -> list[tuple[str, str]]:
@@ -96,7 +76,7 @@ def generate(rows: int, user_ids: list[int]) -> float:
         columns = (
             "ref, channel, status, category, subject, body, resolution, ministry_guidance, requester_name, "
             "requester_email, requester_phone, requester_organization, assigned_to_id, received_at, "
-            "first_answered_at, resolved_at, version, created_at, updated_at"
+            "first_answered_at, resolved_at, version, created_at, updated_at, idempotency_key"
         )
         now = dt.datetime.now(tz=TOKYO)
         with pg.copy(f"COPY helpdesk_inquiry ({columns}) FROM STDIN") as copy:
@@ -128,6 +108,7 @@ def generate(rows: int, user_ids: list[int]) -> float:
                         1,
                         now,
                         now,
+                        "",
                     )
                 )
         load = time.perf_counter() - t0
@@ -164,7 +145,7 @@ def percentile(values: list[float], pct: float) -> float:
 def main() -> int:
     args = parse_args()
     url = bench_database_url(args.db)
-    ensure_database(url, args.recreate)
+    ensure_database(url, recreate=args.recreate)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
