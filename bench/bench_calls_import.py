@@ -26,38 +26,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import bench_database_url, django_setup, ensure_database  # noqa: E402
+
 TOKYO = dt.timezone(dt.timedelta(hours=9))
 DB_NAME = "helpdesk_bench_calls"
 START = dt.datetime(2026, 10, 1, 9, 0, tzinfo=TOKYO)
-
-
-def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit('DATABASE_URL must point at PostgreSQL: eval "$(scripts/services.sh)" first')
-    return urlunparse(urlparse(url)._replace(path=f"/{DB_NAME}"))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlparse(url)
-    with psycopg.connect(urlunparse(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def django_setup(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")  # DEBUG off, no query log
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -288,10 +265,10 @@ def main() -> int:
         print(json.dumps(result))
         return 0
 
-    url = bench_database_url()
+    url = bench_database_url(DB_NAME)
     tmp = Path("/tmp")
     print(f"phone import benchmark: {args.rows:,} rows, database {DB_NAME}", flush=True)
-    recreate_database(url)
+    ensure_database(url, recreate=True)
     django_setup(url)
     from django.core.management import call_command
 

@@ -19,56 +19,27 @@ Prints lines/s, MB/s and peak RSS for each.
 
 import argparse
 import datetime as dt
-import os
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import bench_database_url, django_setup, ensure_database, peak_rss_mb  # noqa: E402
+
 TOKYO = dt.timezone(dt.timedelta(hours=9))
 SOURCE_DB = "helpdesk_bench_handover"
 TARGET_DB = "helpdesk_bench_handover_to"
 START = dt.datetime(2026, 4, 1, 9, 0, tzinfo=TOKYO)
 
 
-def database_url(name: str) -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit('DATABASE_URL must point at PostgreSQL: eval "$(scripts/services.sh)" first')
-    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
-
-
-def recreate_database(name: str) -> None:
-    import psycopg
-
-    parts = urlparse(database_url(name))
-    with psycopg.connect(urlunparse(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def django_setup(name: str) -> None:
-    os.environ["DATABASE_URL"] = database_url(name)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"  # DEBUG off, no query log
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 # --- phases (each runs in its own process) ----------------------------------------------------
 
 
 def phase_fill(inquiries: int) -> None:
-    django_setup(SOURCE_DB)
+    django_setup(bench_database_url(SOURCE_DB))
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -175,7 +146,7 @@ def phase_fill(inquiries: int) -> None:
 
 
 def phase_export(path: str) -> None:
-    django_setup(SOURCE_DB)
+    django_setup(bench_database_url(SOURCE_DB))
     from helpdesk.handover.services import records_export
 
     t0 = time.perf_counter()
@@ -192,7 +163,7 @@ def phase_export(path: str) -> None:
 
 
 def phase_import(path: str, label: str) -> None:
-    django_setup(TARGET_DB)
+    django_setup(bench_database_url(TARGET_DB))
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -231,20 +202,20 @@ def main() -> int:
         }[name]()
         return 0
 
-    database_url(SOURCE_DB)  # fails early without PostgreSQL
+    bench_database_url(SOURCE_DB)  # fails early without PostgreSQL
     path = f"/tmp/bench_handover_{args.inquiries}.jsonl"
     print(f"handover bench: {args.inquiries} inquiries", flush=True)
-    recreate_database(SOURCE_DB)
+    ensure_database(bench_database_url(SOURCE_DB), recreate=True)
     run_phase("fill", str(args.inquiries))
     run_phase("export", path)
-    recreate_database(TARGET_DB)
+    ensure_database(bench_database_url(TARGET_DB), recreate=True)
     run_phase("import", path, "empty database")
     run_phase("import", path, "again, unchanged")
     print(f"twice the data ({args.inquiries * 2} inquiries): peak RSS must not grow", flush=True)
-    recreate_database(SOURCE_DB)
+    ensure_database(bench_database_url(SOURCE_DB), recreate=True)
     run_phase("fill", str(args.inquiries * 2))
     run_phase("export", path + ".2x")
-    recreate_database(TARGET_DB)
+    ensure_database(bench_database_url(TARGET_DB), recreate=True)
     run_phase("import", path + ".2x", "twice the data, empty database")
     for p in (path, path + ".2x"):
         Path(p).unlink(missing_ok=True)

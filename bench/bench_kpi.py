@@ -20,10 +20,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import bench_database_url, ensure_database  # noqa: E402 — bench/common.py
+
 TOKYO = dt.timezone(dt.timedelta(hours=9))
 MONTH = "2026-10"
 
@@ -36,28 +38,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--db", default="helpdesk_kpibench")
     p.add_argument("--recreate", action="store_true", help="drop and rebuild the bench database")
     return p.parse_args()
-
-
-def bench_database_url(name: str) -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit('DATABASE_URL must point at PostgreSQL: eval "$(scripts/services.sh)" first')
-    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
-
-
-def ensure_database(url: str, recreate: bool) -> None:
-    import psycopg
-
-    parts = urlparse(url)
-    admin = urlunparse(parts._replace(path="/postgres"))
-    name = parts.path.lstrip("/")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and recreate:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 class Copier:
@@ -348,7 +328,7 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 def main() -> int:
     args = parse_args()
     url = bench_database_url(args.db)
-    ensure_database(url, args.recreate)
+    ensure_database(url, recreate=args.recreate)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     if os.environ.get("TEST_REDIS_URL") and not os.environ.get("REDIS_URL"):
@@ -371,7 +351,7 @@ def main() -> int:
     have = (Call.objects.count(), Inquiry.objects.count())
     if have != (args.calls, args.inquiries):
         if any(have):
-            ensure_database(url, True)
+            ensure_database(url, recreate=True)
             connection.close()
             call_command("migrate", verbosity=0)
         print(f"generating {args.calls:,} calls and {args.inquiries:,} inquiries with COPY …", flush=True)
