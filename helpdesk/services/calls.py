@@ -65,7 +65,7 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 5000
 # Rows per statement on the PostgreSQL fast path of the generic import: fewer, bigger
 # statements; a batch of strings costs a few MB, whatever the file's size.
-SQL_BATCH_SIZE = 20000
+SQL_BATCH_SIZE = 10000
 ASSEMBLE_CHUNK = 2000
 WRITE_FIELDS = (
     "arrived_at",
@@ -289,73 +289,106 @@ def calls_import_run(
     return import_run_finish(run=run, **counts.as_kwargs(), error="; ".join(errors)[:2000])
 
 
-def _import_generic(run, path, name, encoding, calendar, counts: ImportCounts, tick) -> None:
-    """Stream the file in batches of BATCH_SIZE rows. On PostgreSQL a batch is validated
-    and upserted set-wise in SQL (`_generic_batch_sql`, the same rules as `row_to_record`);
-    elsewhere, or if that fails for a batch, row by row in Python."""
-    batch: dict[str, Row] = {}
-    use_sql = connection.vendor == "postgresql"
-    batch_size = SQL_BATCH_SIZE if use_sql else BATCH_SIZE
-    last_line = 0
+RejectSink = Callable[[int | None, int | None, bytes, str], None]  # (line, offset, raw, reason)
 
-    def flush() -> None:
-        if not batch:
+
+class GenericRows:
+    """Validates and upserts generic rows in file order, BATCH_SIZE at a time: on PostgreSQL
+    a batch is checked and upserted set-wise in SQL (`_generic_batch_sql`, the same rules as
+    `row_to_record`), elsewhere, or if that fails for a batch, row by row in Python. A call
+    seen twice flushes the batch first, so the later row wins. Rejects go to `reject`;
+    `on_flush(line)` is told the last line written."""
+
+    def __init__(self, run, name: str, calendar: ServiceCalendar, *, reject: RejectSink, on_flush=None) -> None:
+        self.run, self.name, self.calendar = run, name, calendar
+        self.reject = reject
+        self.on_flush = on_flush
+        self.counts = ImportCounts()
+        self.batch: dict[str, Row] = {}
+        self.use_sql = connection.vendor == "postgresql"
+        self.last_line = 0
+
+    def add(self, item: Row | Reject) -> None:
+        self.counts.read += 1
+        if isinstance(item, Reject):
+            self.reject(item.line, item.offset, item.raw, item.reason)
+            self.counts.rejected += 1
             return
-        rows = list(batch.values())
-        batch.clear()
-        if use_sql:
-            try:
-                result = _generic_batch_sql(run, name, rows, calendar)
-            except DataError:  # a value the pattern let through but PostgreSQL refused (2026-02-30)
-                logger.warning("call import %s: SQL batch failed, validating it row by row", run.pk, exc_info=True)
-            else:
-                for field_name, n in zip(("created", "updated", "unchanged", "rejected"), result, strict=True):
-                    setattr(counts, field_name, getattr(counts, field_name) + n)
-                tick(last_line)
-                return
-        _generic_batch_python(run, name, rows, calendar, counts)
-        tick(last_line)
+        self.last_line = item.line
+        error = field_error(item.fields)
+        if error:
+            self.reject(item.line, item.offset, encode_row(item.fields), error)
+            self.counts.rejected += 1
+            return
+        call_id = item.fields[0]
+        if call_id in self.batch:  # the same call twice in a file: the later row wins
+            self.flush()
+        self.batch[call_id] = item
+        if len(self.batch) >= (SQL_BATCH_SIZE if self.use_sql else BATCH_SIZE):
+            self.flush()
 
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        rows = list(self.batch.values())
+        self.batch.clear()
+        self.write(rows, self.last_line)
+
+    def write(self, rows: list[Row], last_line: int) -> None:
+        """Write one batch (here, at once; `calls_parallel` hands it to a connection of its own)."""
+        self.counts += write_generic_batch(self.run, self.name, rows, self.calendar, self.reject)
+        if self.on_flush:
+            self.on_flush(last_line)
+
+
+def write_generic_batch(run, name: str, rows: list[Row], calendar: ServiceCalendar, reject: RejectSink) -> ImportCounts:
+    """Check and upsert one batch of rows (`field_error` already passed, call ids unique):
+    on PostgreSQL set-wise in SQL, elsewhere, or when that fails, row by row in Python.
+    Uses only the calling thread's connection."""
+    counts = ImportCounts()
+    if connection.vendor == "postgresql":
+        try:
+            counts.created, counts.updated, counts.unchanged, counts.rejected = _generic_batch_sql(
+                run, name, rows, calendar
+            )
+            return counts
+        except (DataError, IntegrityError):
+            # A value the pattern let through but PostgreSQL refused (2026-02-30), or another
+            # import stored one of these calls meanwhile: row by row.
+            logger.warning("call import %s: SQL batch failed, validating it row by row", run.pk, exc_info=True)
+    _generic_batch_python(run, rows, calendar, counts, reject)
+    return counts
+
+
+def _import_generic(run, path, name, encoding, calendar, counts: ImportCounts, tick) -> None:
+    """Stream one generic file through `GenericRows`. On PostgreSQL, outside a caller's
+    transaction, batches are written by two connections at once (`calls_parallel`)."""
+
+    def reject(line, offset, raw, reason) -> None:
+        import_run_reject(run=run, source_name=name, reason=reason, line=line, offset=offset, raw=raw)
+
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        from helpdesk.services.calls_parallel import import_generic_parallel  # (it builds on this module)
+
+        counts += import_generic_parallel(
+            run=run, path=path, name=name, encoding=encoding, calendar=calendar, tick=tick
+        )
+        return
+    rows = GenericRows(run, name, calendar, reject=reject, on_flush=tick)
     with open(path, "rb", buffering=1 << 20) as fh:
         for item in iter_rows(fh, encoding=encoding):
-            counts.read += 1
-            if isinstance(item, Reject):
-                import_run_reject(
-                    run=run, source_name=name, reason=item.reason, line=item.line, offset=item.offset, raw=item.raw
-                )
-                counts.rejected += 1
-                continue
-            last_line = item.line
-            error = field_error(item.fields)
-            if error:
-                import_run_reject(
-                    run=run,
-                    source_name=name,
-                    reason=error,
-                    line=item.line,
-                    offset=item.offset,
-                    raw=encode_row(item.fields),
-                )
-                counts.rejected += 1
-                continue
-            call_id = item.fields[0]
-            if call_id in batch:  # the same call twice in a file: the later row wins
-                flush()
-            batch[call_id] = item
-            if len(batch) >= batch_size:
-                flush()
-        flush()
+            rows.add(item)
+        rows.flush()
+    counts += rows.counts
 
 
-def _generic_batch_python(run, name, rows: list[Row], calendar, counts: ImportCounts) -> None:
+def _generic_batch_python(run, rows: list[Row], calendar, counts: ImportCounts, reject: RejectSink) -> None:
     records: list[tuple[int, CallRecord]] = []
     for row in rows:
         try:
             records.append((row.line, row_to_record(row.fields)))
         except RowError as exc:
-            import_run_reject(
-                run=run, source_name=name, reason=str(exc), line=row.line, offset=row.offset, raw=encode_row(row.fields)
-            )
+            reject(row.line, row.offset, encode_row(row.fields), str(exc))
             counts.rejected += 1
     try:
         c, u, n = calls_upsert(records=[r for _, r in records], calendar=calendar, actor=run.created_by)
@@ -369,9 +402,7 @@ def _generic_batch_python(run, name, rows: list[Row], calendar, counts: ImportCo
             try:
                 c, u, n = calls_upsert(records=[record], calendar=calendar, actor=run.created_by)
             except IntegrityError as exc:
-                import_run_reject(
-                    run=run, source_name=name, reason=f"refused by the database: {_constraint(exc)}", line=line
-                )
+                reject(line, None, b"", f"refused by the database: {_constraint(exc)}")
                 counts.rejected += 1
                 continue
             counts.created += c
@@ -389,11 +420,11 @@ CREATE TEMP TABLE IF NOT EXISTS calls_stage (
     line bigint, off bigint, call_id text, arrived_at text, caller text, outcome text, queue text,
     queued_at text, answered_at text, ended_at text, agent text, acw_seconds text
 ) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS calls_typed (
-    line bigint, off bigint, call_id text, caller text, outcome text, queue text, agent text, acw_text text,
-    arrived timestamptz, queued timestamptz, answered timestamptz, ended timestamptz, acw integer,
-    reason text, hash text
+CREATE TEMP TABLE IF NOT EXISTS calls_pending (
+    call_id text, caller text, outcome text, queue text, agent text, arrived timestamptz, queued timestamptz,
+    answered timestamptz, ended timestamptz, acw integer, hash text
 ) ON COMMIT DELETE ROWS;
+TRUNCATE calls_stage, calls_pending;
 """
 
 
@@ -402,31 +433,48 @@ def _q(expr: str, width: int) -> str:
     return f"quote_literal(left({expr}, {width}))"
 
 
-def _typed_sql() -> str:
-    """Type one batch and check it (rows reach it past `field_error`, so every timestamp has
-    the accepted shape), with the cross-field rules and the content digest."""
+def _cast(col: str) -> str:
+    # The batch's transaction reads timestamps in Tokyo time (SET LOCAL TimeZone): naive
+    # text is Tokyo time, text with an offset (or Z) keeps it.
+    return f"NULLIF({col}, '')::timestamptz"
 
-    def cast(col: str) -> str:
-        # Naive text is Tokyo time: read it as a timestamp and place it in Tokyo; text with an
-        # offset (or Z) is read as such. The session time zone is never touched.
-        return (
-            f"CASE WHEN {col} <> '' THEN CASE WHEN substr({col}, 11) ~ '[Z+-]' "
-            f"THEN {col}::timestamptz ELSE {col}::timestamp AT TIME ZONE 'Asia/Tokyo' END END"
-        )
 
+def _batch_sql() -> str:
+    """One statement for a staged batch (rows reach it past `field_error`, so every timestamp
+    has the accepted shape): type it, apply the cross-field rules, digest it, keep the
+    rejects, insert the new calls and set aside the stored ones (corrections or unchanged)
+    in calls_pending. Returns (rejected, created, pending)."""
     return f"""
-INSERT INTO calls_typed (line, off, call_id, caller, outcome, queue, agent, acw_text,
-                         arrived, queued, answered, ended, acw, reason, hash)
-SELECT line, off, call_id, caller, outcome, queue, agent, acw_text, arrived, queued, answered, ended, acw,
-       {_CROSS_CASE}, {_HASH_SQL}
-FROM (
-    SELECT line, off, call_id, caller, outcome, queue, agent, acw_seconds AS acw_text,
-           {cast("arrived_at")} AS arrived, {cast("queued_at")} AS queued,
-           {cast("answered_at")} AS answered, {cast("ended_at")} AS ended,
-           CASE WHEN acw_seconds ~ '{ACW_PATTERN}' THEN acw_seconds::integer END AS acw
-    FROM calls_stage
-    OFFSET 0  -- compute each cast once, not once per use
-) y
+WITH t AS MATERIALIZED (
+    SELECT line, off, raw, call_id, caller, outcome, queue, agent, acw_text, arrived, queued, answered, ended, acw,
+           {_CROSS_CASE} AS reason, {_HASH_SQL} AS hash,
+           EXISTS (SELECT 1 FROM helpdesk_call c WHERE c.call_id = y.call_id) AS stored
+    FROM (
+        SELECT line, off, call_id, caller, outcome, queue, agent, acw_seconds AS acw_text,
+               concat_ws(',', call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, ended_at, agent,
+                         acw_seconds) AS raw,
+               {_cast("arrived_at")} AS arrived, {_cast("queued_at")} AS queued,
+               {_cast("answered_at")} AS answered, {_cast("ended_at")} AS ended,
+               CASE WHEN acw_seconds ~ '{ACW_PATTERN}' THEN acw_seconds::integer END AS acw
+        FROM calls_stage
+        OFFSET 0  -- each cast once, not once per use
+    ) y
+), rejected AS (
+    INSERT INTO helpdesk_importreject (run_id, source_name, line, "offset", reason, raw, created_at)
+    SELECT %(run)s, %(name)s, line, off, reason, convert_to(raw, 'UTF8'), now() FROM t WHERE reason IS NOT NULL
+    RETURNING 1
+), created AS (
+    INSERT INTO helpdesk_call (call_id, {_CALL_COLUMNS}, created_at)
+    SELECT t.call_id, {_TYPED_VALUES}, now() FROM t WHERE t.reason IS NULL AND NOT t.stored
+    ORDER BY t.call_id  -- the unique index takes them in its own order: fewer pages touched
+    RETURNING 1
+), pending AS (
+    INSERT INTO calls_pending (call_id, caller, outcome, queue, agent, arrived, queued, answered, ended, acw, hash)
+    SELECT call_id, caller, outcome, queue, agent, arrived, queued, answered, ended, acw, hash
+    FROM t WHERE t.reason IS NULL AND t.stored
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM rejected), (SELECT count(*) FROM created), (SELECT count(*) FROM pending)
 """
 
 
@@ -472,77 +520,71 @@ _TYPED_VALUES = (
 
 def _generic_batch_sql(run, name: str, rows: list[Row], calendar: ServiceCalendar) -> tuple[int, int, int, int]:
     """(created, updated, unchanged, rejected) for one batch, validated and upserted in SQL."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for row in rows:
-        writer.writerow((row.line, row.offset, *row.fields))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_STAGE_SQL)
-        cursor.execute("TRUNCATE calls_stage, calls_typed")  # (rows also go at commit)
         with cursor.copy(
             "COPY calls_stage (line, off, call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, "
-            "ended_at, agent, acw_seconds) FROM STDIN (FORMAT csv, FORCE_NOT_NULL (call_id, arrived_at, caller, "
-            "outcome, queue, queued_at, answered_at, ended_at, agent, acw_seconds))"
+            "ended_at, agent, acw_seconds) FROM STDIN"
         ) as copy:
-            copy.write(buffer.getvalue().encode("utf-8", "surrogatepass"))
-        cursor.execute(_typed_sql())
-        cursor.execute(
-            'INSERT INTO helpdesk_importreject (run_id, source_name, line, "offset", reason, raw, created_at) '
-            "SELECT %s, %s, line, off, reason, convert_to(concat_ws(',', call_id, arrived, caller, outcome, queue, "
-            "queued, answered, ended, agent, acw_text), 'UTF8'), now() FROM calls_typed WHERE reason IS NOT NULL",
-            [run.pk, name[:500]],
-        )
-        rejected = cursor.rowcount
-        # Corrections: audit old/new values (the caller's number only as "changed"), then update.
-        cursor.execute(
-            "SELECT c.id, c.call_id, c.arrived_at, c.caller, c.outcome, c.queue, c.queued_at, c.answered_at, "
-            "c.ended_at, c.agent, c.acw_seconds, t.arrived, t.caller, t.outcome, t.queue, t.queued, t.answered, "
-            "t.ended, t.agent, t.acw FROM helpdesk_call c JOIN calls_typed t ON t.call_id = c.call_id "
-            "WHERE t.reason IS NULL AND c.content_hash <> t.hash FOR UPDATE OF c"
-        )
-        changed = cursor.fetchall()
-        names = ("arrived_at", "caller", "outcome", "queue", "queued_at", "answered_at", "ended_at", "agent")
-        for row in changed:
-            old, new = row[2:11], row[11:20]
-            changes = {}
-            for field_name, a, b in zip((*names, "acw_seconds"), old, new, strict=True):
-                if a != b:
-                    changes[field_name] = (
-                        {"changed": True} if field_name in PII_FIELDS else {"old": _jsonable(a), "new": _jsonable(b)}
-                    )
-            audit_record(
-                actor=run.created_by,
-                action=AuditEvent.Action.UPDATE,
-                object_type="helpdesk.call",
-                object_id=row[1],
-                changes=changes,
-                note="corrected by a PBX re-import",
-            )
+            write_row = copy.write_row
+            for row in rows:
+                write_row((row.line, row.offset, *row.fields))
+        cursor.execute("SELECT set_config('TimeZone', 'Asia/Tokyo', true)")
         # No PBX verdict (IVR abandons): the service calendar decides, as the rows are written.
         cursor.execute(
-            "SELECT min(arrived), max(arrived) FROM calls_typed WHERE reason IS NULL AND outcome = 'ivr_abandoned'"
+            f"SELECT min(a), max(a) FROM (SELECT {_cast('arrived_at')} AS a FROM calls_stage "
+            "WHERE outcome = 'ivr_abandoned') x"
         )
-        lo, hi = cursor.fetchone()
-        intervals = _open_intervals(calendar, lo, hi) if lo is not None else []
-        hours = {"opens": [a for a, _ in intervals], "closes": [b for _, b in intervals]}
-        updated = 0
-        if changed:
-            cursor.execute(
-                f"UPDATE helpdesk_call c SET ({_CALL_COLUMNS}) = ({_TYPED_VALUES}) FROM calls_typed t "
-                "WHERE t.call_id = c.call_id AND t.reason IS NULL AND c.content_hash <> t.hash",
-                hours,
-            )
-            updated = cursor.rowcount
-        cursor.execute(
-            f"INSERT INTO helpdesk_call (call_id, {_CALL_COLUMNS}, created_at) "
-            f"SELECT t.call_id, {_TYPED_VALUES}, now() FROM calls_typed t WHERE t.reason IS NULL "
-            "AND NOT EXISTS (SELECT 1 FROM helpdesk_call c WHERE c.call_id = t.call_id)",
-            hours,
+        hours = service_hours_params(calendar, *cursor.fetchone())
+        cursor.execute(_batch_sql(), {"run": run.pk, "name": name[:500], **hours})
+        rejected, created, pending = cursor.fetchone()
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [connection.timezone_name])
+        updated = correct_calls(cursor, run, "calls_pending t", "true", hours) if pending else 0
+    return created, updated, pending - updated, rejected
+
+
+def service_hours_params(calendar: ServiceCalendar, lo: dt.datetime | None, hi: dt.datetime | None) -> dict:
+    """The open intervals between `lo` and `hi` as the two arrays `_TYPED_VALUES` reads."""
+    intervals = _open_intervals(calendar, lo, hi) if lo is not None else []
+    return {"opens": [a for a, _ in intervals], "closes": [b for _, b in intervals]}
+
+
+def correct_calls(cursor, run, typed: str, where: str, hours: dict) -> int:
+    """Apply the corrections among checked rows (`typed`, aliased t, filtered by `where`):
+    the stored calls whose digest differs are locked, each change audit-logged with old and
+    new values (the caller's number only as "changed"), then updated in one statement."""
+    cursor.execute(
+        "SELECT c.id, c.call_id, c.arrived_at, c.caller, c.outcome, c.queue, c.queued_at, c.answered_at, "
+        "c.ended_at, c.agent, c.acw_seconds, t.arrived, t.caller, t.outcome, t.queue, t.queued, t.answered, "
+        f"t.ended, t.agent, t.acw FROM helpdesk_call c JOIN {typed} ON t.call_id = c.call_id "
+        f"WHERE {where} AND c.content_hash <> t.hash FOR UPDATE OF c"
+    )
+    changed = cursor.fetchall()
+    if not changed:
+        return 0
+    names = ("arrived_at", "caller", "outcome", "queue", "queued_at", "answered_at", "ended_at", "agent")
+    for row in changed:
+        old, new = row[2:11], row[11:20]
+        changes = {}
+        for field_name, a, b in zip((*names, "acw_seconds"), old, new, strict=True):
+            if a != b:
+                changes[field_name] = (
+                    {"changed": True} if field_name in PII_FIELDS else {"old": _jsonable(a), "new": _jsonable(b)}
+                )
+        audit_record(
+            actor=run.created_by,
+            action=AuditEvent.Action.UPDATE,
+            object_type="helpdesk.call",
+            object_id=row[1],
+            changes=changes,
+            note="corrected by a PBX re-import",
         )
-        created = cursor.rowcount
-        cursor.execute("SELECT count(*) FROM calls_typed WHERE reason IS NULL")
-        valid = cursor.fetchone()[0]
-    return created, updated, valid - created - updated, rejected
+    cursor.execute(
+        f"UPDATE helpdesk_call c SET ({_CALL_COLUMNS}) = ({_TYPED_VALUES}) FROM {typed} "
+        f"WHERE t.call_id = c.call_id AND {where} AND c.content_hash <> t.hash",
+        hours,
+    )
+    return cursor.rowcount
 
 
 def _jsonable(value):

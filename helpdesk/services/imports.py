@@ -85,6 +85,11 @@ class ImportCounts:
     def __add__(self, other: ImportCounts) -> ImportCounts:
         return ImportCounts(**{f: getattr(self, f) + getattr(other, f) for f in self.as_kwargs()})
 
+    def __iadd__(self, other: ImportCounts) -> ImportCounts:  # in place: a caller's tally grows
+        for f in self.as_kwargs():
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+        return self
+
     def as_kwargs(self) -> dict[str, int]:
         return dataclasses.asdict(self)
 

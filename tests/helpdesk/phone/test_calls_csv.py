@@ -288,10 +288,46 @@ def test_sql_batches_outside_a_transaction(tmp_path, run_import, monkeypatch):
     seen = []
     run = run_import([f], progress=lambda done, total: seen.append((done, total)))
     assert run.summary() == "43 read, 40 created, 1 updated, 0 unchanged, 2 rejected"
-    assert len(seen) >= 6 and seen == sorted(seen)
+    assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == (44, 44)
     assert Call.objects.get(call_id="p-3").ended_at == tokyo(2026, 10, 1, 10, 3, 50)
     assert Call.objects.get(call_id="p-10").in_service_hours is True
     assert sorted(ImportReject.objects.filter(run=run).values_list("line", flat=True)) == [43, 44]
     assert AuditEvent.objects.filter(object_id="p-3").count() == 1
     again = run_import([f])
     assert again.summary() == "43 read, 0 created, 2 updated, 39 unchanged, 2 rejected"  # p-3 twice
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_connections_write_and_each_call_stays_on_one(tmp_path, run_import, monkeypatch):
+    """Outside a transaction, PostgreSQL batches go to two connections at once; every row of
+    a call goes to the same one, in file order."""
+    from django.db import connection
+
+    from helpdesk.services import calls_parallel
+
+    monkeypatch.setattr(calls_service, "SQL_BATCH_SIZE", 5)
+    writers: dict[str, set[int]] = {}
+    real = calls_parallel.write_generic_batch
+
+    def spy(run, name, rows, calendar, reject):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        for row in rows:
+            writers.setdefault(row.fields[0], set()).add(pid)
+        return real(run, name, rows, calendar, reject)
+
+    monkeypatch.setattr(calls_parallel, "write_generic_batch", spy)
+    f = tmp_path / "two.csv"
+    with f.open("w") as out:
+        out.write(HEADER)
+        for minute in range(3):  # every call three times: the last row must win
+            for i in range(30):
+                out.write(f"w-{i},2026-10-01 10:00:00,,ivr_abandoned,,,,2026-10-01 10:0{minute}:30,,\n")
+    run = run_import([f])
+
+    assert run.summary() == "90 read, 30 created, 60 updated, 0 unchanged, 0 rejected"
+    assert all(len(pids) == 1 for pids in writers.values())
+    assert len(set().union(*writers.values())) == 2
+    assert {c.ended_at for c in Call.objects.filter(call_id__startswith="w-")} == {tokyo(2026, 10, 1, 10, 2, 30)}
