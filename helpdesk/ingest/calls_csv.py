@@ -213,8 +213,9 @@ def iter_rows(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Row | Reject
     Raises FileError when the header is wrong.
 
     After the header the file is read in chunks of whole lines, each decoded at once and
-    split by the C csv reader; a chunk with a quote (a field may span lines) or bytes that
-    do not decode is read line by line instead, with the same results."""
+    split by the C csv reader. A chunk with bytes that do not decode is read line by line
+    instead, and from the first quote on (a quoted field may hold line ends) the rest of the
+    file: the same rows and rejects either way."""
     encoding = normalise_encoding(encoding)
     lines = _Lines(fh, encoding)
     reader = csv.reader(lines, strict=True)
@@ -232,6 +233,12 @@ def iter_rows(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Row | Reject
             carry = data  # no line end yet
             continue
         chunk, carry = data[:cut], data[cut:]
+        if b'"' in chunk:
+            # A quoted field may hold line ends and run past the chunk: the rest line by line.
+            fh.seek(offset)
+            lines = _Lines(fh, encoding, lineno, offset)
+            yield from _line_rows(lines, csv.reader(lines, strict=True), index)
+            return
         yield from _chunk_rows(chunk, encoding, index, lineno, offset)
         lineno += chunk.count(b"\n") + (not chunk.endswith(b"\n"))
         offset += len(chunk)
@@ -270,9 +277,8 @@ def _chunk_rows(
 ) -> Iterator[Row | Reject]:
     """The rows of whole lines `chunk`, the first of them line `lineno` + 1 at byte `offset`."""
     text = None
-    if b'"' not in chunk:
-        with contextlib.suppress(UnicodeDecodeError):  # (then line by line: each bad line a reject)
-            text = chunk.decode(encoding)
+    with contextlib.suppress(UnicodeDecodeError):  # (then line by line: each bad line a reject)
+        text = chunk.decode(encoding)
     if text is None:
         lines = _Lines(io.BytesIO(chunk), encoding, lineno, offset)
         yield from _line_rows(lines, csv.reader(lines, strict=True), index)

@@ -331,3 +331,87 @@ def test_two_connections_write_and_each_call_stays_on_one(tmp_path, run_import, 
     assert all(len(pids) == 1 for pids in writers.values())
     assert len(set().union(*writers.values())) == 2
     assert {c.ended_at for c in Call.objects.filter(call_id__startswith="w-")} == {tokyo(2026, 10, 1, 10, 2, 30)}
+
+
+def _line_by_line(data: bytes, encoding: str = "utf-8") -> list:
+    """The reference reading: every line through the Python csv reader, one at a time."""
+    import csv
+
+    from helpdesk.ingest import calls_csv
+
+    lines = calls_csv._Lines(io.BytesIO(data), encoding)
+    reader = csv.reader(lines, strict=True)
+    index = calls_csv._read_header(lines, reader)
+    return list(calls_csv._line_rows(lines, reader, index))
+
+
+TRICKY = (
+    HEADER
+    + "t-1,2026-10-01 10:00:00,0312345678,ivr_abandoned,,,,2026-10-01 10:00:30,,\n"
+    + "t-2,2026-10-01 10:01:00,,ivr_abandoned,,,,2026-10-01 10:01:30,,\r\n"  # CRLF
+    + "\n"
+    + "   \n"
+    + "t-3,too,few\n"
+    + "t-4, 2026-10-01 10:02:00 ,,ivr_abandoned,,,,,,\n"  # edge spaces: stripped
+    + "t-5\t,2026-10-01 10:03:00,,ivr_abandoned,,,,,,\n"
+    + "t-6,2026-10-01 10:04:00,\u3000,ivr_abandoned,,,,,,\n"  # ideographic space
+    + "t-7,2026-10-01 10:05:00,,ivr_abandoned,,,,,,x,y\n"
+    + "t-8,2026-10-01 10:06\r00,,ivr_abandoned,,,,,,\n"  # a bare CR inside a line
+    + "t-9,2026-10-01 10:07:00,,out_of_hours,,,,,,"  # no line end at the end
+)
+
+
+@pytest.mark.parametrize("chunk", [16, 100, 1 << 20])
+@pytest.mark.parametrize(
+    "data",
+    [
+        TRICKY.encode(),
+        TRICKY.encode().replace(b"t-5", b"t-\xff5"),  # bytes that do not decode
+        TRICKY.encode().replace(b"t-3,too,few", b't-3,"two\nlines",x'),  # a quoted line end
+        ("\ufeff" + TRICKY).encode(),
+    ],
+    ids=["plain", "undecodable", "quoted", "bom"],
+)
+def test_chunked_reading_gives_what_line_by_line_reading_gives(monkeypatch, chunk, data):
+    from helpdesk.ingest import calls_csv
+
+    monkeypatch.setattr(calls_csv, "CHUNK_BYTES", chunk)
+    assert list(calls_csv.iter_rows(io.BytesIO(data))) == _line_by_line(data)
+
+
+def test_chunked_reading_of_cp932():
+    from helpdesk.ingest import calls_csv
+
+    line = "s-1,2026-10-01 10:00:00,,ivr_abandoned,電子申請,,,,,\n".encode("cp932")
+    data = HEADER.encode() + line * 3
+    rows = list(calls_csv.iter_rows(io.BytesIO(data), encoding="cp932"))
+    assert rows == _line_by_line(data, "cp932")
+    assert [r.fields[4] for r in rows] == ["電子申請"] * 3
+    assert [(r.line, r.offset) for r in rows] == [(2 + i, len(HEADER) + i * len(line)) for i in range(3)]
+
+
+def test_edge_space_scan_never_misses_a_field_that_needs_stripping():
+    import random
+    import sys
+
+    from helpdesk.ingest.calls_csv import _may_have_edge_space
+
+    spaces = [ch for ch in map(chr, range(sys.maxunicode + 1)) if ch.isspace() and ch not in "\r\n"]
+    rnd = random.Random(7)
+    for _ in range(3000):
+        fields = ["".join(rnd.choice("ab1 :-" + rnd.choice(spaces)) for _ in range(rnd.randrange(4))) for _ in range(4)]
+        chunk = (",".join(fields) + rnd.choice(["\n", "\r\n", ""])).encode()
+        if any(f != f.strip() for f in fields):
+            assert _may_have_edge_space(chunk), fields
+
+
+@pytest.mark.parametrize("column", ["arrived_at", "queued_at", "answered_at", "ended_at"])
+def test_each_bad_timestamp_is_named(column):
+    from helpdesk.ingest.calls_csv import field_error
+
+    row = dict.fromkeys(COLUMNS, "")
+    row.update(call_id="b-1", outcome="answered", arrived_at="2026-10-01 10:00:00")
+    row[column] = "2026/10/01 10:00"
+    assert field_error(tuple(row[c] for c in COLUMNS)) == f"bad timestamp in {column}: '2026/10/01 10:00'"
+    row[column] = "2026-10-01T10:00:00.5+09:00"
+    assert field_error(tuple(row[c] for c in COLUMNS)) is None
