@@ -9,6 +9,9 @@ Master.csv pair of about the same number of lines, creates a fresh database
 its own process (so peak RSS is that run's own):
 
   * COPY of the same files into bare tables (no indexes, no checks): the practical limit;
+  * COPY of the generic file into a table with the calls table's indexes, by one and by two
+    connections (the import writes with two): what index maintenance alone costs — the
+    floor under any import into that table;
   * `import_calls` (the real service: parse, validate, hash, bulk upsert, rejects, progress)
     into an empty calls table, then the same file again (every row unchanged);
   * the same on a file twice the size (peak RSS must not grow: the file is streamed).
@@ -24,6 +27,7 @@ import random
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -155,9 +159,10 @@ def child_copy(url: str, kind: str, files: list[str]) -> dict:
                 while chunk := f.read(1 << 20):
                     copy.write(chunk)
             rows = conn.execute("SELECT count(*) FROM bare_calls").fetchone()[0]
-        elif kind == "indexed":
+        elif kind in ("indexed", "indexed2"):
             # The same COPY into a table with helpdesk_call's columns and indexes (no checks):
-            # what index maintenance alone costs.
+            # what index maintenance alone costs; "indexed2" by two connections at once (each
+            # half the lines), as the import writes.
             conn.execute(
                 "DROP TABLE IF EXISTS indexed_calls; "
                 "CREATE TABLE indexed_calls (LIKE helpdesk_call INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES); "
@@ -165,14 +170,36 @@ def child_copy(url: str, kind: str, files: list[str]) -> dict:
                 "ALTER content_hash DROP NOT NULL, ALTER created_at DROP NOT NULL, ALTER updated_at DROP NOT NULL, "
                 "ALTER caller DROP NOT NULL, ALTER queue DROP NOT NULL, ALTER agent DROP NOT NULL"
             )
-            t0 = time.perf_counter()
             sql = (
                 "COPY indexed_calls (call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, ended_at, "
-                "agent, acw_seconds) FROM STDIN WITH (FORMAT csv, HEADER true)"
+                "agent, acw_seconds) FROM STDIN WITH (FORMAT csv, HEADER {})"
             )
-            with conn.cursor() as cur, cur.copy(sql) as copy, open(files[0], "rb") as f:
-                while chunk := f.read(1 << 20):
-                    copy.write(chunk)
+            if kind == "indexed":
+                t0 = time.perf_counter()
+                with conn.cursor() as cur, cur.copy(sql.format("true")) as copy, open(files[0], "rb") as f:
+                    while chunk := f.read(1 << 20):
+                        copy.write(chunk)
+            else:
+                data = Path(files[0]).read_bytes()
+                body = data[data.index(b"\n") + 1 :]
+                middle = body.index(b"\n", len(body) // 2) + 1
+                halves = (body[:middle], body[middle:])
+
+                def copy_half(half: bytes) -> None:
+                    with (
+                        psycopg.connect(url, autocommit=True) as c,
+                        c.cursor() as cur,
+                        cur.copy(sql.format("false")) as copy,
+                    ):
+                        for at in range(0, len(half), 1 << 20):
+                            copy.write(half[at : at + (1 << 20)])
+
+                t0 = time.perf_counter()
+                threads = [threading.Thread(target=copy_half, args=(h,)) for h in halves]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
             rows = conn.execute("SELECT count(*) FROM indexed_calls").fetchone()[0]
             conn.execute("DROP TABLE indexed_calls")
         else:
@@ -227,6 +254,11 @@ def child_import(url: str, kind: str, files: list[str], truncate: bool) -> dict:
 
 
 def spawn(*args: str) -> dict:
+    # Start every measurement from a checkpoint, so none pays for the WAL of the one before.
+    import psycopg
+
+    with psycopg.connect(args[1], autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
     out = subprocess.run(
         [sys.executable, __file__, "--child", *args], capture_output=True, text=True, cwd=ROOT, env=os.environ.copy()
     )
@@ -284,6 +316,11 @@ def main() -> int:
     report(
         "generic: COPY into a table with Call's indexes",
         spawn("copy", url, "indexed", str(generic[args.rows])),
+        copy_rate,
+    )
+    report(
+        "generic: the same, two connections",
+        spawn("copy", url, "indexed2", str(generic[args.rows])),
         copy_rate,
     )
     for n in sizes:

@@ -106,7 +106,9 @@ TIMESTAMP_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
 )
 _TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
-_TIMESTAMPS = re.compile("\x1f".join([f"(?:{TIMESTAMP_PATTERN[1:-1]})", *[f"(?:{TIMESTAMP_PATTERN[1:-1]})?"] * 3]))
+_TS_GROUPLESS = TIMESTAMP_PATTERN[1:-1].replace("(", "(?:")
+# The four timestamps of a row in one match (separated by \x1f, which no timestamp holds).
+_TIMESTAMPS = re.compile("\x1f".join([_TS_GROUPLESS, *[f"(?:{_TS_GROUPLESS})?"] * 3]))
 ACW_PATTERN = r"^[0-9]{1,9}$"
 
 

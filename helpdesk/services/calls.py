@@ -449,7 +449,10 @@ def _batch_sql() -> str:
 WITH t AS MATERIALIZED (
     SELECT line, off, raw, call_id, caller, outcome, queue, agent, acw_text, arrived, queued, answered, ended, acw,
            {_CROSS_CASE} AS reason, {_HASH_SQL} AS hash,
-           EXISTS (SELECT 1 FROM helpdesk_call c WHERE c.call_id = y.call_id) AS stored
+           -- One index probe per row: a scalar subquery with LIMIT is never turned into a hash
+           -- of the whole calls table (which the planner picked for EXISTS while the table had
+           -- no statistics, making a new database's first big import 70 %% slower).
+           (SELECT true FROM helpdesk_call c WHERE c.call_id = y.call_id LIMIT 1) IS NOT NULL AS stored
     FROM (
         SELECT line, off, call_id, caller, outcome, queue, agent, acw_seconds AS acw_text,
                concat_ws(',', call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, ended_at, agent,
