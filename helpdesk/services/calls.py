@@ -157,8 +157,14 @@ def existing_values(model, key: str, value: str, keys: Sequence[str]) -> dict[st
         table = connection.ops.quote_name(model._meta.db_table)
         k = connection.ops.quote_name(model._meta.get_field(key).column)
         v = connection.ops.quote_name(model._meta.get_field(value).column)
+        # One index probe per key (a scalar subquery is never made a hash of the whole table,
+        # which the planner chose for `= ANY(…)` while a new database had no statistics).
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {k}, {v} FROM {table} WHERE {k} = ANY(%s)", [list(keys)])
+            cursor.execute(
+                f"SELECT k, v FROM (SELECT x.k, (SELECT t.{v} FROM {table} t WHERE t.{k} = x.k LIMIT 1) AS v "
+                "FROM unnest(%s::text[]) AS x(k)) s WHERE v IS NOT NULL",
+                [list(keys)],
+            )
             return dict(cursor.fetchall())
     return dict(model.objects.filter(**{f"{key}__in": list(keys)}).values_list(key, value))
 
@@ -860,7 +866,13 @@ def _rows_for_ids(model, key: str, fields: Sequence[str], ids: list[str]) -> lis
     columns = ", ".join(quote(model._meta.get_field(f).column) for f in fields)
     column = quote(model._meta.get_field(key).column)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {column} = ANY(%s)", [ids])
+        # Per key, an index scan (OFFSET 0 keeps the planner from turning this into a hash of
+        # the whole staging table, as it did for `= ANY(…)` in a database without statistics).
+        cursor.execute(
+            f"SELECT r.* FROM unnest(%s::text[]) AS x(k) CROSS JOIN LATERAL "
+            f"(SELECT {columns} FROM {quote(model._meta.db_table)} t WHERE t.{column} = x.k OFFSET 0) AS r",
+            [ids],
+        )
         rows = cursor.fetchall()
     if "data" in fields:  # jsonb comes back as text through Django's cursor
         i = list(fields).index("data")
