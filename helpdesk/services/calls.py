@@ -21,7 +21,8 @@ from django.core.exceptions import EmptyResultSet
 from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
-from psycopg.types.json import Jsonb
+from psycopg.types.datetime import TimestamptzLoader
+from psycopg.types.json import Jsonb, JsonbLoader
 
 from helpdesk.calendar import ServiceCalendar, load_service_calendar
 from helpdesk.ingest.asterisk import (
@@ -162,8 +163,8 @@ def existing_values(model, key: str, value: str, keys: Sequence[str]) -> dict[st
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT k, v FROM (SELECT x.k, (SELECT t.{v} FROM {table} t WHERE t.{k} = x.k LIMIT 1) AS v "
-                "FROM unnest(%s::text[]) AS x(k)) s WHERE v IS NOT NULL",
-                [list(keys)],
+                "FROM jsonb_array_elements_text(%s::jsonb) AS x(k)) s WHERE v IS NOT NULL",
+                [json.dumps(list(keys))],  # (one string: the C json encoder, not a Python array dump)
             )
             return dict(cursor.fetchall())
     return dict(model.objects.filter(**{f"{key}__in": list(keys)}).values_list(key, value))
@@ -865,19 +866,20 @@ def _rows_for_ids(model, key: str, fields: Sequence[str], ids: list[str]) -> lis
     quote = connection.ops.quote_name
     columns = ", ".join(quote(model._meta.get_field(f).column) for f in fields)
     column = quote(model._meta.get_field(key).column)
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        # psycopg's own loaders (in C) rather than Django's Python ones: a million staged
+        # lines are read back here. They give aware datetimes and decoded jsonb alike.
+        cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.adapters.register_loader("jsonb", JsonbLoader)
         # Per key, an index scan (OFFSET 0 keeps the planner from turning this into a hash of
         # the whole staging table, as it did for `= ANY(…)` in a database without statistics).
         cursor.execute(
-            f"SELECT r.* FROM unnest(%s::text[]) AS x(k) CROSS JOIN LATERAL "
+            f"SELECT r.* FROM jsonb_array_elements_text(%s::jsonb) AS x(k) CROSS JOIN LATERAL "
             f"(SELECT {columns} FROM {quote(model._meta.db_table)} t WHERE t.{column} = x.k OFFSET 0) AS r",
-            [ids],
+            [json.dumps(ids)],
         )
-        rows = cursor.fetchall()
-    if "data" in fields:  # jsonb comes back as text through Django's cursor
-        i = list(fields).index("data")
-        rows = [(*r[:i], json.loads(r[i]) if isinstance(r[i], str) else r[i], *r[i + 1 :]) for r in rows]
-    return rows
+        return cursor.fetchall()
 
 
 _EventRow = namedtuple("_EventRow", "callid time queue agent event data")
