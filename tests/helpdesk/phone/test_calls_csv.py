@@ -415,3 +415,58 @@ def test_each_bad_timestamp_is_named(column):
     assert field_error(tuple(row[c] for c in COLUMNS)) == f"bad timestamp in {column}: '2026/10/01 10:00'"
     row[column] = "2026-10-01T10:00:00.5+09:00"
     assert field_error(tuple(row[c] for c in COLUMNS)) is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_connection_fails_the_run_and_keeps_what_was_committed(tmp_path, run_import, monkeypatch):
+    import threading
+
+    from helpdesk.services import calls_parallel
+
+    monkeypatch.setattr(calls_service, "SQL_BATCH_SIZE", 5)
+    real = calls_parallel.write_generic_batch
+    written = []
+
+    def flaky(run, name, rows, calendar, reject):
+        if len(written) >= 2:
+            raise RuntimeError("connection lost")
+        written.append(len(rows))
+        return real(run, name, rows, calendar, reject)
+
+    monkeypatch.setattr(calls_parallel, "write_generic_batch", flaky)
+    f = tmp_path / "flaky.csv"
+    f.write_text(
+        HEADER + "".join(f"k-{i},2026-10-01 10:00:00,,ivr_abandoned,,,,2026-10-01 10:00:30,,\n" for i in range(60))
+    )
+    threads_before = threading.active_count()
+
+    with pytest.raises(RuntimeError, match="connection lost"):
+        run_import([f])
+
+    run = ImportRun.objects.get(source_name="test")
+    assert run.status == ImportRun.Status.FAILED and "connection lost" in run.error
+    assert Call.objects.filter(call_id__startswith="k-").count() == sum(written) == 10
+    assert threading.active_count() == threads_before  # both writers stopped
+
+
+def test_a_batch_the_database_refuses_is_written_row_by_row(tmp_path, run_import, monkeypatch):
+    """Another import storing one of these calls meanwhile (IntegrityError), or a date
+    PostgreSQL refuses (DataError): that batch goes through the Python path."""
+    from django.db import IntegrityError
+
+    def refused(*args, **kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(calls_service, "_generic_batch_sql", refused)
+    Call.objects.create(call_id="r-1", arrived_at=tokyo(2026, 10, 1, 10), outcome="ivr_abandoned")
+    f = tmp_path / "refused.csv"
+    f.write_text(
+        HEADER
+        + "r-1,2026-10-01 10:00:00,,ivr_abandoned,,,,2026-10-01 10:00:30,,\n"
+        + "r-2,2026-10-01 10:01:00,,ivr_abandoned,,,,2026-10-01 10:01:30,,\n"
+        + "r-3,2026-10-01 10:02:00,,answered,egov,,,,op01,\n"
+    )
+    run = run_import([f])
+    assert run.summary() == "3 read, 1 created, 1 updated, 0 unchanged, 1 rejected"
+    assert ImportReject.objects.get(run=run).reason == "answered call without answered_at"
