@@ -53,9 +53,8 @@ class Parsed:
 
 
 class Row(NamedTuple):
-    """A structurally sound row, not yet validated: fields stripped, in COLUMNS order. (A
-    tuple of strings and ints, which the cyclic garbage collector stops tracking: an import
-    holds tens of thousands of them in its batches.)"""
+    """A structurally sound row, not yet validated: fields stripped, in COLUMNS order (a
+    named tuple: an import holds tens of thousands of them in its batches)."""
 
     line: int
     offset: int

@@ -37,7 +37,6 @@ GC_THRESHOLD = 100_000
 @dataclass
 class _Job:
     first_line: int
-    last_line: int
     future: Future
 
 
@@ -54,17 +53,16 @@ class _Share(GenericRows):
         if len(unfinished) >= QUEUED:
             wait([unfinished[0].future])  # the reader stays at most QUEUED batches ahead
         future = self.executor.submit(_write_batch, self.run, self.name, rows, self.calendar)
-        self.jobs.append(_Job(rows[0].line, last_line, future))
+        self.jobs.append(_Job(rows[0].line, future))
         if self.on_flush:
             self.on_flush(last_line)
 
     def first_line(self) -> int | None:
         """The first line not yet written by this connection, if any is waiting."""
-        for job in self.jobs:
-            return job.first_line
-        for row in self.batch.values():
-            return row.line
-        return None
+        if self.jobs:
+            return self.jobs[0].first_line
+        first = next(iter(self.batch.values()), None)
+        return first.line if first else None
 
 
 def _write_batch(run, name: str, rows: list[Row], calendar: ServiceCalendar) -> tuple[ImportCounts, list[tuple]]:
