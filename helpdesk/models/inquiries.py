@@ -1,6 +1,9 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat
+
+from helpdesk.models.functions import Nfkc
 
 
 class InquiryQuerySet(models.QuerySet):
@@ -80,6 +83,14 @@ class Inquiry(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # `Idempotency-Key` header of the API create: a retried POST returns the stored inquiry.
     idempotency_key = models.CharField(max_length=128, blank=True, default="")
+    # What the Japanese search reads: subject and body in NFKC form (text is stored as typed,
+    # ｶﾅ and ＡＢＣ mixed in one word). Kept by the database on every write, COPY included;
+    # a pg_trgm index on it serves `q` (migration 0010).
+    search_text = models.GeneratedField(
+        expression=Nfkc(Concat("subject", Value("\n"), "body", output_field=models.TextField())),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     objects = InquiryQuerySet.as_manager()
 

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from helpdesk.models import Inquiry
 from helpdesk.selectors.search import text_search_q
 
-SEARCH_FIELDS = ("subject", "body")
+SEARCH_FIELDS = ("search_text",)
 
 
 def inquiry_list(*, user=None) -> QuerySet[Inquiry]:

@@ -1,8 +1,12 @@
 """Japanese substring search over inquiry text.
 
 Japanese has no spaces between words, so the search is a substring match, not a word
-match. On PostgreSQL the `trgm_icontains` lookup renders `col ILIKE '%term%'`, which the
-pg_trgm GIN indexes of migration 0002 (`inquiry_subject_trgm`, `inquiry_body_trgm`) serve.
+match. Text is stored as typed — half-width ｶﾅ, full-width ＡＢＣ１２３, both inside one word
+(「ｅ－Ｔａｘ」「ｱプリ」) — so both sides are compared in NFKC form: the query here, the
+inquiry through its generated column `search_text` (NFKC of subject and body, kept by the
+database on every write). On PostgreSQL the `trgm_icontains` lookup renders
+`search_text ILIKE '%term%'`, which the pg_trgm GIN index of migration 0010
+(`inquiry_search_trgm`) serves.
 Django's own `icontains` renders `UPPER(col::text) LIKE UPPER(...)`, an expression those
 indexes do not cover (verified with EXPLAIN: it falls back to a sequential scan), so it is
 not used there. Other databases get plain `icontains`.
@@ -41,39 +45,9 @@ TextField.register_lookup(TrigramIContains)
 
 
 def normalize_query(value: str) -> str:
-    """NFKC (half-width ｶﾅ → full-width カナ, full-width ＡＢＣ１２３ → ABC123), collapsed spaces.
-    Stored text is compared as written, so each term is also tried in half-width kana."""
+    """NFKC (half-width ｶﾅ → full-width カナ, full-width ＡＢＣ１２３ → ABC123), collapsed spaces:
+    the form `Inquiry.search_text` holds."""
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", value or "")).strip()
-
-
-def _build_halfwidth_map() -> dict[str, str]:
-    """Full-width katakana (and 。「」、・ー) → the half-width form NFKC folds into it,
-    dakuten/handakuten included (パ → ﾊﾟ)."""
-    table: dict[str, str] = {}
-    for code in range(0xFF61, 0xFFA0):
-        half = chr(code)
-        for suffix in ("", "\uff9e", "\uff9f"):
-            full = unicodedata.normalize("NFKC", half + suffix)
-            if len(full) == 1 and full != half + suffix and full not in table:
-                table[full] = half + suffix
-    return table
-
-
-_HALFWIDTH = _build_halfwidth_map()
-
-
-def to_halfwidth_kana(value: str) -> str:
-    return "".join(_HALFWIDTH.get(ch, ch) for ch in value)
-
-
-def term_variants(term: str) -> list[str]:
-    """The forms a term may be stored in. Text is stored as the citizen or agent typed it
-    (the demo data has 「gBizIDｱﾌﾟﾘ」), so a query matches full-width and half-width kana."""
-    variants = [term]
-    half = to_halfwidth_kana(term)
-    if half != term:
-        variants.append(half)
-    return variants
 
 
 def search_terms(value: str) -> list[str]:
@@ -87,8 +61,7 @@ def text_search_q(value: str, fields: tuple[str, ...]) -> Q:
     condition = Q()
     for term in search_terms(value):
         any_field = Q()
-        for variant in term_variants(term):
-            for field in fields:
-                any_field |= Q(**{f"{field}__trgm_icontains": variant})
+        for field in fields:
+            any_field |= Q(**{f"{field}__trgm_icontains": term})
         condition &= any_field
     return condition

@@ -124,6 +124,19 @@ def test_search_finds_half_width_kana_stored_as_typed(api, agent):
     assert sorted(refs(client.get(URL, {"q": "ｱﾌﾟﾘ"}))) == expected
 
 
+def test_search_finds_words_stored_in_mixed_widths(api, agent):
+    etax = InquiryFactory(subject="ｅ－Ｔａｘとの連携", body="")
+    mixed_kana = InquiryFactory(subject="", body="ｱプリが起動しない")
+    id_full = InquiryFactory(subject="ＧビズＩＤの再発行", body="")
+    InquiryFactory(subject="到達確認", body="")
+    client = api.as_user(agent)
+
+    assert refs(client.get(URL, {"q": "e-Tax"})) == [etax.ref]
+    assert refs(client.get(URL, {"q": "e-tax"})) == [etax.ref]
+    assert refs(client.get(URL, {"q": "アプリ"})) == [mixed_kana.ref]
+    assert refs(client.get(URL, {"q": "Gビズid"})) == [id_full.ref]
+
+
 def test_search_terms_separated_by_full_width_space_must_all_match(api, agent):
     both = InquiryFactory(subject="電子申請の送信エラー", body="")
     InquiryFactory(subject="電子申請の操作方法", body="")
