@@ -46,7 +46,11 @@ class Copier:
 
     def __init__(self, model, given: list[str]):
         self.model = model
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.name in given]
+        fields = [
+            f
+            for f in model._meta.concrete_fields
+            if (not f.primary_key or f.name in given) and not f.generated  # (the database fills those)
+        ]
         self.fields = fields
         self.index = {f.attname: i for i, f in enumerate(fields)}
         self.template = []
