@@ -5,6 +5,7 @@ each figure (drill-down) and the records changed since publication."""
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -62,15 +63,22 @@ def _f(value: Decimal) -> float:
 # --- the month object ----------------------------------------------------------------------
 
 
+@contextmanager
+def kpi_transaction():
+    """One transaction for a KPI read, with PostgreSQL's JIT off (unless KPI_POSTGRES_JIT):
+    each KPI query is run once, and compiling its expressions costs more than it saves —
+    2–3 s on a month's aggregates at 300 k inquiries, 0.45 s on an email drill-down page."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and not getattr(settings, "KPI_POSTGRES_JIT", False):
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
+
+
 def kpi_month_compute(*, month: Month, now: dt.datetime | None = None) -> dict[str, Any]:
     """The formats.md object for one month, from the records (constant number of queries),
     read in one transaction so that every figure sees the same data."""
-    with transaction.atomic():
-        if connection.vendor == "postgresql" and not getattr(settings, "KPI_POSTGRES_JIT", False):
-            # Each metric query is one wide aggregate run once: compiling its ~150
-            # expressions with JIT costs more (2–3 s at 300 k inquiries) than it saves.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
+    with kpi_transaction():
         return _kpi_month_compute(month=month, now=now)
 
 
@@ -300,10 +308,12 @@ def drill_answered_calls(*, month: Month) -> QuerySet[Call]:
 
 
 def drill_emails(*, month: Month) -> QuerySet[Inquiry]:
-    """The email metric's population with `response_s` (None while unanswered). The answer
-    lookup appears once in the SQL (inside `response_s`); whether the answer was a mail is
-    a separate, cheap EXISTS, so ordering 200 k inquiries by response stays one pass."""
+    """The email metric's population with `response_s` (None while unanswered) and
+    `answered` (the same as `response_s IS NOT NULL`, without the answer lookup: filter on
+    it, so the per-inquiry lookup runs once, for the order, not twice). Whether the answer
+    was a mail is a separate, cheap EXISTS the database hashes once."""
     answer = Coalesce(metrics.first_mail_answer_subquery(), F("first_answered_at"))
+    answered_by_mail = Exists(metrics.real_answers().filter(inquiry=OuterRef("pk")))
     return (
         Inquiry.objects.filter(
             received_at__gte=month.start, received_at__lt=month.end, channel__in=metrics.EMAIL_CHANNELS
@@ -313,7 +323,11 @@ def drill_emails(*, month: Month) -> QuerySet[Inquiry]:
                 Escalation.objects.filter(inquiry=OuterRef("pk"), target__in=Escalation.RESPONSIBLE_SECTION_TARGETS)
             ),
             response_s=metrics.SecondsBetween(answer, F("received_at")),
-            answered_by_mail=Exists(metrics.real_answers().filter(inquiry=OuterRef("pk"))),
+            answered_by_mail=answered_by_mail,
+            # Coalesce(first mail answer, first_answered_at) IS NOT NULL, exactly.
+            answered=ExpressionWrapper(
+                Q(first_answered_at__isnull=False) | Q(answered_by_mail), output_field=BooleanField()
+            ),
         )
         .only("id", "ref", "channel", "status", "category", "received_at", "first_answered_at")
     )

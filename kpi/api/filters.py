@@ -65,7 +65,7 @@ class EmailDrillFilter(df.FilterSet):
         if value == "excluded":
             return queryset.filter(handed_to_section=True)
         queryset = queryset.filter(handed_to_section=False)
-        return queryset.filter(response_s__isnull=(value == "unanswered"))
+        return queryset.filter(answered=(value == "answered"))
 
 
 class HandoverFilter(df.FilterSet):

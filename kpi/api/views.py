@@ -159,6 +159,10 @@ class _DrillView(generics.ListAPIView):
             return self.model.objects.none()
         return self.drill(month=self.month())
 
+    def list(self, request, *args, **kwargs):
+        with selectors.kpi_transaction():  # (JIT off: each page's query runs once)
+            return super().list(request, *args, **kwargs)
+
 
 class AbandonedCallsView(_DrillView):
     """Abandoned in-hours calls (IVR and queue, by reason), latest first."""

@@ -159,3 +159,30 @@ def test_drilldown_query_count_constant(api, reviewer, endpoint):
 
 def test_drilldown_refused_for_agents(api, agent):
     assert api.as_user(agent).get(BASE + "abandoned-calls/").status_code == 403
+
+
+def test_email_answered_state_agrees_with_the_response_time():
+    """`answered` (what the state filter reads, without the answer lookup) is exactly
+    `response_s IS NOT NULL`: mail answers, answers by other channels, acknowledgements and
+    unsent outbox mail."""
+    from helpdesk.models import EmailMessage
+    from kpi.metrics import Month
+    from kpi.selectors import drill_emails
+    from tests.factories.kpi import answer_mail
+
+    at = tokyo(2026, 10, 5, 10)
+    email_inquiry(at, dt.timedelta(hours=1))  # answered by mail
+    email_inquiry(at, first_answered_at=at + dt.timedelta(hours=2))  # answered by phone
+    email_inquiry(at)  # open
+    ack_only = email_inquiry(at)
+    answer_mail(ack_only, at + dt.timedelta(minutes=1), is_auto_acknowledgement=True)
+    queued = email_inquiry(at)
+    answer_mail(queued, at + dt.timedelta(minutes=5), send_status=EmailMessage.SendStatus.FAILED)
+    mail_without_stamp = email_inquiry(at, first_answered_at=None)
+    answer_mail(mail_without_stamp, at + dt.timedelta(hours=3))
+
+    rows = list(drill_emails(month=Month.parse("2026-10")).values_list("answered", "response_s", "answered_by_mail"))
+
+    assert len(rows) == 6
+    assert all(answered == (response is not None) for answered, response, _ in rows)
+    assert sorted((a, m) for a, _, m in rows) == [(False, False)] * 3 + [(True, False), (True, True), (True, True)]
