@@ -1,5 +1,6 @@
 """Generic call CSV adapter (formats.md "Phone" A). Pure parsing: bytes in, CallRecords and
-rejects out; no ORM. The file is streamed line by line, so memory does not depend on its size.
+rejects out; no ORM. The file is streamed (in chunks of whole lines, see `iter_rows`), so
+memory does not depend on its size.
 
     call_id,arrived_at,caller,outcome,queue,queued_at,answered_at,ended_at,agent,acw_seconds
 """
