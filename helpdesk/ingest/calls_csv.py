@@ -1,13 +1,11 @@
 """Generic call CSV adapter (formats.md "Phone" A). Pure parsing: bytes in, CallRecords and
-rejects out; no ORM. The file is streamed (in chunks of whole lines, see `iter_rows`), so
-memory does not depend on its size.
+rejects out; no ORM. The file is streamed line by line, so memory does not depend on its size.
 
     call_id,arrived_at,caller,outcome,queue,queued_at,answered_at,ended_at,agent,acw_seconds
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import io
@@ -74,17 +72,16 @@ class _Lines:
     """Decodes a binary stream line by line, remembering where each line was, and sets
     aside lines that do not decode (they become rejects instead of stopping the file)."""
 
-    def __init__(self, fh: BinaryIO, encoding: str, lineno: int = 0, offset: int = 0) -> None:
+    def __init__(self, fh: BinaryIO, encoding: str) -> None:
         self.fh = fh
         self.encoding = encoding
-        self.lineno = lineno  # of the line last read
-        self.offset = offset  # byte offset of the current line
-        self.start = offset
+        self.lineno = 0
+        self.offset = 0  # byte offset of the current line
         self.raw = b""  # its bytes
         self.bad: list[Reject] = []
 
     def __iter__(self) -> Iterator[str]:
-        offset = self.start
+        offset = 0
         encoding = self.encoding
         for raw in self.fh:
             self.lineno += 1
@@ -206,51 +203,12 @@ def row_to_record(fields: Sequence[str]) -> CallRecord:
     )
 
 
-CHUNK_BYTES = 1 << 20
-
-
 def iter_rows(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Row | Reject]:
     """Yield a Row for every line that decodes and splits into the right number of columns
     and a Reject (line, byte offset, raw bytes, reason) for every other, in file order.
-    Raises FileError when the header is wrong.
-
-    After the header the file is read in chunks of whole lines, each decoded at once and
-    split by the C csv reader. A chunk with bytes that do not decode is read line by line
-    instead, and from the first quote on (a quoted field may hold line ends) the rest of the
-    file: the same rows and rejects either way."""
-    encoding = normalise_encoding(encoding)
-    lines = _Lines(fh, encoding)
+    Raises FileError when the header is wrong."""
+    lines = _Lines(fh, normalise_encoding(encoding))
     reader = csv.reader(lines, strict=True)
-    index = _read_header(lines, reader)
-    lineno, offset = lines.lineno, lines.offset + len(lines.raw)
-    fh.seek(offset)
-    carry = b""
-    while True:
-        block = fh.read(CHUNK_BYTES)
-        data = carry + block
-        cut = data.rfind(b"\n") + 1 if block else len(data)
-        if not cut:
-            if not block:
-                return
-            carry = data  # no line end yet
-            continue
-        chunk, carry = data[:cut], data[cut:]
-        if b'"' in chunk:
-            # A quoted field may hold line ends and run past the chunk: the rest line by line.
-            fh.seek(offset)
-            lines = _Lines(fh, encoding, lineno, offset)
-            yield from _line_rows(lines, csv.reader(lines, strict=True), index)
-            return
-        yield from _chunk_rows(chunk, encoding, index, lineno, offset)
-        lineno += chunk.count(b"\n") + (not chunk.endswith(b"\n"))
-        offset += len(chunk)
-        if not block:
-            return
-
-
-def _read_header(lines: _Lines, reader) -> tuple[int, ...]:
-    """The position of each of COLUMNS in the file's rows (blank lines before the header are
-    skipped)."""
     header: list[str] | None = None
     while header is None:
         try:
@@ -271,72 +229,7 @@ def _read_header(lines: _Lines, reader) -> tuple[int, ...]:
         raise FileError(
             "header must name exactly the columns " + ",".join(COLUMNS) + f" (missing: {missing}, unknown: {unknown})"
         )
-    return tuple(header.index(c) for c in COLUMNS)
-
-
-def _chunk_rows(
-    chunk: bytes, encoding: str, index: tuple[int, ...], lineno: int, offset: int
-) -> Iterator[Row | Reject]:
-    """The rows of whole lines `chunk`, the first of them line `lineno` + 1 at byte `offset`."""
-    text = None
-    with contextlib.suppress(UnicodeDecodeError):  # (then line by line: each bad line a reject)
-        text = chunk.decode(encoding)
-    if text is None:
-        lines = _Lines(io.BytesIO(chunk), encoding, lineno, offset)
-        yield from _line_rows(lines, csv.reader(lines, strict=True), index)
-        return
-    starts = [0, *(m.end() for m in _LINE_END.finditer(chunk))]
-    if starts[-1] != len(chunk):
-        starts.append(len(chunk))
-    reader = csv.reader(io.StringIO(text, newline="\n"), strict=True)
-    width = len(COLUMNS)
-    ordered = index == tuple(range(width))
-    pick = operator.itemgetter(*index)
-    # Fields are stripped (str.strip); a chunk with no white space at any field's edge needs
-    # none: checked with a few C-speed scans rather than a look at every field.
-    strip = str.strip if _may_have_edge_space(chunk) else _same
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            n = reader.line_num
-            yield Reject(lineno + n, offset + starts[n - 1], chunk[starts[n - 1] : starts[n]], f"malformed CSV: {exc}")
-            continue
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue  # blank line
-        n = reader.line_num
-        if len(row) != width:
-            yield Reject(
-                lineno + n,
-                offset + starts[n - 1],
-                chunk[starts[n - 1] : starts[n]],
-                f"wrong column count: expected {width}, got {len(row)}",
-            )
-            continue
-        yield Row(lineno + n, offset + starts[n - 1], tuple(map(strip, row if ordered else pick(row))))
-
-
-_LINE_END = re.compile(b"\n")
-_ASCII_EDGE = (b", ", b" ,", b" \n", b"\n ", b" \r")
-_ASCII_SPACE_BUT_BLANK = b"\t\x0b\x0c\x1c\x1d\x1e\x1f"  # what isspace() says besides " ", "\r", "\n"
-
-
-def _may_have_edge_space(chunk: bytes) -> bool:
-    """False only when no field of these whole lines starts or ends with white space."""
-    if not chunk.isascii():
-        return True  # (U+3000 and the other non-ASCII spaces: strip every field)
-    if len(chunk.translate(None, _ASCII_SPACE_BUT_BLANK)) != len(chunk):
-        return True
-    return chunk.startswith(b" ") or chunk.endswith(b" ") or any(edge in chunk for edge in _ASCII_EDGE)
-
-
-def _same(value: str) -> str:
-    return value
-
-
-def _line_rows(lines: _Lines, reader, index: tuple[int, ...]) -> Iterator[Row | Reject]:
+    index = tuple(header.index(c) for c in COLUMNS)
     width = len(COLUMNS)
     ordered = index == tuple(range(width))
     pick = operator.itemgetter(*index)
