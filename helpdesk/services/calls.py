@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fnmatch
+import gc
 import json
 import logging
 import os
@@ -232,6 +233,23 @@ class CallImportStats:
         )
 
 
+GC_THRESHOLD = 100_000
+
+
+@contextlib.contextmanager
+def fewer_collections():
+    """The cyclic garbage collector runs every 700 new container objects by default: in an
+    import that keeps tens of thousands of rows in flight that costs a sixth of a generic
+    run and a tenth of an Asterisk one. The rows hold no cycles; collect less often while a
+    file is imported (process-wide, restored after)."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 def count_lines(path: str | Path) -> int:
     lines = 0
     with open(path, "rb") as fh:
@@ -285,7 +303,8 @@ def calls_import_run(
                     errors.append(f"{name}: {exc}")
                 done = base + count_lines(path)
         elif fmt == "asterisk":
-            stats = _import_asterisk(run, paths, names, encoding, ZoneInfo(cdr_timezone), calendar, counts, tick)
+            with fewer_collections():
+                stats = _import_asterisk(run, paths, names, encoding, ZoneInfo(cdr_timezone), calendar, counts, tick)
             run.call_stats = stats  # type: ignore[attr-defined]
             counts.created, counts.updated, counts.unchanged = stats.created, stats.updated, stats.unchanged
         else:

@@ -12,11 +12,9 @@ Only outside a caller's transaction: other connections could not see what it has
 
 from __future__ import annotations
 
-import gc
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection
@@ -24,14 +22,13 @@ from django.db import connection
 from helpdesk.calendar import ServiceCalendar
 from helpdesk.ingest.calls_csv import Reject, Row, iter_rows
 from helpdesk.models import ImportRun
-from helpdesk.services.calls import GenericRows, write_generic_batch
+from helpdesk.services.calls import GenericRows, fewer_collections, write_generic_batch
 from helpdesk.services.imports import ImportCounts, import_run_reject
 
 WORKERS = 2
 # Batches waiting per connection: enough to keep it busy while the file is read, few enough
 # that memory does not depend on the file's size.
 QUEUED = 2
-GC_THRESHOLD = 100_000
 
 
 @dataclass
@@ -69,19 +66,6 @@ def _write_batch(run, name: str, rows: list[Row], calendar: ServiceCalendar) -> 
     rejects: list[tuple] = []  # found in Python: recorded by the reader's thread
     counts = write_generic_batch(run, name, rows, calendar, lambda *item: rejects.append(item))
     return counts, rejects
-
-
-@contextmanager
-def _fewer_collections():
-    """The cyclic garbage collector runs every 700 new container objects by default: in an
-    import that keeps tens of thousands of rows in flight that costs about a sixth of the
-    run. The rows hold no cycles; collect less often while the file is read."""
-    thresholds = gc.get_threshold()
-    gc.set_threshold(GC_THRESHOLD, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
 
 
 def _close_connection() -> None:
@@ -123,7 +107,7 @@ def import_generic_parallel(
 
     failed = True
     try:
-        with _fewer_collections(), open(path, "rb", buffering=1 << 20) as fh:
+        with fewer_collections(), open(path, "rb", buffering=1 << 20) as fh:
             for item in iter_rows(fh, encoding=encoding):
                 if isinstance(item, Reject):
                     shares[0].add(item)

@@ -398,3 +398,15 @@ def test_a_batch_the_database_refuses_is_written_row_by_row(tmp_path, run_import
     run = run_import([f])
     assert run.summary() == "3 read, 1 created, 1 updated, 0 unchanged, 1 rejected"
     assert ImportReject.objects.get(run=run).reason == "answered call without answered_at"
+
+
+def test_imports_give_the_garbage_collector_back_its_thresholds(calls_data, run_import):
+    import gc
+
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), calls_service.fewer_collections():
+        assert gc.get_threshold()[0] == calls_service.GC_THRESHOLD
+        raise RuntimeError
+    assert gc.get_threshold() == before
+    run_import([calls_data / "queue_log", calls_data / "Master.csv"], fmt="asterisk")
+    assert gc.get_threshold() == before
