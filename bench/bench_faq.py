@@ -1,6 +1,6 @@
 """FAQ clustering benchmark.
 
-1. Quality on the dev set (../shared/data/inquiries_dev.jsonl, 296 inquiries, 15 topics):
+1. Quality on the dev set (tests/data/faq/inquiries_dev.jsonl, 296 inquiries, 15 topics):
    ARI, NMI, purity, cluster count, unclustered, surges flagged — for the hybrid pipeline and
    for the TF-IDF fallback.
 2. Scale: N inquiries (default 100 000) synthesised from the dev set (each a dev inquiry with
@@ -37,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DEV = ROOT.parent / "shared" / "data" / "inquiries_dev.jsonl"
+DEV = ROOT / "tests" / "data" / "faq" / "inquiries_dev.jsonl"
 CACHE = Path(os.environ.get("FAQ_BENCH_CACHE", tempfile.gettempdir())) / "faq_bench"
 
 

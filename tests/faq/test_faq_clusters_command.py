@@ -38,8 +38,8 @@ def test_makes_no_database_queries(django_assert_num_queries, db):
         _run("--from-jsonl", str(SMALL), "--json")
 
 
-def test_surges_have_the_documented_fields(shared_data):
-    data = _run("--from-jsonl", str(shared_data / "inquiries_dev.jsonl"), "--json")
+def test_surges_have_the_documented_fields(test_data):
+    data = _run("--from-jsonl", str(test_data / "faq" / "inquiries_dev.jsonl"), "--json")
     assert data["surges"]
     for s in data["surges"]:
         assert {"cluster", "week_start", "count", "baseline", "p_value"} <= set(s)

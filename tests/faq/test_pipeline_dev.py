@@ -12,9 +12,9 @@ from faq import pipeline
 
 @pytest.fixture(scope="module")
 def dev(request):
-    from tests.conftest import SHARED
+    from tests.conftest import DATA
 
-    lines = (SHARED / "data" / "inquiries_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (DATA / "faq" / "inquiries_dev.jsonl").read_text(encoding="utf-8").splitlines()
     docs = pipeline.read_jsonl(lines)
     topics = [json.loads(line)["topic"] for line in lines if line.strip()]
     return docs, topics, pipeline.run(docs)

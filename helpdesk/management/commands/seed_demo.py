@@ -1,5 +1,5 @@
 """Fill the demo database: staff users in each role and a few months of realistic records
-built from ../shared/data/inquiries_dev.jsonl (or the copy in helpdesk/demo_data/)."""
+built from helpdesk/demo_data/inquiries_dev.jsonl (the labelled dev set, also in tests/data/faq/)."""
 
 from django.core.management.base import BaseCommand
 

@@ -216,8 +216,8 @@ REAL = (
 )
 
 
-def test_real_issabel_files_match_the_independent_counts(shared_data, run_import):
-    base = shared_data / "asterisk_issabel"
+def test_real_issabel_files_match_the_independent_counts(test_data, run_import):
+    base = test_data / "calls" / "asterisk_issabel"
     run = run_import([base / name for name in REAL], fmt="asterisk", cdr_timezone="UTC")
 
     assert run.rejected == 0
