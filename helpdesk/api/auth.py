@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -31,7 +32,12 @@ class ObtainTokenView(APIView):
     )
     def post(self, request):
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            # django-axes marks the request it was given (this DRF request, which its
+            # middleware never sees) when the user is locked out: say so, as the pages do.
+            if getattr(request, "axes_locked_out", False):
+                raise Throttled(detail="パスワードの誤りが続いたため、しばらくログインできません。")
+            raise ValidationError(serializer.errors)
         user = serializer.validated_data["user"]
         token, _ = Token.objects.get_or_create(user=user)
         audit_record(actor=user, action=AuditEvent.Action.LOGIN, object_type="auth.token", object_id=str(user.pk))
