@@ -202,6 +202,10 @@ def celery_worker(transactional_db, redis_url, settings):
 def browser():
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test and of
+    # the live server's teardown are still synchronous, so Django's guard must stand aside.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
     executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(
@@ -223,10 +227,16 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A Chromium page. Any Content-Security-Policy violation the page reports fails the test:
+    every page must work under the policy it is served with (config/settings/base.py)."""
     context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport={"width": 1280, "height": 900})
     pg = context.new_page()
+    violations: list[str] = []
+    pg.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    pg.csp_violations = violations  # type: ignore[attr-defined]
     yield pg
     context.close()
+    assert violations == [], f"the page broke its Content-Security-Policy: {violations}"
 
 
 @pytest.fixture
