@@ -111,7 +111,8 @@ LOGOUT_REDIRECT_URL = "/"
 # --- Cache: Redis when present (KPI month cache, rate limits), local memory otherwise.
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Fails open to process memory while Redis is down (config/cache.py).
+    CACHES = {"default": {"BACKEND": "config.cache.FailOpenRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # KPI months: how long a computed month is served from the cache, and how many recent
