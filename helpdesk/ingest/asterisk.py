@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
+from helpdesk.ingest.lines import Overlong, Padding, bounded_lines, excerpt
 from helpdesk.ingest.records import IVR_OR_OUT_OF_HOURS, CallRecord, RowError
 
 UTC = dt.UTC
@@ -153,8 +154,17 @@ def parse_queue_log_line(body: bytes, *, encoding: str = "utf-8") -> QueueLogLin
 
 def read_queue_log(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[QueueLogLine | Bad]:
     offset = 0
-    for lineno, raw in enumerate(fh, 1):
+    lineno = 0
+    for raw in bounded_lines(fh, padding=b"\x00"):
+        if type(raw) is Padding:
+            offset += raw.length
+            continue
+        lineno += 1
         start = offset
+        if type(raw) is Overlong:
+            offset += raw.length
+            yield Bad(lineno, start, raw.excerpt, raw.reason)
+            continue
         offset += len(raw)
         body = clean_line(raw)
         if not body.strip():
@@ -162,7 +172,7 @@ def read_queue_log(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[QueueLo
         try:
             yield parse_queue_log_line(body, encoding=encoding)
         except RowError as exc:
-            yield Bad(lineno, start, raw, str(exc))
+            yield Bad(lineno, start, excerpt(raw), str(exc))
 
 
 def _cdr_time(value: str, field: str, tz: dt.tzinfo) -> dt.datetime | None:
@@ -232,8 +242,12 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 
 def read_cdr(fh: BinaryIO, *, encoding: str = "utf-8", tz: dt.tzinfo = TOKYO) -> Iterator[CdrRow | Bad]:
     offset = 0
-    for lineno, raw in enumerate(fh, 1):
+    for lineno, raw in enumerate(bounded_lines(fh), 1):
         start = offset
+        if type(raw) is Overlong:
+            offset += raw.length
+            yield Bad(lineno, start, raw.excerpt, raw.reason)
+            continue
         offset += len(raw)
         body = clean_line(raw)
         if not body.strip():
@@ -241,7 +255,7 @@ def read_cdr(fh: BinaryIO, *, encoding: str = "utf-8", tz: dt.tzinfo = TOKYO) ->
         try:
             text = body.decode(encoding)
         except UnicodeDecodeError as exc:
-            yield Bad(lineno, start, raw, f"undecodable bytes ({encoding}) at byte {exc.start + 1}")
+            yield Bad(lineno, start, excerpt(raw), f"undecodable bytes ({encoding}) at byte {exc.start + 1}")
             continue
         try:
             rows = list(csv.reader([text], strict=True))
@@ -252,10 +266,10 @@ def read_cdr(fh: BinaryIO, *, encoding: str = "utf-8", tz: dt.tzinfo = TOKYO) ->
             reason = (
                 "truncated CDR row (unterminated quote)" if "end of data" in str(exc) else f"malformed CDR row: {exc}"
             )
-            yield Bad(lineno, start, raw, reason)
+            yield Bad(lineno, start, excerpt(raw), reason)
             continue
         except RowError as exc:
-            yield Bad(lineno, start, raw, str(exc))
+            yield Bad(lineno, start, excerpt(raw), str(exc))
             continue
         if row is not None:
             yield row

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
+from helpdesk.ingest.lines import Overlong, bounded_lines, excerpt
 from helpdesk.ingest.records import OUTCOMES, TOKYO, CallRecord, RowError
 
 COLUMNS = (
@@ -30,6 +31,10 @@ COLUMNS = (
     "acw_seconds",
 )
 BOM = b"\xef\xbb\xbf"
+# Values no center's PBX produces: past them a row is a reject, never a figure bent by a typo
+# (docs/phone.md, "Values the import refuses"; line length: helpdesk/ingest/lines.py).
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2099  # timestamps: the century the center lives in
+MAX_ACW_SECONDS = 86_400  # after-call work the PBX measured: at most a day
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "cp932": "cp932", "shift_jis": "cp932", "sjis": "cp932"}
 
 
@@ -83,18 +88,25 @@ class _Lines:
     def __iter__(self) -> Iterator[str]:
         offset = 0
         encoding = self.encoding
-        for raw in self.fh:
+        for raw in bounded_lines(self.fh):
             self.lineno += 1
             self.offset = offset
+            if type(raw) is Overlong:
+                offset += raw.length
+                self.bad.append(Reject(self.lineno, self.offset, raw.excerpt, raw.reason))
+                continue
             self.raw = raw
             offset += len(raw)
+            if b"\x00" in raw:
+                # PostgreSQL text cannot hold NUL, and no PBX writes one inside a field.
+                self.bad.append(Reject(self.lineno, self.offset, excerpt(raw), f"NUL byte at byte {raw.index(0) + 1}"))
+                continue
             data = raw[3:] if self.lineno == 1 and raw.startswith(BOM) else raw
             try:
                 yield data.decode(encoding)
             except UnicodeDecodeError as exc:
-                self.bad.append(
-                    Reject(self.lineno, self.offset, raw, f"undecodable bytes ({encoding}) at byte {exc.start + 1}")
-                )
+                reason = f"undecodable bytes ({encoding}) at byte {exc.start + 1}"
+                self.bad.append(Reject(self.lineno, self.offset, excerpt(raw), reason))
 
 
 # The ISO 8601 forms accepted (the PostgreSQL fast path applies the same pattern):
@@ -107,6 +119,7 @@ _TS_GROUPLESS = TIMESTAMP_PATTERN[1:-1].replace("(", "(?:")
 # The four timestamps of a row in one match (separated by \x1f, which no timestamp holds).
 _TIMESTAMPS = re.compile("\x1f".join([_TS_GROUPLESS, *[f"(?:{_TS_GROUPLESS})?"] * 3]))
 ACW_PATTERN = r"^[0-9]{1,9}$"
+_CENTURY = ("20", "")  # a timestamp's first two characters, or an empty field
 
 
 def parse_timestamp(value: str, field: str) -> dt.datetime | None:
@@ -127,7 +140,7 @@ def field_error(fields: Sequence[str]) -> str | None:
     """The checks of single fields, without parsing anything (call id, outcome, timestamp
     shapes): the first rules of `row_to_record`, also run alone before a batch goes to the
     PostgreSQL fast path."""
-    call_id, arrived, _, outcome, _, queued, answered, ended, _, _ = fields
+    call_id, arrived, _, outcome, _, queued, answered, ended, _, acw = fields
     if not call_id:
         return "missing call_id"
     if len(call_id) > 128:
@@ -136,11 +149,21 @@ def field_error(fields: Sequence[str]) -> str | None:
         return f"unknown outcome {outcome[:40]!r}"
     if not arrived:
         return "missing arrived_at"
-    if _TIMESTAMPS.fullmatch(f"{arrived}\x1f{queued}\x1f{answered}\x1f{ended}"):
-        return None  # (one match for the usual row; the loop below says which field is wrong)
+    if len(acw) > 5 or (len(acw) == 5 and acw > str(MAX_ACW_SECONDS)):
+        return f"acw_seconds above {MAX_ACW_SECONDS} (a day): {acw[:20]!r}"
+    if (
+        _TIMESTAMPS.fullmatch(f"{arrived}\x1f{queued}\x1f{answered}\x1f{ended}")
+        and arrived[:2] == "20"
+        and queued[:2] in _CENTURY
+        and answered[:2] in _CENTURY
+        and ended[:2] in _CENTURY
+    ):
+        return None  # (cheap checks for the usual row; the loop below says which field is wrong)
     for name, value in (("arrived_at", arrived), ("queued_at", queued), ("answered_at", answered), ("ended_at", ended)):
         if value and not _TIMESTAMP.match(value):
             return f"bad timestamp in {name}: {value[:40]!r}"
+        if value and not EARLIEST_YEAR <= int(value[:4]) <= LATEST_YEAR:
+            return f"{name} year {value[:4]} outside {EARLIEST_YEAR}–{LATEST_YEAR}"
     return None
 
 

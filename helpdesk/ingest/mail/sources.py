@@ -13,7 +13,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from helpdesk.ingest.lines import Overlong, bounded_lines
+
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # larger than any mail server accepts
+MAX_LINE_BYTES = 1024 * 1024  # a mail line: RFC 5322 says 998 bytes; HTML-only mail can be long
 _FROM_ESCAPED = re.compile(rb"^>+From ")
 
 
@@ -46,12 +49,14 @@ def iter_mbox(path: Path) -> Iterator[MailItem]:
     line_no = 0
     prev_blank = True
     too_big = False
+    overlong = ""
 
     def flush() -> MailItem | None:
         if start_offset is None:
             return None
         if too_big:
-            return MailItem(name, b"", start_line, start_offset, error=f"message larger than {MAX_MESSAGE_BYTES} bytes")
+            reason = overlong or f"message larger than {MAX_MESSAGE_BYTES} bytes"
+            return MailItem(name, b"", start_line, start_offset, error=reason)
         raw = b"".join(lines)
         # The blank line before the next From_ line belongs to the mbox, not the message.
         if raw.endswith(b"\r\n\r\n"):
@@ -61,14 +66,24 @@ def iter_mbox(path: Path) -> Iterator[MailItem]:
         return MailItem(name, raw, start_line, start_offset)
 
     with path.open("rb") as fh:
-        for line in fh:
+        for line in bounded_lines(fh, MAX_LINE_BYTES):
             line_no += 1
+            if type(line) is Overlong:
+                # A line no mail system writes (RFC 5322 allows 998 bytes): the message it is
+                # in becomes a reject and the line is never held.
+                offset += line.length
+                if start_offset is None:
+                    yield MailItem(name, line.excerpt, line_no, offset - line.length, error=line.reason)
+                else:
+                    too_big, lines, overlong = True, [], line.reason
+                prev_blank = False
+                continue
             length = len(line)
             if line.startswith(b"From ") and prev_blank:
                 item = flush()
                 if item is not None:
                     yield item
-                lines, size, too_big = [], 0, False
+                lines, size, too_big, overlong = [], 0, False, ""
                 start_line, start_offset = line_no + 1, offset + length
             elif start_offset is None:
                 if line.strip():
@@ -99,10 +114,20 @@ def _file_item(path: Path) -> MailItem:
     return MailItem(str(path), path.read_bytes(), 1, 0, mtime)
 
 
+def _link(entry: Path) -> MailItem:
+    """A symbolic link inside the folder given is never followed: it could point anywhere
+    (a system file would become an inquiry). It is a reject, so the operator sees it."""
+    return MailItem(str(entry), b"", None, None, error="symbolic link: not followed (only files inside the folder)")
+
+
 def iter_maildir(path: Path) -> Iterator[MailItem]:
     for sub in ("new", "cur"):
         for entry in sorted((path / sub).iterdir()):
-            if entry.is_file() and not entry.name.startswith("."):
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                yield _link(entry)
+            elif entry.is_file():
                 yield _file_item(entry)
 
 
@@ -112,6 +137,9 @@ def iter_path(path: Path) -> Iterator[MailItem]:
     elif path.is_dir():
         for entry in sorted(path.iterdir()):
             if entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                yield _link(entry)
                 continue
             if entry.is_dir() and entry.name in ("tmp",):
                 continue

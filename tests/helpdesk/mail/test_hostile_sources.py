@@ -1,0 +1,73 @@
+"""Mail files a careless operator or an attacker hands over: a symbolic link inside a Maildir
+is never followed (a link to a system file once became an inquiry), and a line of megabytes
+rejects its message without being held, while the messages around it import."""
+
+import shutil
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from helpdesk.ingest.mail.sources import MAX_LINE_BYTES, iter_mbox
+from helpdesk.models import EmailMessage, ImportReject
+from helpdesk.services.mail import mail_import_paths
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "mail"
+pytestmark = pytest.mark.django_db
+
+
+def _message(n: int, body: bytes = b"") -> bytes:
+    return (
+        b"From citizen@example.jp Mon Oct  5 09:00:00 2026\n"
+        b"From: citizen@example.jp\nTo: support@e-gov-help.example.jp\n"
+        b"Message-ID: <hostile-%d@example.jp>\nSubject: question %d\n"
+        b"Date: Mon, 05 Oct 2026 09:00:00 +0900\n\n" % (n, n) + (body or b"body %d\n" % n) + b"\n"
+    )
+
+
+def test_a_symbolic_link_in_a_maildir_is_a_reject_not_an_inquiry(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "passwd"
+    secret.write_bytes(b"From: root@localhost\nSubject: not mail\n\nroot:x:0:0:root:/root:/bin/bash\n")
+    maildir = tmp_path / "Maildir"
+    shutil.copytree(DATA / "maildir", maildir)
+    (maildir / "new" / "1759600001.M2P2.link").symlink_to(secret)
+    (maildir / "cur" / "linked-dir").symlink_to(outside, target_is_directory=True)
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    (folder / "system.eml").symlink_to(secret)
+
+    run = mail_import_paths(paths=[maildir, folder])
+
+    assert EmailMessage.objects.count() == 1  # the Maildir's one real message
+    assert not EmailMessage.objects.filter(raw__contains=b"root:x:0:0").exists()
+    reasons = sorted(ImportReject.objects.filter(run=run).values_list("source_name", "reason"))
+    link_reason = "symbolic link: not followed (only files inside the folder)"
+    assert reasons == [
+        (str(maildir / "cur" / "linked-dir"), link_reason),
+        (str(maildir / "new" / "1759600001.M2P2.link"), link_reason),
+        (str(folder / "system.eml"), link_reason),
+    ]
+    assert run.summary().endswith("3 rejected")
+
+
+def test_a_line_of_megabytes_rejects_its_message_only_and_is_never_held(tmp_path):
+    mbox = tmp_path / "hostile.mbox"
+    huge = b"A" * (16 * MAX_LINE_BYTES) + b"\n"
+    mbox.write_bytes(_message(1) + _message(2, b"start\n" + huge + b"end\n") + _message(3))
+
+    tracemalloc.start()
+    items = list(iter_mbox(mbox))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 5 * MAX_LINE_BYTES  # a bounded line at a time, never the 16 MB one
+    assert [item.error for item in items] == ["", f"line longer than {MAX_LINE_BYTES} bytes ({len(huge)} bytes)", ""]
+
+    run = mail_import_paths(paths=[mbox])
+    assert set(EmailMessage.objects.values_list("message_id", flat=True)) == {
+        "<hostile-1@example.jp>",
+        "<hostile-3@example.jp>",
+    }
+    (reject,) = ImportReject.objects.filter(run=run)
+    assert reject.line == 11 and "line longer than" in reject.reason  # the message's first line
