@@ -144,21 +144,26 @@ class ServiceWriteAdmin(admin.ModelAdmin):
             self.delete_model(request, obj)
 
     def save_formset(self, request, form, formset, change):
-        """Inline rows too: changed, added and removed through the services."""
+        """Inline rows too: changed, added and removed through the services. The lists set
+        here are what the admin's change message reads (as formset.save() would set them)."""
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for inline_form in formset.initial_forms:
             obj = inline_form.instance
             if formset.can_delete and formset._should_delete_form(inline_form):
                 corrections.record_delete(obj=obj, actor=request.user)
+                formset.deleted_objects.append(obj)
             elif inline_form.has_changed():
                 data = {f: inline_form.cleaned_data[f] for f in inline_form.changed_data}
-                corrections.record_correct(obj=obj, actor=request.user, data=data)
+                saved = corrections.record_correct(obj=obj, actor=request.user, data=data)
+                formset.changed_objects.append((saved, inline_form.changed_data))
         for inline_form in formset.extra_forms:
             if inline_form.has_changed() and not formset._should_delete_form(inline_form):
-                data = {
-                    f: v for f, v in inline_form.cleaned_data.items() if f in corrections.editable_fields(formset.model)
-                }
+                editable = corrections.editable_fields(formset.model)
+                data = {f: v for f, v in inline_form.cleaned_data.items() if f in editable}
                 data[formset.fk.name] = formset.instance
-                corrections.record_create(model=formset.model, actor=request.user, data=data)
+                formset.new_objects.append(
+                    corrections.record_create(model=formset.model, actor=request.user, data=data)
+                )
 
     # --- a service's refusal is a message on the page, never a traceback
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
