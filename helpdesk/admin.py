@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 
 from helpdesk import pii
 from helpdesk.errors import ApplicationError
@@ -97,7 +98,6 @@ class ServiceWriteAdmin(admin.ModelAdmin):
     here; a contract setting is removed with a reason (confirmation page asks for it)."""
 
     form = CorrectionForm
-    delete_confirmation_template = "admin/delete_with_reason.html"
 
     # --- permissions: Django's, as helpdesk.roles.ROLE_PERMISSIONS grants them, except:
     def has_delete_permission(self, request, obj=None):
@@ -172,6 +172,12 @@ class ServiceWriteAdmin(admin.ModelAdmin):
         except (ApplicationError, ValidationError) as exc:
             self.message_user(request, error_text(exc), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    def render_delete_form(self, request, context):
+        if corrections.is_contract_setting(self.model):  # the confirmation asks for the reason
+            request.current_app = self.admin_site.name
+            return TemplateResponse(request, "admin/delete_with_reason.html", context)
+        return super().render_delete_form(request, context)
 
     def delete_view(self, request, object_id, extra_context=None):
         if (

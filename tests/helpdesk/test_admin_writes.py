@@ -396,3 +396,61 @@ def test_every_contract_field_named_exists_on_its_model():
             model = apps.get_model(label)
             assert contract_fields(model) <= {f.name for f in model._meta.fields}, label
     assert contract_fields(Complaint) >= {"cause", "confirmed_at"}
+
+
+def test_records_added_in_the_admin_go_through_their_services(admin_client):
+    inquiry = InquiryFactory()
+
+    incident = post_admin_form(
+        admin_client,
+        "/admin/helpdesk/securityincident/add/",
+        "securityincident",
+        occurred_at_0="2026-10-05",
+        occurred_at_1="14:00:00",
+        detected_at_0="2026-10-05",
+        detected_at_1="15:00:00",
+        severity="major",
+        kind="other",
+    )
+    complaint = post_admin_form(
+        admin_client,
+        "/admin/helpdesk/complaint/add/",
+        "complaint",
+        inquiry=str(inquiry.pk),
+        received_at_0="2026-10-01",
+        received_at_1="12:00:00",
+        cause="operator_error",
+        confirmed_at_0="2026-10-02",
+        confirmed_at_1="09:00:00",
+    )
+    added = post_admin_form(
+        admin_client,
+        "/admin/helpdesk/inquiry/add/",
+        "inquiry",
+        channel="form",
+        status="new",
+        received_at_0="2026-10-03",
+        received_at_1="09:00:00",
+        subject="フォームからの問い合わせ",
+    )
+
+    assert (incident.status_code, complaint.status_code, added.status_code) == (302, 302, 302)
+    assert SecurityIncident.objects.get().reported_by.username == "staff-admin"
+    confirmed = Complaint.objects.get()
+    assert confirmed.cause == "operator_error" and confirmed.confirmed_by.username == "staff-admin"
+    new = Inquiry.objects.get(subject="フォームからの問い合わせ")
+    assert new.ref.startswith("EG-20261003-") and new.created_by.username == "staff-admin"
+    created = set(AuditEvent.objects.filter(action=AuditEvent.Action.CREATE).values_list("object_type", flat=True))
+    assert created >= {"helpdesk.securityincident", "helpdesk.complaint", "helpdesk.inquiry"}
+
+
+def test_an_agent_profile_is_removed_through_the_audited_service(admin_client):
+    profile = AgentProfile.objects.create(user=UserFactory(username="op-c"), pbx_login="op07")
+    url = f"/admin/helpdesk/agentprofile/{profile.pk}/delete/"
+
+    assert 'name="correction_reason"' not in admin_client.get(url).content.decode()
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+
+    assert not AgentProfile.objects.exists()
+    event = AuditEvent.objects.get(action=AuditEvent.Action.DELETE, object_type="helpdesk.agentprofile")
+    assert event.changes["pbx_login"] == {"old": "op07", "new": None}
