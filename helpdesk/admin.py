@@ -37,7 +37,7 @@ from helpdesk.models import (
     ServiceHours,
 )
 from helpdesk.roles import can_see_pii, is_admin
-from helpdesk.services import corrections
+from helpdesk.services import corrections, staff_users
 from helpdesk.services.audit import audit_pii_view
 from helpdesk.services.complaints import complaint_classify, complaint_record
 from helpdesk.services.escalations import escalation_create, escalation_record_return
@@ -546,7 +546,43 @@ for model in (User, Group):
 
 @admin.register(User)
 class HelpdeskUserAdmin(UserAdmin):
+    """Account changes and role grants are audit-logged (helpdesk.services.staff_users)."""
+
     list_display = ("username", "email", "is_active", "is_staff", "last_login")
+
+    def save_model(self, request, obj, form, change):
+        staff_users.staff_user_save(actor=request.user, user=obj, fields=form.changed_data)
+
+    def save_related(self, request, form, formsets, change):
+        data = form.cleaned_data
+        staff_users.staff_user_set_access(
+            actor=request.user,
+            user=form.instance,
+            groups=data.get("groups"),
+            permissions=data.get("user_permissions"),
+        )
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        staff_users.staff_user_delete(actor=request.user, user=obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            staff_users.staff_user_password_changed(actor=request.user, user=self.get_object(request, id))
+        return response
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as exc:
+            self.message_user(request, error_text(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

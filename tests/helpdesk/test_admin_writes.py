@@ -454,3 +454,46 @@ def test_an_agent_profile_is_removed_through_the_audited_service(admin_client):
     assert not AgentProfile.objects.exists()
     event = AuditEvent.objects.get(action=AuditEvent.Action.DELETE, object_type="helpdesk.agentprofile")
     assert event.changes["pbx_login"] == {"old": "op07", "new": None}
+
+
+# --- staff accounts ---------------------------------------------------------------------------
+
+
+def test_granting_a_role_in_the_admin_is_audited(admin_client):
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(username="new-sv", roles=["agent"])
+    supervisor = Group.objects.get(name="supervisor")
+
+    response = post_admin_form(
+        admin_client, f"/admin/auth/user/{user.pk}/change/", "user", groups=str(supervisor.pk), is_staff="on"
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    events = AuditEvent.objects.filter(object_type="auth.user", object_id=str(user.pk)).order_by("id")
+    changes = {k: v for e in events for k, v in e.changes.items()}
+    assert changes["groups"] == {"old": ["agent"], "new": ["supervisor"]}
+    assert changes["is_staff"] == {"old": False, "new": True}
+
+
+def test_an_admin_cannot_make_a_superuser(admin_client):
+    user = UserFactory(username="someone")
+
+    post_admin_form(admin_client, f"/admin/auth/user/{user.pk}/change/", "user", is_superuser="on")
+
+    user.refresh_from_db()
+    assert not user.is_superuser
+
+
+def test_a_password_set_in_the_admin_is_audited_without_the_password(admin_client):
+    user = UserFactory(username="forgetful")
+
+    response = admin_client.post(
+        f"/admin/auth/user/{user.pk}/password/",
+        {"password1": "Kx9-vanilla-Otter", "password2": "Kx9-vanilla-Otter", "set_usable_password": "true"},
+    )
+
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(object_type="auth.user", object_id=str(user.pk))
+    assert event.changes == {"password": {"changed": True}}
+    assert "Kx9" not in json.dumps(event.changes)
