@@ -110,6 +110,19 @@ class ServiceWriteAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)  # no reason can be given for a bulk delete
         return actions
 
+    def get_fields(self, request, obj=None):
+        """The reason field only where a reason can be needed: a change of a record with
+        contract fields, or any add of a contract setting, by someone who may save."""
+        fields = list(super().get_fields(request, obj))
+        wanted = (
+            bool(corrections.contract_fields(self.model))
+            and (obj is not None or corrections.is_contract_setting(self.model))
+            and (self.has_change_permission(request, obj) if obj is not None else self.has_add_permission(request))
+        )
+        if not wanted and "correction_reason" in fields:
+            fields.remove("correction_reason")
+        return fields
+
     # --- writes
     def form_values(self, form, *, changed_only: bool) -> dict[str, Any]:
         editable = corrections.editable_fields(self.model)

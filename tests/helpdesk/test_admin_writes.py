@@ -497,3 +497,15 @@ def test_a_password_set_in_the_admin_is_audited_without_the_password(admin_clien
     event = AuditEvent.objects.get(object_type="auth.user", object_id=str(user.pk))
     assert event.changes == {"password": {"changed": True}}
     assert "Kx9" not in json.dumps(event.changes)
+
+
+def test_the_reason_field_is_shown_only_where_a_reason_can_be_needed(client, admin_client):
+    call = CallFactory()
+    profile = AgentProfile.objects.create(user=UserFactory(username="op-d"), pbx_login="op05")
+
+    assert 'name="correction_reason"' in admin_client.get(change_url(call)).content.decode()
+    assert 'name="correction_reason"' in admin_client.get("/admin/helpdesk/calendarday/add/").content.decode()
+    assert 'name="correction_reason"' not in admin_client.get(change_url(profile)).content.decode()
+    assert 'name="correction_reason"' not in admin_client.get("/admin/helpdesk/inquiry/add/").content.decode()
+    client.force_login(staff("agent"))
+    assert "訂正理由" not in client.get(change_url(call)).content.decode()
