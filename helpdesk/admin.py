@@ -259,8 +259,20 @@ def masked(field: str, mask, description: str):
 
 
 class InquiryForm(CorrectionForm):
+    # The version the page was read at: a save over someone else's change (API, another
+    # admin) is refused instead of silently overwriting it.
+    read_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.instance._state.adding:
+            self.fields["read_version"].initial = self.instance.version
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        read = cleaned.get("read_version")
+        if read is not None and read != self.instance.version:
+            raise ValidationError("この問い合わせは他のユーザーによって更新されています。再読み込みしてください。")
         status = cleaned.get("status")
         moved = not self.instance._state.adding and "status" in self.changed_data and status
         if moved and not self.instance.can_transition_to(status):

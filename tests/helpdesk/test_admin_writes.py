@@ -9,6 +9,7 @@ import pytest
 
 from helpdesk.models import (
     AgentProfile,
+    Attachment,
     AuditEvent,
     CalendarDay,
     Call,
@@ -21,7 +22,7 @@ from helpdesk.models import (
     SecurityIncident,
     ServiceHours,
 )
-from tests.admin_forms import post_admin_form
+from tests.admin_forms import admin_form, post_admin_form
 from tests.factories import (
     CallFactory,
     ComplaintFactory,
@@ -345,6 +346,12 @@ def test_adding_a_special_day_needs_a_reason(admin_client):
     [
         ("importrun", lambda: ImportRun.objects.create(kind="calls", source_name="calls.csv")),
         (
+            "attachment",
+            lambda: Attachment.objects.create(
+                message=EmailMessageFactory(), filename="log.txt", size=3, content=b"abc"
+            ),
+        ),
+        (
             "importreject",
             lambda: ImportReject.objects.create(
                 run=ImportRun.objects.create(kind="calls", source_name="c.csv"), source_name="c.csv", reason="bad"
@@ -352,13 +359,14 @@ def test_adding_a_special_day_needs_a_reason(admin_client):
         ),
     ],
 )
-def test_import_logs_are_read_only(admin_client, model_name, build):
+def test_import_logs_and_attachments_are_read_only(admin_client, model_name, build):
     obj = build()
 
     assert admin_client.get(change_url(obj)).status_code == 200
     assert 'name="_save"' not in admin_client.get(change_url(obj)).content.decode()
     assert admin_client.post(change_url(obj), {}).status_code == 403
     assert admin_client.post(f"/admin/helpdesk/{model_name}/{obj.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert type(obj).objects.filter(pk=obj.pk).exists()
 
 
 def test_calls_and_mail_are_not_added_by_hand(admin_client):
@@ -509,3 +517,17 @@ def test_the_reason_field_is_shown_only_where_a_reason_can_be_needed(client, adm
     assert 'name="correction_reason"' not in admin_client.get("/admin/helpdesk/inquiry/add/").content.decode()
     client.force_login(staff("agent"))
     assert "訂正理由" not in client.get(change_url(call)).content.decode()
+
+
+def test_an_inquiry_changed_since_the_page_was_read_is_not_overwritten(admin_client):
+    inquiry = InquiryFactory(subject="元の件名")
+    url = change_url(inquiry)
+    data = admin_form(admin_client, url, "inquiry")
+    Inquiry.objects.filter(pk=inquiry.pk).update(subject="APIで変更", version=2)
+
+    response = admin_client.post(url, {**data, "subject": "管理画面で変更"})
+
+    assert response.status_code == 200
+    assert "他のユーザーによって更新されています" in response.content.decode()
+    inquiry.refresh_from_db()
+    assert inquiry.subject == "APIで変更"
