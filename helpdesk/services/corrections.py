@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max, Min
 
-from helpdesk.errors import PermissionDeniedError
+from helpdesk.errors import ConflictError, PermissionDeniedError
 from helpdesk.models import AuditEvent
 from helpdesk.roles import is_admin
 from helpdesk.services.audit import audit_record
@@ -193,7 +193,7 @@ def record_correct(
         raise ValidationError(f"変更できない項目です: {', '.join(sorted(unknown))}")
     locked = model._default_manager.select_for_update().get(pk=obj.pk)
     if expected_version is not None and getattr(locked, "version", expected_version) != expected_version:
-        raise ValidationError("この記録は他のユーザーによって更新されています。再読み込みしてください。")
+        raise ConflictError("この記録は他のユーザーによって更新されています。再読み込みしてください。")
     changes = _diff(locked, data)
     if not changes:
         return locked
@@ -294,9 +294,3 @@ _AFTER_WRITE = {
     "helpdesk.calendarday": _calendar_day_changed,
     "helpdesk.servicehours": _service_hours_changed,
 }
-
-
-def register_after_write(model_label: str, hook) -> None:
-    """Another area (kpi) reacts to its own settings' corrections, e.g. by dropping cached
-    figures."""
-    _AFTER_WRITE[model_label] = hook
