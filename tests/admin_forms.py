@@ -10,8 +10,9 @@ class _FormFields(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.form_id = form_id
         self.inside = False
-        self.fields: dict[str, str] = {}
+        self.fields: dict[str, str | list[str]] = {}
         self._select: str | None = None
+        self._multiple = False
         self._textarea: str | None = None
 
     def handle_starttag(self, tag, attrs):
@@ -32,10 +33,15 @@ class _FormFields(HTMLParser):
             else:
                 self.fields[name] = a.get("value", "")
         elif tag == "select" and name:
-            self._select = name
-            self.fields.setdefault(name, "")
+            # A multiple select with nothing chosen sends nothing, as a browser does.
+            self._select, self._multiple = name, "multiple" in a
+            if not self._multiple:
+                self.fields.setdefault(name, "")
         elif tag == "option" and self._select and "selected" in a:
-            self.fields[self._select] = a.get("value", "")
+            if self._multiple:
+                self.fields.setdefault(self._select, []).append(a.get("value", ""))  # type: ignore[union-attr]
+            else:
+                self.fields[self._select] = a.get("value", "")
         elif tag == "textarea" and name:
             self._textarea = name
             self.fields[name] = ""
@@ -50,10 +56,11 @@ class _FormFields(HTMLParser):
 
     def handle_data(self, data):
         if self._textarea:
-            self.fields[self._textarea] += data.removeprefix("\n") if not self.fields[self._textarea] else data
+            current = str(self.fields[self._textarea])
+            self.fields[self._textarea] = current + (data if current else data.removeprefix("\n"))
 
 
-def admin_form(client, url: str, model_name: str) -> dict[str, str]:
+def admin_form(client, url: str, model_name: str) -> dict[str, str | list[str]]:
     response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
     parser = _FormFields(f"{model_name}_form")

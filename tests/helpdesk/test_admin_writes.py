@@ -487,9 +487,13 @@ def test_granting_a_role_in_the_admin_is_audited(admin_client):
 def test_an_admin_cannot_make_a_superuser(admin_client):
     user = UserFactory(username="someone")
 
-    post_admin_form(admin_client, f"/admin/auth/user/{user.pk}/change/", "user", is_superuser="on")
+    response = post_admin_form(
+        admin_client, f"/admin/auth/user/{user.pk}/change/", "user", is_superuser="on", is_staff="on"
+    )
 
+    assert response.status_code == 302
     user.refresh_from_db()
+    assert user.is_staff
     assert not user.is_superuser
 
 

@@ -152,7 +152,7 @@ def test_migrate_assigns_the_permissions_after_the_migrations(settings):
     assert held(Role.ADMIN) == role_permission_codenames(Role.ADMIN)
 
 
-def test_calendar_page_save_by_the_admin_role_reclassifies_and_audits(client):
+def test_calendar_page_save_by_the_admin_role_is_an_audited_correction(client):
     client.force_login(staff_user(Role.ADMIN))
 
     response = post_admin_form(
@@ -170,3 +170,5 @@ def test_calendar_page_save_by_the_admin_role_reclassifies_and_audits(client):
     from helpdesk.models import CalendarDay
 
     assert CalendarDay.objects.get().date == dt.date(2026, 11, 2)
+    event = AuditEvent.objects.get(object_type="helpdesk.calendarday", action=AuditEvent.Action.CREATE)
+    assert event.note == "訂正: 特別開庁" and event.changes["closes_at"] == {"old": None, "new": "12:00:00"}
