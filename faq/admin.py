@@ -1,12 +1,27 @@
 """Django admin for the faq app. Writes go through the services (so they are permission-checked
-and audit-logged); derived data (embeddings, clusters, surges) is read-only here."""
+and audit-logged); derived data (embeddings, clusters, surges) is read-only here. The admin
+role reaches these pages through its Django permissions (helpdesk.roles.ROLE_PERMISSIONS)."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 
 from faq import services
 from faq.models import ClusterRun, FaqCategory, FaqEntry, FaqSettings, IvrAnnouncement, SurgeAlert, TopicCluster
+from helpdesk.admin import error_text
 from helpdesk.errors import ApplicationError
+from helpdesk.services import corrections
+
+
+class ServiceErrorsAsMessages(admin.ModelAdmin):
+    """A service's refusal (stale version, permission) is a message, never a traceback."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (ApplicationError, ValidationError) as exc:
+            self.message_user(request, error_text(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,7 +36,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(FaqSettings)
-class FaqSettingsAdmin(admin.ModelAdmin):
+class FaqSettingsAdmin(ServiceErrorsAsMessages):
     list_display = ["window_weeks", "distance_threshold", "surge_min_count", "surge_min_ratio", "surge_alpha"]
 
     def has_add_permission(self, request):
@@ -31,23 +46,48 @@ class FaqSettingsAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        services.faq_settings_update(actor=request.user, **{f: getattr(obj, f) for f in services.SETTINGS_FIELDS})
+        saved = services.faq_settings_update(
+            actor=request.user, **{f: getattr(obj, f) for f in services.SETTINGS_FIELDS}
+        )
+        obj.pk = saved.pk
 
 
 @admin.register(FaqCategory)
-class FaqCategoryAdmin(admin.ModelAdmin):
+class FaqCategoryAdmin(ServiceErrorsAsMessages):
+    """Added by faq_category_create; renamed or reordered by an audited change; deleted
+    through the audited service (an entry's category is protected)."""
+
     list_display = ["name", "slug", "order"]
     prepopulated_fields = {"slug": ["name"]}
 
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in ("name", "slug", "order")}
+        if change:
+            current = FaqCategory.objects.get(pk=obj.pk)
+            saved = corrections.record_correct(obj=current, actor=request.user, data=data)
+        else:
+            saved = services.faq_category_create(actor=request.user, **data)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        corrections.record_delete(obj=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
 
 @admin.register(FaqEntry)
-class FaqEntryAdmin(admin.ModelAdmin):
+class FaqEntryAdmin(ServiceErrorsAsMessages):
     list_display = ["question", "status", "category", "source_cluster", "published_at", "version"]
     list_filter = ["status", "category"]
     search_fields = ["question", "answer"]
     fields = ["question", "answer", "category", "status", "source_cluster", "source_surge", "published_at", "version"]
     readonly_fields = ["status", "source_cluster", "source_surge", "published_at", "version"]
     actions = ["publish", "retire"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an entry is retired (audited), never deleted
 
     def save_model(self, request, obj, form, change):
         data = {f: form.cleaned_data[f] for f in ("question", "answer", "category")}

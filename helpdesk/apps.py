@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
+from django.db.models.signals import post_migrate
 
 
 def _register_sqlite_functions(sender, connection, **kwargs) -> None:
@@ -11,6 +12,14 @@ def _register_sqlite_functions(sender, connection, **kwargs) -> None:
         connection.connection.create_function("nfkc", 1, nfkc, deterministic=True)
 
 
+def _sync_role_permissions(sender, using="default", **kwargs) -> None:
+    """Role groups get their Django permissions (helpdesk.roles.ROLE_PERMISSIONS) after every
+    migrate and flush: on a fresh database the permissions only exist from now on."""
+    from helpdesk.roles import sync_role_permissions
+
+    sync_role_permissions(using=using)
+
+
 class HelpdeskConfig(AppConfig):
     name = "helpdesk"
     verbose_name = "ヘルプデスク"
@@ -18,3 +27,4 @@ class HelpdeskConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(_register_sqlite_functions, dispatch_uid="helpdesk_sqlite_functions")
+        post_migrate.connect(_sync_role_permissions, sender=self, dispatch_uid="helpdesk_role_permissions")

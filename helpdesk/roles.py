@@ -57,3 +57,103 @@ def assign_roles(user, roles: Iterable[str]) -> None:
     user.groups.set(Group.objects.filter(name__in=list(roles)))
     if hasattr(user, "_helpdesk_roles"):
         del user._helpdesk_roles
+
+
+# --- Django permissions of each role -------------------------------------------------------
+#
+# The ONE declared mapping role → Django model permissions. `sync_role_permissions` writes it
+# into each role's Group after every `migrate` (post_migrate, helpdesk.apps): permissions do
+# not exist yet while the migrations of a fresh database run. The Django admin reads these
+# permissions (`user.has_perm`), so a user needs no superuser flag to use the pages their role
+# is documented to have (docs/permissions.md). A model label ending in `.*` means every model
+# of that app. Deleting KPI records is never granted: the admin offers corrections instead.
+
+VIEW = ("view",)
+EDIT = ("view", "add", "change")
+MANAGE = ("view", "add", "change", "delete")
+
+# What an agent handles in the admin (read-only; writes go through the API and pages).
+_OPERATOR_RECORDS = {
+    "helpdesk.inquiry": VIEW,
+    "helpdesk.call": VIEW,
+    "helpdesk.emailmessage": VIEW,
+    "helpdesk.attachment": VIEW,
+    "helpdesk.escalation": VIEW,
+    "helpdesk.complaint": VIEW,
+    "helpdesk.agentprofile": VIEW,
+    "helpdesk.importrun": VIEW,
+    "helpdesk.importreject": VIEW,
+    "helpdesk.servicehours": VIEW,
+    "helpdesk.calendarday": VIEW,
+}
+# The contract settings and published figures, readable by everyone who reads KPI.
+_KPI_READ = {"kpi.kpitarget": VIEW, "kpi.fiscalmonthperiod": VIEW, "kpi.kpisnapshot": VIEW}
+
+ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    Role.AGENT: dict(_OPERATOR_RECORDS),
+    Role.SUPERVISOR: {**_OPERATOR_RECORDS, "helpdesk.auditevent": VIEW, **_KPI_READ},
+    Role.ADMIN: {
+        "helpdesk.*": VIEW,
+        "helpdesk.inquiry": EDIT,
+        "helpdesk.call": ("view", "change"),
+        "helpdesk.emailmessage": ("view", "change"),
+        "helpdesk.escalation": EDIT,
+        "helpdesk.complaint": EDIT,
+        "helpdesk.securityincident": EDIT,
+        "helpdesk.agentprofile": MANAGE,
+        "helpdesk.servicehours": MANAGE,
+        "helpdesk.calendarday": MANAGE,
+        "auth.user": MANAGE,
+        "auth.group": VIEW,  # a role's permissions are this table, not edited by hand
+        "kpi.kpitarget": MANAGE,
+        "kpi.fiscalmonthperiod": MANAGE,
+        "kpi.kpisnapshot": VIEW,
+        "faq.*": VIEW,
+        "faq.faqsettings": ("view", "change"),
+        "faq.faqcategory": EDIT,
+        "faq.faqentry": EDIT,
+    },
+    Role.REVIEWER: {
+        "helpdesk.servicehours": VIEW,
+        "helpdesk.calendarday": VIEW,
+        "helpdesk.securityincident": VIEW,
+        **_KPI_READ,
+    },
+}
+
+
+def role_permission_codenames(role: str) -> set[tuple[str, str]]:
+    """(app_label, codename) pairs the role's Group holds, `.*` entries expanded."""
+    from django.apps import apps
+
+    pairs: set[tuple[str, str]] = set()
+    for label, actions in ROLE_PERMISSIONS.get(role, {}).items():
+        app_label, model_name = label.split(".")
+        models = (
+            [m._meta.model_name for m in apps.get_app_config(app_label).get_models()]
+            if model_name == "*"
+            else [model_name]
+        )
+        pairs.update((app_label, f"{action}_{model}") for model in models for action in actions)
+    return pairs
+
+
+def sync_role_permissions(*, using: str = "default") -> None:
+    """Make each role's Group hold exactly the permissions of ROLE_PERMISSIONS (idempotent;
+    creates a missing Group). Permissions of apps not migrated yet are created first."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    for app_label in {label.split(".")[0] for table in ROLE_PERMISSIONS.values() for label in table}:
+        create_permissions(apps.get_app_config(app_label), verbosity=0, using=using)
+    for role in Role.values:
+        wanted = role_permission_codenames(role)
+        perms = Permission.objects.using(using).filter(
+            content_type__app_label__in={a for a, _ in wanted}, codename__in={c for _, c in wanted}
+        )
+        chosen = [
+            p.pk for p in perms.select_related("content_type") if (p.content_type.app_label, p.codename) in wanted
+        ]
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        group.permissions.set(chosen)
