@@ -86,7 +86,7 @@ def _kpi_month_compute(*, month: Month, now: dt.datetime | None = None) -> dict[
     now = now or timezone.now()
     period_type = kpi_period_type(month=month)
     target = kpi_target_for(month=month)
-    calls = metrics.call_aggregates(month)
+    calls = metrics.call_aggregates(month, acw_limit_seconds=target.acw_limit_seconds)
     inquiries = metrics.inquiry_aggregates(month, now=now)
 
     ar = metrics.answer_rate(month, calls=calls)
@@ -287,8 +287,11 @@ def drill_abandoned_calls(*, month: Month) -> QuerySet[Call]:
 
 
 def drill_answered_calls(*, month: Month) -> QuerySet[Call]:
-    """Answered in-hours calls with their handle time parts, as the AHT computes them."""
-    connected, acw = metrics.handle_parts()
+    """Answered in-hours calls with their handle time parts exactly as the month's AHT
+    computes them (the same `HandleParts`, with the limit of the month's target): where the
+    ACW ended (`acw_end_s`: pbx / wrapup / next_call / limit), and the `capped` and
+    `missing_wrapup` flags the KPI object counts."""
+    parts = metrics.HandleParts.build(kpi_target_for(month=month).acw_limit_seconds)
     return (
         Call.objects.filter(
             arrived_at__gte=month.start,
@@ -296,11 +299,14 @@ def drill_answered_calls(*, month: Month) -> QuerySet[Call]:
             in_service_hours=True,
             outcome=Call.Outcome.ANSWERED,
         )
+        .annotate(**metrics.acw_inputs())
         .annotate(
-            connected_s=connected,
-            acw_s=acw,
-            handle_s=connected + acw,
-            missing_wrapup=ExpressionWrapper(metrics.MISSING_WRAPUP, output_field=BooleanField()),
+            connected_s=parts.connected,
+            acw_s=parts.acw,
+            handle_s=parts.connected + parts.acw,
+            acw_end_s=parts.acw_end,
+            missing_wrapup=ExpressionWrapper(parts.missing, output_field=BooleanField()),
+            acw_capped=ExpressionWrapper(parts.capped, output_field=BooleanField()),
             inquiry_ref=F("inquiry__ref"),
         )
         .only("id", "call_id", "arrived_at", "answered_at", "ended_at", "agent", "queue", "acw_seconds")

@@ -47,6 +47,8 @@ def test_month_object_has_the_formats_md_keys(api, reviewer):
         "met": True,
         "answered_calls": 9,
         "calls_missing_wrapup": 0,
+        "calls_acw_capped": 0,
+        "acw_limit_seconds": 1800,
     }.items() <= d["average_handle_time"].items()
     em = d["email_average_response_time"]
     assert {
