@@ -49,10 +49,15 @@ class Month:
 
     @classmethod
     def parse(cls, value: str) -> Month:
+        """'2026-10' → Month(2026, 10). Anything else — '2026-13', '2026-1', '0000-01' —
+        raises ValueError with a message fit for the user (API, page, command)."""
         m = MONTH_RE.match(value or "")
         if not m:
-            raise ValueError(f"month must be YYYY-MM, got {value!r}")
-        return cls(int(m.group(1)), int(m.group(2)))
+            raise ValueError(f"月は YYYY-MM 形式（月は01〜12）で指定してください: {value!r} (month must be YYYY-MM)")
+        month = cls(int(m.group(1)), int(m.group(2)))
+        if not (MONTH_MIN <= month <= MONTH_MAX):
+            raise ValueError(f"月は {MONTH_MIN}〜{MONTH_MAX} の範囲で指定してください: {value!r} (month out of range)")
+        return month
 
     @classmethod
     def of(cls, moment: dt.datetime) -> Month:
@@ -90,6 +95,12 @@ class Month:
 
     def __le__(self, other: Month) -> bool:
         return (self.year, self.month) <= (other.year, other.month)
+
+
+# The first month the Japanese era display knows (昭和 began 1926-12-25, and a month takes
+# the era of its first day); the last whose end (the next month's start) is a datetime.
+MONTH_MIN = Month(1927, 1)
+MONTH_MAX = Month(9998, 12)
 
 
 def month_range(first: Month, last: Month) -> list[Month]:

@@ -22,7 +22,9 @@ from kpi import display, metrics
 from kpi.metrics import Month
 from kpi.models import FiscalMonthPeriod, KpiSnapshot, KpiTarget, PeriodType
 
-SCHEMA_VERSION = 1
+# 2: average_handle_time gained calls_acw_capped and acw_limit_seconds (the ACW rule of
+# docs/kpi.md §2). Part of the cache key, so no object of an older shape is served.
+SCHEMA_VERSION = 2
 METRIC_KEYS = (
     "answer_rate",
     "average_handle_time",
@@ -203,7 +205,9 @@ def kpi_difference(*, current: dict[str, Any], published: dict[str, Any]) -> dic
         if isinstance(cur, dict) and isinstance(pub, dict):
             changed: dict[str, Any] = {}
             for key, value in cur.items():
-                if key in VOLATILE_KEYS or key == "display":
+                # A key the published object lacks was added to the schema after it was
+                # published: no published figure to restate.
+                if key in VOLATILE_KEYS or key == "display" or key not in pub:
                     continue
                 old = pub.get(key)
                 if value == old:
