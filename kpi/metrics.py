@@ -276,7 +276,13 @@ def call_aggregates(month: Month, *, acw_limit_seconds: int = DEFAULT_ACW_LIMIT_
     }
     for outcome in Call.QUEUE_ABANDON_OUTCOMES:
         agg[f"q_{outcome}"] = Count("id", filter=Q(in_service_hours=True, outcome=outcome))
-    base = Call.objects.filter(_month_q("arrived_at", month)).annotate(**acw_inputs())
+    # Only the columns the aggregates read, unordered: the derived table is scanned once.
+    base = (
+        Call.objects.filter(_month_q("arrived_at", month))
+        .order_by()
+        .values("id", "in_service_hours", "outcome", "answered_at", "ended_at", "acw_seconds")
+        .annotate(**acw_inputs())
+    )
     # The slice (see inquiry_aggregates) keeps the lookups in a derived table.
     result = base[:FENCE].aggregate(**agg)
     result["acw_limit_seconds"] = acw_limit_seconds
