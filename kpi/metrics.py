@@ -188,9 +188,9 @@ def next_answer_subquery() -> Subquery:
 def acw_inputs() -> dict[str, Any]:
     """The per-call values the ACW rule reads, as annotations: the linked inquiry's
     wrap-up (LEFT JOIN through the OneToOne `inquiry`) and (b). (b) is looked up only where
-    it can matter — answered, no PBX figure, an agent (a call without one skips the rule);
-    CASE evaluates the subquery lazily."""
-    needs_next = Q(outcome=Call.Outcome.ANSWERED, acw_seconds__isnull=True) & ~Q(agent="")
+    it can matter — answered in service hours (the calls the AHT averages), no PBX figure,
+    an agent (a call without one skips the rule); CASE evaluates the subquery lazily."""
+    needs_next = Q(outcome=Call.Outcome.ANSWERED, in_service_hours=True, acw_seconds__isnull=True) & ~Q(agent="")
     return {
         "acw_wrapup_at": F("inquiry__wrapup_completed_at"),
         "acw_next_answer_at": Case(When(needs_next, then=next_answer_subquery()), default=None),
