@@ -117,7 +117,13 @@ def test_wrapup_completed_months_after_publication_moves_counts_not_the_figure(a
     with time_machine.travel(tokyo(2026, 10, 30, 18), tick=False):
         inq = PhoneInquiryFactory(call=CallFactory(arrived_at=tokyo(2026, 10, 30, 16)))
     with time_machine.travel(tokyo(2026, 11, 5, 10), tick=False):
-        services.kpi_snapshot_publish(month=OCT, actor=admin_user)
+        snap = services.kpi_snapshot_publish(month=OCT, actor=admin_user)
+    published = snap.data["average_handle_time"]
+    assert (published["calls_missing_wrapup"], published["calls_acw_capped"], published["acw_limit_seconds"]) == (
+        1,
+        0,
+        1800,
+    )
     with time_machine.travel(tokyo(2027, 1, 20, 10), tick=False):
         inquiry_complete_wrapup(inquiry=inq, actor=agent)
         data = selectors.kpi_month_get(month=OCT, fresh=True)
