@@ -205,7 +205,7 @@ class HandleParts:
 
     - `wrapup`: wrap-up − end (NULL when never completed);
     - `bound`:  min(next answer − end, limit) — (b) and (c) — so never NULL;
-    - `helpdesk_acw`: min(wrapup, bound) floored at 0 (a wrap-up stamped before the call
+    - `helpdesk_acw`: min(wrapup floored at 0, bound) (a wrap-up stamped before the call
       ended counts 0), or `bound` when the wrap-up is missing;
     - `acw`: the PBX's figure when it has one, else `helpdesk_acw`;
     - `capped`: a completed wrap-up later than (b)/(c) (strictly; at (b) exactly it is the
@@ -227,10 +227,17 @@ class HandleParts:
         next_call = SecondsBetween(F("acw_next_answer_at"), end)
         # Coalesce first: LEAST ignores NULLs on PostgreSQL but returns NULL on SQLite.
         bound = Least(Coalesce(next_call, limit), limit)
-        helpdesk_acw = Case(
-            When(acw_wrapup_at__isnull=True, then=bound),
-            default=Greatest(Least(wrapup, bound), Value(0.0)),
-            output_field=FloatField(),
+        # min(wrap-up floored at 0 — or the limit when missing —, next call, limit): the
+        # (b) lookup written once, so a query that cannot share it (the drill-down) runs it
+        # once here rather than once per reference.
+        helpdesk_acw = Least(
+            Case(
+                When(acw_wrapup_at__isnull=True, then=limit),
+                default=Greatest(wrapup, Value(0.0)),
+                output_field=FloatField(),
+            ),
+            Coalesce(next_call, limit),
+            limit,
         )
         pbx = Q(acw_seconds__isnull=False)
         no_pbx = Q(acw_seconds__isnull=True)
