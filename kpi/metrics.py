@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import (
     Avg,
     Case,
+    CharField,
     Count,
     Exists,
     F,
@@ -26,7 +27,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest
+from django.db.models.functions import Cast, Coalesce, Greatest, Least
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
 from helpdesk.calendar import TOKYO, ServiceCalendar, load_service_calendar
@@ -47,10 +49,15 @@ class Month:
 
     @classmethod
     def parse(cls, value: str) -> Month:
+        """'2026-10' → Month(2026, 10). Anything else — '2026-13', '2026-1', '0000-01' —
+        raises ValueError with a message fit for the user (API, page, command)."""
         m = MONTH_RE.match(value or "")
         if not m:
-            raise ValueError(f"month must be YYYY-MM, got {value!r}")
-        return cls(int(m.group(1)), int(m.group(2)))
+            raise ValueError(f"月は YYYY-MM 形式（月は01〜12）で指定してください: {value!r} (month must be YYYY-MM)")
+        month = cls(int(m.group(1)), int(m.group(2)))
+        if not (MONTH_MIN <= month <= MONTH_MAX):
+            raise ValueError(f"月は {MONTH_MIN}〜{MONTH_MAX} の範囲で指定してください: {value!r} (month out of range)")
+        return month
 
     @classmethod
     def of(cls, moment: dt.datetime) -> Month:
@@ -88,6 +95,12 @@ class Month:
 
     def __le__(self, other: Month) -> bool:
         return (self.year, self.month) <= (other.year, other.month)
+
+
+# The first month the Japanese era display knows (昭和 began 1926-12-25, and a month takes
+# the era of its first day); the last whose end (the next month's start) is a datetime.
+MONTH_MIN = Month(1927, 1)
+MONTH_MAX = Month(9998, 12)
 
 
 def month_range(first: Month, last: Month) -> list[Month]:
@@ -139,48 +152,148 @@ def _r(value: float | None, digits: int = 3) -> float | None:
 
 # --- §1 answer rate and §2 AHT: one scan of the month's calls --------------------------------
 
+FENCE = 10**15  # a LIMIT no month reaches: an optimization fence, not a cap
+
 
 def _month_q(field: str, month: Month) -> Q:
     return Q(**{f"{field}__gte": month.start, f"{field}__lt": month.end})
 
 
-def handle_parts() -> tuple[Func, Func]:
-    """(connected, acw) seconds of an answered call as SQL expressions. Connected runs from
-    the answer to the end (0 if the PBX gave no end); ACW is the PBX's figure, else call end
-    → the linked inquiry's wrap-up (LEFT JOIN through the OneToOne `inquiry`), floored at
-    0, else 0."""
-    connected = Coalesce(SecondsBetween(F("ended_at"), F("answered_at")), Value(0.0))
-    acw = Coalesce(
-        Cast(F("acw_seconds"), FloatField()),
-        Greatest(SecondsBetween(F("inquiry__wrapup_completed_at"), F("ended_at")), Value(0.0)),
-        Value(0.0),
+DEFAULT_ACW_LIMIT_SECONDS = 1800  # KpiTarget.acw_limit_seconds' default (kpi.md §2 (c))
+
+
+def _call_end() -> Coalesce:
+    """Where a call's after-call work starts: its end, or its answer when the PBX gave no
+    end (connected time is then 0, so connected + ACW still runs from the answer)."""
+    return Coalesce(F("ended_at"), F("answered_at"))
+
+
+def next_answer_subquery() -> Subquery:
+    """(b): when the same agent answered their next call — the first call of that agent
+    (not this one) answered at or after this call's end. Any call counts, whatever its
+    month or service-hours flag: the agent left ACW to take it. One index seek per call
+    (`call_agent_answered`)."""
+    return Subquery(
+        Call.objects.filter(
+            agent=OuterRef("agent"),
+            answered_at__isnull=False,
+            answered_at__gte=Coalesce(OuterRef("ended_at"), OuterRef("answered_at")),
+        )
+        .exclude(pk=OuterRef("pk"))
+        .order_by("answered_at")
+        .values("answered_at")[:1]
     )
-    return connected, acw
 
 
-MISSING_WRAPUP = Q(acw_seconds__isnull=True, inquiry__wrapup_completed_at__isnull=True)
+def acw_inputs() -> dict[str, Any]:
+    """The per-call values the ACW rule reads, as annotations: the linked inquiry's
+    wrap-up (LEFT JOIN through the OneToOne `inquiry`) and (b). (b) is looked up only where
+    it can matter — answered in service hours (the calls the AHT averages), no PBX figure,
+    an agent (a call without one skips the rule); CASE evaluates the subquery lazily."""
+    needs_next = Q(outcome=Call.Outcome.ANSWERED, in_service_hours=True, acw_seconds__isnull=True) & ~Q(agent="")
+    return {
+        "acw_wrapup_at": F("inquiry__wrapup_completed_at"),
+        "acw_next_answer_at": Case(When(needs_next, then=next_answer_subquery()), default=None),
+    }
 
 
-def call_aggregates(month: Month) -> dict[str, Any]:
-    """Everything phone metrics need, in one aggregate query over the month's calls."""
+@dataclass(frozen=True)
+class HandleParts:
+    """The §2 rule as SQL expressions over the annotations of `acw_inputs()` — the one
+    definition the month's aggregate and the drill-down both use. All in seconds after the
+    call's end (`_call_end`), with `limit` = the month's ACW limit:
+
+    - `wrapup`: wrap-up − end (NULL when never completed);
+    - `bound`:  min(next answer − end, limit) — (b) and (c) — so never NULL;
+    - `helpdesk_acw`: min(wrapup floored at 0, bound) (a wrap-up stamped before the call
+      ended counts 0), or `bound` when the wrap-up is missing;
+    - `acw`: the PBX's figure when it has one, else `helpdesk_acw`;
+    - `capped`: a completed wrap-up later than (b)/(c) (strictly; at (b) exactly it is the
+      wrap-up that ended the ACW), `missing`: no PBX figure and no completed wrap-up."""
+
+    connected: Func
+    acw: Func
+    wrapup: Func
+    bound: Func
+    capped: Q
+    missing: Q
+    acw_end: Case
+
+    @classmethod
+    def build(cls, limit_seconds: int) -> HandleParts:
+        end = _call_end()
+        limit = Value(float(limit_seconds))
+        wrapup = SecondsBetween(F("acw_wrapup_at"), end)
+        next_call = SecondsBetween(F("acw_next_answer_at"), end)
+        # Coalesce first: LEAST ignores NULLs on PostgreSQL but returns NULL on SQLite.
+        bound = Least(Coalesce(next_call, limit), limit)
+        # min(wrap-up floored at 0 — or the limit when missing —, next call, limit): the
+        # (b) lookup written once, so a query that cannot share it (the drill-down) runs it
+        # once here rather than once per reference.
+        helpdesk_acw = Least(
+            Case(
+                When(acw_wrapup_at__isnull=True, then=limit),
+                default=Greatest(wrapup, Value(0.0)),
+                output_field=FloatField(),
+            ),
+            Coalesce(next_call, limit),
+            limit,
+        )
+        pbx = Q(acw_seconds__isnull=False)
+        no_pbx = Q(acw_seconds__isnull=True)
+        capped = no_pbx & Q(acw_wrapup_at__isnull=False) & GreaterThan(wrapup, bound)
+        missing = no_pbx & Q(acw_wrapup_at__isnull=True)
+        # Which of the rule's ends applied (the drill-down's `acw_end`).
+        at_next = Q(acw_next_answer_at__isnull=False) & LessThanOrEqual(next_call, limit)
+        acw_end = Case(
+            When(pbx, then=Value("pbx")),
+            When(no_pbx & Q(acw_wrapup_at__isnull=False) & LessThanOrEqual(wrapup, bound), then=Value("wrapup")),
+            When(at_next, then=Value("next_call")),
+            default=Value("limit"),
+            output_field=CharField(),
+        )
+        return cls(
+            connected=Coalesce(SecondsBetween(F("ended_at"), F("answered_at")), Value(0.0)),
+            acw=Coalesce(Cast(F("acw_seconds"), FloatField()), helpdesk_acw),
+            wrapup=wrapup,
+            bound=bound,
+            capped=capped,
+            missing=missing,
+            acw_end=acw_end,
+        )
+
+
+def call_aggregates(month: Month, *, acw_limit_seconds: int = DEFAULT_ACW_LIMIT_SECONDS) -> dict[str, Any]:
+    """Everything phone metrics need, in one aggregate query over the month's calls (a
+    derived table holding each call's wrap-up and next-answer lookups, so each lookup runs
+    once per call however many aggregates read it). `acw_limit_seconds` is the month's
+    target's (`kpi.selectors.kpi_target_for`)."""
     answered_in_hours = Q(in_service_hours=True, outcome=Call.Outcome.ANSWERED)
-    connected, acw = handle_parts()
+    parts = HandleParts.build(acw_limit_seconds)
     agg = {
         "total_calls": Count("id", filter=Q(in_service_hours=True)),
         "out_of_hours_calls": Count("id", filter=Q(in_service_hours=False)),
         "answered_calls": Count("id", filter=answered_in_hours),
         "ivr_abandoned": Count("id", filter=Q(in_service_hours=True, outcome=Call.Outcome.IVR_ABANDONED)),
-        "average_handle_seconds": Avg(connected + acw, filter=answered_in_hours),
-        "average_connected_seconds": Avg(connected, filter=answered_in_hours),
-        "calls_missing_wrapup": Count(
-            "id",
-            filter=answered_in_hours & MISSING_WRAPUP,
-        ),
+        "average_handle_seconds": Avg(parts.connected + parts.acw, filter=answered_in_hours),
+        "average_connected_seconds": Avg(parts.connected, filter=answered_in_hours),
+        "calls_missing_wrapup": Count("id", filter=answered_in_hours & parts.missing),
+        "calls_acw_capped": Count("id", filter=answered_in_hours & parts.capped),
         "acw_from_pbx": Count("id", filter=answered_in_hours & Q(acw_seconds__isnull=False)),
     }
     for outcome in Call.QUEUE_ABANDON_OUTCOMES:
         agg[f"q_{outcome}"] = Count("id", filter=Q(in_service_hours=True, outcome=outcome))
-    return Call.objects.filter(_month_q("arrived_at", month)).aggregate(**agg)
+    # Only the columns the aggregates read, unordered: the derived table is scanned once.
+    base = (
+        Call.objects.filter(_month_q("arrived_at", month))
+        .order_by()
+        .values("id", "in_service_hours", "outcome", "answered_at", "ended_at", "acw_seconds")
+        .annotate(**acw_inputs())
+    )
+    # The slice (see inquiry_aggregates) keeps the lookups in a derived table.
+    result = base[:FENCE].aggregate(**agg)
+    result["acw_limit_seconds"] = acw_limit_seconds
+    return result
 
 
 def answer_rate(month: Month, *, calls: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -204,14 +317,19 @@ def answer_rate(month: Month, *, calls: dict[str, Any] | None = None) -> dict[st
     }
 
 
-def average_handle_time(month: Month, *, calls: dict[str, Any] | None = None) -> dict[str, Any]:
+def average_handle_time(
+    month: Month, *, calls: dict[str, Any] | None = None, acw_limit_seconds: int = DEFAULT_ACW_LIMIT_SECONDS
+) -> dict[str, Any]:
     """§2 AHT = mean(connected + ACW) over answered in-hours calls, ACW from the PBX or else
-    from call end to the linked inquiry's wrap-up (floored at 0; missing → 0 and counted)."""
-    c = calls if calls is not None else call_aggregates(month)
+    ending at the earliest of the wrap-up, the agent's next answer and end + the limit
+    (`HandleParts`); missing and capped wrap-ups are counted."""
+    c = calls if calls is not None else call_aggregates(month, acw_limit_seconds=acw_limit_seconds)
     return {
         "seconds": _r(c["average_handle_seconds"]),
         "answered_calls": c["answered_calls"],
         "calls_missing_wrapup": c["calls_missing_wrapup"],
+        "calls_acw_capped": c["calls_acw_capped"],
+        "acw_limit_seconds": c["acw_limit_seconds"],
         "average_connected_seconds": _r(c["average_connected_seconds"]),
         "acw_from_pbx": c["acw_from_pbx"],
     }
@@ -349,8 +467,6 @@ def business_clock_for(month: Month, *, now: dt.datetime | None = None) -> Busin
 
 
 # --- §3 email response time and §4 first-contact resolution: one scan of the inquiries --------
-
-FENCE = 10**15  # a LIMIT no month reaches: an optimization fence, not a cap
 
 
 def inquiry_aggregates(month: Month, *, now: dt.datetime | None = None) -> dict[str, Any]:

@@ -35,6 +35,11 @@ class KpiTarget(models.Model):
     fcr_min = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.800"))
     complaints_limit = models.PositiveIntegerField(default=15, help_text="未満で達成")
     incidents_max = models.PositiveIntegerField(default=0, help_text="以下で達成")
+    acw_limit_seconds = models.PositiveIntegerField(
+        default=1800,
+        help_text="後処理時間の上限（秒）。PBXに後処理時間がない通話は、ラップアップ・同じオペレーターの次の応答・"
+        "終話＋この秒数のうち最も早い時刻で後処理が終わる",
+    )
     email_use_business_hours = models.BooleanField(
         default=False, help_text="メール平均回答時間の契約値をサービス時間ベースにする（既定は暦時間）"
     )
@@ -54,6 +59,8 @@ class KpiTarget(models.Model):
                 & Q(fcr_min__gte=0, fcr_min__lte=1),
                 name="kpitarget_rates_in_range",
             ),
+            # 0 would make every help-desk ACW 0 s: the limit exists to bound ACW, not to void it.
+            models.CheckConstraint(condition=Q(acw_limit_seconds__gte=1), name="kpitarget_acw_limit_positive"),
         ]
 
     def __str__(self) -> str:

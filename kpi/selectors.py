@@ -22,7 +22,9 @@ from kpi import display, metrics
 from kpi.metrics import Month
 from kpi.models import FiscalMonthPeriod, KpiSnapshot, KpiTarget, PeriodType
 
-SCHEMA_VERSION = 1
+# 2: average_handle_time gained calls_acw_capped and acw_limit_seconds (the ACW rule of
+# docs/kpi.md §2). Part of the cache key, so no object of an older shape is served.
+SCHEMA_VERSION = 2
 METRIC_KEYS = (
     "answer_rate",
     "average_handle_time",
@@ -86,7 +88,7 @@ def _kpi_month_compute(*, month: Month, now: dt.datetime | None = None) -> dict[
     now = now or timezone.now()
     period_type = kpi_period_type(month=month)
     target = kpi_target_for(month=month)
-    calls = metrics.call_aggregates(month)
+    calls = metrics.call_aggregates(month, acw_limit_seconds=target.acw_limit_seconds)
     inquiries = metrics.inquiry_aggregates(month, now=now)
 
     ar = metrics.answer_rate(month, calls=calls)
@@ -203,7 +205,9 @@ def kpi_difference(*, current: dict[str, Any], published: dict[str, Any]) -> dic
         if isinstance(cur, dict) and isinstance(pub, dict):
             changed: dict[str, Any] = {}
             for key, value in cur.items():
-                if key in VOLATILE_KEYS or key == "display":
+                # A key the published object lacks was added to the schema after it was
+                # published: no published figure to restate.
+                if key in VOLATILE_KEYS or key == "display" or key not in pub:
                     continue
                 old = pub.get(key)
                 if value == old:
@@ -287,8 +291,11 @@ def drill_abandoned_calls(*, month: Month) -> QuerySet[Call]:
 
 
 def drill_answered_calls(*, month: Month) -> QuerySet[Call]:
-    """Answered in-hours calls with their handle time parts, as the AHT computes them."""
-    connected, acw = metrics.handle_parts()
+    """Answered in-hours calls with their handle time parts exactly as the month's AHT
+    computes them (the same `HandleParts`, with the limit of the month's target): where the
+    ACW ended (`acw_end_s`: pbx / wrapup / next_call / limit), and the `capped` and
+    `missing_wrapup` flags the KPI object counts."""
+    parts = metrics.HandleParts.build(kpi_target_for(month=month).acw_limit_seconds)
     return (
         Call.objects.filter(
             arrived_at__gte=month.start,
@@ -296,11 +303,14 @@ def drill_answered_calls(*, month: Month) -> QuerySet[Call]:
             in_service_hours=True,
             outcome=Call.Outcome.ANSWERED,
         )
+        .annotate(**metrics.acw_inputs())
         .annotate(
-            connected_s=connected,
-            acw_s=acw,
-            handle_s=connected + acw,
-            missing_wrapup=ExpressionWrapper(metrics.MISSING_WRAPUP, output_field=BooleanField()),
+            connected_s=parts.connected,
+            acw_s=parts.acw,
+            handle_s=parts.connected + parts.acw,
+            acw_end_s=parts.acw_end,
+            missing_wrapup=ExpressionWrapper(parts.missing, output_field=BooleanField()),
+            acw_capped=ExpressionWrapper(parts.capped, output_field=BooleanField()),
             inquiry_ref=F("inquiry__ref"),
         )
         .only("id", "call_id", "arrived_at", "answered_at", "ended_at", "agent", "queue", "acw_seconds")

@@ -18,20 +18,33 @@ from kpi.reports import chart, exports, table
 MAX_MONTHS = 60
 
 
+class RangeError(ValueError):
+    """A `from`/`to` the report cannot show, with the field it concerns."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def _range(request) -> tuple[Month, Month]:
+    """The requested months; the current fiscal year to date when none is given. A month
+    that does not exist (`2026-13`), a reversed or too long range is an error the page
+    shows — never silently another range."""
     now = timezone.localtime()
     current = Month(now.year, now.month)
-    default_first = Month(current.fiscal_year, 4)
-    try:
-        first = Month.parse(request.GET.get("from") or str(default_first))
-        last = Month.parse(request.GET.get("to") or str(current))
-    except ValueError:
-        first, last = default_first, current
+    bounds = {}
+    for field, default in (("from", Month(current.fiscal_year, 4)), ("to", current)):
+        raw = request.GET.get(field, "")
+        try:
+            bounds[field] = Month.parse(raw) if raw else default
+        except ValueError as exc:
+            label = "開始月" if field == "from" else "終了月"
+            raise RangeError(field, f"{label}（{field}）: {exc}") from exc
+    first, last = bounds["from"], bounds["to"]
     if last < first:
-        first, last = last, first
-    months = month_range(first, last)
-    if len(months) > MAX_MONTHS:
-        first = months[-MAX_MONTHS]
+        raise RangeError("to", f"終了月（to）{last} が開始月（from）{first} より前です。")
+    if len(month_range(first, last)) > MAX_MONTHS:
+        raise RangeError("to", f"一度に表示できるのは{MAX_MONTHS}か月までです（{first}〜{last}）。")
     return first, last
 
 
@@ -49,10 +62,27 @@ def _rows(request):
     return first, last, data, table.evaluation_rows(data)
 
 
+def _range_error(request, exc: RangeError):
+    """The page with the error and the values as typed, status 400: no table of another range."""
+    context = {
+        "error": str(exc),
+        "error_field": exc.field,
+        "first": request.GET.get("from", ""),
+        "last": request.GET.get("to", ""),
+        "columns": table.COLUMNS,
+        "rows": None,
+        "query": "",
+    }
+    return render(request, "kpi/report.html", context, status=400)
+
+
 def report(request):
     if (resp := _guard(request)) is not None:
         return resp
-    first, last, data, rows = _rows(request)
+    try:
+        first, last, data, rows = _rows(request)
+    except RangeError as exc:
+        return _range_error(request, exc)
     months = [m["month"] for m in data]
     labels = chart.axis_labels(months)
     context = {
@@ -66,6 +96,9 @@ def report(request):
         "rate_chart": chart.answer_rate_svg(
             labels, [m["answer_rate"]["value"] for m in data], [m["answer_rate"]["target"] for m in data]
         ),
+        "acw_limits": sorted({m["average_handle_time"]["acw_limit_seconds"] for m in data}),
+        "acw_capped": sum(m["average_handle_time"]["calls_acw_capped"] for m in data),
+        "acw_missing": sum(m["average_handle_time"]["calls_missing_wrapup"] for m in data),
         "query": request.GET.urlencode(),
     }
     return render(request, "kpi/report.html", context)
@@ -84,17 +117,27 @@ def _download(request, content: bytes, content_type: str, ext: str, first: Month
     return resp
 
 
+def _bad_range(exc: RangeError) -> HttpResponse:
+    return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+
+
 def report_csv(request):
     if (resp := _guard(request)) is not None:
         return resp
-    first, last, _, rows = _rows(request)
+    try:
+        first, last, _, rows = _rows(request)
+    except RangeError as exc:
+        return _bad_range(exc)
     return _download(request, exports.table_csv(rows), "text/csv; charset=utf-8", "csv", first, last)
 
 
 def report_xlsx(request):
     if (resp := _guard(request)) is not None:
         return resp
-    first, last, _, rows = _rows(request)
+    try:
+        first, last, _, rows = _rows(request)
+    except RangeError as exc:
+        return _bad_range(exc)
     content = exports.table_xlsx(rows, table.half_year_summary(rows))
     ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return _download(request, content, ctype, "xlsx", first, last)

@@ -59,6 +59,11 @@ class Call(models.Model):
         indexes = [
             models.Index(fields=["arrived_at", "outcome"], name="call_month_outcome"),
             models.Index(fields=["agent", "-arrived_at"], name="call_agent_recent"),
+            # The KPI's after-call work ends at the agent's next answered call (docs/kpi.md
+            # §2): one seek per answered call here instead of a scan of the agent's history.
+            models.Index(
+                fields=["agent", "answered_at"], name="call_agent_answered", condition=Q(answered_at__isnull=False)
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["call_id"], name="call_call_id_unique"),

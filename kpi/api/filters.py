@@ -36,7 +36,17 @@ class AbandonedCallFilter(df.FilterSet):
 
 
 class AnsweredCallFilter(df.FilterSet):
-    missing_wrapup = df.BooleanFilter(field_name="missing_wrapup")
+    missing_wrapup = df.BooleanFilter(field_name="missing_wrapup", help_text="wrap-up never completed")
+    acw_capped = df.BooleanFilter(field_name="acw_capped", help_text="wrap-up later than the next call / the limit")
+    acw_source = df.ChoiceFilter(
+        field_name="acw_end_s",
+        choices=[
+            ("pbx", "PBX"),
+            ("wrapup", "ラップアップ"),
+            ("next_call", "次の応答"),
+            ("limit", "上限"),
+        ],
+    )
     min_handle_seconds = df.NumberFilter(field_name="handle_s", lookup_expr="gte")
     agent = df.CharFilter(field_name="agent")
     date = df.DateFilter(method="filter_date")

@@ -51,7 +51,13 @@ class AbandonedCallSerializer(serializers.ModelSerializer):
 class AnsweredCallSerializer(serializers.ModelSerializer):
     connected_seconds = serializers.FloatField(source="connected_s")
     acw_seconds = serializers.FloatField(source="acw_s")
-    acw_source = serializers.SerializerMethodField()
+    acw_source = serializers.CharField(
+        source="acw_end_s",
+        help_text="where the ACW ended: pbx (the PBX's figure) / wrapup / next_call (the agent's next answer) / limit",
+    )
+    wrapup_completed_at = serializers.DateTimeField(source="acw_wrapup_at", allow_null=True)
+    next_answered_at = serializers.DateTimeField(source="acw_next_answer_at", allow_null=True)
+    acw_capped = serializers.BooleanField()
     handle_seconds = serializers.FloatField(source="handle_s")
     handle_display = serializers.SerializerMethodField()
     missing_wrapup = serializers.BooleanField()
@@ -70,16 +76,14 @@ class AnsweredCallSerializer(serializers.ModelSerializer):
             "connected_seconds",
             "acw_seconds",
             "acw_source",
+            "wrapup_completed_at",
+            "next_answered_at",
+            "acw_capped",
+            "missing_wrapup",
             "handle_seconds",
             "handle_display",
-            "missing_wrapup",
             "inquiry_ref",
         ]
-
-    def get_acw_source(self, obj) -> str:
-        if obj.acw_seconds is not None:
-            return "pbx"
-        return "none" if obj.missing_wrapup else "wrapup"
 
     def get_handle_display(self, obj) -> str:
         return display.aht_display(obj.handle_s)

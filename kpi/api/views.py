@@ -23,11 +23,12 @@ from kpi.models import KpiSnapshot
 MAX_RANGE_MONTHS = 60
 
 
-def _month(value: str) -> Month:
+def _month(value: str, field: str = "month") -> Month:
+    """The month of a path or query parameter; a 400 naming `field` when it is no month."""
     try:
         return Month.parse(value)
     except ValueError as exc:
-        raise ValidationError({"month": [str(exc)]}) from exc
+        raise ValidationError({field: [str(exc)]}) from exc
 
 
 def _fresh(request) -> bool:
@@ -64,8 +65,8 @@ class KpiMonthRangeView(APIView):
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request):
-        first = _month(request.query_params.get("from", ""))
-        last = _month(request.query_params.get("to", ""))
+        first = _month(request.query_params.get("from", ""), "from")
+        last = _month(request.query_params.get("to", ""), "to")
         if last < first:
             raise ValidationError({"to": ["to は from 以降の月にしてください。"]})
         if len(month_range(first, last)) > MAX_RANGE_MONTHS:

@@ -1,14 +1,18 @@
-"""CSV and XLSX of the evaluation table."""
+"""CSV and XLSX of the evaluation table. The CSV carries the report's text; the XLSX carries
+numbers with an Excel number format that displays them the report's way, so a reviewer
+can sum, average or chart the cells."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+from decimal import ROUND_HALF_UP, Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from kpi.reports.table import COLUMNS, Row, SummaryRow, table_matrix
+from kpi.reports.table import COLUMNS, Cell, Row, SummaryRow, table_matrix
 
 
 def table_csv(rows: list[Row]) -> bytes:
@@ -21,6 +25,36 @@ def table_csv(rows: list[Row]) -> bytes:
 
 UNMET_FILL = PatternFill("solid", fgColor="FDE8E8")
 HEAD_FILL = PatternFill("solid", fgColor="EEF2F8")
+
+
+# Excel number formats reproducing kpi.display: 93.4%, 6分00秒, 208時間47分, 0件.
+NUMBER_FORMATS = {
+    "rate": "0.0%",
+    "aht": '[m]"分"ss"秒"',
+    "email": '[h]"時間"mm"分"',
+    "count": '0"件"',
+}
+
+
+def _half_up(value: float, step: str) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal(step), rounding=ROUND_HALF_UP)
+
+
+def xlsx_value(cell: Cell) -> tuple[float | int | dt.timedelta | str, str | None]:
+    """(value, number format) of a metric cell. Durations become Excel times (a timedelta),
+    rounded half-up the way the report rounds them (AHT to the second, email to the minute)
+    so Excel shows exactly the report's figure; rates are the exact ratio (Excel shows one
+    decimal); counts are integers. A month without a figure keeps the report's '—'."""
+    if cell.value is None:
+        return cell.display, None
+    kind = cell.kind
+    if kind == "aht":
+        return dt.timedelta(seconds=int(_half_up(cell.value, "1"))), NUMBER_FORMATS[kind]
+    if kind == "email":
+        return dt.timedelta(minutes=int(_half_up(cell.value / 60, "1"))), NUMBER_FORMATS[kind]
+    if kind == "count":
+        return int(cell.value), NUMBER_FORMATS[kind]
+    return float(cell.value), NUMBER_FORMATS[kind]
 
 
 def table_xlsx(rows: list[Row], summary: list[SummaryRow]) -> bytes:
@@ -39,6 +73,14 @@ def table_xlsx(rows: list[Row], summary: list[SummaryRow]) -> bytes:
                 cell.fill = UNMET_FILL
                 cell.font = Font(bold=True, color="AA0000")
                 ws.cell(row=r, column=c - 1).fill = UNMET_FILL
+    # The metric values as numbers: table_matrix puts metric i's value in column 3 + 2i.
+    for r, row in enumerate(rows, start=2):
+        for i, metric in enumerate(row.cells):
+            value, number_format = xlsx_value(metric)
+            target = ws.cell(row=r, column=3 + 2 * i, value=value)
+            if number_format:
+                target.number_format = number_format
+                target.alignment = Alignment(horizontal="right")
     for col in range(1, len(matrix[0]) + 1):
         ws.column_dimensions[ws.cell(row=1, column=col).column_letter].width = 16
     ws.freeze_panes = "C2"

@@ -38,6 +38,17 @@ DRILL = {
 PERIOD_LABELS = {"normal": "通常期", "semi_busy": "準繁忙期", "busy": "繁忙期"}
 
 
+# How each metric's number is typed in the XLSX (kpi.reports.exports).
+KINDS = {
+    "security_incidents": "count",
+    "answer_rate": "rate",
+    "average_handle_time": "aht",
+    "email_average_response_time": "email",
+    "first_contact_resolution": "rate",
+    "complaints": "count",
+}
+
+
 @dataclass
 class Cell:
     key: str
@@ -45,6 +56,25 @@ class Cell:
     met: bool | None
     drill_url: str
     note: str = ""
+    value: float | int | None = None  # the number behind `display` (exact, as in the JSON)
+    links: list[tuple[str, str]] = field(default_factory=list)  # (label, drill-down URL)
+
+    @property
+    def kind(self) -> str:
+        return KINDS[self.key]
+
+
+def _value(key: str, metric: dict[str, Any]) -> float | int | None:
+    """The number the cell displays: a rate, seconds or a count. Email takes the contract
+    basis (business hours when the target says so), like its `display`."""
+    kind = KINDS[key]
+    if kind == "rate":
+        return metric["value"]
+    if kind == "count":
+        return metric["count"]
+    if key == "email_average_response_time" and metric.get("basis") == "business_hours":
+        return metric.get("business_seconds")
+    return metric["seconds"]
 
 
 @dataclass
@@ -69,7 +99,26 @@ def evaluation_rows(months: list[dict[str, Any]], *, api_prefix: str = "/api/kpi
                 note = "苦情発生件数未達のため未達"
             if key == "answer_rate" and metric["value"] is None:
                 note = "着信なし"
-            cells.append(Cell(key, metric["display"], metric["met"], f"{api_prefix}{m['month']}/{DRILL[key]}", note))
+            links = []
+            if key == "average_handle_time":
+                drill = f"{api_prefix}{m['month']}/{DRILL[key]}"
+                if metric.get("calls_acw_capped"):
+                    links.append((f"後処理上限適用 {metric['calls_acw_capped']}件", f"{drill}?acw_capped=true"))
+                if metric.get("calls_missing_wrapup"):
+                    links.append(
+                        (f"ラップアップ未完了 {metric['calls_missing_wrapup']}件", f"{drill}?missing_wrapup=true")
+                    )
+            cells.append(
+                Cell(
+                    key,
+                    metric["display"],
+                    metric["met"],
+                    f"{api_prefix}{m['month']}/{DRILL[key]}",
+                    note,
+                    value=_value(key, metric),
+                    links=links,
+                )
+            )
         rows.append(
             Row(
                 month=m["month"],

@@ -220,10 +220,11 @@ def test_month_from_real_imports_equals_hand_computed_answer(tmp_path):
     assert ar["value"] == pytest.approx(6 / 9)
     assert (ar["display"], ar["met"]) == ("66.7%", False)
     # §2: 300 s connected each; ACW c1,c2 60 (PBX wins over c1's wrap-up), c3 120 (wrap-up),
-    # c4 0 (wrap-up at the end), c5 0 (no wrap-up), c6 0 (no inquiry) → 2040 / 6 = 340
+    # c4 0 (wrap-up at the end); c5 (no wrap-up) and c6 (no inquiry) run to the 1800 s limit,
+    # their agents taking no later call → 5640 / 6 = 940
     aht = oct_["average_handle_time"]
-    assert (aht["seconds"], aht["display"], aht["met"]) == (340.0, "5分40秒", True)
-    assert (aht["answered_calls"], aht["calls_missing_wrapup"]) == (6, 2)
+    assert (aht["seconds"], aht["display"], aht["met"]) == (940.0, "15分40秒", False)
+    assert (aht["answered_calls"], aht["calls_missing_wrapup"], aht["calls_acw_capped"]) == (6, 2, 0)
     # §3: m1 9.5 h, m2 24 h, m3 65.5 h, m5 5 h → 104 h / 4 = 26 h; m4 excluded; m6 open
     em = oct_["email_average_response_time"]
     assert em["seconds"] == 93600.0

@@ -146,20 +146,22 @@ def test_answer_rate_exactly_90_percent_is_met():
 # --- §2 AHT --------------------------------------------------------------------------------
 
 
-def test_aht_uses_pbx_acw_else_wrapup_else_zero():
+def test_aht_uses_pbx_acw_else_wrapup_else_the_limit():
     CallFactory(acw_seconds=60)  # 300 + 60
     linked = PhoneInquiryFactory()  # 300 + wrap-up 120 s after the end
     linked.wrapup_completed_at = linked.call.ended_at + dt.timedelta(seconds=120)
     linked.save()
-    PhoneInquiryFactory()  # wrap-up never completed: 300 + 0, counted as missing
-    CallFactory()  # no inquiry at all: 300 + 0, counted as missing
+    PhoneInquiryFactory()  # wrap-up never completed, no next call: 300 + the 1800 s limit
+    CallFactory()  # no inquiry at all: the same, counted as missing too
     early = PhoneInquiryFactory()  # wrap-up stamped before the call ended: floored at 0
     early.wrapup_completed_at = early.call.ended_at - dt.timedelta(seconds=30)
     early.save()
     aht = kpi()["average_handle_time"]
     assert aht["answered_calls"] == 5
-    assert aht["seconds"] == pytest.approx((360 + 420 + 300 + 300 + 300) / 5)
+    assert aht["seconds"] == pytest.approx((360 + 420 + 2100 + 2100 + 300) / 5)
     assert aht["calls_missing_wrapup"] == 2
+    assert aht["calls_acw_capped"] == 0
+    assert aht["acw_limit_seconds"] == 1800
     assert aht["acw_from_pbx"] == 1
 
 

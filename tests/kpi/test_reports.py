@@ -1,4 +1,5 @@
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -104,10 +105,84 @@ def test_xlsx_download(client, admin_user):
     wb = load_workbook(io.BytesIO(r.content))
     ws = wb["評価表"]
     assert ws["A2"].value == "令和8年4月"
-    assert ws["E4"].value == "60.0%" and ws["F4"].value == "未達"
+    assert ws["F4"].value == "未達"
     assert ws["F4"].fill.fgColor.rgb.endswith("FDE8E8")
     summary = list(wb["評価期間集計"].values)
     assert ("令和8年度上期", "応答率", 4, 2, 0) in summary
+
+
+def test_xlsx_cells_hold_formatted_numbers_not_text(client, admin_user):
+    build_report_months()
+    client.force_login(admin_user)
+    ws = load_workbook(io.BytesIO(client.get("/kpi/report.xlsx", RANGE).content))["評価表"]
+    jun, oct_ = 4, 8  # rows: header, April … October
+    # C incidents, E answer rate, G AHT, I email, K FCR, M complaints
+    assert (ws[f"C{jun}"].data_type, ws[f"C{jun}"].value, ws[f"C{jun}"].number_format) == ("n", 0, '0"件"')
+    assert (ws[f"E{jun}"].data_type, ws[f"E{jun}"].value, ws[f"E{jun}"].number_format) == ("n", 0.6, "0.0%")
+    assert (ws[f"M{jun}"].value, ws[f"M{jun}"].number_format) == (15, '0"件"')
+    assert ws[f"K{oct_}"].value == 0.5 and ws[f"K{oct_}"].number_format == "0.0%"
+    # durations are Excel times (stored as numbers of days) with a Japanese format
+    aht, email = ws[f"G{jun}"], ws[f"I{oct_}"]
+    assert aht.value == dt.timedelta(minutes=6) and aht.number_format == '[m]"分"ss"秒"'
+    assert email.value == dt.timedelta(hours=4, minutes=9) and email.number_format == '[h]"時間"mm"分"'
+    for cell in (aht, email):
+        assert not isinstance(cell.value, str)
+    # nothing but labels is text in the metric columns
+    for row in ws.iter_rows(min_row=2, min_col=3, max_col=13):
+        for cell in row[::2]:
+            assert cell.data_type in ("n", "d"), (cell.coordinate, cell.value)
+
+
+def test_xlsx_durations_round_like_the_report():
+    from kpi.reports.exports import xlsx_value
+    from kpi.reports.table import Cell
+
+    assert xlsx_value(Cell("average_handle_time", "8分02秒", True, "", value=481.5))[0] == dt.timedelta(seconds=482)
+    assert xlsx_value(Cell("email_average_response_time", "", True, "", value=89.99))[0] == dt.timedelta(minutes=1)
+    assert xlsx_value(Cell("answer_rate", "—", None, "", value=None)) == ("—", None)
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"from": "2026-13", "to": "2026-10"}, "from", "2026-13"),
+        ({"from": "2026-04", "to": "2026-13"}, "to", "2026-13"),
+        ({"from": "2026-4", "to": "2026-10"}, "from", "YYYY-MM"),
+        ({"from": "0000-01", "to": "2026-10"}, "from", "0000-01"),
+        ({"from": "2026-10", "to": "2026-04"}, "to", "より前"),
+        ({"from": "2020-01", "to": "2026-10"}, "to", "60か月"),
+    ],
+)
+def test_report_page_says_what_is_wrong_with_the_months(client, reviewer, params, field, message):
+    build_report_months()
+    client.force_login(reviewer)
+    r = client.get("/kpi/", params)
+    assert r.status_code == 400
+    html = r.content.decode()
+    assert 'id="range-error"' in html and message in html
+    assert f'name="{field}" value="{params[field]}" aria-invalid="true"' in html
+    # never another range instead
+    assert 'id="evaluation-table"' not in html and "令和8年" not in html
+    for export in ("/kpi/report.csv", "/kpi/report.xlsx"):
+        r = client.get(export, params)
+        assert r.status_code == 400 and message in r.content.decode()
+    assert not AuditEvent.objects.filter(action="export").exists()
+
+
+def test_report_page_explains_capped_and_missing_wrapups(client, reviewer):
+    from tests.factories import CallFactory, PhoneInquiryFactory, tokyo
+
+    late = PhoneInquiryFactory(call=CallFactory(arrived_at=tokyo(2026, 10, 5, 10)))
+    late.wrapup_completed_at = late.call.ended_at + dt.timedelta(days=70)
+    late.save()
+    CallFactory(arrived_at=tokyo(2026, 10, 6, 10), agent="op02")  # never wrapped up
+    client.force_login(reviewer)
+    html = client.get("/kpi/", {"from": "2026-10", "to": "2026-10"}).content.decode()
+    assert 'id="acw-note"' in html
+    assert "ラップアップ" in html and "上限（1800秒）" in html
+    assert "後処理上限適用 1件" in html and "ラップアップ未完了 1件" in html
+    assert "/api/kpi/months/2026-10/answered-calls/?acw_capped=true" in html
+    assert "/api/kpi/months/2026-10/answered-calls/?missing_wrapup=true" in html
 
 
 def test_svg_charts_escape_and_scale():

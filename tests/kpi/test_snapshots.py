@@ -99,6 +99,41 @@ def test_confirmed_complaint_restates_and_changes_endpoint_names_it(api, admin_u
     assert changes["records"]["complaints"] == {"count": 1, "items": [{"id": c.id}]}
 
 
+def test_snapshot_published_before_the_acw_keys_is_not_restated_by_them(admin_user):
+    CallFactory(acw_seconds=60)
+    data = selectors.kpi_month_compute(month=OCT)
+    for key in ("calls_acw_capped", "acw_limit_seconds"):
+        del data["average_handle_time"][key]
+    KpiSnapshotFactory(month="2026-10", version=1, data=data, published_at=tokyo(2026, 11, 5, 10))
+    current = selectors.kpi_month_get(month=OCT, fresh=True)
+    assert current["restated"] is False
+    assert current["average_handle_time"]["calls_acw_capped"] == 0
+
+
+def test_wrapup_completed_months_after_publication_moves_counts_not_the_figure(admin_user, agent):
+    from helpdesk.services.inquiries import inquiry_complete_wrapup
+    from tests.factories import PhoneInquiryFactory
+
+    with time_machine.travel(tokyo(2026, 10, 30, 18), tick=False):
+        inq = PhoneInquiryFactory(call=CallFactory(arrived_at=tokyo(2026, 10, 30, 16)))
+    with time_machine.travel(tokyo(2026, 11, 5, 10), tick=False):
+        snap = services.kpi_snapshot_publish(month=OCT, actor=admin_user)
+    published = snap.data["average_handle_time"]
+    assert (published["calls_missing_wrapup"], published["calls_acw_capped"], published["acw_limit_seconds"]) == (
+        1,
+        0,
+        1800,
+    )
+    with time_machine.travel(tokyo(2027, 1, 20, 10), tick=False):
+        inquiry_complete_wrapup(inquiry=inq, actor=agent)
+        data = selectors.kpi_month_get(month=OCT, fresh=True)
+    # missing → capped, both at the 1800 s limit: the AHT did not move, the counts say why
+    assert data["average_handle_time"]["seconds"] == 2100
+    assert data["restated"] is True
+    assert data["difference"] == {"average_handle_time": {"calls_missing_wrapup": -1, "calls_acw_capped": 1}}
+    assert data["changed_records"]["inquiries"] == 1
+
+
 def test_reimported_call_changes_restate(admin_user):
     with time_machine.travel(tokyo(2026, 11, 1, 10), tick=False):
         call = CallFactory()

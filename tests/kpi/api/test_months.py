@@ -47,6 +47,8 @@ def test_month_object_has_the_formats_md_keys(api, reviewer):
         "met": True,
         "answered_calls": 9,
         "calls_missing_wrapup": 0,
+        "calls_acw_capped": 0,
+        "acw_limit_seconds": 1800,
     }.items() <= d["average_handle_time"].items()
     em = d["email_average_response_time"]
     assert {
@@ -86,7 +88,19 @@ def test_agents_and_anonymous_are_refused(api, agent, nobody):
 def test_bad_month_is_400(api, reviewer):
     r = api.as_user(reviewer).get("/api/kpi/months/2026-13/")
     assert r.status_code == 400
-    assert "month" in r.json()["errors"]
+    assert "2026-13" in r.json()["errors"]["month"][0]
+    assert "YYYY-MM" in r.json()["errors"]["month"][0]
+    assert "0000-01" in api.get("/api/kpi/months/0000-01/").json()["errors"]["month"][0]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"), [({"from": "2026-13", "to": "2026-10"}, "from"), ({"from": "2026-01", "to": "2026-13"}, "to")]
+)
+def test_bad_range_month_names_the_field(api, reviewer, params, field):
+    r = api.as_user(reviewer).get("/api/kpi/months/", params)
+    assert r.status_code == 400
+    assert list(r.json()["errors"]) == [field]
+    assert "2026-13" in r.json()["errors"][field][0]
 
 
 def test_range(api, reviewer):
