@@ -43,6 +43,7 @@ from django.core.management.base import (
 from django.db import DatabaseError, connections
 
 from helpdesk.errors import ApplicationError
+from helpdesk.models import ImportRun
 
 
 class ExitCode(enum.IntEnum):
@@ -94,8 +95,6 @@ def readable_files(names: Sequence[str]) -> None:
 
 def import_outcome(run) -> tuple[ExitCode, str]:
     """The exit code a finished `ImportRun` deserves, and why (for FAILED and PARTIAL)."""
-    from helpdesk.models import ImportRun
-
     if run.status == ImportRun.Status.FAILED:
         error = (run.error.strip().splitlines() or [""])[0][:500]
         return ExitCode.FAILED, f"import failed: {error or 'see import run ' + str(run.pk)}"
@@ -223,8 +222,6 @@ class HelpdeskCommand(BaseCommand):
         on stdout, and the exit code. Raises `Failed` when the run stopped or could not read a
         whole file; an import that ran to the end but read nothing or rejected everything sets
         `exit_code` to FAILED instead (call_command returns; manage.py exits 1)."""
-        from helpdesk.models import ImportRun
-
         rejects = list(run.rejects.order_by("source_name", "line", "id")[: max(show_rejects, 0)])
         for reject in rejects:
             if reject.reason in run.error:
