@@ -112,6 +112,8 @@ def read_jsonl(lines: Iterable[str]) -> list[Document]:
             continue
         try:
             rec = json.loads(line)
+            if not isinstance(rec, dict):
+                raise ValueError("not a JSON object")
             docs.append(
                 Document(
                     id=str(rec["id"]),
@@ -120,7 +122,9 @@ def read_jsonl(lines: Iterable[str]) -> list[Document]:
                     received_at=parse_datetime(rec["received_at"]),
                 )
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except KeyError as exc:
+            raise ValueError(f"line {lineno}: missing field {exc}") from exc
+        except (ValueError, TypeError) as exc:
             raise ValueError(f"line {lineno}: {exc}") from exc
     return docs
 

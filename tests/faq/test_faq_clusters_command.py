@@ -51,3 +51,30 @@ def test_unreadable_line_is_an_error_with_its_line_number(tmp_path):
     bad.write_text('{"id": "a", "subject": "s", "body": "b", "received_at": "2026-08-03T10:00:00"}\nnot json\n')
     with pytest.raises(CommandError, match="line 2"):
         _run("--from-jsonl", str(bad), "--json")
+
+
+def _failure(path) -> tuple[int, str]:
+    with pytest.raises(CommandError) as caught:
+        _run("--from-jsonl", str(path), "--json")
+    return caught.value.returncode, str(caught.value)
+
+
+def test_missing_field_is_named(test_data):
+    path = test_data / "commands" / "faq_missing_field.jsonl"
+    assert _failure(path) == (1, f"{path}: line 2: missing field 'received_at'")
+
+
+def test_a_line_that_is_not_an_object_is_named(tmp_path):
+    path = tmp_path / "list.jsonl"
+    path.write_text("[1, 2]\n")
+    assert _failure(path) == (1, f"{path}: line 1: not a JSON object")
+
+
+def test_nothing_to_read_is_an_error(test_data, tmp_path):
+    # exit code 1 (docs/commands.md): an empty file, a directory, a missing file, binary bytes
+    assert _failure(test_data / "commands" / "empty.txt")[0] == 1
+    assert "no inquiries in the file" in _failure(test_data / "commands" / "empty.txt")[1]
+    assert _failure(tmp_path) == (1, f"{tmp_path} is a directory: give a .jsonl file")
+    assert _failure(tmp_path / "nope.jsonl") == (1, f"{tmp_path / 'nope.jsonl'}: No such file or directory")
+    code, message = _failure(test_data / "commands" / "garbage.bin")
+    assert code == 1 and "not UTF-8 text" in message

@@ -31,6 +31,27 @@ def test_text_output():
     assert "令和8年10月" in text and "応答率: 100.0% (達成)" in text
 
 
-def test_bad_month():
-    with pytest.raises(CommandError):
-        call_command("kpi_month", "2026/10")
+@pytest.mark.parametrize(
+    ("month", "message"),
+    [
+        ("2026/10", "month must be YYYY-MM, got '2026/10' (e.g. 2026-10)"),
+        ("2026-13", "month must be YYYY-MM, got '2026-13' (e.g. 2026-10)"),
+        ("abc", "month must be YYYY-MM, got 'abc' (e.g. 2026-10)"),
+        # parsed, but no report can hold them: year 0, before 昭和, no month after 9999-12
+        ("0000-01", "no such month for a KPI report: '0000-01' (from 1927-01 to 9999-11)"),
+        ("1926-12", "no such month for a KPI report: '1926-12' (from 1927-01 to 9999-11)"),
+        ("9999-12", "no such month for a KPI report: '9999-12' (from 1927-01 to 9999-11)"),
+    ],
+)
+def test_bad_month_is_a_usage_error(month, message):
+    with pytest.raises(CommandError) as caught:
+        call_command("kpi_month", month)
+    assert str(caught.value) == message
+    assert caught.value.returncode == 2
+
+
+@pytest.mark.parametrize("month", ["1927-01", "9999-11"])
+def test_first_and_last_months_the_report_can_hold(month):
+    out = io.StringIO()
+    call_command("kpi_month", month, "--json", stdout=out)
+    assert json.loads(out.getvalue())["month"] == month

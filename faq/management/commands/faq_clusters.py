@@ -3,17 +3,17 @@
 Runs the FAQ pipeline (text → clusters → surges) over a JSON Lines file shaped like the dev set
 (`id`, `channel`, `subject`, `body`, `received_at`; other fields ignored) without touching the
 database, and prints {"clusters": [...], "unclustered": [...], "surges": [...]}.
-Without --from-jsonl it runs the periodic job on the database (same as the Celery task)."""
+Without --from-jsonl it runs the periodic job on the database (same as the Celery task).
+Exit codes: docs/commands.md (0 ok, 1 the file is missing, unreadable, empty or has a bad line)."""
 
 import json
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
-
 from faq import pipeline
+from helpdesk.management.base import Failed, HelpdeskCommand, describe_os_error
 
 
-class Command(BaseCommand):
+class Command(HelpdeskCommand):
     help = "Cluster inquiries and detect surges (offline over a JSONL file, or the database job)."
 
     def add_arguments(self, parser):
@@ -36,8 +36,16 @@ class Command(BaseCommand):
             else:
                 with open(path, encoding="utf-8-sig") as fh:
                     docs = pipeline.read_jsonl(fh)
-        except (OSError, ValueError) as exc:
-            raise CommandError(f"{path}: {exc}") from exc
+        except IsADirectoryError:
+            raise Failed(f"{path} is a directory: give a .jsonl file") from None
+        except OSError as exc:
+            raise Failed(describe_os_error(exc)) from None
+        except UnicodeDecodeError as exc:
+            raise Failed(f"{path}: not UTF-8 text ({exc.reason})") from None
+        except ValueError as exc:
+            raise Failed(f"{path}: {exc}") from None
+        if not docs:
+            raise Failed(f"{path}: no inquiries in the file (one JSON object per line)")
         result = pipeline.run(docs, embed=not options["no_embeddings"])
         data = result.as_json()
         if result.clustering.fallback_reason:

@@ -3,20 +3,21 @@
 Parses arguments and runs `helpdesk.services.calls.calls_import_run`, the same service
 behind the API upload and the Celery task. Prints
 `N read, N created, N updated, N unchanged, N rejected` (and, for Asterisk, what happened
-to calls). A progress bar is shown when stdout is a terminal."""
+to calls); rejects go to stderr with file, line and reason. A progress bar is shown when
+stdout is a terminal. Exit codes: docs/commands.md (0 ok, 1 failed, 2 bad argument, 3 some
+rows rejected)."""
 
 import sys
-from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.core.management.base import BaseCommand, CommandError
-
-from helpdesk.ingest.calls_csv import FileError
+from helpdesk.ingest.calls_csv import FileError, normalise_encoding
+from helpdesk.management.base import Failed, HelpdeskCommand, UsageError, describe_os_error, readable_files
 from helpdesk.models import ImportRun
 from helpdesk.services.calls import calls_import_run
 from helpdesk.services.imports import import_run_start
 
 
-class Command(BaseCommand):
+class Command(HelpdeskCommand):
     help = "Import PBX call records: generic call CSV, or Asterisk queue_log + CDR Master.csv files."
 
     def add_arguments(self, parser):
@@ -28,11 +29,19 @@ class Command(BaseCommand):
             default="Asia/Tokyo",
             help="time zone of the naive times in Master.csv (UTC when cdr.conf sets usegmtime)",
         )
+        parser.add_argument("--show-rejects", type=int, default=20, help="list at most this many rejects")
 
-    def handle(self, *args, files, format, encoding, cdr_timezone, **options):
-        for name in files:
-            if not Path(name).is_file():
-                raise CommandError(f"no such file: {name}")
+    def handle(self, *args, files, format, encoding, cdr_timezone, show_rejects=20, **options):
+        # Arguments first: a typo must not leave a failed import run behind.
+        try:
+            normalise_encoding(encoding)
+        except FileError as exc:
+            raise UsageError(f"--encoding: {exc}") from None
+        try:
+            ZoneInfo(cdr_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UsageError(f"--cdr-timezone: unknown time zone {cdr_timezone!r} (e.g. Asia/Tokyo or UTC)") from None
+        readable_files(files)
         kind = ImportRun.Kind.CALLS_ASTERISK if format == "asterisk" else ImportRun.Kind.CALLS_GENERIC
         run = import_run_start(kind=kind, source_name=", ".join(files))
         bar = None
@@ -52,8 +61,10 @@ class Command(BaseCommand):
             run = calls_import_run(
                 run=run, paths=files, fmt=format, encoding=encoding, cdr_timezone=cdr_timezone, progress=progress
             )
+        except OSError as exc:
+            raise Failed(f"import failed: {describe_os_error(exc)}") from exc
         except (FileError, ValueError, LookupError) as exc:
-            raise CommandError(f"import failed: {exc}") from exc
+            raise Failed(f"import failed: {exc}") from exc
         finally:
             if bar is not None:
                 bar.close()
@@ -62,8 +73,4 @@ class Command(BaseCommand):
             self.stdout.write(stats.summary())
             for warning in stats.warnings:
                 self.stderr.write(f"warning: {warning}")
-        if run.rejected:
-            self.stderr.write(f"{run.rejected} rejected: see import run {run.pk} (GET /api/import-runs/{run.pk}/)")
-        if run.error:
-            self.stderr.write(f"error: {run.error}")
-        self.stdout.write(run.summary())
+        self.finish_import(run, show_rejects=show_rejects)

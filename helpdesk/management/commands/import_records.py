@@ -1,17 +1,21 @@
-"""python manage.py import_records FILE.jsonl — read a contractor handover file (docs/handover.md)."""
+"""python manage.py import_records FILE.jsonl — read a contractor handover file (docs/handover.md).
+
+Prints `N read, N created, N updated, N unchanged, N rejected`, rejects on stderr as
+`file:line: reason`. Exit codes: docs/commands.md (0 ok, 1 failed or nothing read, 2 bad
+argument, 3 some lines rejected)."""
 
 import sys
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
 
 from helpdesk.handover.services import file_size, records_import
+from helpdesk.management.base import HelpdeskCommand, UsageError, readable_files
 from helpdesk.models import ImportRun
 from helpdesk.services.imports import import_run_start
 
 
-class Command(BaseCommand):
+class Command(HelpdeskCommand):
     help = "Import a handover JSON Lines file (idempotent; rejected lines are kept with line number and reason)."
 
     def add_arguments(self, parser):
@@ -24,13 +28,12 @@ class Command(BaseCommand):
         if user:
             created_by = get_user_model()._default_manager.filter(username=user).first()
             if created_by is None:
-                raise CommandError(f"no such user: {user}")
+                raise UsageError(f"--user: no such user: {user}")
         if file == "-":
             stream, name = sys.stdin.buffer, "<stdin>"
         else:
+            readable_files([file])
             path = Path(file)
-            if not path.is_file():
-                raise CommandError(f"no such file: {file}")
             stream, name = path.open("rb"), path.name
         try:
             run = import_run_start(
@@ -40,10 +43,4 @@ class Command(BaseCommand):
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
-        for reject in run.rejects.order_by("line", "id")[:show_rejects]:
-            self.stderr.write(f"{reject.source_name}:{reject.line}: {reject.reason}")
-        if run.rejected > show_rejects:
-            self.stderr.write(f"… {run.rejected - show_rejects} more rejects (import run {run.pk})")
-        self.stdout.write(run.summary())
-        if run.status == ImportRun.Status.FAILED:
-            raise CommandError(run.error)
+        self.finish_import(run, show_rejects=show_rejects)

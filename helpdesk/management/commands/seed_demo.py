@@ -1,18 +1,20 @@
 """Fill the demo database: staff users in each role and a few months of realistic records
-built from helpdesk/demo_data/inquiries_dev.jsonl (the labelled dev set, also in tests/data/faq/)."""
+built from helpdesk/demo_data/inquiries_dev.jsonl (the labelled dev set, also in tests/data/faq/).
+Exit codes: docs/commands.md (0 ok, 1 failed, 2 bad argument)."""
 
-from django.core.management.base import BaseCommand
-
+from helpdesk.management.base import HelpdeskCommand, UsageError
 from helpdesk.services.demo import demo_seed
 
 
-class Command(BaseCommand):
+class Command(HelpdeskCommand):
     help = "Create demo users and a few months of demo records (idempotent)."
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default="demo-pass-2026", help="password for the demo users")
 
     def handle(self, *args, password: str, **options):
+        if not password.strip():
+            raise UsageError("--password must not be empty")
         report = demo_seed(password=password)
         for line in report:
             self.stdout.write(line)

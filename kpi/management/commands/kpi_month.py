@@ -1,13 +1,16 @@
+"""python manage.py kpi_month YYYY-MM [--json] [--cached] — one month's KPI object.
+
+Exit codes: docs/commands.md (0 ok, 1 failed, 2 a month that does not exist or is out of range)."""
+
 import json
 
-from django.core.management.base import BaseCommand, CommandError
-
+from helpdesk.management.base import HelpdeskCommand, UsageError
 from kpi import display, selectors
 from kpi.metrics import Month
 
 
-class Command(BaseCommand):
-    help = "One month's KPI (formats.md): `kpi_month YYYY-MM [--json]`."
+class Command(HelpdeskCommand):
+    help = "One month's KPI object (docs/kpi.md): `kpi_month YYYY-MM [--json]`."
 
     def add_arguments(self, parser):
         parser.add_argument("month", help="YYYY-MM (Asia/Tokyo)")
@@ -15,10 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--cached", action="store_true", help="use the cached figures if present")
 
     def handle(self, *args, month: str, json: bool = False, cached: bool = False, **options):
-        try:
-            m = Month.parse(month)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
+        m = _month(month)
         data = selectors.kpi_month_get(month=m, fresh=not cached)
         if json:
             self.stdout.write(_dumps(data))
@@ -38,6 +38,22 @@ class Command(BaseCommand):
             self.stdout.write(f"  {label}: {metric['display']} ({met})")
         if data.get("restated"):
             self.stdout.write(f"  公表値から変更あり: {_dumps(data['difference'])}")
+
+
+def _month(value: str) -> Month:
+    """A month the report can show: YYYY-MM, 01–12, in a Japanese era the report names (its
+    title is 令和8年10月) and followed by a month the calendar can hold (so not 9999-12)."""
+    try:
+        month = Month.parse(value)
+    except ValueError as exc:
+        raise UsageError(f"{exc} (e.g. 2026-10)") from None
+    first_era_day = min(day for day, _ in display.ERAS)
+    first = Month(first_era_day.year, first_era_day.month)
+    if first_era_day.day != 1:
+        first = first.next()
+    if month < first or month.month == 12 and month.year == 9999:
+        raise UsageError(f"no such month for a KPI report: {value!r} (from {first} to 9999-11)")
+    return month
 
 
 def _dumps(data) -> str:

@@ -19,7 +19,8 @@ def run(*args):
 def test_generic_prints_the_report_line(calls_data):
     out, err = run(calls_data / "generic_day.csv")
     assert out.strip().splitlines()[-1] == "18 read, 10 created, 0 updated, 0 unchanged, 8 rejected"
-    assert "8 rejected: see import run" in err
+    assert "8 of 18 records rejected: see import run" in err
+    assert "generic_day.csv:11: answered call without answered_at" in err
     out, _ = run(calls_data / "generic_day.csv")
     assert out.strip() == "18 read, 0 created, 0 updated, 10 unchanged, 8 rejected"
 
@@ -45,10 +46,11 @@ def test_missing_file_is_an_error(tmp_path):
         run(tmp_path / "nope.csv")
 
 
-def test_unknown_encoding_is_an_error(calls_data):
-    with pytest.raises(CommandError, match="unsupported encoding"):
+def test_unknown_encoding_is_a_usage_error_before_any_run(calls_data):
+    with pytest.raises(CommandError, match="--encoding: unsupported encoding 'latin-9'") as caught:
         run(calls_data / "generic_day.csv", "--encoding", "latin-9")
-    assert ImportRun.objects.get().status == "failed"
+    assert caught.value.returncode == 2
+    assert not ImportRun.objects.exists()
 
 
 class _Terminal(io.StringIO):
