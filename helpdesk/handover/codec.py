@@ -142,18 +142,76 @@ def inquiry_reference(ref: str | None) -> dict[str, str] | None:
     return {"ref": ref} if ref else None
 
 
+# --- bookkeeping times ------------------------------------------------------------------------
+#
+# `created_at` / `updated_at` travel with a record: the KPI's restatement report counts the
+# records written after a month was published (kpi.selectors.kpi_changed_records), and that
+# count must read the same after a handover. They are set only when the import creates the
+# row (the database's auto_now/auto_now_add would write the import time) and are never
+# compared: a row the import changes was changed here, now.
+
+
+def stamp_fields(model: type[models.Model]) -> list[str]:
+    """The model's auto_now / auto_now_add fields."""
+    return [
+        f.name
+        for f in model._meta.concrete_fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+
+
+def line_stamps(model: type[models.Model], data: dict) -> dict[str, dt.datetime]:
+    """The bookkeeping times the line carries (absent or null: the import time stays)."""
+    out = {}
+    for name in stamp_fields(model):
+        value = parse_time(data.get(name), field=name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def restore_stamps(model: type[models.Model], rows: list[tuple[models.Model, dict[str, dt.datetime]]]) -> None:
+    """Write the file's bookkeeping times on rows just created (one UPDATE per field set)."""
+    rows = [(instance, values) for instance, values in rows if values]
+    if not rows:
+        return
+    if len(rows) == 1:
+        instance, values = rows[0]
+        model._default_manager.filter(pk=instance.pk).update(**values)
+        for name, value in values.items():
+            setattr(instance, name, value)
+        return
+    by_fields: dict[tuple[str, ...], list[models.Model]] = {}
+    for instance, values in rows:
+        for name, value in values.items():
+            setattr(instance, name, value)
+        by_fields.setdefault(tuple(sorted(values)), []).append(instance)
+    for fields, instances in by_fields.items():
+        # bulk_update writes the attributes as they are (no auto_now pre_save).
+        model._default_manager.bulk_update(instances, list(fields), batch_size=500)
+
+
 # --- writing one record -----------------------------------------------------------------------
 
 
-def upsert(model: type[models.Model], *, lookup: dict[str, Any], values: dict[str, Any]) -> tuple[models.Model, str]:
-    """Create the row identified by `lookup` with `values`, or bring an existing one to
-    `values`. Field validation (choices, lengths) here; constraints are the database's.
-    Returns the row and "created", "updated" or "unchanged"."""
+def upsert(
+    model: type[models.Model],
+    *,
+    lookup: dict[str, Any],
+    values: dict[str, Any],
+    stamps: dict[str, dt.datetime] | None = None,
+) -> tuple[models.Model, str]:
+    """Create the row identified by `lookup` with `values` (and the bookkeeping times
+    `stamps`), or bring an existing one to `values`. Field validation (choices, lengths)
+    here; constraints are the database's. Returns the row and "created", "updated" or
+    "unchanged"."""
     instance = model._default_manager.filter(**lookup).first()
     if instance is None:
         instance = model(**lookup, **values)
         clean(instance)
         instance.save(force_insert=True)
+        if stamps:
+            restore_stamps(model, [(instance, stamps)])
         return instance, "created"
     return instance, update_existing(instance, values)
 

@@ -44,12 +44,12 @@ class SecurityIncident(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d} {self.severity} {self.kind}"
+
     def get_kind_display(self) -> str:
         """The Japanese label of a suggested kind; any other kind as written."""
         try:
             return str(self.Kind(self.kind).label)
         except ValueError:
             return self.kind
-
-    def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d} {self.severity} {self.kind}"
