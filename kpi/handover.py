@@ -71,8 +71,8 @@ def _in(field: models.Field, value: Any) -> Any:
 
 
 def _values(model: type[models.Model], data: dict, *, exclude: set[str]) -> tuple[dict, dict]:
-    """(values, stamps) from a line: the fields it carries (a missing field keeps the model's
-    default, an unknown one is ignored), and apart the auto_now(_add) times, which are set
+    """(values, stamps) from a line: the fields it carries (a missing or null field keeps the
+    model's default, an unknown one is ignored), and apart the auto_now(_add) times, which are set
     only on a row the import creates."""
     from helpdesk.handover.codec import stamp_fields
 
@@ -82,6 +82,8 @@ def _values(model: type[models.Model], data: dict, *, exclude: set[str]) -> tupl
         if field.name in exclude or field.name not in data:
             continue
         value = _in(field, data[field.name])
+        if value is None and not field.null:
+            continue  # null for a field that cannot be: as if missing (the default)
         if field.name in auto:
             if value is not None:
                 stamps[field.name] = value

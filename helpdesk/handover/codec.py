@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 # Namespace of the keys derived from content for lines that carry no "key" (uuid5).
@@ -187,8 +187,38 @@ def restore_stamps(model: type[models.Model], rows: list[tuple[models.Model, dic
             setattr(instance, name, value)
         by_fields.setdefault(tuple(sorted(values)), []).append(instance)
     for fields, instances in by_fields.items():
-        # bulk_update writes the attributes as they are (no auto_now pre_save).
-        model._default_manager.bulk_update(instances, list(fields), batch_size=500)
+        if connection.vendor == "postgresql":
+            _update_from_values(model, fields, instances)
+        else:
+            # bulk_update writes the attributes as they are (no auto_now pre_save).
+            model._default_manager.bulk_update(instances, list(fields), batch_size=500)
+
+
+def _update_from_values(model: type[models.Model], fields: tuple[str, ...], instances: list[models.Model]) -> None:
+    """One UPDATE … FROM (VALUES …) per 1000 rows, a join. bulk_update's CASE over every id
+    took 41–45 s of a 36 k-line import (~100 s); this takes 6–7 s of ~70 s (docs/handover.md)."""
+    qn = connection.ops.quote_name
+    opts = model._meta
+    columns = [opts.get_field(name).column for name in fields]
+    pk = opts.pk.column
+    assignments = ", ".join(f"{qn(c)} = v.{qn(c)}" for c in columns)
+    row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+    # The first row's casts type the VALUES list.
+    first = f"(%s::{opts.pk.db_type(connection)}, " + ", ".join(["%s::timestamptz"] * len(columns)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(instances), 1000):
+            chunk = instances[start : start + 1000]
+            params: list[Any] = []
+            for instance in chunk:
+                params.append(instance.pk)
+                params.extend(getattr(instance, name) for name in fields)
+            values = ", ".join([first] + [row] * (len(chunk) - 1))
+            names = ", ".join(["id_", *(qn(c) for c in columns)])
+            cursor.execute(
+                f"UPDATE {qn(opts.db_table)} AS t SET {assignments} FROM (VALUES {values}) AS v({names}) "
+                f"WHERE t.{qn(pk)} = v.id_",
+                params,
+            )
 
 
 # --- writing one record -----------------------------------------------------------------------

@@ -98,12 +98,19 @@ def test_kpi_target_round_trips_and_a_missing_field_takes_the_default(tmp_path):
     ]
     assert import_file(path) == "9 read, 0 created, 0 updated, 9 unchanged, 0 rejected"  # 7 weekdays, 2 targets
 
-    # A line of an older exporter (no fcr_min) and a field this version does not know.
+    # A line of an older exporter (no fcr_min), a null, and a field this version does not know.
     KpiTarget.objects.all().delete()
-    short = {"type": "kpi_target", "name": "手書き", "valid_from": "2027-04-01", "acw_future_field": 1}
+    short = {
+        "type": "kpi_target",
+        "name": "手書き",
+        "valid_from": "2027-04-01",
+        "aht_max_seconds": None,
+        "acw_future_field": 1,
+    }
     path.write_text(jsonl(short), encoding="utf-8")
     assert import_file(path) == "1 read, 1 created, 0 updated, 0 unchanged, 0 rejected"
-    assert KpiTarget.objects.get().fcr_min == Decimal("0.800")
+    stored = KpiTarget.objects.get()
+    assert (stored.fcr_min, stored.aht_max_seconds) == (Decimal("0.800"), 600)
 
 
 def test_overlapping_contract_period_is_rejected_with_the_reason(tmp_path):
