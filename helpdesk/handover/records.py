@@ -4,6 +4,9 @@ Natural keys: user → username; service_hours → weekday; calendar_day → dat
 call → call_id; email → message_id; inquiry → ref; escalation, complaint and
 security_incident → "key" (their handover_key UUID; a line without one gets a key derived
 from its content, so re-importing a hand-written file is still idempotent).
+
+The service week is written whole (a closed weekday with null hours). Records carry their
+`created_at` / `updated_at`, set only when the import creates the row (codec.restore_stamps).
 """
 
 from __future__ import annotations
