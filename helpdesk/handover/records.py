@@ -4,6 +4,9 @@ Natural keys: user → username; service_hours → weekday; calendar_day → dat
 call → call_id; email → message_id; inquiry → ref; escalation, complaint and
 security_incident → "key" (their handover_key UUID; a line without one gets a key derived
 from its content, so re-importing a hand-written file is still idempotent).
+
+The service week is written whole (a closed weekday with null hours). Records carry their
+`created_at` / `updated_at`, set only when the import creates the row (codec.restore_stamps).
 """
 
 from __future__ import annotations
@@ -93,6 +96,10 @@ def _audit_update(instance, outcome: str, ctx: ImportContext, prior: str | None 
     return outcome
 
 
+# For other apps' importers (kpi, faq): the same UPDATE audit row for an existing record changed.
+audit_update = _audit_update
+
+
 def _jsonable(value: Any) -> Any:
     if hasattr(value, "pk"):
         return value.pk
@@ -123,18 +130,19 @@ def _bulk(model, key_field: str, parse, *, prefetch=None, after=None):
                         raise
                     results[index] = "defer"
                     continue
-                parsed.append((index, key, values))
-            keys = [key for _, key, _ in parsed]
+                parsed.append((index, key, values, codec.line_stamps(model, data)))
+            keys = [key for _, key, _, _ in parsed]
             if len(set(keys)) != len(keys):
                 raise ValueError("the same key twice among lines imported together")
             existing = model._default_manager.in_bulk(keys, field_name=key_field) if keys else {}
-            new, touched = [], []
-            for index, key, values in parsed:
+            new, new_stamps, touched = [], [], []
+            for index, key, values, stamps in parsed:
                 instance = existing.get(key)
                 if instance is None:
                     instance = model(**{key_field: key}, **values)
                     codec.clean(instance)
                     new.append(instance)
+                    new_stamps.append((instance, stamps))
                     results[index] = "created"
                 else:
                     results[index] = _audit_update(
@@ -142,6 +150,7 @@ def _bulk(model, key_field: str, parse, *, prefetch=None, after=None):
                     )
                 touched.append(instance)
             model._default_manager.bulk_create(new, batch_size=500)
+            codec.restore_stamps(model, new_stamps)
             if after is not None:
                 after(touched)
             return results
@@ -200,12 +209,17 @@ def import_user(data: dict, ctx: ImportContext) -> str:
 
 
 def export_service_hours():
-    for row in ServiceHours.objects.order_by("weekday").iterator(chunk_size=CHUNK):
+    """The whole week, one line per weekday: a closed weekday (no ServiceHours row) is written
+    with null hours, so that the receiving instance closes it too (its fresh database opens
+    Monday–Friday by default)."""
+    rows = {row.weekday: row for row in ServiceHours.objects.all()}
+    for weekday in range(7):
+        row = rows.get(weekday)
         yield {
             "type": "service_hours",
-            "weekday": row.weekday,
-            "opens_at": format_clock(row.opens_at),
-            "closes_at": format_clock(row.closes_at),
+            "weekday": weekday,
+            "opens_at": format_clock(row.opens_at) if row else None,
+            "closes_at": format_clock(row.closes_at) if row else None,
         }
 
 
@@ -213,12 +227,35 @@ def import_service_hours(data: dict, ctx: ImportContext) -> str:
     weekday = integer(data, "weekday")
     if weekday is None:
         raise KeyError("weekday")
-    values = {
-        "opens_at": parse_clock(data["opens_at"], field="opens_at"),
-        "closes_at": parse_clock(data["closes_at"], field="closes_at"),
-    }
+    if weekday < 0 or weekday > 6:
+        raise ValueError("field 'weekday' must be 0 (Monday) to 6 (Sunday)")
+    opens_at = parse_clock(data["opens_at"], field="opens_at")
+    closes_at = parse_clock(data["closes_at"], field="closes_at")
+    if opens_at is None and closes_at is None:
+        return _close_weekday(weekday, ctx)
+    if opens_at is None or closes_at is None:
+        raise ValueError("'opens_at' and 'closes_at' are both set (open) or both null (closed)")
+    values = {"opens_at": opens_at, "closes_at": closes_at}
     instance, outcome = upsert(ServiceHours, lookup={"weekday": weekday}, values=values)
     return _audit_update(instance, outcome, ctx)
+
+
+def _close_weekday(weekday: int, ctx: ImportContext) -> str:
+    """A weekday the file says is closed: its row goes (audited), if there is one."""
+    row = ServiceHours.objects.filter(weekday=weekday).first()
+    if row is None:
+        return "unchanged"
+    old = {"opens_at": format_clock(row.opens_at), "closes_at": format_clock(row.closes_at)}
+    row.delete()
+    audit_record(
+        actor=getattr(ctx.run, "created_by", None),
+        action=AuditEvent.Action.DELETE,
+        object_type="helpdesk.servicehours",
+        object_id=str(weekday),
+        changes={"old": old, "new": None},
+        note=f"handover import run {getattr(ctx.run, 'pk', '')}",
+    )
+    return "updated"
 
 
 def export_calendar_days():
@@ -266,12 +303,14 @@ def export_calls():
             "acw_seconds": c.acw_seconds,
             "source": c.source,
             "content_hash": c.content_hash,
+            "created_at": format_time(c.created_at),
+            "updated_at": format_time(c.updated_at),
         }
 
 
 def import_call(data: dict, ctx: ImportContext) -> str:
     key, values = _parse_call(data, ctx)
-    instance, outcome = upsert(Call, lookup={"call_id": key}, values=values)
+    instance, outcome = upsert(Call, lookup={"call_id": key}, values=values, stamps=codec.line_stamps(Call, data))
     return _audit_update(instance, outcome, ctx)
 
 
@@ -328,6 +367,7 @@ def export_emails():
             "last_send_error": m.last_send_error,
             "raw": b64encode(m.raw),
             "attachments": [_attachment_out(a) for a in sorted(m.attachments.all(), key=lambda a: a.pk)],
+            "created_at": format_time(m.created_at),
         }
 
 
@@ -422,7 +462,9 @@ def import_email(data: dict, ctx: ImportContext) -> str:
     key, values, attachments, retry = _parse_email(data, ctx)
     if retry:
         ctx.retry_later()
-    instance, outcome = upsert(EmailMessage, lookup={"message_id": key}, values=values)
+    instance, outcome = upsert(
+        EmailMessage, lookup={"message_id": key}, values=values, stamps=codec.line_stamps(EmailMessage, data)
+    )
     stored = [_attachment_out(a) for a in instance.attachments.order_by("pk")] if outcome != "created" else []
     outcome = _sync_attachments(instance, attachments, stored, outcome)
     return _audit_update(instance, outcome, ctx)
@@ -441,13 +483,14 @@ def bulk_import_emails(items: list[dict], priors: list[str | None], ctx: ImportC
         stored: dict[int, list[dict]] = {}
         for a in Attachment.objects.filter(message__in=list(existing.values())).order_by("pk"):
             stored.setdefault(a.message_id, []).append(_attachment_out(a))
-        results, new, new_attachments = [], [], []
+        results, new, new_stamps, new_attachments = [], [], [], []
         for index, (key, values, attachments, retry) in enumerate(parsed):
             instance = existing.get(key)
             if instance is None:
                 instance = EmailMessage(message_id=key, **values)
                 codec.clean(instance)
                 new.append((instance, attachments))
+                new_stamps.append((instance, codec.line_stamps(EmailMessage, items[index])))
                 outcome = "created"
             else:
                 outcome = codec.update_existing(instance, values)
@@ -455,6 +498,7 @@ def bulk_import_emails(items: list[dict], priors: list[str | None], ctx: ImportC
                 outcome = _audit_update(instance, outcome, ctx, prior=priors[index])
             results.append(outcome + ("+retry" if retry else ""))
         EmailMessage.objects.bulk_create([m for m, _ in new], batch_size=200)
+        codec.restore_stamps(EmailMessage, new_stamps)
         for message, attachments in new:
             new_attachments.extend(Attachment(message=message, **a) for a in attachments)
         Attachment.objects.bulk_create(new_attachments, batch_size=200)
@@ -490,6 +534,8 @@ def export_inquiries():
         "wrapup_completed_at",
         "resolved_at",
         "version",
+        "created_at",
+        "updated_at",
     ).iterator(chunk_size=CHUNK):
         yield {
             "type": "inquiry",
@@ -514,12 +560,14 @@ def export_inquiries():
             "wrapup_completed_at": format_time(i["wrapup_completed_at"]),
             "resolved_at": format_time(i["resolved_at"]),
             "version": i["version"],
+            "created_at": format_time(i["created_at"]),
+            "updated_at": format_time(i["updated_at"]),
         }
 
 
 def import_inquiry(data: dict, ctx: ImportContext) -> str:
     key, values = _parse_inquiry(data, ctx)
-    instance, outcome = upsert(Inquiry, lookup={"ref": key}, values=values)
+    instance, outcome = upsert(Inquiry, lookup={"ref": key}, values=values, stamps=codec.line_stamps(Inquiry, data))
     message = values["source_message"]
     if message is not None and message.inquiry_id is None:
         # The opening message belongs to the inquiry it opened.
@@ -588,6 +636,7 @@ def export_escalations():
         "answer",
         "requested_by__username",
         "escalated_by__username",
+        "created_at",
     )
     for e in qs.iterator(chunk_size=CHUNK):
         yield {
@@ -602,12 +651,15 @@ def export_escalations():
             "answer": e["answer"],
             "requested_by": e["requested_by__username"],
             "escalated_by": e["escalated_by__username"],
+            "created_at": format_time(e["created_at"]),
         }
 
 
 def import_escalation(data: dict, ctx: ImportContext) -> str:
     key, values = _parse_escalation(data, ctx)
-    instance, outcome = upsert(Escalation, lookup={"handover_key": key}, values=values)
+    instance, outcome = upsert(
+        Escalation, lookup={"handover_key": key}, values=values, stamps=codec.line_stamps(Escalation, data)
+    )
     return _audit_update(instance, outcome, ctx)
 
 
@@ -642,6 +694,7 @@ def export_complaints():
         "recorded_by__username",
         "confirmed_by__username",
         "confirmed_at",
+        "created_at",
     )
     for c in qs.iterator(chunk_size=CHUNK):
         yield {
@@ -654,12 +707,15 @@ def export_complaints():
             "recorded_by": c["recorded_by__username"],
             "confirmed_by": c["confirmed_by__username"],
             "confirmed_at": format_time(c["confirmed_at"]),
+            "created_at": format_time(c["created_at"]),
         }
 
 
 def import_complaint(data: dict, ctx: ImportContext) -> str:
     key, values = _parse_complaint(data, ctx)
-    instance, outcome = upsert(Complaint, lookup={"handover_key": key}, values=values)
+    instance, outcome = upsert(
+        Complaint, lookup={"handover_key": key}, values=values, stamps=codec.line_stamps(Complaint, data)
+    )
     return _audit_update(instance, outcome, ctx)
 
 
@@ -681,7 +737,14 @@ def _parse_complaint(data: dict, ctx: ImportContext) -> tuple:
 
 def export_security_incidents():
     qs = SecurityIncident.objects.order_by("pk").values(
-        "handover_key", "occurred_at", "detected_at", "severity", "kind", "description", "reported_by__username"
+        "handover_key",
+        "occurred_at",
+        "detected_at",
+        "severity",
+        "kind",
+        "description",
+        "reported_by__username",
+        "created_at",
     )
     for s in qs.iterator(chunk_size=CHUNK):
         yield {
@@ -693,12 +756,15 @@ def export_security_incidents():
             "kind": s["kind"],
             "description": s["description"],
             "reported_by": s["reported_by__username"],
+            "created_at": format_time(s["created_at"]),
         }
 
 
 def import_security_incident(data: dict, ctx: ImportContext) -> str:
     key, values = _parse_security_incident(data, ctx)
-    instance, outcome = upsert(SecurityIncident, lookup={"handover_key": key}, values=values)
+    instance, outcome = upsert(
+        SecurityIncident, lookup={"handover_key": key}, values=values, stamps=codec.line_stamps(SecurityIncident, data)
+    )
     return _audit_update(instance, outcome, ctx)
 
 
@@ -722,7 +788,8 @@ def _parse_security_incident(data: dict, ctx: ImportContext) -> tuple:
 
 
 register_record_type("user", export_users, import_user, 10, counter=lambda: get_user_model()._default_manager.count())
-register_record_type("service_hours", export_service_hours, import_service_hours, 12, ServiceHours.objects.count)
+# The whole week is written, closed weekdays too: always seven lines.
+register_record_type("service_hours", export_service_hours, import_service_hours, 12, counter=lambda: 7)
 register_record_type("calendar_day", export_calendar_days, import_calendar_day, 14, CalendarDay.objects.count)
 register_record_type(
     "call",

@@ -6,8 +6,8 @@ from django.db.models import Q
 
 
 class Complaint(models.Model):
-    """A complaint recorded against an inquiry. Only a supervisor-confirmed
-    `operator_error` counts toward the contract's complaint metric (kpi.md §5)."""
+    """A complaint recorded against an inquiry. Only a confirmed `operator_error` (a cause
+    with `confirmed_at`) counts toward the contract's complaint metric (docs/kpi.md §5)."""
 
     class Cause(models.TextChoices):
         OPERATOR_ERROR = "operator_error", "オペレーターの対応（受託者の責）"
@@ -37,11 +37,13 @@ class Complaint(models.Model):
                 condition=Q(cause__in=["operator_error", "policy", "system", "unconfirmed"]),
                 name="complaint_cause_valid",
             ),
-            # A confirmed cause carries when it was confirmed; an unconfirmed one cannot.
+            # An unconfirmed cause carries no confirmation time. The other direction (a cause
+            # without `confirmed_at`) is allowed: a handover file may name a cause that was never
+            # confirmed (docs/handover.md). Such a cause is recorded, not counted: the KPI
+            # counts operator errors that carry `confirmed_at` (kpi.metrics.complaint_count).
             models.CheckConstraint(
-                condition=Q(cause="unconfirmed", confirmed_at__isnull=True)
-                | (~Q(cause="unconfirmed") & Q(confirmed_at__isnull=False)),
-                name="complaint_confirmation_consistent",
+                condition=~Q(cause="unconfirmed") | Q(confirmed_at__isnull=True),
+                name="complaint_unconfirmed_has_no_confirmation",
             ),
         ]
 

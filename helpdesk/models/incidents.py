@@ -14,6 +14,9 @@ class SecurityIncident(models.Model):
         MINOR = "minor", "軽微"
 
     class Kind(models.TextChoices):
+        """Suggested kinds. `kind` is free text (a handover file may carry any kind): these
+        are what the product offers, and what `get_kind_display` translates."""
+
         PERSONAL_INFORMATION = "personal_information", "個人情報の漏えい"
         FACILITY_INFORMATION = "facility_information", "施設情報の漏えい"
         OTHER_INFORMATION = "other_information", "その他業務上知り得た情報の漏えい"
@@ -24,7 +27,8 @@ class SecurityIncident(models.Model):
     handover_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     detected_at = models.DateTimeField()
     severity = models.CharField(max_length=8, choices=Severity.choices)
-    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.OTHER)
+    # Free text, no `choices`: a kind outside the suggested list is kept as written.
+    kind = models.CharField(max_length=200, default=Kind.OTHER)
     description = models.TextField(blank=True)
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -42,3 +46,10 @@ class SecurityIncident(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d} {self.severity} {self.kind}"
+
+    def get_kind_display(self) -> str:
+        """The Japanese label of a suggested kind; any other kind as written."""
+        try:
+            return str(self.Kind(self.kind).label)
+        except ValueError:
+            return self.kind

@@ -6,6 +6,7 @@ import django_filters as df
 
 from helpdesk.calendar import TOKYO
 from helpdesk.models import Call, Complaint, Escalation, Inquiry, SecurityIncident
+from kpi import metrics
 
 
 def _tokyo_day(queryset, field: str, day: dt.date):
@@ -95,9 +96,10 @@ class ComplaintDrillFilter(df.FilterSet):
         fields: list[str] = []
 
     def filter_counted(self, queryset, name, value):
+        # The metric's own condition: a confirmed operator error (kpi.metrics).
         if value:
-            return queryset.filter(cause=Complaint.Cause.OPERATOR_ERROR)
-        return queryset.exclude(cause=Complaint.Cause.OPERATOR_ERROR)
+            return queryset.filter(metrics.COUNTED_COMPLAINTS)
+        return queryset.exclude(metrics.COUNTED_COMPLAINTS)
 
 
 class IncidentDrillFilter(df.FilterSet):

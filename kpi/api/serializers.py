@@ -163,7 +163,7 @@ class ComplaintDrillSerializer(serializers.ModelSerializer):
         fields = ["id", "inquiry_ref", "received_at", "cause", "cause_display", "confirmed_at", "counted"]
 
     def get_counted(self, obj) -> bool:
-        return obj.cause == Complaint.Cause.OPERATOR_ERROR
+        return obj.cause == Complaint.Cause.OPERATOR_ERROR and obj.confirmed_at is not None
 
 
 class IncidentDrillSerializer(serializers.ModelSerializer):

@@ -60,9 +60,10 @@ def test_round_trip_into_empty_database_reproduces_every_record(full_dataset, tm
     assert Inquiry.objects.count() == 0 and EmailMessage.objects.count() == 0
     report = import_file(path)
 
-    # 7 weekday rows exist in the export; weekdays 0-4 are already in a fresh instance
-    # (0 with other hours: updated; 1-4 identical: unchanged); Saturday is created.
-    assert report == f"{lines} read, {lines - 5} created, 1 updated, 4 unchanged, 0 rejected"
+    # The export writes all 7 weekdays; weekdays 0-4 are already in a fresh instance
+    # (0 with other hours: updated; 1-4 identical: unchanged); Saturday is created; Sunday is
+    # closed on both sides (unchanged).
+    assert report == f"{lines} read, {lines - 6} created, 1 updated, 5 unchanged, 0 rejected"
     after = snapshot()
     for key in before:
         assert after[key] == before[key], key

@@ -105,10 +105,18 @@ def test_complaints_counted_filter(api, reviewer):
     ComplaintFactory(cause=Complaint.Cause.OPERATOR_ERROR)
     ComplaintFactory(cause=Complaint.Cause.POLICY)
     ComplaintFactory()
+    # A cause never confirmed (a handover file may carry one) is not counted.
+    ComplaintFactory(cause=Complaint.Cause.OPERATOR_ERROR, confirmed_at=None)
     c = api.as_user(reviewer)
     r = c.get(BASE + "complaints/", {"counted": "true"})
     assert [(x["cause"], x["counted"]) for x in r.json()["results"]] == [("operator_error", True)]
-    assert len(c.get(BASE + "complaints/").json()["results"]) == 3
+    assert len(c.get(BASE + "complaints/").json()["results"]) == 4
+    uncounted = c.get(BASE + "complaints/", {"counted": "false"}).json()["results"]
+    assert sorted((x["cause"], x["counted"]) for x in uncounted) == [
+        ("operator_error", False),
+        ("policy", False),
+        ("unconfirmed", False),
+    ]
     _no_pii(c.get(BASE + "complaints/").json())
 
 
