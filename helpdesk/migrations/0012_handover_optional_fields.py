@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0010_search_text'),
+        ('helpdesk', '0011_call_agent_answered_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
