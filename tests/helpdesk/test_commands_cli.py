@@ -70,14 +70,18 @@ ONE_LINE_ERRORS = [
     (
         ["kpi_month", "0000-01"],
         2,
-        "kpi_month: error: no such month for a KPI report: '0000-01' (from 1927-01 to 9999-11)",
+        "kpi_month: error: 月は 1927-01〜9998-12 の範囲で指定してください: '0000-01' (month out of range)",
     ),
     (
         ["faq_refresh", "--publish-drafts-as", "ghost"],
         2,
         "faq_refresh: error: --publish-drafts-as: no such user: ghost",
     ),
-    (["kpi_month", "2026-13"], 2, "kpi_month: error: month must be YYYY-MM, got '2026-13' (e.g. 2026-10)"),
+    (
+        ["kpi_month", "2026-13"],
+        2,
+        "kpi_month: error: 月は YYYY-MM 形式（月は01〜12）で指定してください: '2026-13' (month must be YYYY-MM)",
+    ),
     (["kpi_month"], 2, "kpi_month: error: the following arguments are required: month (see --help)"),
     (
         ["import_calls", COMMANDS / "calls_ok.csv", "--format", "xml"],
