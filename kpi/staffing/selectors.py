@@ -1,0 +1,113 @@
+"""Reads for staffing: the queue's history per date and half-hour, aggregated in the database
+(one GROUP BY over the calls, no Python loop over rows), the roster and the hourly cost.
+
+Per half-hour (Asia/Tokyo, by the call's arrival):
+- offered: in-hours calls that reached the queue (answered + every queue abandon; IVR
+  abandons and out-of-hours calls never reached an agent's queue);
+- handle_seconds: Σ (connected + ACW) over answered calls, with the KPI engine's own
+  per-call expression (`kpi.metrics.handle_parts`), so AHT here is the contract's AHT;
+- abandons: callers who gave up (hung up in the queue or left with a key) — observed
+  patience times. Timeouts (the PBX's maximum wait) and "no agent logged in" exits end the
+  wait without the caller deciding, so they are censored like answered calls;
+- wait_seconds: Σ time in queue of every offered call (from queue entry, else arrival, to
+  the answer or the end), the exposure of the patience MLE.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, ExtractHour, ExtractMinute, Greatest, TruncDate
+
+from helpdesk.calendar import TOKYO
+from helpdesk.models import Call
+from kpi.metrics import Month, SecondsBetween, handle_parts
+from kpi.staffing.models import RosterSlot, StaffingCost
+
+OFFERED_OUTCOMES = (Call.Outcome.ANSWERED, *Call.QUEUE_ABANDON_OUTCOMES)
+PATIENCE_OUTCOMES = (Call.Outcome.QUEUE_ABANDONED, Call.Outcome.QUEUE_EXIT_KEY)
+
+
+@dataclass(frozen=True)
+class IntervalStats:
+    date: dt.date
+    slot: int
+    offered: int
+    answered: int
+    handle_seconds: float
+    abandons: int
+    wait_seconds: float
+
+
+def interval_history(*, first: dt.date, last: dt.date) -> list[IntervalStats]:
+    """Queue statistics per (date, half-hour) for calls that arrived on days first..last."""
+    start = dt.datetime.combine(first, dt.time(), TOKYO)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), TOKYO)
+    connected, acw = handle_parts()
+    wait = Greatest(
+        SecondsBetween(Coalesce(F("answered_at"), F("ended_at")), Coalesce(F("queued_at"), F("arrived_at"))),
+        Value(0.0),
+    )
+    offered = Q(in_service_hours=True, outcome__in=OFFERED_OUTCOMES)
+    rows = (
+        Call.objects.filter(arrived_at__gte=start, arrived_at__lt=end)
+        .filter(offered)
+        .annotate(
+            day=TruncDate("arrived_at", tzinfo=TOKYO),
+            hour=ExtractHour("arrived_at", tzinfo=TOKYO),
+            minute=ExtractMinute("arrived_at", tzinfo=TOKYO),
+        )
+        .annotate(half=Case(When(minute__gte=30, then=Value(1)), default=Value(0), output_field=IntegerField()))
+        .values("day", "hour", "half")
+        .annotate(
+            n_offered=Count("id"),
+            n_answered=Count("id", filter=Q(outcome=Call.Outcome.ANSWERED)),
+            handle=Sum(connected + acw, filter=Q(outcome=Call.Outcome.ANSWERED), output_field=FloatField()),
+            n_abandons=Count("id", filter=Q(outcome__in=PATIENCE_OUTCOMES, ended_at__isnull=False)),
+            waited=Sum(wait, output_field=FloatField()),
+        )
+        .order_by("day", "hour", "half")
+    )
+    return [
+        IntervalStats(
+            date=r["day"],
+            slot=r["hour"] * 2 + r["half"],
+            offered=r["n_offered"],
+            answered=r["n_answered"],
+            handle_seconds=float(r["handle"] or 0.0),
+            abandons=r["n_abandons"],
+            wait_seconds=float(r["waited"] or 0.0),
+        )
+        for r in rows
+    ]
+
+
+def queue_waits(*, first: dt.date, last: dt.date) -> list[tuple[float, bool]]:
+    """(seconds waited, gave up?) of every offered call: the input of a Kaplan–Meier curve."""
+    start = dt.datetime.combine(first, dt.time(), TOKYO)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), TOKYO)
+    wait = Greatest(
+        SecondsBetween(Coalesce(F("answered_at"), F("ended_at")), Coalesce(F("queued_at"), F("arrived_at"))),
+        Value(0.0),
+    )
+    rows = (
+        Call.objects.filter(arrived_at__gte=start, arrived_at__lt=end, in_service_hours=True)
+        .filter(outcome__in=OFFERED_OUTCOMES)
+        .annotate(waited=wait)
+        .values_list("waited", "outcome")
+    )
+    return [(float(w), o in PATIENCE_OUTCOMES) for w, o in rows if w is not None]
+
+
+def roster_for(*, first: dt.date, last: dt.date) -> dict[tuple[dt.date, int], int]:
+    return {
+        (d, s): a
+        for d, s, a in RosterSlot.objects.filter(date__gte=first, date__lte=last).values_list("date", "slot", "agents")
+    }
+
+
+def hourly_cost_for(*, month: Month) -> int | None:
+    row = StaffingCost.objects.filter(valid_from__lte=month.first_day).order_by("-valid_from").first()
+    return row.hourly_cost_yen if row else None
