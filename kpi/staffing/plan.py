@@ -29,6 +29,7 @@ BASES = ("auto", "actual", "forecast")
 HISTORY_WEEKS = 26
 PARAMETER_WEEKS = 8
 MIN_AGENTS_WHILE_OPEN = 1
+MAX_QUEUE_TARGET = 0.995
 
 
 class PlanError(ValueError):
@@ -129,6 +130,7 @@ def staffing_plan(
         by_cell = estimates.aht_by_date_slot(recorded, pooled=pooled)
         aht = {cell: by_cell.get(cell, pooled) for cell in _cells(targets)}
         patience = estimates.patience_mle(recorded)
+        ivr_share = _ivr_share(recorded)
     else:
         hist_last = min(today, first) - dt.timedelta(days=1)
         stats = interval_history(first=hist_first, last=hist_last) if hist_last >= hist_first else []
@@ -148,6 +150,7 @@ def staffing_plan(
         by_slot = estimates.aht_by_slot(recent, pooled=pooled)
         aht = {(d, s): by_slot.get(s, pooled) for d, s in _cells(targets)}
         patience = estimates.patience_mle(recent)
+        ivr_share = _ivr_share(recent)
         forecast_info = {
             "method": method,
             "history_from": str(min(history)),
@@ -162,6 +165,10 @@ def staffing_plan(
     has_roster = bool(roster)
     hourly_cost = hourly_cost_for(month=month)
     theta = patience.seconds
+    # The contract's rate counts IVR hang-ups as unanswered; the queue must answer that much
+    # more of the callers who reach it.
+    reach = 1 - ivr_share
+    queue_target = min(MAX_QUEUE_TARGET, target_value / reach) if reach > 0 else MAX_QUEUE_TARGET
 
     days_out = []
     totals = {"arrivals": 0.0, "needed": 0.0, "rostered": 0.0, "what_if": 0.0, "h_need": 0.0, "h_rost": 0.0, "h_wi": 0.0}
@@ -172,7 +179,7 @@ def staffing_plan(
         for s in targets[day]:
             lam = max(0.0, arrivals.get((day, s), 0.0))
             h = aht[(day, s)]
-            need = agents_needed(arrivals=lam, aht_seconds=h, patience_seconds=theta, target=target_value, minimum=MIN_AGENTS_WHILE_OPEN)
+            need = agents_needed(arrivals=lam, aht_seconds=h, patience_seconds=theta, target=queue_target, minimum=MIN_AGENTS_WHILE_OPEN)
             r_need = _rate(lam, h, theta, need)
             row = {
                 "start": f"{slot_start(s):%H:%M}",
@@ -210,14 +217,14 @@ def staffing_plan(
                 "arrivals": round(d["arrivals"], 1),
                 "agents_needed_peak": peak_needed,
                 "agent_hours_needed": d["h_need"],
-                "expected_answer_rate_needed": _share(d["needed"], d["arrivals"]),
+                "expected_answer_rate_needed": _share(d["needed"] * reach, d["arrivals"]),
                 **(
-                    {"agent_hours_rostered": d["h_rost"], "expected_answer_rate_rostered": _share(d["rostered"], d["arrivals"])}
+                    {"agent_hours_rostered": d["h_rost"], "expected_answer_rate_rostered": _share(d["rostered"] * reach, d["arrivals"])}
                     if has_roster
                     else {}
                 ),
                 **(
-                    {"agent_hours_what_if": d["h_wi"], "expected_answer_rate_what_if": _share(d["what_if"], d["arrivals"])}
+                    {"agent_hours_what_if": d["h_wi"], "expected_answer_rate_what_if": _share(d["what_if"] * reach, d["arrivals"])}
                     if what_if
                     else {}
                 ),
@@ -231,20 +238,20 @@ def staffing_plan(
     summary: dict[str, Any] = {
         "open_days": len(days_out),
         "arrivals": round(totals["arrivals"], 1),
-        "expected_answer_rate_needed": _share(totals["needed"], totals["arrivals"]),
+        "expected_answer_rate_needed": _share(totals["needed"] * reach, totals["arrivals"]),
         "agent_hours_needed": totals["h_need"],
         "cost_needed_yen": cost(totals["h_need"]),
     }
     if has_roster:
         summary.update(
-            expected_answer_rate_rostered=_share(totals["rostered"], totals["arrivals"]),
+            expected_answer_rate_rostered=_share(totals["rostered"] * reach, totals["arrivals"]),
             agent_hours_rostered=totals["h_rost"],
             cost_rostered_yen=cost(totals["h_rost"]),
             agent_hours_short=sum(r.get("short", 0) for day in days_out for r in day["slots"]) / 2,
         )
     if what_if:
         summary.update(
-            expected_answer_rate_what_if=_share(totals["what_if"], totals["arrivals"]),
+            expected_answer_rate_what_if=_share(totals["what_if"] * reach, totals["arrivals"]),
             agent_hours_what_if=totals["h_wi"],
             cost_what_if_yen=cost(totals["h_wi"]),
         )
@@ -260,6 +267,8 @@ def staffing_plan(
             "patience_source": patience.source,
             "patience_abandons": patience.abandons,
             "aht_seconds_pooled": round(pooled, 1),
+            "ivr_abandon_share": round(ivr_share, 4),
+            "queue_target": round(queue_target, 4),
         },
         "forecast": forecast_info,
         "roster": "present" if has_roster else None,
@@ -270,6 +279,12 @@ def staffing_plan(
         "summary": summary,
         "days": days_out,
     }
+
+
+def _ivr_share(stats: list) -> float:
+    ivr = sum(s.ivr_abandoned for s in stats)
+    offered = sum(s.offered for s in stats)
+    return ivr / (ivr + offered) if ivr + offered else 0.0
 
 
 def _rate(arrivals: float, aht: float, patience: float, agents: int) -> float:

@@ -4,6 +4,8 @@
 Per half-hour (Asia/Tokyo, by the call's arrival):
 - offered: in-hours calls that reached the queue (answered + every queue abandon; IVR
   abandons and out-of-hours calls never reached an agent's queue);
+- ivr_abandoned: in-hours callers who hung up in the IVR — they count against the
+  contract's answer rate, so the plan raises the queue's target to make up for them;
 - handle_seconds: Σ (connected + ACW) over answered calls, with the KPI engine's own
   per-call expression (`kpi.metrics.handle_parts`), so AHT here is the contract's AHT;
 - abandons: callers who gave up (hung up in the queue or left with a key) — observed
@@ -39,6 +41,7 @@ class IntervalStats:
     handle_seconds: float
     abandons: int
     wait_seconds: float
+    ivr_abandoned: int = 0
 
 
 def interval_history(*, first: dt.date, last: dt.date) -> list[IntervalStats]:
@@ -50,10 +53,10 @@ def interval_history(*, first: dt.date, last: dt.date) -> list[IntervalStats]:
         SecondsBetween(Coalesce(F("answered_at"), F("ended_at")), Coalesce(F("queued_at"), F("arrived_at"))),
         Value(0.0),
     )
-    offered = Q(in_service_hours=True, outcome__in=OFFERED_OUTCOMES)
+    offered = Q(outcome__in=OFFERED_OUTCOMES)
     rows = (
-        Call.objects.filter(arrived_at__gte=start, arrived_at__lt=end)
-        .filter(offered)
+        Call.objects.filter(arrived_at__gte=start, arrived_at__lt=end, in_service_hours=True)
+        .filter(offered | Q(outcome=Call.Outcome.IVR_ABANDONED))
         .annotate(
             day=TruncDate("arrived_at", tzinfo=TOKYO),
             hour=ExtractHour("arrived_at", tzinfo=TOKYO),
@@ -62,11 +65,12 @@ def interval_history(*, first: dt.date, last: dt.date) -> list[IntervalStats]:
         .annotate(half=Case(When(minute__gte=30, then=Value(1)), default=Value(0), output_field=IntegerField()))
         .values("day", "hour", "half")
         .annotate(
-            n_offered=Count("id"),
+            n_offered=Count("id", filter=offered),
+            n_ivr=Count("id", filter=Q(outcome=Call.Outcome.IVR_ABANDONED)),
             n_answered=Count("id", filter=Q(outcome=Call.Outcome.ANSWERED)),
             handle=Sum(connected + acw, filter=Q(outcome=Call.Outcome.ANSWERED), output_field=FloatField()),
             n_abandons=Count("id", filter=Q(outcome__in=PATIENCE_OUTCOMES, ended_at__isnull=False)),
-            waited=Sum(wait, output_field=FloatField()),
+            waited=Sum(wait, filter=offered, output_field=FloatField()),
         )
         .order_by("day", "hour", "half")
     )
@@ -79,6 +83,7 @@ def interval_history(*, first: dt.date, last: dt.date) -> list[IntervalStats]:
             handle_seconds=float(r["handle"] or 0.0),
             abandons=r["n_abandons"],
             wait_seconds=float(r["waited"] or 0.0),
+            ivr_abandoned=r["n_ivr"],
         )
         for r in rows
     ]
