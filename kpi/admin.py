@@ -51,4 +51,6 @@ class KpiSnapshotAdmin(admin.ModelAdmin):
         for month in sorted(set(queryset.values_list("month", flat=True))):
             snap = services.kpi_snapshot_publish(month=Month.parse(month), actor=request.user)
             self.message_user(request, f"{snap} を公表しました", messages.SUCCESS)
+
+
 from kpi.staffing import admin as _staffing_admin  # noqa: E402,F401 — registers the roster and cost

@@ -99,7 +99,9 @@ def fit_factors(history: History, ctx: Context) -> Factors:
     breaks = [
         totals[d] / weekday.get(d.weekday(), 1.0) / statistics.fmean(adjusted[d.isocalendar()[:2]])
         for d in days
-        if d in ctx.after_break and adjusted.get(d.isocalendar()[:2]) and statistics.fmean(adjusted[d.isocalendar()[:2]])
+        if d in ctx.after_break
+        and adjusted.get(d.isocalendar()[:2])
+        and statistics.fmean(adjusted[d.isocalendar()[:2]])
     ]
     after_break = statistics.fmean(breaks) if len(breaks) >= MIN_EXAMPLES else 1.0
 

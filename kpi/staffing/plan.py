@@ -143,7 +143,9 @@ def staffing_plan(
         )
         bt = fc.backtest(history, ctx)
         method = bt.chosen if bt else "profile"
-        offset = sum(1 for d in _days(hist_last + dt.timedelta(days=1), first - dt.timedelta(days=1)) if open_slots(calendar, d))
+        offset = sum(
+            1 for d in _days(hist_last + dt.timedelta(days=1), first - dt.timedelta(days=1)) if open_slots(calendar, d)
+        )
         arrivals = fc.forecast(history, targets, ctx, method=method, offset_days=offset)
         recent = [s for s in stats if s.date > hist_last - dt.timedelta(weeks=PARAMETER_WEEKS)]
         pooled = estimates.aht_pooled(recent)
@@ -156,9 +158,7 @@ def staffing_plan(
             "history_from": str(min(history)),
             "history_to": str(max(history)),
             "backtest": _backtest_json(bt),
-            "period_factor": round(
-                fc.fit_factors(history, ctx).period.get(period_type, 1.0), 3
-            ),
+            "period_factor": round(fc.fit_factors(history, ctx).period.get(period_type, 1.0), 3),
         }
 
     roster = roster_for(first=first, last=last)
@@ -171,7 +171,15 @@ def staffing_plan(
     queue_target = min(MAX_QUEUE_TARGET, target_value / reach) if reach > 0 else MAX_QUEUE_TARGET
 
     days_out = []
-    totals = {"arrivals": 0.0, "needed": 0.0, "rostered": 0.0, "what_if": 0.0, "h_need": 0.0, "h_rost": 0.0, "h_wi": 0.0}
+    totals = {
+        "arrivals": 0.0,
+        "needed": 0.0,
+        "rostered": 0.0,
+        "what_if": 0.0,
+        "h_need": 0.0,
+        "h_rost": 0.0,
+        "h_wi": 0.0,
+    }
     for day in sorted(targets):
         slots_out = []
         d = {"arrivals": 0.0, "needed": 0.0, "rostered": 0.0, "what_if": 0.0, "h_need": 0.0, "h_rost": 0.0, "h_wi": 0.0}
@@ -179,7 +187,9 @@ def staffing_plan(
         for s in targets[day]:
             lam = max(0.0, arrivals.get((day, s), 0.0))
             h = aht[(day, s)]
-            need = agents_needed(arrivals=lam, aht_seconds=h, patience_seconds=theta, target=queue_target, minimum=MIN_AGENTS_WHILE_OPEN)
+            need = agents_needed(
+                arrivals=lam, aht_seconds=h, patience_seconds=theta, target=queue_target, minimum=MIN_AGENTS_WHILE_OPEN
+            )
             r_need = _rate(lam, h, theta, need)
             row = {
                 "start": f"{slot_start(s):%H:%M}",
@@ -219,12 +229,18 @@ def staffing_plan(
                 "agent_hours_needed": d["h_need"],
                 "expected_answer_rate_needed": _share(d["needed"] * reach, d["arrivals"]),
                 **(
-                    {"agent_hours_rostered": d["h_rost"], "expected_answer_rate_rostered": _share(d["rostered"] * reach, d["arrivals"])}
+                    {
+                        "agent_hours_rostered": d["h_rost"],
+                        "expected_answer_rate_rostered": _share(d["rostered"] * reach, d["arrivals"]),
+                    }
                     if has_roster
                     else {}
                 ),
                 **(
-                    {"agent_hours_what_if": d["h_wi"], "expected_answer_rate_what_if": _share(d["what_if"] * reach, d["arrivals"])}
+                    {
+                        "agent_hours_what_if": d["h_wi"],
+                        "expected_answer_rate_what_if": _share(d["what_if"] * reach, d["arrivals"]),
+                    }
                     if what_if
                     else {}
                 ),
@@ -273,7 +289,11 @@ def staffing_plan(
         "forecast": forecast_info,
         "roster": "present" if has_roster else None,
         "hourly_cost_yen": hourly_cost,
-        "what_if": {"agents": what_if.agents, "from": str(what_if.from_date), "base": "rostered" if has_roster else "needed"}
+        "what_if": {
+            "agents": what_if.agents,
+            "from": str(what_if.from_date),
+            "base": "rostered" if has_roster else "needed",
+        }
         if what_if
         else None,
         "summary": summary,
@@ -328,4 +348,3 @@ def _backtest_json(bt: fc.Backtest | None) -> dict[str, Any] | None:
         "wape": {m: round(v, 4) for m, v in bt.wape.items()},
         "chosen": bt.chosen,
     }
-

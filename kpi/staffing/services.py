@@ -106,9 +106,7 @@ def roster_import_csv(*, path: Path | str | None = None, text: str | None = None
 @transaction.atomic
 def _upsert(cells: dict[tuple[dt.date, int], int], result: RosterImportResult) -> None:
     days = {d for d, _ in cells}
-    existing = {
-        (r.date, r.slot): r for r in RosterSlot.objects.select_for_update().filter(date__in=days)
-    }
+    existing = {(r.date, r.slot): r for r in RosterSlot.objects.select_for_update().filter(date__in=days)}
     to_create, to_update = [], []
     now = timezone.now()  # bulk_update skips auto_now
     for (day, slot), agents in cells.items():

@@ -20,7 +20,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--arrivals-per-hour", type=float, required=True, help="calls offered to the queue per hour")
+        parser.add_argument(
+            "--arrivals-per-hour", type=float, required=True, help="calls offered to the queue per hour"
+        )
         parser.add_argument("--aht-seconds", type=float, required=True, help="average handle time (talk + ACW)")
         parser.add_argument("--agents", type=int, required=True, help="agents taking calls")
         parser.add_argument("--patience-seconds", type=float, help="mean caller patience; omit for Erlang C")

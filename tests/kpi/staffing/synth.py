@@ -72,16 +72,27 @@ def make_day(
             talk = round(float(handle[k] - acw[k]), 3)
             calls.append(
                 Call(
-                    call_id=cid, arrived_at=arrived, queued_at=arrived, queue="egov", outcome=Call.Outcome.ANSWERED,
-                    in_service_hours=True, answered_at=start, ended_at=start + dt.timedelta(seconds=talk),
-                    acw_seconds=int(acw[k]), agent="op01",
+                    call_id=cid,
+                    arrived_at=arrived,
+                    queued_at=arrived,
+                    queue="egov",
+                    outcome=Call.Outcome.ANSWERED,
+                    in_service_hours=True,
+                    answered_at=start,
+                    ended_at=start + dt.timedelta(seconds=talk),
+                    acw_seconds=int(acw[k]),
+                    agent="op01",
                 )
             )
         else:
             calls.append(
                 Call(
-                    call_id=cid, arrived_at=arrived, queued_at=arrived, queue="egov",
-                    outcome=Call.Outcome.QUEUE_ABANDONED, in_service_hours=True,
+                    call_id=cid,
+                    arrived_at=arrived,
+                    queued_at=arrived,
+                    queue="egov",
+                    outcome=Call.Outcome.QUEUE_ABANDONED,
+                    in_service_hours=True,
                     ended_at=max(arrived, _at(opening, o.left_at)),
                 )
             )
@@ -90,8 +101,11 @@ def make_day(
         arrived = _at(opening, float(rng.uniform(0, 8 * 3600)))
         calls.append(
             Call(
-                call_id=f"ivr-{day:%Y%m%d}-{k:05d}", arrived_at=arrived, outcome=Call.Outcome.IVR_ABANDONED,
-                in_service_hours=True, ended_at=arrived + dt.timedelta(seconds=20),
+                call_id=f"ivr-{day:%Y%m%d}-{k:05d}",
+                arrived_at=arrived,
+                outcome=Call.Outcome.IVR_ABANDONED,
+                in_service_hours=True,
+                ended_at=arrived + dt.timedelta(seconds=20),
             )
         )
     return Day(calls, len(arrivals), answered, ivr)
@@ -108,9 +122,16 @@ def counts_only_day(day: dt.date, *, rate: dict[int, float], rng: np.random.Gene
             answered = arrived + dt.timedelta(seconds=10)
             calls.append(
                 Call(
-                    call_id=f"h-{day:%Y%m%d}-{s}-{k}", arrived_at=arrived, queued_at=arrived, queue="egov",
-                    outcome=Call.Outcome.ANSWERED, in_service_hours=True, answered_at=answered,
-                    ended_at=answered + dt.timedelta(seconds=240), acw_seconds=60, agent="op01",
+                    call_id=f"h-{day:%Y%m%d}-{s}-{k}",
+                    arrived_at=arrived,
+                    queued_at=arrived,
+                    queue="egov",
+                    outcome=Call.Outcome.ANSWERED,
+                    in_service_hours=True,
+                    answered_at=answered,
+                    ended_at=answered + dt.timedelta(seconds=240),
+                    acw_seconds=60,
+                    agent="op01",
                 )
             )
     return calls

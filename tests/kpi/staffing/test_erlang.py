@@ -53,7 +53,9 @@ def test_erlang_a_limits_are_erlang_c_and_erlang_b():
     assert impatient.answer_rate == pytest.approx(1 - erlang_b(n, lam * aht), rel=1e-6)
 
 
-@pytest.mark.parametrize(("per_hour", "aht", "patience", "n"), [(80, 360, 90, 6), (300, 240, 600, 15), (50, 300, 30, 1)])
+@pytest.mark.parametrize(
+    ("per_hour", "aht", "patience", "n"), [(80, 360, 90, 6), (300, 240, 600, 15), (50, 300, 30, 1)]
+)
 def test_erlang_a_matches_the_chain_solved_by_linear_algebra(per_hour, aht, patience, n):
     lam, mu, theta, size = per_hour / 3600, 1 / aht, 1 / patience, 250
     q = np.zeros((size, size))
@@ -120,7 +122,9 @@ def test_queue_model_picks_erlang_c_without_patience():
     assert queue_model(arrivals_per_second=0.01, aht_seconds=300, agents=5, patience_seconds=60).model == "erlang_a"
 
 
-@pytest.mark.parametrize("bad", [{"aht_seconds": 0}, {"aht_seconds": float("nan")}, {"agents": -1}, {"patience_seconds": 0}])
+@pytest.mark.parametrize(
+    "bad", [{"aht_seconds": 0}, {"aht_seconds": float("nan")}, {"agents": -1}, {"patience_seconds": 0}]
+)
 def test_bad_parameters_are_refused(bad):
     kw = {"arrivals_per_second": 0.01, "aht_seconds": 300, "patience_seconds": 60, "agents": 3} | bad
     with pytest.raises(ValueError):

@@ -78,7 +78,9 @@ def test_the_day_after_a_long_break_is_busier_and_the_weekday_profile_holds():
     breaks = {dt.date(2026, 1, 13), dt.date(2026, 2, 24), dt.date(2026, 3, 23), dt.date(2026, 5, 7)}
     closed = {dt.date(2026, 1, 12), dt.date(2026, 2, 23), dt.date(2026, 3, 20), dt.date(2026, 5, 4)}
     closed |= {dt.date(2026, 5, 5), dt.date(2026, 5, 6)}
-    h = history(dt.date(2026, 1, 5), dt.date(2026, 5, 29), 14, factor=lambda d: 1.6 if d in breaks else 1.0, closed=closed)
+    h = history(
+        dt.date(2026, 1, 5), dt.date(2026, 5, 29), 14, factor=lambda d: 1.6 if d in breaks else 1.0, closed=closed
+    )
     ctx = fc.Context(period_of={}, after_break=breaks | {dt.date(2026, 6, 2)})
     assert fc.fit_factors(h, ctx).after_break == pytest.approx(1.6, rel=0.1)
     tue_after, tue, fri = dt.date(2026, 6, 2), dt.date(2026, 6, 9), dt.date(2026, 6, 12)
@@ -90,7 +92,9 @@ def test_the_day_after_a_long_break_is_busier_and_the_weekday_profile_holds():
 
 
 def test_holt_winters_follows_a_trend_the_flat_profile_misses():
-    h = history(dt.date(2025, 10, 6), dt.date(2026, 2, 20), 10, factor=lambda d: 1 + (d - dt.date(2025, 10, 6)).days / 50)
+    h = history(
+        dt.date(2025, 10, 6), dt.date(2026, 2, 20), 10, factor=lambda d: 1 + (d - dt.date(2025, 10, 6)).days / 50
+    )
     bt = fc.backtest(h, fc.Context(period_of={}))
     assert bt.mae["holt_winters"] < bt.mae["profile"]
     assert bt.chosen == "holt_winters"
