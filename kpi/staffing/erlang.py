@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -142,6 +143,13 @@ def queue_model(
 
 def answer_rate(*, arrivals: float, aht_seconds: float, patience_seconds: float, agents: int) -> float:
     """Erlang A answer rate of one half-hour given its expected arrivals."""
+    return _answer_rate(float(arrivals), float(aht_seconds), float(patience_seconds), int(agents))
+
+
+@lru_cache(maxsize=65536)
+def _answer_rate(arrivals: float, aht_seconds: float, patience_seconds: float, agents: int) -> float:
+    # A plan asks the same half-hour about the needed, rostered and what-if agents, which are
+    # often the same number: the cache makes the repeats free.
     return erlang_a(
         arrivals_per_second=arrivals / SLOT_SECONDS,
         aht_seconds=aht_seconds,
@@ -168,11 +176,16 @@ def agents_needed(
 
     a = arrivals / SLOT_SECONDS * aht_seconds
     lo = max(minimum, int(target * a))  # lo may or may not be enough
-    hi = max(lo, int(a + 10 * math.sqrt(a) + 10))
-    while not ok(hi):
-        hi *= 2
     if ok(lo):
         return lo
+    # The answer is usually a few agents above target·a: walk up a little before bisecting.
+    for _ in range(4):
+        lo += 1
+        if ok(lo):
+            return lo
+    hi = max(lo + 1, int(a + 10 * math.sqrt(a) + 10))
+    while not ok(hi):
+        hi *= 2
     while hi - lo > 1:  # invariant: not ok(lo), ok(hi)
         mid = (lo + hi) // 2
         if ok(mid):

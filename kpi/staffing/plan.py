@@ -133,7 +133,7 @@ def staffing_plan(
         ivr_share = _ivr_share(recorded)
     else:
         hist_last = min(today, first) - dt.timedelta(days=1)
-        stats = interval_history(first=hist_first, last=hist_last) if hist_last >= hist_first else []
+        stats = interval_history(first=hist_first, last=hist_last, counts_only=True) if hist_last >= hist_first else []
         if not stats:
             raise PlanError("month", f"{month} を予測するための通話記録（直近{HISTORY_WEEKS}週）がありません。")
         history = _history(stats, calendar)
@@ -147,7 +147,7 @@ def staffing_plan(
             1 for d in _days(hist_last + dt.timedelta(days=1), first - dt.timedelta(days=1)) if open_slots(calendar, d)
         )
         arrivals = fc.forecast(history, targets, ctx, method=method, offset_days=offset)
-        recent = [s for s in stats if s.date > hist_last - dt.timedelta(weeks=PARAMETER_WEEKS)]
+        recent = interval_history(first=hist_last - dt.timedelta(weeks=PARAMETER_WEEKS, days=-1), last=hist_last)
         pooled = estimates.aht_pooled(recent)
         by_slot = estimates.aht_by_slot(recent, pooled=pooled)
         aht = {(d, s): by_slot.get(s, pooled) for d, s in _cells(targets)}

@@ -20,16 +20,44 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, ExtractHour, ExtractMinute, Greatest, TruncDate
+from django.db.models import Count, F, FloatField, Func, IntegerField, Q, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
 
 from helpdesk.calendar import TOKYO
 from helpdesk.models import Call
-from kpi.metrics import Month, SecondsBetween, handle_parts
+from kpi.metrics import TOKYO_OFFSET, Month, SecondsBetween, handle_parts
+from kpi.selectors import kpi_transaction
 from kpi.staffing.models import RosterSlot, StaffingCost
 
 OFFERED_OUTCOMES = (Call.Outcome.ANSWERED, *Call.QUEUE_ABANDON_OUTCOMES)
 PATIENCE_OUTCOMES = (Call.Outcome.QUEUE_ABANDONED, Call.Outcome.QUEUE_EXIT_KEY)
+
+
+class HalfHourIndex(Func):
+    """Half-hours since 1970-01-01 00:00 on the Tokyo wall clock (Japan keeps UTC+9 all
+    year): one integer to group by, cheaper than a date plus an hour plus a minute."""
+
+    output_field = IntegerField()
+    arity = 1
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template=f"FLOOR((EXTRACT(EPOCH FROM %(expressions)s)::double precision + {TOKYO_OFFSET}) / 1800)::int",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template=f"((CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) + {TOKYO_OFFSET}) / 1800)",
+            **extra,
+        )
+
+
+EPOCH = dt.date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -44,8 +72,10 @@ class IntervalStats:
     ivr_abandoned: int = 0
 
 
-def interval_history(*, first: dt.date, last: dt.date) -> list[IntervalStats]:
-    """Queue statistics per (date, half-hour) for calls that arrived on days first..last."""
+def interval_history(*, first: dt.date, last: dt.date, counts_only: bool = False) -> list[IntervalStats]:
+    """Queue statistics per (date, half-hour) for calls that arrived on days first..last.
+    `counts_only`: offered and IVR counts alone (what a forecast needs), three times cheaper
+    over a long history than the handle and wait sums."""
     start = dt.datetime.combine(first, dt.time(), TOKYO)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), TOKYO)
     connected, acw = handle_parts()
@@ -57,32 +87,35 @@ def interval_history(*, first: dt.date, last: dt.date) -> list[IntervalStats]:
     rows = (
         Call.objects.filter(arrived_at__gte=start, arrived_at__lt=end, in_service_hours=True)
         .filter(offered | Q(outcome=Call.Outcome.IVR_ABANDONED))
-        .annotate(
-            day=TruncDate("arrived_at", tzinfo=TOKYO),
-            hour=ExtractHour("arrived_at", tzinfo=TOKYO),
-            minute=ExtractMinute("arrived_at", tzinfo=TOKYO),
-        )
-        .annotate(half=Case(When(minute__gte=30, then=Value(1)), default=Value(0), output_field=IntegerField()))
-        .values("day", "hour", "half")
+        .annotate(half_hour=HalfHourIndex("arrived_at"))
+        .values("half_hour")
         .annotate(
             n_offered=Count("id", filter=offered),
             n_ivr=Count("id", filter=Q(outcome=Call.Outcome.IVR_ABANDONED)),
-            n_answered=Count("id", filter=Q(outcome=Call.Outcome.ANSWERED)),
-            handle=Sum(connected + acw, filter=Q(outcome=Call.Outcome.ANSWERED), output_field=FloatField()),
-            n_abandons=Count("id", filter=Q(outcome__in=PATIENCE_OUTCOMES, ended_at__isnull=False)),
-            waited=Sum(wait, filter=offered, output_field=FloatField()),
+            **(
+                {}
+                if counts_only
+                else {
+                    "n_answered": Count("id", filter=Q(outcome=Call.Outcome.ANSWERED)),
+                    "handle": Sum(connected + acw, filter=Q(outcome=Call.Outcome.ANSWERED), output_field=FloatField()),
+                    "n_abandons": Count("id", filter=Q(outcome__in=PATIENCE_OUTCOMES, ended_at__isnull=False)),
+                    "waited": Sum(wait, filter=offered, output_field=FloatField()),
+                }
+            ),
         )
-        .order_by("day", "hour", "half")
+        .order_by("half_hour")
     )
+    with kpi_transaction():  # JIT off, as for every KPI read
+        rows = list(rows)
     return [
         IntervalStats(
-            date=r["day"],
-            slot=r["hour"] * 2 + r["half"],
+            date=EPOCH + dt.timedelta(days=r["half_hour"] // 48),
+            slot=r["half_hour"] % 48,
             offered=r["n_offered"],
-            answered=r["n_answered"],
-            handle_seconds=float(r["handle"] or 0.0),
-            abandons=r["n_abandons"],
-            wait_seconds=float(r["waited"] or 0.0),
+            answered=r.get("n_answered", 0),
+            handle_seconds=float(r.get("handle") or 0.0),
+            abandons=r.get("n_abandons", 0),
+            wait_seconds=float(r.get("waited") or 0.0),
             ivr_abandoned=r["n_ivr"],
         )
         for r in rows
