@@ -23,7 +23,14 @@ from kpi.staffing import estimates
 from kpi.staffing import forecast as fc
 from kpi.staffing.erlang import agents_needed, answer_rate
 from kpi.staffing.models import slot_start
-from kpi.staffing.selectors import hourly_cost_for, interval_history, roster_for
+from kpi.staffing.selectors import (
+    hourly_cost_for,
+    interval_history,
+    ivr_deflection,
+    ivr_windows,
+    roster_for,
+    surge_uplifts,
+)
 
 BASES = ("auto", "actual", "forecast")
 HISTORY_WEEKS = 26
@@ -120,6 +127,7 @@ def staffing_plan(
     use_actual = basis == "actual" or (basis == "auto" and recorded and month.end.date() <= today)
 
     forecast_info = None
+    effects: dict[str, Any] = {"surges": [], "ivr": None, "ivr_cells": {}}
     if use_actual:
         arrivals = {(r.date, r.slot): float(r.offered) for r in recorded}
         for r in recorded:  # half-hours the calendar calls closed but calls were taken in hours
@@ -153,12 +161,17 @@ def staffing_plan(
         aht = {(d, s): by_slot.get(s, pooled) for d, s in _cells(targets)}
         patience = estimates.patience_mle(recent)
         ivr_share = _ivr_share(recent)
+        effects = _apply_effects(
+            arrivals, hist_first=hist_first, hist_last=hist_last, first=first, last=last, ivr_share=ivr_share
+        )
         forecast_info = {
             "method": method,
             "history_from": str(min(history)),
             "history_to": str(max(history)),
             "backtest": _backtest_json(bt),
             "period_factor": round(fc.fit_factors(history, ctx).period.get(period_type, 1.0), 3),
+            "surges": effects["surges"],
+            "ivr_announcements": effects["ivr"],
         }
 
     roster = roster_for(first=first, last=last)
@@ -167,11 +180,21 @@ def staffing_plan(
     theta = patience.seconds
     # The contract's rate counts IVR hang-ups as unanswered; the queue must answer that much
     # more of the callers who reach it.
-    reach = 1 - ivr_share
-    queue_target = min(MAX_QUEUE_TARGET, target_value / reach) if reach > 0 else MAX_QUEUE_TARGET
+    reach_default = 1 - ivr_share
+
+    def reach_of(cell: tuple[dt.date, int]) -> float:
+        # an IVR announcement deflects callers: each one is an IVR abandon in the contract's rate
+        return reach_default - effects["ivr_cells"].get(cell, 0.0)
+
+    def queue_target_for(reach: float) -> float:
+        return min(MAX_QUEUE_TARGET, target_value / reach) if reach > 0 else MAX_QUEUE_TARGET
+
+    queue_target = queue_target_for(reach_default)
+    unreachable = 0  # half-hours where even a queue that answers everyone misses the target
 
     days_out = []
     totals = {
+        "callers": 0.0,
         "arrivals": 0.0,
         "needed": 0.0,
         "rostered": 0.0,
@@ -182,13 +205,26 @@ def staffing_plan(
     }
     for day in sorted(targets):
         slots_out = []
-        d = {"arrivals": 0.0, "needed": 0.0, "rostered": 0.0, "what_if": 0.0, "h_need": 0.0, "h_rost": 0.0, "h_wi": 0.0}
+        d = {
+            "callers": 0.0,
+            "arrivals": 0.0,
+            "needed": 0.0,
+            "rostered": 0.0,
+            "what_if": 0.0,
+            "h_need": 0.0,
+            "h_rost": 0.0,
+            "h_wi": 0.0,
+        }
         peak_needed = 0
         for s in targets[day]:
             lam = max(0.0, arrivals.get((day, s), 0.0))
             h = aht[(day, s)]
             need = agents_needed(
-                arrivals=lam, aht_seconds=h, patience_seconds=theta, target=queue_target, minimum=MIN_AGENTS_WHILE_OPEN
+                arrivals=lam,
+                aht_seconds=h,
+                patience_seconds=theta,
+                target=queue_target_for(reach_of((day, s))),
+                minimum=MIN_AGENTS_WHILE_OPEN,
             )
             r_need = _rate(lam, h, theta, need)
             row = {
@@ -200,6 +236,9 @@ def staffing_plan(
                 "expected_answer_rate": round(r_need, 4),
             }
             d["arrivals"] += lam
+            if reach_of((day, s)) <= 0 or target_value / reach_of((day, s)) > MAX_QUEUE_TARGET:
+                unreachable += 1
+            d["callers"] += lam / max(reach_of((day, s)), 1e-9)
             d["needed"] += lam * r_need
             d["h_need"] += need / 2
             peak_needed = max(peak_needed, need)
@@ -227,11 +266,11 @@ def staffing_plan(
                 "arrivals": round(d["arrivals"], 1),
                 "agents_needed_peak": peak_needed,
                 "agent_hours_needed": d["h_need"],
-                "expected_answer_rate_needed": _share(d["needed"] * reach, d["arrivals"]),
+                "expected_answer_rate_needed": _share(d["needed"], d["callers"]),
                 **(
                     {
                         "agent_hours_rostered": d["h_rost"],
-                        "expected_answer_rate_rostered": _share(d["rostered"] * reach, d["arrivals"]),
+                        "expected_answer_rate_rostered": _share(d["rostered"], d["callers"]),
                     }
                     if has_roster
                     else {}
@@ -239,7 +278,7 @@ def staffing_plan(
                 **(
                     {
                         "agent_hours_what_if": d["h_wi"],
-                        "expected_answer_rate_what_if": _share(d["what_if"] * reach, d["arrivals"]),
+                        "expected_answer_rate_what_if": _share(d["what_if"], d["callers"]),
                     }
                     if what_if
                     else {}
@@ -254,20 +293,21 @@ def staffing_plan(
     summary: dict[str, Any] = {
         "open_days": len(days_out),
         "arrivals": round(totals["arrivals"], 1),
-        "expected_answer_rate_needed": _share(totals["needed"] * reach, totals["arrivals"]),
+        "expected_answer_rate_needed": _share(totals["needed"], totals["callers"]),
         "agent_hours_needed": totals["h_need"],
         "cost_needed_yen": cost(totals["h_need"]),
+        "half_hours_target_unreachable": unreachable,
     }
     if has_roster:
         summary.update(
-            expected_answer_rate_rostered=_share(totals["rostered"] * reach, totals["arrivals"]),
+            expected_answer_rate_rostered=_share(totals["rostered"], totals["callers"]),
             agent_hours_rostered=totals["h_rost"],
             cost_rostered_yen=cost(totals["h_rost"]),
             agent_hours_short=sum(r.get("short", 0) for day in days_out for r in day["slots"]) / 2,
         )
     if what_if:
         summary.update(
-            expected_answer_rate_what_if=_share(totals["what_if"] * reach, totals["arrivals"]),
+            expected_answer_rate_what_if=_share(totals["what_if"], totals["callers"]),
             agent_hours_what_if=totals["h_wi"],
             cost_what_if_yen=cost(totals["h_wi"]),
         )
@@ -299,6 +339,55 @@ def staffing_plan(
         "summary": summary,
         "days": days_out,
     }
+
+
+SURGE_PERSIST_DAYS = 28
+SURGE_LOOKBACK_DAYS = 14
+
+
+def _apply_effects(
+    arrivals: dict, *, hist_first: dt.date, hist_last: dt.date, first: dt.date, last: dt.date, ivr_share: float
+) -> dict[str, Any]:
+    """What the FAQ app knows and the history does not yet show, applied to a forecast in
+    place: a topic surge flagged in the last two weeks raises every half-hour by the topic's
+    excess share of inquiries until four weeks after the surge's period; an approved IVR
+    announcement lowers the calls reaching the queue by the deflection measured on past
+    announcements, in the half-hours it runs."""
+    surges = surge_uplifts(since=hist_last - dt.timedelta(days=SURGE_LOOKBACK_DAYS - 1), until=hist_last)
+    applied = []
+    for u in surges:
+        until = u.period_end + dt.timedelta(days=SURGE_PERSIST_DAYS)
+        for cell in arrivals:
+            if cell[0] <= until:
+                arrivals[cell] *= 1 + u.excess_share
+        applied.append(
+            {
+                "cluster": u.cluster,
+                "label": u.label,
+                "period": [str(u.period_start), str(u.period_end)],
+                "excess_share": round(u.excess_share, 4),
+                "applied_until": str(until),
+            }
+        )
+    ivr_cells: dict[tuple[dt.date, int], float] = {}
+    windows = ivr_windows(first=first, last=last)
+    ivr_info = None
+    if windows:
+        effect = ivr_deflection(first=hist_first, last=hist_last)
+        delta = effect.deflection if effect else 0.0
+        for day, slot in list(arrivals):
+            begins = dt.datetime.combine(day, slot_start(slot), TOKYO)
+            ends = begins + dt.timedelta(minutes=30)
+            if delta and ivr_share < 1 and any(s < ends and e > begins for s, e in windows):
+                ivr_cells[(day, slot)] = delta
+                # the forecast counts callers who reached the queue without an announcement
+                arrivals[(day, slot)] *= max(0.0, 1 - ivr_share - delta) / (1 - ivr_share)
+        ivr_info = {
+            "windows": [[s.isoformat(), e.isoformat()] for s, e in windows],
+            "deflection": round(delta, 4),
+            "measured_announcements": effect.announcements if effect else 0,
+        }
+    return {"surges": applied, "ivr": ivr_info, "ivr_cells": ivr_cells}
 
 
 def _ivr_share(stats: list) -> float:

@@ -149,3 +149,94 @@ def roster_for(*, first: dt.date, last: dt.date) -> dict[tuple[dt.date, int], in
 def hourly_cost_for(*, month: Month) -> int | None:
     row = StaffingCost.objects.filter(valid_from__lte=month.first_day).order_by("-valid_from").first()
     return row.hourly_cost_yen if row else None
+
+
+# --- effects the FAQ app knows about ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SurgeUplift:
+    cluster: int
+    label: str
+    period_start: dt.date
+    period_end: dt.date
+    excess_share: float  # (count − baseline) ÷ every inquiry received in the surge's period
+
+
+def surge_uplifts(*, since: dt.date, until: dt.date) -> list[SurgeUplift]:
+    """Surges the FAQ app flagged whose period touches [since, until]: how much of all
+    inquiries the topic added above its baseline (the largest per topic)."""
+    from faq.models import SurgeAlert
+    from helpdesk.models import Inquiry
+
+    best: dict[int, SurgeUplift] = {}
+    alerts = SurgeAlert.objects.filter(period_end__gte=since, period_start__lte=until).select_related("cluster")
+    for alert in alerts:
+        start = dt.datetime.combine(alert.period_start, dt.time(), TOKYO)
+        end = dt.datetime.combine(alert.period_end + dt.timedelta(days=1), dt.time(), TOKYO)
+        total = Inquiry.objects.filter(received_at__gte=start, received_at__lt=end).count()
+        if not total:
+            continue
+        share = max(0.0, alert.count - alert.baseline) / total
+        cid = alert.cluster.cluster_id
+        if cid not in best or share > best[cid].excess_share:
+            best[cid] = SurgeUplift(cid, alert.cluster.label, alert.period_start, alert.period_end, share)
+    return sorted(best.values(), key=lambda u: u.cluster)
+
+
+@dataclass(frozen=True)
+class IvrEffect:
+    deflection: float  # extra share of in-hours callers who hang up in the IVR while it runs
+    announcements: int  # approved announcements measured
+    callers_during: int
+
+
+IVR_BASELINE_DAYS = 28
+
+
+def ivr_deflection(*, first: dt.date, last: dt.date) -> IvrEffect | None:
+    """From approved IVR announcements that started between first and last: the IVR
+    hang-up share of in-hours callers while each ran, minus the share in the 28 days before
+    it, weighted by callers. A caller who hears "see the FAQ page" and hangs up is a call
+    deflected — and an IVR abandon in the contract's answer rate."""
+    from faq.models import IvrAnnouncement
+
+    start = dt.datetime.combine(first, dt.time(), TOKYO)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), TOKYO)
+    runs = IvrAnnouncement.objects.filter(
+        status=IvrAnnouncement.Status.APPROVED, starts_at__gte=start, starts_at__lt=end
+    ).values_list("starts_at", "ends_at")
+    weighted = 0.0
+    callers = measured = 0
+    counted = Q(in_service_hours=True, outcome__in=(*OFFERED_OUTCOMES, Call.Outcome.IVR_ABANDONED))
+    ivr = Q(outcome=Call.Outcome.IVR_ABANDONED)
+    for a_start, a_end in runs:
+        before_start = a_start - dt.timedelta(days=IVR_BASELINE_DAYS)
+        agg = Call.objects.filter(counted, arrived_at__gte=before_start, arrived_at__lt=a_end).aggregate(
+            during=Count("id", filter=Q(arrived_at__gte=a_start)),
+            during_ivr=Count("id", filter=Q(arrived_at__gte=a_start) & ivr),
+            before=Count("id", filter=Q(arrived_at__lt=a_start)),
+            before_ivr=Count("id", filter=Q(arrived_at__lt=a_start) & ivr),
+        )
+        if not agg["during"] or not agg["before"]:
+            continue
+        effect = agg["during_ivr"] / agg["during"] - agg["before_ivr"] / agg["before"]
+        weighted += max(0.0, effect) * agg["during"]
+        callers += agg["during"]
+        measured += 1
+    if not callers:
+        return None
+    return IvrEffect(weighted / callers, measured, callers)
+
+
+def ivr_windows(*, first: dt.date, last: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Approved announcements that run at some point between first and last."""
+    from faq.models import IvrAnnouncement
+
+    start = dt.datetime.combine(first, dt.time(), TOKYO)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), TOKYO)
+    return list(
+        IvrAnnouncement.objects.filter(
+            status=IvrAnnouncement.Status.APPROVED, starts_at__lt=end, ends_at__gt=start
+        ).values_list("starts_at", "ends_at")
+    )
