@@ -28,6 +28,8 @@ from functools import lru_cache
 import numpy as np
 
 SLOT_SECONDS = 1800
+MAX_AGENTS = 100_000
+MAX_STATES = 2_000_000  # ≈ 16 MB of float64: beyond any call center, not beyond memory
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,8 @@ def _validate(arrivals_per_second: float, aht_seconds: float, agents: int) -> No
         raise ValueError("arrivals must be a finite number ≥ 0")
     if not (aht_seconds > 0 and math.isfinite(aht_seconds)):
         raise ValueError("aht_seconds must be a finite number > 0")
-    if agents < 0:
-        raise ValueError("agents must be ≥ 0")
+    if agents < 0 or agents > MAX_AGENTS:
+        raise ValueError(f"agents must be between 0 and {MAX_AGENTS}")
 
 
 def _empty(model: str, agents: int) -> QueueResult:
@@ -77,6 +79,14 @@ def erlang_a(*, arrivals_per_second: float, aht_seconds: float, patience_seconds
     busy = _log_busy_terms(lam, mu, n)
     j_peak = max(0.0, (lam - n * mu) / theta)
     j_max = int(j_peak + 12.0 * math.sqrt(lam / theta) + 30)
+    if lam < n * mu:
+        # Every queue term is at most ρ = λ/(nμ) times the one before: past J the geometric
+        # tail (and its first moment) is below e^-70 of π_n whatever the patience.
+        rho = lam / (n * mu)
+        j_geo = int(1.5 * (70 - math.log1p(-rho)) / -math.log(rho)) + 50
+        j_max = min(j_max, j_geo)
+    if n + j_max > MAX_STATES:
+        raise ValueError("arrivals × patience too large for the model (more than 2 million callers waiting)")
     j = np.arange(1, j_max + 1)
     queue = busy[-1] + np.cumsum(np.log(lam / (n * mu + j * theta)))
     log_all = np.concatenate((busy, queue))

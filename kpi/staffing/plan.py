@@ -37,6 +37,8 @@ HISTORY_WEEKS = 26
 PARAMETER_WEEKS = 8
 MIN_AGENTS_WHILE_OPEN = 1
 MAX_QUEUE_TARGET = 0.995
+MIN_YEAR, MAX_YEAR = 1990, 9998
+MAX_WHAT_IF_AGENTS = 10_000
 
 
 class PlanError(ValueError):
@@ -106,8 +108,12 @@ def staffing_plan(
     what_if: WhatIf | None = None,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
+    if not MIN_YEAR <= month.year <= MAX_YEAR:  # 0000-01 parses, but no calendar has it
+        raise PlanError("month", f"month は {MIN_YEAR}〜{MAX_YEAR} 年の範囲にしてください: {month}")
     if basis not in BASES:
         raise PlanError("basis", f"basis は {', '.join(BASES)} のいずれかにしてください。")
+    if what_if and abs(what_if.agents) > MAX_WHAT_IF_AGENTS:
+        raise PlanError("what_if_agents", f"what_if_agents は ±{MAX_WHAT_IF_AGENTS} 以内にしてください。")
     if what_if and not (month.first_day <= what_if.from_date < month.end.date()):
         raise PlanError("what_if_from", f"what_if_from は {month} 内の日付にしてください。")
     now = now or timezone.now()

@@ -34,12 +34,15 @@ class Command(BaseCommand):
         _positive("patience-seconds", patience_seconds)
         if agents < 0:
             raise CommandError(f"--agents must be ≥ 0, got {agents}")
-        result = queue_model(
-            arrivals_per_second=arrivals_per_hour / 3600,
-            aht_seconds=aht_seconds,
-            agents=agents,
-            patience_seconds=patience_seconds,
-        ).as_dict()
+        try:
+            result = queue_model(
+                arrivals_per_second=arrivals_per_hour / 3600,
+                aht_seconds=aht_seconds,
+                agents=agents,
+                patience_seconds=patience_seconds,
+            ).as_dict()
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         if json:
             self.stdout.write(_dumps(result))
             return
