@@ -108,6 +108,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "kpi.kpitarget": MANAGE,
         "kpi.fiscalmonthperiod": MANAGE,
         "kpi.kpisnapshot": VIEW,
+        "kpi.rosterslot": MANAGE,  # staffing: agents on shift, the hourly cost (docs/staffing.md)
+        "kpi.staffingcost": MANAGE,
         "faq.*": VIEW,
         "faq.faqsettings": ("view", "change"),
         "faq.faqcategory": EDIT,

@@ -66,3 +66,5 @@ class KpiSnapshotAdmin(admin.ModelAdmin):
         from helpdesk.roles import is_admin
 
         return is_admin(request.user)
+
+from kpi.staffing import admin as _staffing_admin  # noqa: E402,F401 — registers the roster and cost

@@ -130,3 +130,6 @@ class KpiSnapshot(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("KPI snapshots are immutable and cannot be deleted.")
+
+
+from kpi.staffing.models import RosterSlot, StaffingCost  # noqa: E402,F401 — staffing tables live in the kpi app
