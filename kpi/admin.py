@@ -67,4 +67,5 @@ class KpiSnapshotAdmin(admin.ModelAdmin):
 
         return is_admin(request.user)
 
+
 from kpi.staffing import admin as _staffing_admin  # noqa: E402,F401 — registers the roster and cost

@@ -180,7 +180,7 @@ def test_plan_text_output(history):
     ("args", "message"),
     [
         (["2026-13"], "month must be YYYY-MM"),
-        (["0000-01"], "month: "),
+        (["0000-01"], "month out of range"),
         (["2026-02", "--target", "1.2"], "target"),
         (["2026-02", "--what-if-from", "2026-03-01"], "what_if_from"),
         (["2026-02", "--what-if-from", "soon"], "--what-if-from"),
