@@ -20,6 +20,14 @@ def _sync_role_permissions(sender, using="default", **kwargs) -> None:
     sync_role_permissions(using=using)
 
 
+def _create_cache_tables(sender, using="default", **kwargs) -> None:
+    """Without Redis the cache is a database table every process shares (config/settings);
+    `migrate` creates it, so no deployment step can be forgotten (idempotent)."""
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=0)
+
+
 class HelpdeskConfig(AppConfig):
     name = "helpdesk"
     verbose_name = "ヘルプデスク"
@@ -28,3 +36,4 @@ class HelpdeskConfig(AppConfig):
     def ready(self) -> None:
         connection_created.connect(_register_sqlite_functions, dispatch_uid="helpdesk_sqlite_functions")
         post_migrate.connect(_sync_role_permissions, sender=self, dispatch_uid="helpdesk_role_permissions")
+        post_migrate.connect(_create_cache_tables, sender=self, dispatch_uid="helpdesk_cache_tables")

@@ -108,13 +108,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
-# --- Cache: Redis when present (KPI month cache, rate limits), local memory otherwise.
+# --- Cache: Redis when present (KPI month cache, rate limits), the database otherwise.
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     # Fails open to process memory while Redis is down (config/cache.py).
     CACHES = {"default": {"BACKEND": "config.cache.FailOpenRedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One cache every process shares (web workers, `kpi_month --cached`, the Celery worker):
+    # a table in the database, created by `migrate` (helpdesk/apps.py).
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "helpdesk_cache"}}
 # KPI months: how long a computed month is served from the cache, and how many recent
 # months the nightly task recomputes (docs/kpi.md).
 KPI_CACHE_SECONDS = env.int("KPI_CACHE_SECONDS", default=3600)

@@ -209,3 +209,13 @@ def test_a_logged_exception_and_a_bug_are_one_line_each(manage):
         "import 7 failed: ValueError: row 7 is odd",
         "boom: internal error: KeyError: 'calls' (run again with --traceback for details)",
     ]
+
+
+def test_without_redis_every_process_shares_one_cache(manage):
+    """`kpi_month --cached` in a new process finds what another process computed: the cache
+    without Redis is a database table (created by migrate), not one process's memory."""
+    import json
+
+    computed = json.loads(manage("kpi_month", "2026-10", "--json").stdout)
+    cached = json.loads(manage("kpi_month", "2026-10", "--json", "--cached").stdout)
+    assert cached["computed_at"] == computed["computed_at"]
