@@ -1,11 +1,40 @@
 """Allow-listed filters for the API lists (django-filter). Request parameters reach the
 ORM only through these. Datetimes without an offset are read as Asia/Tokyo."""
 
+import datetime as dt
+
 import django_filters as df
+from django import forms
 from django.contrib.auth import get_user_model
+from django_filters.fields import IsoDateTimeField
 
 from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry, SecurityIncident
 from helpdesk.selectors.inquiries import inquiry_search
+
+
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 datetime the database can compare: an offset within ±15:59 (PostgreSQL's
+    limit; real zones stay within ±14:00) and a moment that exists in UTC (0001-01-01+09:00
+    and 9999-12-31-09:00 do not). Anything else is a 400 naming the parameter, never a 500."""
+
+    MAX_OFFSET = dt.timedelta(hours=15, minutes=59)
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        offset = moment.utcoffset()
+        if offset is not None and abs(offset) > self.MAX_OFFSET:
+            raise forms.ValidationError("時差は ±15:59 までです (offset beyond ±15:59)", code="invalid")
+        try:
+            moment.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError("日時が扱える範囲の外です (datetime out of range)", code="invalid") from None
+        return moment
+
+
+class IsoDateTimeFilter(df.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
 
 
 class InFilter(df.MultipleChoiceFilter):
@@ -25,10 +54,10 @@ class InquiryFilter(df.FilterSet):
     category = df.CharFilter(field_name="category", help_text="分類（完全一致）")
     assigned_to = df.ModelChoiceFilter(queryset=get_user_model().objects.all(), help_text="担当者のユーザーID")
     unassigned = df.BooleanFilter(field_name="assigned_to", lookup_expr="isnull", help_text="未割当のみ")
-    received_after = df.IsoDateTimeFilter(
+    received_after = IsoDateTimeFilter(
         field_name="received_at", lookup_expr="gte", help_text="受付日時がこの時刻以降（オフセットなしは日本時間）"
     )
-    received_before = df.IsoDateTimeFilter(
+    received_before = IsoDateTimeFilter(
         field_name="received_at", lookup_expr="lt", help_text="受付日時がこの時刻より前（オフセットなしは日本時間）"
     )
     q = df.CharFilter(
@@ -49,8 +78,8 @@ class EscalationFilter(df.FilterSet):
     target = InFilter(choices=Escalation.Target.choices)
     inquiry = df.CharFilter(field_name="inquiry__ref", help_text="問い合わせ番号 EG-…")
     returned = df.BooleanFilter(field_name="returned_at", lookup_expr="isnull", exclude=True, help_text="回答済みか")
-    escalated_after = df.IsoDateTimeFilter(field_name="escalated_at", lookup_expr="gte")
-    escalated_before = df.IsoDateTimeFilter(field_name="escalated_at", lookup_expr="lt")
+    escalated_after = IsoDateTimeFilter(field_name="escalated_at", lookup_expr="gte")
+    escalated_before = IsoDateTimeFilter(field_name="escalated_at", lookup_expr="lt")
 
     class Meta:
         model = Escalation
@@ -60,8 +89,8 @@ class EscalationFilter(df.FilterSet):
 class ComplaintFilter(df.FilterSet):
     cause = InFilter(choices=Complaint.Cause.choices)
     inquiry = df.CharFilter(field_name="inquiry__ref")
-    received_after = df.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = df.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_after = IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = Complaint
@@ -71,8 +100,8 @@ class ComplaintFilter(df.FilterSet):
 class SecurityIncidentFilter(df.FilterSet):
     severity = df.ChoiceFilter(choices=SecurityIncident.Severity.choices)
     kind = df.ChoiceFilter(choices=SecurityIncident.Kind.choices)
-    occurred_after = df.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = df.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = SecurityIncident
@@ -83,8 +112,8 @@ class CallFilter(df.FilterSet):
     outcome = InFilter(choices=Call.Outcome.choices)
     agent = df.CharFilter(field_name="agent", help_text="PBXのエージェントログイン名")
     queue = df.CharFilter(field_name="queue")
-    arrived_after = df.IsoDateTimeFilter(field_name="arrived_at", lookup_expr="gte")
-    arrived_before = df.IsoDateTimeFilter(field_name="arrived_at", lookup_expr="lt")
+    arrived_after = IsoDateTimeFilter(field_name="arrived_at", lookup_expr="gte")
+    arrived_before = IsoDateTimeFilter(field_name="arrived_at", lookup_expr="lt")
 
     class Meta:
         model = Call
@@ -94,8 +123,8 @@ class CallFilter(df.FilterSet):
 class EmailMessageFilter(df.FilterSet):
     direction = df.ChoiceFilter(choices=EmailMessage.Direction.choices)
     inquiry = df.CharFilter(field_name="inquiry__ref")
-    received_after = df.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = df.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_after = IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = EmailMessage
