@@ -193,6 +193,9 @@ class FaqEntry(models.Model):
     source_surge = models.ForeignKey(
         SurgeAlert, null=True, blank=True, on_delete=models.SET_NULL, related_name="faq_entries"
     )
+    # What the draft proposal scrubbed from the question/answer (kind → count, e.g. {"phone": 1}):
+    # the kinds only, never the removed values. Empty for entries written by hand.
+    pii_removed = models.JSONField(default=dict, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
