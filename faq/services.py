@@ -52,6 +52,7 @@ def _require_admin(actor) -> None:
 SETTINGS_FIELDS = (
     "window_weeks",
     "tfidf_weight",
+    "auto_cut",
     "distance_threshold",
     "min_cluster_size",
     "max_sample",
@@ -81,6 +82,7 @@ def faq_settings_update(*, actor, **data) -> FaqSettings:
 def cluster_params_from(s: FaqSettings) -> clustering.ClusterParams:
     return clustering.ClusterParams(
         tfidf_weight=s.tfidf_weight,
+        auto_cut=s.auto_cut,
         distance_threshold=s.distance_threshold,
         min_cluster_size=s.min_cluster_size,
         max_sample=s.max_sample,
@@ -360,12 +362,22 @@ def _store_result(run: ClusterRun, result: pipeline.PipelineResult, ids: Sequenc
         unclustered=len(cres.unclustered),
         surges=len(result.surges),
         sampled=cres.sampled,
+        cut=cres.cut,
+        merges=cres.merges,
+        splits=cres.splits,
     )
     audit_record(
         actor=None,
         action=AuditEvent.Action.CREATE,
         obj=run,
-        changes={"method": cres.method, "clusters": len(cres.clusters), "surges": len(new_surges)},
+        changes={
+            "method": cres.method,
+            "clusters": len(cres.clusters),
+            "surges": len(new_surges),
+            "cut": cres.cut,
+            "merges": cres.merges,
+            "splits": cres.splits,
+        },
         note=SYSTEM,
     )
 

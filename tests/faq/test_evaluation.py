@@ -5,6 +5,8 @@ never tuned on: five topics the dev set lacks (certificate expiry, proxy applica
 maintenance, saved drafts), ten dev topics in new wording, e-mail boilerplate and signatures, and
 one-offs labelled `other`; a planted `cert_expiry` surge in the week of 2026-11-09."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -67,13 +69,27 @@ def test_quality_on_held_out_topics_of_the_dev_set(dev):
     assert dev.embeddings is not None
     report = evaluation.held_out_topics(dev, repeats=10)
     assert report.ari_mean >= 0.75
+    # One split in ten (account + notification held out together) still puts 6 of 11
+    # notification inquiries — the ones about the notification address, an account setting —
+    # into the account cluster; docs/faq.md. Every other split stays under 30 %.
+    assert sum(s.held_out.worst_merge >= 0.30 for s in report.splits) <= 1
 
 
 def test_quality_on_the_unseen_set(unseen):
     assert unseen.embeddings is not None
     s = evaluation.evaluate(unseen)
-    assert s.ari >= 0.70
-    assert s.nmi >= 0.85
+    assert s.ari >= 0.80
+    assert s.nmi >= 0.88
+    assert s.worst_merge < 0.30  # certificate expiry, certificate files and My Number cards apart
+
+
+def test_the_per_run_cut_and_the_split_are_what_generalises(unseen):
+    """The fixed cut tuned on the dev set merges three certificate topics on the unseen set."""
+    fixed = dataclasses.replace(clustering.DEFAULT_PARAMS, auto_cut=False, split=False, merge=False)
+    old = evaluation.evaluate(unseen, fixed)
+    new = evaluation.evaluate(unseen)
+    assert old.worst_merge >= 0.75 and new.worst_merge < 0.30
+    assert new.ari >= old.ari + 0.08
 
 
 def test_unseen_set_surge_is_flagged_and_nothing_else(unseen):
