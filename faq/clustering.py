@@ -46,6 +46,9 @@ class ClusterParams:
     auto_cut: bool = True
     cut_candidates: tuple[float, ...] = (0.70, 0.725, 0.75, 0.775, 0.80, 0.825, 0.85)
     silhouette_sample: int = 2000
+    # Documents at least this similar (hybrid) are near-duplicates: one text when judging cuts
+    # and splits.
+    duplicate_similarity: float = 0.85
     # A cluster is split in two (its own average-linkage dendrogram) when the halves are
     # well separated (silhouette of the split ≥ split_min_silhouette) and their c-TF-IDF keyword
     # sets differ (Jaccard of the top 5 ≤ split_max_keyword_overlap); each half ≥ min_cluster_size.
@@ -233,18 +236,23 @@ def cluster_documents(
     threshold = params.distance_threshold if embeddings is not None else params.tfidf_only_threshold
     auto = params.auto_cut and embeddings is not None and len(sample) >= 4
 
+    keys = np.arange(len(sample))
     if len(sample) == 1:
         raw_labels = np.array([1])
         del sim
     else:
+        if embeddings is not None:
+            keys = near_duplicate_keys(sim, params.duplicate_similarity)
         np.subtract(1.0, sim, out=sim)
         np.clip(sim, 0.0, 2.0, out=sim)
         np.fill_diagonal(sim, 0.0)
         if auto:
             # Silhouettes are scored on a seeded subsample's distances (16 MB at 2 000), copied
             # out before the big matrix is dropped.
-            m = min(len(sample), params.silhouette_sample)
-            sil_idx = np.sort(rng.choice(len(sample), size=m, replace=False)) if m < len(sample) else np.arange(m)
+            # Distinct texts only (near-duplicates count once, see near_duplicate_keys).
+            distinct = np.unique(keys)
+            m = min(len(distinct), params.silhouette_sample)
+            sil_idx = np.sort(rng.choice(distinct, size=m, replace=False)) if m < len(distinct) else distinct
             sil_dist = sim[np.ix_(sil_idx, sil_idx)]
         condensed = squareform(sim, checks=False).astype(np.float64)
         del sim
@@ -267,7 +275,7 @@ def cluster_documents(
         if params.merge:
             groups, merges = merge_near_duplicates(groups, Xs, Es_, w, ratio=params.merge_ratio)
         if params.split:
-            groups, splits = split_incoherent(groups, Xs, Es_, counts[sample], w, params)
+            groups, splits = split_incoherent(groups, Xs, Es_, counts[sample], w, params, keys=keys)
     # Largest first (ties: earliest member).
     groups.sort(key=lambda g: (-len(g), int(g.min())))
     assign = np.full(n, -1, dtype=np.int64)  # cluster index per document, -1 = unclustered
@@ -394,40 +402,65 @@ def merge_near_duplicates(groups: list[np.ndarray], X, E: np.ndarray, w: float, 
     return groups, merged
 
 
-def split_incoherent(groups: list[np.ndarray], X, E: np.ndarray, counts, w: float, params: ClusterParams):
+def split_incoherent(
+    groups: list[np.ndarray], X, E: np.ndarray, counts, w: float, params: ClusterParams, keys: np.ndarray | None = None
+):
     """Split a group in two along its own dendrogram when the halves are well separated and
-    speak of different things (c-TF-IDF keywords); the halves are tried again."""
+    speak of different things (c-TF-IDF keywords); the halves are tried again.
+
+    `keys` (near_duplicate_keys: near-duplicates share one) makes the judgement on distinct
+    texts: a template sent a hundred times is one text, not a tight sub-cluster that deserves an
+    FAQ of its own. Copies follow their text's half."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
+    if keys is None:
+        keys = np.arange(X.shape[0])
     out: list[np.ndarray] = []
     todo = list(groups)
     splits = 0
     while todo:
         g = todo.pop()
-        if len(g) < 2 * params.min_cluster_size or len(g) > params.max_sample:
+        uniq_keys, first, inverse = np.unique(keys[g], return_index=True, return_inverse=True)
+        reps = g[first]  # one member per distinct text
+        if len(reps) < 2 * params.min_cluster_size or len(reps) > params.max_sample:
             out.append(g)
             continue
-        sim = w * (X[g] @ X[g].T).toarray() + (1 - w) * (E[g] @ E[g].T)
+        sim = w * (X[reps] @ X[reps].T).toarray() + (1 - w) * (E[reps] @ E[reps].T)
         dist = np.clip(1.0 - sim, 0.0, 2.0)
         np.fill_diagonal(dist, 0.0)
         halves = fcluster(linkage(squareform(dist, checks=False), method="average"), t=2, criterion="maxclust")
-        parts = [g[halves == h] for h in np.unique(halves)]
-        if len(parts) != 2 or min(len(p) for p in parts) < params.min_cluster_size:
+        if len(np.unique(halves)) != 2 or min(np.bincount(halves)[1:]) < params.min_cluster_size:
             out.append(g)
             continue
         sil = float(silhouette_samples(dist, halves).mean())
         local = np.where(halves == halves[0], 0, 1)
         terms = np.arange(counts.shape[1])
-        kw, _ = _ctfidf_from_counts(counts[g], terms, local, 2, top=5)
+        kw, _ = _ctfidf_from_counts(counts[reps], terms, local, 2, top=5)
         a, b = set(kw[0]), set(kw[1])
         overlap = len(a & b) / max(len(a | b), 1)
         if sil >= params.split_min_silhouette and overlap <= params.split_max_keyword_overlap:
-            todo.extend(parts)
+            member_half = halves[inverse]
+            todo.extend(g[member_half == h] for h in np.unique(halves))
             splits += 1
         else:
             out.append(g)
     return out, splits
+
+
+def near_duplicate_keys(sim: np.ndarray, threshold: float) -> np.ndarray:
+    """One int per row of a similarity matrix: rows at least `threshold` similar to an earlier
+    unclaimed row share its key (greedy, in order). Near-duplicates then count once when the
+    structure is judged (the cut's silhouette, splits): copies of a template would otherwise
+    make any cut that isolates them look well separated."""
+    keys = np.full(len(sim), -1, dtype=np.int64)
+    for i in range(len(sim)):
+        if keys[i] >= 0:
+            continue
+        claim = (sim[i] >= threshold) & (keys < 0)
+        keys[claim] = i
+        keys[i] = i
+    return keys
 
 
 def _central(members, X, embeddings, w, tf_centroid, emb_centroid, limit: int = 2000) -> list[int]:

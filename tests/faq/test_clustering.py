@@ -1,5 +1,7 @@
 """Clustering on small fixtures: grouping, unclustered, sampling, stable ids, keywords, fallback."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -168,25 +170,51 @@ def test_run_reports_the_chosen_cut_and_a_fixed_cut_when_auto_is_off():
     assert fixed.cut == 0.65
 
 
+def _spread(dirs, n, noise, seed=0):
+    """n unit vectors per direction mix, noisy enough not to be near-duplicates."""
+    rng = np.random.default_rng(seed)
+    out = [np.asarray(d, dtype=float) + rng.normal(0, noise, 16) for d in dirs for _ in range(n)]
+    m = np.array(out, dtype=np.float32)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+EXPIRY = [
+    "証明書 期限切れ 更新",
+    "有効期限 切れる 証明書",
+    "期限切れ エラー 更新",
+    "更新 期限 失効",
+    "有効期限 確認 期限切れ",
+]
+FILES = [
+    "証明書 ファイル p12",
+    "pfx ファイル 読み込む",
+    "パスワード ファイル 証明書",
+    "p12 パスワード 認証局",
+    "ファイル 選択 pfx",
+]
+
+
 def test_an_incoherent_cluster_is_split_and_a_coherent_one_is_not():
     # Two topics close enough in embedding space to share a cluster at a coarse cut, with
-    # disjoint words: split. One topic with varied wording: kept.
-    tokens = _tokens(["証明書 期限切れ 更新"] * 5 + ["証明書 ファイル p12 パスワード"] * 5)
-    emb = _emb([(0, 5), (1, 5)])
-    emb[5:] = emb[5:] * 0.5 + emb[:5] * 0.5
-    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
-    params = clustering.ClusterParams(auto_cut=False, distance_threshold=0.95, merge=False)
-    merged = clustering.cluster_documents(
-        tokens=tokens,
-        embeddings=emb,
-        params=params.__class__(auto_cut=False, distance_threshold=0.95, merge=False, split=False),
-    )
-    assert [c.size for c in merged.clusters] == [10]
-    res = clustering.cluster_documents(tokens=tokens, embeddings=emb, params=params)
+    # different words: split. Copies of one text (near-duplicates) never make a split.
+    e0, e1 = np.eye(16)[0], np.eye(16)[1]
+    emb = np.vstack([_spread([e0 + 0.3 * e1], 5, 0.15, seed=1), _spread([e1 + 0.3 * e0], 5, 0.15, seed=2)])
+    tokens = _tokens(EXPIRY + FILES)
+    coarse = clustering.ClusterParams(auto_cut=False, distance_threshold=0.98, merge=False, split=False)
+    assert [c.size for c in clustering.cluster_documents(tokens=tokens, embeddings=emb, params=coarse).clusters] == [10]
+    res = clustering.cluster_documents(tokens=tokens, embeddings=emb, params=dataclasses.replace(coarse, split=True))
     assert sorted(sorted(c.members) for c in res.clusters) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
     assert res.splits == 1
-    coherent = clustering.cluster_documents(tokens=_tokens(PAYEASY * 2), embeddings=_emb([(0, 8)]), params=params)
-    assert [c.size for c in coherent.clusters] == [8] and coherent.splits == 0
+    copies = clustering.cluster_documents(
+        tokens=_tokens(["証明書 期限切れ 更新"] * 5 + ["証明書 ファイル p12"] * 5),
+        embeddings=np.vstack([_spread([e0 + 0.6 * e1], 5, 0.01), _spread([e1 + 0.6 * e0], 5, 0.01)]),
+        params=dataclasses.replace(coarse, split=True, min_cluster_size=3),
+    )
+    assert [c.size for c in copies.clusters] == [10] and copies.splits == 0  # two texts, not ten
+    coherent = clustering.cluster_documents(
+        tokens=_tokens(EXPIRY * 2), embeddings=_spread([e0], 10, 0.25), params=dataclasses.replace(coarse, split=True)
+    )
+    assert [c.size for c in coherent.clusters] == [10] and coherent.splits == 0
 
 
 def test_near_duplicate_clusters_are_merged():
