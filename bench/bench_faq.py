@@ -19,6 +19,7 @@
     .venv/bin/python bench/bench_faq.py --n 20000
     .venv/bin/python bench/bench_faq.py --phase stored --n 100000   # one phase (needs the cold cache)
     .venv/bin/python bench/bench_faq.py --approx        # no cold embedding: timing-only cache
+    FAQ_BENCH_REDIS_URL=redis://127.0.0.1:6379/5 .venv/bin/python bench/bench_faq.py --phase backfill --backfill-n 2000
     eval "$(scripts/services.sh)"   # for the db phase: the periodic job on PostgreSQL (own database)
 """
 
@@ -297,6 +298,88 @@ def phase_db(n: int, db: str) -> None:
     )
 
 
+def phase_backfill(n: int, db: str, workers: tuple[int, ...] = (1, 2), chunk_size: int = 100) -> None:
+    """Cold backfill fanned out as a Celery group of chunks (`faq_embed_backfill`) on n
+    synthesised inquiries in a bench database, with 1 and then 2 worker processes (concurrency 1
+    each) on Redis. Times from enqueue to the last embedding stored (progress polled from the
+    table); each worker's model load is included."""
+    from urllib.parse import urlparse, urlunparse
+
+    url = os.environ.get("DATABASE_URL", "")
+    broker = os.environ.get("FAQ_BENCH_REDIS_URL") or os.environ.get("REDIS_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")) or not broker:
+        print("backfill phase: needs DATABASE_URL (PostgreSQL) and FAQ_BENCH_REDIS_URL or REDIS_URL; skipped")
+        return
+    import psycopg
+
+    parts = urlparse(url)
+    with psycopg.connect(urlunparse(parts._replace(path="/postgres")), autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db]).fetchone():
+            conn.execute(f'DROP DATABASE "{db}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{db}"')
+    env = dict(os.environ, DATABASE_URL=urlunparse(parts._replace(path=f"/{db}")), REDIS_URL=broker)
+    # FAQ_BENCH_BLAS_THREADS=1 pins each worker's numpy/BLAS to one thread (one core per worker);
+    # unset, one worker's BLAS already spreads over every core.
+    if os.environ.get("FAQ_BENCH_BLAS_THREADS"):
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = os.environ["FAQ_BENCH_BLAS_THREADS"]
+    os.environ.update(DATABASE_URL=env["DATABASE_URL"], REDIS_URL=broker)  # bulk_create: no post_save
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from faq import services, tasks
+    from faq.models import InquiryEmbedding
+    from helpdesk.models import Inquiry
+
+    call_command("migrate", verbosity=0)
+    docs, _topics = synthesise(n)
+    Inquiry.objects.bulk_create(
+        (
+            Inquiry(id=i + 1, ref=f"EG-BF-{i:07d}", channel="email", subject=d.subject, body=d.body,
+                    received_at=d.received_at)
+            for i, d in enumerate(docs)
+        ),
+        batch_size=5000,
+    )  # fmt: skip
+    from config.celery import app
+
+    app.control.purge()
+    for k in workers:
+        InquiryEmbedding.objects.all().delete()
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "-n", f"faqbench{i}@%h",
+                 "--without-gossip", "--without-mingle", "-l", "WARNING"],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            for i in range(k)
+        ]  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and len(app.control.ping(timeout=1.0) or []) < k:
+                time.sleep(0.5)
+            t0 = time.perf_counter()
+            tasks.faq_embed_backfill.delay(chunk_size=chunk_size)
+            progress = services.inquiry_embeddings_progress()
+            deadline = time.monotonic() + 3600
+            while progress["missing"] and time.monotonic() < deadline:
+                time.sleep(0.5)
+                progress = services.inquiry_embeddings_progress()
+            elapsed = time.perf_counter() - t0
+            print(
+                f"backfill, {n} inquiries, {k} worker(s) (BLAS threads {env.get('OMP_NUM_THREADS', 'default')}), "
+                f"chunks of {chunk_size}: {elapsed:.1f} s "
+                f"({n / elapsed:.0f} inquiries/s), embedded {progress['embedded']}/{progress['inquiries']}"
+            )
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(timeout=60)
+
+
 def _summary(result, topics) -> None:
     from sklearn.metrics import adjusted_rand_score
 
@@ -314,7 +397,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--quality-only", action="store_true")
-    parser.add_argument("--phase", choices=["quality", "cold", "approx", "stored", "db"])
+    parser.add_argument("--phase", choices=["quality", "cold", "approx", "stored", "db", "backfill"])
+    parser.add_argument("--backfill-n", type=int, default=2000, help="inquiries for the backfill phase")
     parser.add_argument("--db", default="helpdesk_faq_bench", help="bench database for the db phase")
     parser.add_argument("--skip-db", action="store_true", help="skip the PostgreSQL phase")
     parser.add_argument(
@@ -337,12 +421,18 @@ def main() -> int:
     if args.phase == "db":
         phase_db(args.n, args.db)
         return 0
+    if args.phase == "backfill":
+        phase_backfill(args.backfill_n, f"{args.db}_backfill")
+        return 0
     status = subprocess.call([sys.executable, __file__, "--phase", "quality"])
     if args.quality_only:
         return status
     first = "approx" if args.approx else "cold"
-    for phase in (first, "stored") if args.skip_db else (first, "stored", "db"):
-        status |= subprocess.call([sys.executable, __file__, "--phase", phase, "--n", str(args.n), "--db", args.db])
+    for phase in (first, "stored") if args.skip_db else (first, "stored", "db", "backfill"):
+        status |= subprocess.call(
+            [sys.executable, __file__, "--phase", phase, "--n", str(args.n), "--db", args.db,
+             "--backfill-n", str(args.backfill_n)]
+        )  # fmt: skip
     return status
 
 

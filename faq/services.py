@@ -159,6 +159,28 @@ def inquiry_embeddings_missing(*, since: dt.datetime) -> list[int]:
     return list(Inquiry.objects.filter(received_at__gte=since).exclude(id__in=have).values_list("id", flat=True))
 
 
+def inquiry_embeddings_backfill_chunks(*, since: dt.datetime | None = None, chunk_size: int = 500) -> list[list[int]]:
+    """Ids of the inquiries (received since `since`, or all) without a current embedding, in
+    chunks of `chunk_size` for a fan-out across workers (`faq_embed_backfill`)."""
+    if chunk_size < 1:
+        raise ValidationError({"chunk_size": "1以上を指定してください。"})
+    have = InquiryEmbedding.objects.filter(model=clustering.EMBEDDING_MODEL).values("inquiry_id")
+    qs = Inquiry.objects.exclude(id__in=have)
+    if since is not None:
+        qs = qs.filter(received_at__gte=since)
+    ids = list(qs.order_by("id").values_list("id", flat=True))
+    return [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+
+
+def inquiry_embeddings_progress(*, since: dt.datetime | None = None) -> dict[str, int]:
+    """{"inquiries", "embedded", "missing"}: how far a backfill has come (read from the table, so
+    it holds whichever workers did the work and across restarts)."""
+    qs = Inquiry.objects.all() if since is None else Inquiry.objects.filter(received_at__gte=since)
+    total = qs.count()
+    done = InquiryEmbedding.objects.filter(model=clustering.EMBEDDING_MODEL, inquiry__in=qs).count()
+    return {"inquiries": total, "embedded": done, "missing": total - done}
+
+
 # --- the periodic run -------------------------------------------------------------------------
 
 
