@@ -78,6 +78,7 @@ def test_cluster_run_on_the_dev_set_flags_the_surge_and_proposes_a_draft_and_ivr
     run = services.faq_cluster_run(as_of=AS_OF)
     assert run.status == ClusterRun.Status.DONE and run.method == "hybrid"
     assert run.inquiries == 296 and 15 <= run.clusters <= 45
+    assert run.cut in clustering.DEFAULT_PARAMS.cut_candidates  # chosen by this run, recorded
     alerts = list(SurgeAlert.objects.order_by("period_start"))
     assert [(a.kind, a.period_start.isoformat()) for a in alerts] == [
         ("weekly", "2026-09-07"),
@@ -207,6 +208,10 @@ def test_settings_are_admin_only_validated_and_audited(admin_user, supervisor):
     s = services.faq_settings_update(actor=admin_user, surge_min_count=3)
     assert s.surge_min_count == 3 and services.surge_params_from(s).min_count == 3
     assert AuditEvent.objects.filter(object_type="faq.faqsettings", action="update").count() == 1
+    # The per-run cut can be turned off: then the admin's distance_threshold is the cut.
+    s = services.faq_settings_update(actor=admin_user, auto_cut=False, distance_threshold=0.7)
+    params = services.cluster_params_from(s)
+    assert params.auto_cut is False and params.distance_threshold == 0.7
 
 
 def _cluster_of(inquiries) -> TopicCluster:
