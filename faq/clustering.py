@@ -39,9 +39,26 @@ METHOD_TFIDF = "tfidf"
 
 @dataclass(frozen=True)
 class ClusterParams:
-    # Tuned on the dev set only (docs/faq.md): ARI 0.735, NMI 0.835, 18 clusters for 15 topics.
     tfidf_weight: float = 0.4
+    # The cut: with `auto_cut` it is chosen per run among `cut_candidates` by the silhouette of
+    # the resulting partition (docs/faq.md); `distance_threshold` is the cut when auto_cut is off.
     distance_threshold: float = 0.80
+    auto_cut: bool = True
+    cut_candidates: tuple[float, ...] = (0.70, 0.725, 0.75, 0.775, 0.80, 0.825, 0.85)
+    silhouette_sample: int = 2000
+    # Documents at least this similar (hybrid) are near-duplicates: one text when judging cuts
+    # and splits.
+    duplicate_similarity: float = 0.85
+    # A cluster is split in two (its own average-linkage dendrogram) when the halves are
+    # well separated (silhouette of the split ≥ split_min_silhouette) and their c-TF-IDF keyword
+    # sets differ (Jaccard of the top 5 ≤ split_max_keyword_overlap); each half ≥ min_cluster_size.
+    split: bool = True
+    split_min_silhouette: float = 0.25
+    split_max_keyword_overlap: float = 0.25
+    # Two clusters are merged when their average cross similarity is at least merge_ratio × the
+    # mean of their average internal similarities (near-duplicates the cut left apart).
+    merge: bool = True
+    merge_ratio: float = 0.85
     # TF-IDF alone needs a tighter cut (cosines of sparse vectors are smaller).
     tfidf_only_threshold: float = 0.90
     min_cluster_size: int = 3
@@ -139,6 +156,9 @@ class ClusteringResult:
     method: str
     fallback_reason: str = ""
     sampled: bool = False
+    cut: float | None = None  # the distance threshold used (chosen per run with auto_cut)
+    merges: int = 0  # near-duplicate clusters merged after the cut
+    splits: int = 0  # incoherent clusters split after the cut
 
     def labels(self, n: int) -> np.ndarray:
         out = np.full(n, -1, dtype=np.int64)
@@ -214,29 +234,54 @@ def cluster_documents(
         Es = embeddings[sample]
         sim += (1.0 - w) * (Es @ Es.T)
     threshold = params.distance_threshold if embeddings is not None else params.tfidf_only_threshold
+    auto = params.auto_cut and embeddings is not None and len(sample) >= 4
 
+    keys = np.arange(len(sample))
     if len(sample) == 1:
         raw_labels = np.array([1])
         del sim
     else:
+        if embeddings is not None:
+            keys = near_duplicate_keys(sim, params.duplicate_similarity)
         np.subtract(1.0, sim, out=sim)
         np.clip(sim, 0.0, 2.0, out=sim)
         np.fill_diagonal(sim, 0.0)
+        if auto:
+            # Silhouettes are scored on a seeded subsample's distances (16 MB at 2 000), copied
+            # out before the big matrix is dropped.
+            # Distinct texts only (near-duplicates count once, see near_duplicate_keys).
+            distinct = np.unique(keys)
+            m = min(len(distinct), params.silhouette_sample)
+            sil_idx = np.sort(rng.choice(distinct, size=m, replace=False)) if m < len(distinct) else distinct
+            sil_dist = sim[np.ix_(sil_idx, sil_idx)]
         condensed = squareform(sim, checks=False).astype(np.float64)
         del sim
         Z = linkage(condensed, method="average")
         del condensed
+        if auto:
+            threshold = choose_cut(
+                Z, sil_dist, sil_idx, params.cut_candidates, min_cluster_size=params.min_cluster_size
+            )
+            del sil_dist
         raw_labels = fcluster(Z, t=threshold, criterion="distance")
 
-    # Clusters of the sample big enough to keep, largest first (ties: earliest member).
+    # Clusters of the sample big enough to keep (positions into `sample`).
     raw_labels = np.asarray(raw_labels)
-    labs, first, sizes = np.unique(raw_labels, return_index=True, return_counts=True)
-    keep = [(-int(sz), int(sample[f]), int(lab)) for lab, f, sz in zip(labs, first, sizes, strict=True)]
-    keep = sorted(k for k in keep if -k[0] >= params.min_cluster_size)
+    groups = [np.flatnonzero(raw_labels == lab) for lab in np.unique(raw_labels)]
+    groups = [g for g in groups if len(g) >= params.min_cluster_size]
+    merges = splits = 0
+    if embeddings is not None and groups:
+        Es_ = embeddings[sample]
+        if params.merge:
+            groups, merges = merge_near_duplicates(groups, Xs, Es_, w, ratio=params.merge_ratio)
+        if params.split:
+            groups, splits = split_incoherent(groups, Xs, Es_, counts[sample], w, params, keys=keys)
+    # Largest first (ties: earliest member).
+    groups.sort(key=lambda g: (-len(g), int(g.min())))
     assign = np.full(n, -1, dtype=np.int64)  # cluster index per document, -1 = unclustered
-    for k, (_sz, _first, lab) in enumerate(keep):
-        assign[sample[raw_labels == lab]] = k
-    n_clusters = len(keep)
+    for k, g in enumerate(groups):
+        assign[sample[g]] = k
+    n_clusters = len(groups)
 
     # Centroids (TF-IDF and embedding) of the sampled clusters.
     tf_centroids = emb_centroids = None
@@ -282,7 +327,140 @@ def cluster_documents(
         )
     assign_stable_ids(clusters, previous, min_similarity=params.match_min_similarity, next_id=next_id)
     clusters.sort(key=lambda c: c.id)
-    return ClusteringResult(clusters, unclustered, method, fallback_reason, sampled)
+    return ClusteringResult(
+        clusters, unclustered, method, fallback_reason, sampled, cut=float(threshold), merges=merges, splits=splits
+    )
+
+
+def choose_cut(
+    Z, sil_dist: np.ndarray, sil_idx: np.ndarray, candidates: Sequence[float], *, min_cluster_size: int = 3
+) -> float:
+    """The candidate cut whose partition has the best mean silhouette on the subsample's
+    distances, counting members of clusters smaller than `min_cluster_size` as 0 (they will be
+    reported unclustered, so they neither help nor hurt). Ties: the earlier candidate."""
+    from scipy.cluster.hierarchy import fcluster
+
+    best_t, best_s = candidates[0], -2.0
+    for t in candidates:
+        labels = fcluster(Z, t=t, criterion="distance")[sil_idx]
+        values, sizes = np.unique(labels, return_counts=True)
+        if not 2 <= len(values) < len(labels):
+            continue
+        s = silhouette_samples(sil_dist, labels)
+        score = float(np.where(np.isin(labels, values[sizes >= min_cluster_size]), s, 0.0).mean())
+        if score > best_s + 1e-9:
+            best_t, best_s = t, score
+    return float(best_t)
+
+
+def silhouette_samples(dist: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Silhouette of each point from a square distance matrix (0 for singletons). One matrix
+    product instead of scikit-learn's chunked loop: these matrices are small and scored often."""
+    _, inv = np.unique(labels, return_inverse=True)
+    k = int(inv.max()) + 1
+    onehot = np.zeros((len(inv), k), dtype=np.float64)
+    onehot[np.arange(len(inv)), inv] = 1.0
+    sums = np.asarray(dist, dtype=np.float64) @ onehot  # distance from each point to each cluster
+    sizes = onehot.sum(axis=0)
+    own = sizes[inv]
+    a = sums[np.arange(len(inv)), inv] / np.maximum(own - 1, 1)
+    mean_other = sums / sizes[None, :]
+    mean_other[np.arange(len(inv)), inv] = np.inf
+    b = mean_other.min(axis=1)
+    s = (b - a) / np.maximum(np.maximum(a, b), 1e-12)
+    s[own <= 1] = 0.0
+    return s
+
+
+def _sums(g: np.ndarray, X, E: np.ndarray):
+    tf = np.asarray(X[g].sum(axis=0)).ravel()
+    return tf, E[g].sum(axis=0), float(X[g].multiply(X[g]).sum()), float(np.einsum("ij,ij->", E[g], E[g]))
+
+
+def merge_near_duplicates(groups: list[np.ndarray], X, E: np.ndarray, w: float, *, ratio: float):
+    """Greedily merge the pair of groups whose average cross similarity is highest relative to
+    the mean of their average internal similarities, while that ratio ≥ `ratio`."""
+    groups = list(groups)
+    merged = 0
+    while len(groups) > 1:
+        stats = [_sums(g, X, E) for g in groups]
+        n = np.array([len(g) for g in groups], dtype=np.float64)
+        tf = np.vstack([st[0] for st in stats])
+        em = np.vstack([st[1] for st in stats])
+        self_sq = np.array([w * st[2] + (1 - w) * st[3] for st in stats])
+        total = w * (tf @ tf.T) + (1 - w) * (em @ em.T)
+        within = (np.diag(total) - self_sq) / np.maximum(n * (n - 1), 1)
+        cross = total / np.outer(n, n)
+        rel = cross / np.maximum((within[:, None] + within[None, :]) / 2, 1e-6)
+        np.fill_diagonal(rel, -np.inf)
+        i, j = np.unravel_index(np.argmax(rel), rel.shape)
+        if rel[i, j] < ratio:
+            break
+        groups[i] = np.sort(np.concatenate([groups[i], groups[j]]))
+        del groups[j]
+        merged += 1
+    return groups, merged
+
+
+def split_incoherent(
+    groups: list[np.ndarray], X, E: np.ndarray, counts, w: float, params: ClusterParams, keys: np.ndarray | None = None
+):
+    """Split a group in two along its own dendrogram when the halves are well separated and
+    speak of different things (c-TF-IDF keywords); the halves are tried again.
+
+    `keys` (near_duplicate_keys: near-duplicates share one) makes the judgement on distinct
+    texts: a template sent a hundred times is one text, not a tight sub-cluster that deserves an
+    FAQ of its own. Copies follow their text's half."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    if keys is None:
+        keys = np.arange(X.shape[0])
+    out: list[np.ndarray] = []
+    todo = list(groups)
+    splits = 0
+    while todo:
+        g = todo.pop()
+        uniq_keys, first, inverse = np.unique(keys[g], return_index=True, return_inverse=True)
+        reps = g[first]  # one member per distinct text
+        if len(reps) < 2 * params.min_cluster_size or len(reps) > params.max_sample:
+            out.append(g)
+            continue
+        sim = w * (X[reps] @ X[reps].T).toarray() + (1 - w) * (E[reps] @ E[reps].T)
+        dist = np.clip(1.0 - sim, 0.0, 2.0)
+        np.fill_diagonal(dist, 0.0)
+        halves = fcluster(linkage(squareform(dist, checks=False), method="average"), t=2, criterion="maxclust")
+        if len(np.unique(halves)) != 2 or min(np.bincount(halves)[1:]) < params.min_cluster_size:
+            out.append(g)
+            continue
+        sil = float(silhouette_samples(dist, halves).mean())
+        local = np.where(halves == halves[0], 0, 1)
+        terms = np.arange(counts.shape[1])
+        kw, _ = _ctfidf_from_counts(counts[reps], terms, local, 2, top=5)
+        a, b = set(kw[0]), set(kw[1])
+        overlap = len(a & b) / max(len(a | b), 1)
+        if sil >= params.split_min_silhouette and overlap <= params.split_max_keyword_overlap:
+            member_half = halves[inverse]
+            todo.extend(g[member_half == h] for h in np.unique(halves))
+            splits += 1
+        else:
+            out.append(g)
+    return out, splits
+
+
+def near_duplicate_keys(sim: np.ndarray, threshold: float) -> np.ndarray:
+    """One int per row of a similarity matrix: rows at least `threshold` similar to an earlier
+    unclaimed row share its key (greedy, in order). Near-duplicates then count once when the
+    structure is judged (the cut's silhouette, splits): copies of a template would otherwise
+    make any cut that isolates them look well separated."""
+    keys = np.full(len(sim), -1, dtype=np.int64)
+    for i in range(len(sim)):
+        if keys[i] >= 0:
+            continue
+        claim = (sim[i] >= threshold) & (keys < 0)
+        keys[claim] = i
+        keys[i] = i
+    return keys
 
 
 def _central(members, X, embeddings, w, tf_centroid, emb_centroid, limit: int = 2000) -> list[int]:

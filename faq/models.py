@@ -12,6 +12,9 @@ class FaqSettings(models.Model):
     window_weeks = models.PositiveSmallIntegerField(default=12)
     # Clustering
     tfidf_weight = models.FloatField(default=0.4)
+    # With auto_cut (the default) each run chooses its cut from the data (silhouette over
+    # candidate cuts, docs/faq.md); distance_threshold is the cut only when auto_cut is off.
+    auto_cut = models.BooleanField(default=True)
     distance_threshold = models.FloatField(default=0.80)
     min_cluster_size = models.PositiveIntegerField(default=3)
     max_sample = models.PositiveIntegerField(default=5000)
@@ -80,6 +83,9 @@ class ClusterRun(models.Model):
     unclustered = models.PositiveIntegerField(default=0)
     surges = models.PositiveIntegerField(default=0)
     sampled = models.BooleanField(default=False)
+    cut = models.FloatField(null=True, blank=True)  # the distance threshold this run used
+    merges = models.PositiveIntegerField(default=0)  # near-duplicate clusters merged after the cut
+    splits = models.PositiveIntegerField(default=0)  # incoherent clusters split after the cut
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -193,6 +199,9 @@ class FaqEntry(models.Model):
     source_surge = models.ForeignKey(
         SurgeAlert, null=True, blank=True, on_delete=models.SET_NULL, related_name="faq_entries"
     )
+    # What the draft proposal scrubbed from the question/answer (kind → count, e.g. {"phone": 1}):
+    # the kinds only, never the removed values. Empty for entries written by hand.
+    pii_removed = models.JSONField(default=dict, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)

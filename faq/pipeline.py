@@ -59,6 +59,9 @@ class PipelineResult:
         return {
             "method": self.clustering.method,
             "fallback_reason": self.clustering.fallback_reason,
+            "cut": self.clustering.cut,
+            "merges": self.clustering.merges,
+            "splits": self.clustering.splits,
             "clusters": [
                 {
                     "id": c.id,

@@ -10,12 +10,13 @@ import logging
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from faq import clustering, pipeline, surges, text
+from faq import clustering, drafts, pipeline, privacy, surges, text
 from faq.models import (
     ClusterMembership,
     ClusterRun,
@@ -30,7 +31,7 @@ from faq.models import (
 )
 from faq.selectors import faq_settings_get
 from helpdesk.errors import ConflictError, InvalidTransitionError, PermissionDeniedError
-from helpdesk.models import AuditEvent, Inquiry
+from helpdesk.models import AuditEvent, EmailMessage, Inquiry
 from helpdesk.roles import is_admin, is_staff_operator
 from helpdesk.services.audit import audit_record, diff_fields
 
@@ -51,6 +52,7 @@ def _require_admin(actor) -> None:
 SETTINGS_FIELDS = (
     "window_weeks",
     "tfidf_weight",
+    "auto_cut",
     "distance_threshold",
     "min_cluster_size",
     "max_sample",
@@ -80,6 +82,7 @@ def faq_settings_update(*, actor, **data) -> FaqSettings:
 def cluster_params_from(s: FaqSettings) -> clustering.ClusterParams:
     return clustering.ClusterParams(
         tfidf_weight=s.tfidf_weight,
+        auto_cut=s.auto_cut,
         distance_threshold=s.distance_threshold,
         min_cluster_size=s.min_cluster_size,
         max_sample=s.max_sample,
@@ -154,6 +157,28 @@ def inquiry_embeddings_missing(*, since: dt.datetime) -> list[int]:
     """Inquiries received since `since` that have no embedding with the current model."""
     have = InquiryEmbedding.objects.filter(model=clustering.EMBEDDING_MODEL).values("inquiry_id")
     return list(Inquiry.objects.filter(received_at__gte=since).exclude(id__in=have).values_list("id", flat=True))
+
+
+def inquiry_embeddings_backfill_chunks(*, since: dt.datetime | None = None, chunk_size: int = 500) -> list[list[int]]:
+    """Ids of the inquiries (received since `since`, or all) without a current embedding, in
+    chunks of `chunk_size` for a fan-out across workers (`faq_embed_backfill`)."""
+    if chunk_size < 1:
+        raise ValidationError({"chunk_size": "1以上を指定してください。"})
+    have = InquiryEmbedding.objects.filter(model=clustering.EMBEDDING_MODEL).values("inquiry_id")
+    qs = Inquiry.objects.exclude(id__in=have)
+    if since is not None:
+        qs = qs.filter(received_at__gte=since)
+    ids = list(qs.order_by("id").values_list("id", flat=True))
+    return [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+
+
+def inquiry_embeddings_progress(*, since: dt.datetime | None = None) -> dict[str, int]:
+    """{"inquiries", "embedded", "missing"}: how far a backfill has come (read from the table, so
+    it holds whichever workers did the work and across restarts)."""
+    qs = Inquiry.objects.all() if since is None else Inquiry.objects.filter(received_at__gte=since)
+    total = qs.count()
+    done = InquiryEmbedding.objects.filter(model=clustering.EMBEDDING_MODEL, inquiry__in=qs).count()
+    return {"inquiries": total, "embedded": done, "missing": total - done}
 
 
 # --- the periodic run -------------------------------------------------------------------------
@@ -359,12 +384,22 @@ def _store_result(run: ClusterRun, result: pipeline.PipelineResult, ids: Sequenc
         unclustered=len(cres.unclustered),
         surges=len(result.surges),
         sampled=cres.sampled,
+        cut=cres.cut,
+        merges=cres.merges,
+        splits=cres.splits,
     )
     audit_record(
         actor=None,
         action=AuditEvent.Action.CREATE,
         obj=run,
-        changes={"method": cres.method, "clusters": len(cres.clusters), "surges": len(new_surges)},
+        changes={
+            "method": cres.method,
+            "clusters": len(cres.clusters),
+            "surges": len(new_surges),
+            "cut": cres.cut,
+            "merges": cres.merges,
+            "splits": cres.splits,
+        },
         note=SYSTEM,
     )
 
@@ -372,38 +407,86 @@ def _store_result(run: ClusterRun, result: pipeline.PipelineResult, ids: Sequenc
 # --- FAQ entries ------------------------------------------------------------------------------
 
 
-def _most_common_resolution(cluster: TopicCluster) -> str:
-    row = (
-        Inquiry.objects.filter(id__in=cluster.memberships.values("inquiry_id"))
+def _most_common_resolutions(inquiry_ids) -> list[str]:
+    return list(
+        Inquiry.objects.filter(id__in=inquiry_ids)
         .exclude(resolution="")
         .values("resolution")
         .annotate(n=Count("id"))
         .order_by("-n", "resolution")
-        .first()
+        .values_list("resolution", flat=True)[:3]
     )
-    return row["resolution"] if row else DRAFT_ANSWER_PLACEHOLDER
 
 
-def _draft_question(cluster: TopicCluster) -> str:
-    central = list(Inquiry.objects.filter(id__in=cluster.central_inquiries).values_list("id", "subject", "body"))
-    order = {pk: i for i, pk in enumerate(cluster.central_inquiries)}
-    central.sort(key=lambda r: order.get(r[0], 0))
-    for _pk, subject, body in central:
-        cand = text.strip_boilerplate(text.normalize(subject)) or text.strip_boilerplate(text.normalize(body))[:80]
-        if cand:
-            return cand[:500]
-    return f"{cluster.label}について"
+def _pii_allowed() -> list[str]:
+    """Contact details published on purpose (the help desk's own number), never flagged."""
+    return list(getattr(settings, "FAQ_PII_ALLOWED", ()))
+
+
+DRAFT_SOURCE_INQUIRIES = 30
+
+
+def _draft(cluster: TopicCluster) -> drafts.Draft:
+    """Question from the central inquiries (then other members), answer from the agents'
+    resolutions or written replies; personal information scrubbed (faq/drafts.py)."""
+    central = list(cluster.central_inquiries)
+    others = list(
+        cluster.memberships.exclude(inquiry_id__in=central)
+        .order_by("inquiry_id")
+        .values_list("inquiry_id", flat=True)[: DRAFT_SOURCE_INQUIRIES - len(central)]
+    )
+    order = {pk: i for i, pk in enumerate(central + others)}
+    rows = sorted(
+        Inquiry.objects.filter(id__in=order).values_list(
+            "id", "subject", "body", "requester_name", "requester_email", "requester_phone", "requester_organization"
+        ),
+        key=lambda r: order[r[0]],
+    )
+    known = {v for r in rows for v in r[3:] if v}
+    replies = sorted(
+        EmailMessage.objects.filter(inquiry_id__in=order, direction=EmailMessage.Direction.OUTBOUND)
+        .exclude(body_text="")
+        .values_list("inquiry_id", "body_text"),
+        key=lambda r: order[r[0]],
+    )
+    return drafts.build(
+        [(r[1], r[2]) for r in rows],
+        resolutions=_most_common_resolutions(cluster.memberships.values("inquiry_id")),
+        replies=[body for _pk, body in replies],
+        known=known,
+        allowed=_pii_allowed(),
+        fallback_question=f"{cluster.label}について",
+    )
+
+
+class PersonalDataError(ValidationError):
+    """The text to publish still carries personal information (faq/privacy.py)."""
+
+
+def _check_publishable(entry: FaqEntry) -> None:
+    errors = {}
+    for name in ("question", "answer"):
+        found = privacy.find(getattr(entry, name), allowed=_pii_allowed())
+        if found:
+            errors[name] = (
+                f"個人情報と思われる記載があるため公開できません: {privacy.describe(found)}。削除してから公開してください。"
+            )
+    if errors:
+        raise PersonalDataError(errors)
 
 
 @transaction.atomic
 def faq_entry_propose(*, cluster: TopicCluster, surge: SurgeAlert | None = None) -> FaqEntry | None:
-    """A draft from a cluster: question from its most central inquiry, answer from the agents'
-    most common resolution text. None if the cluster already has a draft or published entry."""
+    """A draft from a cluster (question a citizen asked, answer from the agents' replies, personal
+    information scrubbed and flagged in `pii_removed`). None if the cluster already has a draft
+    or published entry."""
     if cluster.faq_entries.filter(status__in=[FaqEntry.Status.DRAFT, FaqEntry.Status.PUBLISHED]).exists():
         return None
+    draft = _draft(cluster)
     entry = FaqEntry(
-        question=_draft_question(cluster),
-        answer=_most_common_resolution(cluster),
+        question=draft.question or f"{cluster.label}について",
+        answer=draft.answer or DRAFT_ANSWER_PLACEHOLDER,
+        pii_removed=draft.pii_removed,
         source_cluster=cluster,
         source_surge=surge,
     )
@@ -413,7 +496,12 @@ def faq_entry_propose(*, cluster: TopicCluster, surge: SurgeAlert | None = None)
         actor=None,
         action=AuditEvent.Action.CREATE,
         obj=entry,
-        changes={"status": entry.status, "source_cluster": cluster.cluster_id, "surge": surge.pk if surge else None},
+        changes={
+            "status": entry.status,
+            "source_cluster": cluster.cluster_id,
+            "surge": surge.pk if surge else None,
+            "pii_removed": entry.pii_removed,
+        },
         note="proposed by faq clustering",
     )
     return entry
@@ -448,6 +536,8 @@ def faq_entry_update(*, actor, entry: FaqEntry, version: int, **data) -> FaqEntr
         return entry
     for k, v in data.items():
         setattr(entry, k, v)
+    if entry.status == FaqEntry.Status.PUBLISHED:
+        _check_publishable(entry)  # an edit of a published entry is public at once
     entry.version += 1
     entry.full_clean()
     entry.save(update_fields=[*data.keys(), "version", "updated_at"])
@@ -463,6 +553,7 @@ def faq_entry_publish(*, actor, entry: FaqEntry) -> FaqEntry:
         raise InvalidTransitionError("既に公開中です。")
     if not entry.answer.strip():
         raise ValidationError({"answer": "回答を入力してから公開してください。"})
+    _check_publishable(entry)
     old = entry.status
     entry.status = FaqEntry.Status.PUBLISHED
     entry.published_at = timezone.now()

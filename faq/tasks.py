@@ -29,6 +29,30 @@ def faq_embed_missing(days: int = 7 * 12) -> int:
     return services.inquiry_embeddings_compute(inquiry_ids=ids)
 
 
+@shared_task(bind=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def faq_embed_chunk(self, inquiry_ids: list[int]) -> int:
+    """One chunk of a backfill. Idempotent per inquiry: unchanged texts are skipped, so a chunk
+    retried or delivered twice (acks_late) does no harm."""
+    return services.inquiry_embeddings_compute(inquiry_ids=inquiry_ids)
+
+
+@shared_task
+def faq_embed_backfill(days: int | None = None, chunk_size: int = 500) -> dict:
+    """Cold backfill fanned out as a Celery group of chunks: every worker started takes chunks
+    (prefetch 1), so the work spreads over however many there are. Progress:
+    `services.inquiry_embeddings_progress`. Returns what was enqueued."""
+    import datetime as dt
+
+    from celery import group
+    from django.utils import timezone
+
+    since = None if days is None else timezone.now() - dt.timedelta(days=days)
+    chunks = services.inquiry_embeddings_backfill_chunks(since=since, chunk_size=chunk_size)
+    if chunks:
+        group(faq_embed_chunk.s(chunk) for chunk in chunks).apply_async()
+    return {"chunks": len(chunks), "inquiries": sum(len(c) for c in chunks)}
+
+
 @shared_task
 def faq_cluster_and_detect() -> dict:
     """The nightly job: embed what is missing, cluster the window, detect surges, propose drafts.

@@ -89,11 +89,12 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").lower()
 
 
-def strip_boilerplate(text: str) -> str:
-    """Drop quoted replies, signatures, sign-offs and stock phrases from normalized text."""
+def strip_quotes_and_signature(text: str) -> str:
+    """Drop quoted replies, and everything from a quote header, a signature rule or a sign-off
+    line on. Case is kept (the patterns match the lower-cased line), so drafts can use it."""
     kept: list[str] = []
     for line in text.splitlines():
-        stripped = line.strip()
+        stripped = line.strip().lower()
         if stripped.startswith((">", "＞", "|")):
             continue
         if any(p.match(stripped) for p in _QUOTE_HEADERS):
@@ -103,7 +104,12 @@ def strip_boilerplate(text: str) -> str:
         if _SIGN_OFFS.match(stripped):
             break
         kept.append(line)
-    body = "\n".join(kept)
+    return "\n".join(kept)
+
+
+def strip_boilerplate(text: str) -> str:
+    """Drop quoted replies, signatures, sign-offs and stock phrases from normalized text."""
+    body = strip_quotes_and_signature(text)
     body = _STOCK_RE.sub(" ", body)
     body = _ORG_TAIL.sub("", body)
     return body.strip()

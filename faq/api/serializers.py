@@ -34,6 +34,7 @@ class FaqEntrySerializer(serializers.ModelSerializer):
             "category",
             "source_cluster",
             "source_surge",
+            "pii_removed",
             "published_at",
             "retired_at",
             "version",

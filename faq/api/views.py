@@ -208,6 +208,9 @@ class ClusterListView(generics.ListAPIView):
                 "finished_at": run.finished_at,
                 "method": run.method,
                 "fallback_reason": run.fallback_reason,
+                "cut": run.cut,
+                "merges": run.merges,
+                "splits": run.splits,
             }
         )
         return response

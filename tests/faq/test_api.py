@@ -155,3 +155,16 @@ def test_settings_patch_admin_only(api, admin_user, supervisor):
     bad = api.as_user(admin_user).patch(reverse("api-faq-settings"), {"surge_alpha": 2}, format="json")
     assert bad.status_code == 400
     assert FaqEntry.objects.count() == 0
+
+
+def test_publishing_personal_information_is_a_400_with_the_reason(api, admin_user):
+    client = api.as_user(admin_user)
+    entry = services.faq_entry_create(
+        actor=admin_user, question="山田です。送信できません", answer="再送信してください。"
+    )
+    res = client.post(reverse("api-faq-entry-publish", args=[entry.pk]))
+    assert res.status_code == 400
+    assert "個人情報" in str(res.json()) and "氏名（山田）" in str(res.json())
+    assert FaqEntry.objects.get(pk=entry.pk).status == FaqEntry.Status.DRAFT
+    res = client.get(reverse("api-faq-entry-list"), {"status": "draft"})
+    assert "pii_removed" in res.json()["results"][0]

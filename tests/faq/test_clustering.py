@@ -1,5 +1,7 @@
 """Clustering on small fixtures: grouping, unclustered, sampling, stable ids, keywords, fallback."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -122,3 +124,105 @@ def test_embedding_load_failure_raises_unavailable_and_is_remembered(monkeypatch
     finally:
         monkeypatch.undo()
         clustering.reset_embedder()
+
+
+def test_silhouette_samples_match_the_definition():
+    from scipy.spatial.distance import cdist
+    from sklearn.metrics import silhouette_samples
+
+    rng = np.random.default_rng(3)
+    points = rng.normal(size=(40, 3))
+    labels = rng.integers(0, 4, 40)
+    labels[0] = 9  # a singleton scores 0
+    dist = cdist(points, points)
+    assert np.allclose(
+        clustering.silhouette_samples(dist, labels), silhouette_samples(dist, labels, metric="precomputed")
+    )
+
+
+def test_the_cut_is_chosen_from_the_data():
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import cdist, squareform
+
+    def cut_for(spread, apart, candidates):
+        rng = np.random.default_rng(0)
+        centres = np.array([[0, 0], [apart, 0], [0, apart]])
+        points = np.vstack([c + rng.normal(0, spread, (6, 2)) for c in centres])
+        dist = cdist(points, points)
+        Z = linkage(squareform(dist, checks=False), method="average")
+        return clustering.choose_cut(Z, dist, np.arange(len(points)), candidates)
+
+    candidates = [4.0, 12.0, 60.0]
+    # Tight groups: 4 separates the three (12 would too, ties go to the earlier); 60 is one cluster.
+    assert cut_for(0.5, 10, candidates) == 4.0
+    # The same candidates on looser, farther groups: 4 leaves fragments, 12 is the right cut.
+    assert cut_for(3.0, 40, candidates) == 12.0
+
+
+def test_run_reports_the_chosen_cut_and_a_fixed_cut_when_auto_is_off():
+    tokens = _tokens(PAYEASY + GBIZ)
+    emb = _emb([(0, 4), (1, 4)])
+    res = clustering.cluster_documents(tokens=tokens, embeddings=emb)
+    assert res.cut in clustering.DEFAULT_PARAMS.cut_candidates
+    fixed = clustering.cluster_documents(
+        tokens=tokens, embeddings=emb, params=clustering.ClusterParams(auto_cut=False, distance_threshold=0.65)
+    )
+    assert fixed.cut == 0.65
+
+
+def _spread(dirs, n, noise, seed=0):
+    """n unit vectors per direction mix, noisy enough not to be near-duplicates."""
+    rng = np.random.default_rng(seed)
+    out = [np.asarray(d, dtype=float) + rng.normal(0, noise, 16) for d in dirs for _ in range(n)]
+    m = np.array(out, dtype=np.float32)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+EXPIRY = [
+    "証明書 期限切れ 更新",
+    "有効期限 切れる 証明書",
+    "期限切れ エラー 更新",
+    "更新 期限 失効",
+    "有効期限 確認 期限切れ",
+]
+FILES = [
+    "証明書 ファイル p12",
+    "pfx ファイル 読み込む",
+    "パスワード ファイル 証明書",
+    "p12 パスワード 認証局",
+    "ファイル 選択 pfx",
+]
+
+
+def test_an_incoherent_cluster_is_split_and_a_coherent_one_is_not():
+    # Two topics close enough in embedding space to share a cluster at a coarse cut, with
+    # different words: split. Copies of one text (near-duplicates) never make a split.
+    e0, e1 = np.eye(16)[0], np.eye(16)[1]
+    emb = np.vstack([_spread([e0 + 0.3 * e1], 5, 0.15, seed=1), _spread([e1 + 0.3 * e0], 5, 0.15, seed=2)])
+    tokens = _tokens(EXPIRY + FILES)
+    coarse = clustering.ClusterParams(auto_cut=False, distance_threshold=0.98, merge=False, split=False)
+    assert [c.size for c in clustering.cluster_documents(tokens=tokens, embeddings=emb, params=coarse).clusters] == [10]
+    res = clustering.cluster_documents(tokens=tokens, embeddings=emb, params=dataclasses.replace(coarse, split=True))
+    assert sorted(sorted(c.members) for c in res.clusters) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    assert res.splits == 1
+    copies = clustering.cluster_documents(
+        tokens=_tokens(["証明書 期限切れ 更新"] * 5 + ["証明書 ファイル p12"] * 5),
+        embeddings=np.vstack([_spread([e0 + 0.6 * e1], 5, 0.01), _spread([e1 + 0.6 * e0], 5, 0.01)]),
+        params=dataclasses.replace(coarse, split=True, min_cluster_size=3),
+    )
+    assert [c.size for c in copies.clusters] == [10] and copies.splits == 0  # two texts, not ten
+    coherent = clustering.cluster_documents(
+        tokens=_tokens(EXPIRY * 2), embeddings=_spread([e0], 10, 0.25), params=dataclasses.replace(coarse, split=True)
+    )
+    assert [c.size for c in coherent.clusters] == [10] and coherent.splits == 0
+
+
+def test_near_duplicate_clusters_are_merged():
+    rng = np.random.default_rng(1)
+    groups = [np.arange(0, 5), np.arange(5, 10), np.arange(10, 15)]
+    base = _emb([(0, 10), (3, 5)], seed=2)
+    from scipy.sparse import csr_matrix
+
+    X = csr_matrix(np.vstack([np.eye(4)[[0] * 10 + [3] * 5]]).astype(np.float32))
+    merged, n = clustering.merge_near_duplicates(groups, X, base + rng.normal(0, 0.001, base.shape), 0.4, ratio=0.85)
+    assert n == 1 and sorted(len(g) for g in merged) == [5, 10]

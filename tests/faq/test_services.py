@@ -78,6 +78,7 @@ def test_cluster_run_on_the_dev_set_flags_the_surge_and_proposes_a_draft_and_ivr
     run = services.faq_cluster_run(as_of=AS_OF)
     assert run.status == ClusterRun.Status.DONE and run.method == "hybrid"
     assert run.inquiries == 296 and 15 <= run.clusters <= 45
+    assert run.cut in clustering.DEFAULT_PARAMS.cut_candidates  # chosen by this run, recorded
     alerts = list(SurgeAlert.objects.order_by("period_start"))
     assert [(a.kind, a.period_start.isoformat()) for a in alerts] == [
         ("weekly", "2026-09-07"),
@@ -207,3 +208,84 @@ def test_settings_are_admin_only_validated_and_audited(admin_user, supervisor):
     s = services.faq_settings_update(actor=admin_user, surge_min_count=3)
     assert s.surge_min_count == 3 and services.surge_params_from(s).min_count == 3
     assert AuditEvent.objects.filter(object_type="faq.faqsettings", action="update").count() == 1
+    # The per-run cut can be turned off: then the admin's distance_threshold is the cut.
+    s = services.faq_settings_update(actor=admin_user, auto_cut=False, distance_threshold=0.7)
+    params = services.cluster_params_from(s)
+    assert params.auto_cut is False and params.distance_threshold == 0.7
+
+
+def _cluster_of(inquiries) -> TopicCluster:
+    now = tokyo(2026, 10, 1, 3, 0)
+    run = ClusterRun.objects.create(started_at=now, window_start=now - dt.timedelta(weeks=8), window_end=now)
+    cluster = TopicCluster.objects.create(
+        cluster_id=1,
+        keywords=["証明書", "期限"],
+        size=len(inquiries),
+        central_inquiries=[i.pk for i in inquiries],
+        first_run=run,
+        last_run=run,
+    )
+    for i in inquiries:
+        cluster.memberships.create(run=run, inquiry=i)
+    return cluster
+
+
+PII_INQUIRIES = [
+    (
+        "【至急】証明書の有効期限について",
+        "いつも大変お世話になっております。株式会社サクラ精機の中島です。電子証明書の期限が切れた場合、"
+        "中島の携帯090-1234-5678に連絡をもらえますか。\n"
+        "------------------------------\n担当：中島 健二\nTEL：03-5521-8890\nMail：k.nakajima@sakura.example.jp",
+    ),
+    (
+        "期限切れの証明書",
+        "伊藤です。〒330-0063 埼玉県さいたま市浦和区高砂2-1-8の事務所から申請しています。期限切れの証明書は使えますか。",
+    ),
+    ("証明書有効期限", "山田様より、証明書の期限切れエラーとのこと。更新を案内。"),
+]
+
+
+@pytest.mark.django_db
+def test_a_draft_from_pii_laden_inquiries_carries_no_personal_information(admin_user):
+    inquiries = [
+        InquiryFactory(subject=s, body=b, requester_name="サクラ精機 総務", resolution=r)
+        for (s, b), r in zip(
+            PII_INQUIRIES,
+            ["", "山田 太郎様に、認証局で証明書を更新し 03-5521-8890 へ折り返すよう案内。", ""],
+            strict=True,
+        )
+    ]
+    entry = services.faq_entry_propose(cluster=_cluster_of(inquiries))
+    for value in ("中島", "健二", "伊藤", "山田", "090-1234", "5521", "nakajima", "330-0063", "高砂", "サクラ精機"):
+        assert value not in entry.question + entry.answer
+    # Every citizen question carries a name, a phone number or an address: the most central one
+    # is scrubbed (the phone is the requester's own, known from the inquiry), and the draft says
+    # what was removed — kinds only, never the values.
+    assert entry.question == "電子証明書の期限が切れた場合、〔氏名〕の携帯〔問い合わせ者の情報〕に連絡をもらえますか。"
+    assert entry.pii_removed == {"person_name": 3, "requester": 1, "phone": 1}
+    assert entry.answer.startswith("〔氏名〕様に、認証局で証明書を更新し")
+    event = AuditEvent.objects.get(object_type="faq.faqentry", action="create")
+    assert event.changes["pii_removed"] == entry.pii_removed
+    # What scrubbing leaves can be published.
+    entry = services.faq_entry_publish(actor=admin_user, entry=entry)
+    assert entry.status == FaqEntry.Status.PUBLISHED
+
+
+@pytest.mark.django_db
+def test_publishing_text_with_personal_information_is_refused(admin_user):
+    entry = services.faq_entry_create(
+        actor=admin_user, question="証明書の更新方法は？", answer="担当の鈴木（03-1234-5678）までお電話ください。"
+    )
+    with pytest.raises(services.PersonalDataError) as err:
+        services.faq_entry_publish(actor=admin_user, entry=entry)
+    assert "氏名（鈴木）" in str(err.value.message_dict["answer"]) and "電話番号（03-1234-5678）" in str(err.value)
+    entry.refresh_from_db()
+    assert entry.status == FaqEntry.Status.DRAFT
+    entry = services.faq_entry_update(
+        actor=admin_user, entry=entry, version=entry.version, answer="窓口にお電話ください。"
+    )
+    entry = services.faq_entry_publish(actor=admin_user, entry=entry)
+    # A published entry edited to carry personal information would be public at once: refused.
+    with pytest.raises(services.PersonalDataError):
+        services.faq_entry_update(actor=admin_user, entry=entry, version=entry.version, question="田中様の質問")
+    assert FaqEntry.objects.get(pk=entry.pk).question == "証明書の更新方法は？"

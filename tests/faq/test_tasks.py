@@ -3,6 +3,7 @@ the periodic job is guarded against overlapping runs."""
 
 import time
 
+import numpy as np
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -67,3 +68,25 @@ def test_save_enqueues_embedding_after_commit_only_when_text_may_have_changed(
         inquiry.body = "別の本文"
         inquiry.save(update_fields=["body"])
     assert sent == [inquiry.pk, inquiry.pk]
+
+
+@pytest.mark.django_db
+def test_backfill_fans_out_in_chunks_is_idempotent_and_reports_progress(monkeypatch):
+    from faq import clustering, services
+
+    monkeypatch.setattr(
+        clustering, "embed_texts", lambda texts: np.tile(np.eye(1, 512, dtype=np.float32), (len(texts), 1))
+    )
+    inquiries = [InquiryFactory(subject=f"件名{i}", body=f"本文{i}の問い合わせ") for i in range(5)]
+    assert services.inquiry_embeddings_progress() == {"inquiries": 5, "embedded": 0, "missing": 5}
+    chunks = services.inquiry_embeddings_backfill_chunks(chunk_size=2)
+    assert [len(c) for c in chunks] == [2, 2, 1] and sorted(sum(chunks, [])) == sorted(i.pk for i in inquiries)
+    sent = []
+    real = tasks.faq_embed_chunk.run
+    monkeypatch.setattr(tasks.faq_embed_chunk, "run", lambda ids: sent.append(list(ids)) or real(ids))
+    assert tasks.faq_embed_backfill.delay(chunk_size=2).get() == {"chunks": 3, "inquiries": 5}
+    assert len(sent) == 3  # one task per chunk (eager here; spread over workers with Redis)
+    assert services.inquiry_embeddings_progress() == {"inquiries": 5, "embedded": 5, "missing": 0}
+    # Again: nothing left to do; a chunk delivered twice writes nothing.
+    assert tasks.faq_embed_backfill.delay(chunk_size=2).get() == {"chunks": 0, "inquiries": 0}
+    assert tasks.faq_embed_chunk.delay([inquiries[0].pk]).get() == 0

@@ -1,0 +1,124 @@
+"""FAQ draft text from a cluster's inquiries: a question a citizen would ask, an answer from the
+agents' replies, with personal information scrubbed. Pure: no ORM.
+
+* Question: the first sentence, in the cluster's central inquiries (most central first), that a
+  citizen wrote as a question (「…できますか。」「…方法を教えてください。」) — not an agent's phone
+  log (「…とのこと。…を案内。」), not a greeting or a stock request. A very short question keeps
+  the sentence before it for context. Sentences with personal information are passed over while
+  a clean one exists. With no citizen question at all, one is made from the central subject.
+* Answer: the agents' most common resolution text, else the first written reply (quote,
+  greeting and signature removed).
+
+Both pass through `privacy.scrub` (with the requesters' own names, mails and phones as known
+strings) and the draft records what was removed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from faq import privacy, text
+
+# Phone-log notes written by agents, not questions a citizen asked.
+_AGENT_LOG = re.compile(
+    r"とのこと|との(電話|問い?合わせ|相談|質問)|を?案内|と回答|を質問|か質問|入電|折返し|折り返し|お客様|了承|対応時間|で解消"
+)
+_PHONE_LOG = re.compile(r"とのこと|を案内|と回答|を質問|か質問")
+_QUESTION_END = re.compile(r"(か|ですか|ますか|でしょうか|ませんか|たい(です)?|ください|下さい|[?？])$")
+# Greetings, apologies and stock requests: never a question of their own.
+_NOT_A_QUESTION = re.compile(
+    r"^(お世話|いつも|お疲れ|突然|初めて?ご連絡|ご確認|ご対応|ご教示|お手数|恐れ入り|お忙しい|ご多忙|"
+    r"よろしく|宜しく|何卒|以上)"
+)
+_SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd)\s*[:：]\s*|【[^】]*】\s*|[(（][^)）]*[)）]\s*)+", re.IGNORECASE)
+_GREETING_LINE = re.compile(
+    r"^(お世話になっております|いつもお世話になっております|お世話になります|大変お世話になっております|"
+    r"電子政府利用支援センター(の\S+)?です|e-gov利用支援センター(の\S+)?です|.{1,40}?\s*(様|さま|殿))[。、]?\s*$",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"[^。？?！!\n]+[。？?！!]?")
+MAX_QUESTION = 200
+
+
+@dataclass
+class Draft:
+    question: str
+    answer: str
+    pii_removed: dict[str, int] = field(default_factory=dict)
+
+
+def _nfkc(value: str) -> str:
+    return unicodedata.normalize("NFKC", value or "")
+
+
+def _sentences(body: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.findall(body) if s.strip()]
+
+
+def question_candidates(subject: str, body: str) -> list[str]:
+    """The citizen questions in one inquiry, in order."""
+    body = text.strip_quotes_and_signature(_nfkc(body))
+    if _PHONE_LOG.search(body):
+        return []  # an agent's phone note: it paraphrases, it does not ask
+    sentences = _sentences(body)
+    out: list[str] = []
+    for i, s in enumerate(sentences):
+        core = s.rstrip("。！!")
+        if _NOT_A_QUESTION.match(core) or not _QUESTION_END.search(core) or _AGENT_LOG.search(core):
+            continue
+        if len(core) < 20 and i > 0 and not _NOT_A_QUESTION.match(sentences[i - 1]):
+            s = sentences[i - 1] + s
+        out.append(s if s.endswith(("。", "?", "？")) else s + "。")
+    return out
+
+
+def clean_subject(subject: str) -> str:
+    return _SUBJECT_PREFIX.sub("", _nfkc(subject)).strip()
+
+
+def question_from_subject(subject: str) -> str:
+    subject = clean_subject(subject).rstrip("。")
+    if not subject:
+        return ""
+    if re.search(r"(ない|たい|ません|できる|する|した|です|ますか?|か)$", subject):
+        return f"{subject}。どうすればよいですか。"
+    return f"{subject}について教えてください。"
+
+
+def reply_text(reply: str) -> str:
+    """An agent's written reply without the quoted question, greetings and signature."""
+    body = text.strip_quotes_and_signature(_nfkc(reply))
+    lines = [line for line in body.splitlines() if not _GREETING_LINE.match(line.strip())]
+    return "\n".join(lines).strip()
+
+
+def build(
+    inquiries: Sequence[tuple[str, str]],
+    *,
+    resolutions: Sequence[str] = (),
+    replies: Sequence[str] = (),
+    known: Iterable[str] = (),
+    allowed: Iterable[str] = (),
+    fallback_question: str = "",
+) -> Draft:
+    """A draft from (subject, body) of the cluster's inquiries (most central first), the agents'
+    resolutions (most common first) and written replies (most central first)."""
+    known = [k for k in known if k]
+    allowed = list(allowed)
+    candidates = [q for subject, body in inquiries for q in question_candidates(subject, body)]
+    clean = [q for q in candidates if not privacy.find(q, known=known, allowed=allowed)]
+    question = (clean or candidates or [""])[0]
+    if not question:
+        question = next((q for q in (question_from_subject(s) for s, _b in inquiries) if q), fallback_question)
+    answer = next((r.strip() for r in resolutions if r.strip()), "")
+    if not answer:
+        answer = next((t for t in (reply_text(r) for r in replies) if t), "")
+    q = privacy.scrub(question[:MAX_QUESTION], known=known, allowed=allowed)
+    a = privacy.scrub(answer, known=known, allowed=allowed)
+    removed = dict(q.removed)
+    for kind, n in a.removed.items():
+        removed[kind] = removed.get(kind, 0) + n
+    return Draft(q.text.strip(), a.text.strip(), removed)

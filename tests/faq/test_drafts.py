@@ -1,0 +1,65 @@
+"""FAQ draft text from a cluster's inquiries: a citizen's question, the agents' answer, no
+personal information."""
+
+from faq import drafts, privacy
+
+PII_MAIL = (
+    "お世話になっております。\n"
+    "株式会社ミナトの小川です。\n"
+    "電子証明書の有効期限が切れていました。更新した証明書はどうやって登録し直せばよいでしょうか。\n"
+    "折り返しは 090-1234-5678 にお願いします。\n"
+    "よろしくお願いいたします。\n"
+    "小川 正人\n"
+    "ogawa@minato.example.jp"
+)
+PHONE_LOG = "署名時に証明書の有効期限切れのメッセージとのこと。認証局で更新後、署名し直すよう案内。"
+
+
+def test_question_is_a_citizens_question_not_an_agents_log_note():
+    d = drafts.build([("証明書有効期限", PHONE_LOG), ("電子証明書の期限切れ", PII_MAIL)])
+    assert d.question == "更新した証明書はどうやって登録し直せばよいでしょうか。"
+    assert d.pii_removed == {}
+
+
+def test_a_question_with_personal_information_is_scrubbed_and_flagged():
+    mail = "お世話になっております。e-Govに登録した鈴木の電話番号03-5521-8890を変更できますか。"
+    d = drafts.build([("登録情報の変更", mail)], resolutions=["アカウント情報の変更画面から変更できます。"])
+    assert "鈴木" not in d.question and "5521" not in d.question
+    assert "〔電話番号〕" in d.question
+    assert d.pii_removed == {"person_name": 1, "phone": 1}
+    assert privacy.find(d.question) == []
+
+
+def test_a_clean_question_is_preferred_over_one_with_personal_information():
+    with_pii = "田中と申します。証明書の更新方法を教えていただけますか。"
+    clean = "証明書を更新したら、e-Govで何か登録し直す必要がありますか。"
+    d = drafts.build([("a", with_pii), ("b", clean)])
+    assert d.question == clean and d.pii_removed == {}
+
+
+def test_answer_from_the_agents_resolution_else_their_written_reply():
+    reply = (
+        "山田 太郎 様\n\nお世話になっております。\n電子政府利用支援センターです。\n"
+        "認証局で更新した証明書を選び直してから、再度署名してください。\n\n"
+        "--\n電子政府利用支援センター 担当 伊藤\n\n> 更新した証明書はどうやって登録し直せばよいでしょうか。"
+    )
+    d = drafts.build([("s", PII_MAIL)], resolutions=["", "新しい証明書で署名し直してください。"], replies=[reply])
+    assert d.answer == "新しい証明書で署名し直してください。"
+    d = drafts.build([("s", PII_MAIL)], replies=[reply])
+    assert d.answer == "認証局で更新した証明書を選び直してから、再度署名してください。"
+    assert d.pii_removed == {}
+
+
+def test_known_requester_details_are_scrubbed_from_the_answer():
+    d = drafts.build(
+        [("s", PII_MAIL)], resolutions=["ミナト精工様には証明書の再登録を案内済み。"], known=["ミナト精工"]
+    )
+    assert "ミナト精工" not in d.answer and d.pii_removed == {"requester": 1}
+
+
+def test_without_a_citizen_question_the_subject_makes_one():
+    assert (
+        drafts.build([("Re: 【至急】公文書の印刷方法", PHONE_LOG)]).question
+        == "公文書の印刷方法について教えてください。"
+    )
+    assert drafts.build([("(折返し)送信できない", PHONE_LOG)]).question == "送信できない。どうすればよいですか。"

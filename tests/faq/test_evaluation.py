@@ -1,0 +1,100 @@
+"""Honest measures of the clustering: held-out topics of the dev set and the unseen set.
+
+The unseen set (tests/data/faq/inquiries_unseen.jsonl) was written apart from the dev set and is
+never tuned on: five topics the dev set lacks (certificate expiry, proxy applications, bulk CSV,
+maintenance, saved drafts), ten dev topics in new wording, e-mail boilerplate and signatures, and
+one-offs labelled `other`; a planted `cert_expiry` surge in the week of 2026-11-09."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from faq import clustering, evaluation, pipeline
+from tests.conftest import DATA
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return evaluation.featurise(*evaluation.load_labelled(DATA / "faq" / "inquiries_dev.jsonl"))
+
+
+@pytest.fixture(scope="module")
+def unseen():
+    return evaluation.featurise(*evaluation.load_labelled(DATA / "faq" / "inquiries_unseen.jsonl"))
+
+
+def _result(groups, unclustered=()):
+    return clustering.ClusteringResult(
+        [clustering.Cluster(i + 1, list(m), [], [], None) for i, m in enumerate(groups)], list(unclustered), "hybrid"
+    )
+
+
+def test_one_offs_count_as_their_own_topics_and_merges_are_measured():
+    topics = ["a", "a", "a", "b", "b", "other", "other"]
+    perfect = evaluation.score(topics, _result([[0, 1, 2], [3, 4]], unclustered=[5, 6]))
+    assert perfect.ari == pytest.approx(1.0) and perfect.worst_merge == 0.0 and perfect.topics == 2
+    # Clustering two unrelated one-offs together is an error.
+    assert evaluation.score(topics, _result([[0, 1, 2], [3, 4], [5, 6]])).ari < 1.0
+    # `b` entirely inside `a`'s cluster: merged at 100 %.
+    merged = evaluation.score(topics, _result([[0, 1, 2, 3, 4]], unclustered=[5, 6]))
+    assert merged.worst_merge == 1.0 and merged.worst_merge_topic == "b"
+
+
+def test_embeddings_are_cached_on_disk(tmp_path):
+    calls = []
+
+    def fake(texts):
+        calls.append(list(texts))
+        return np.ones((len(texts), 4), dtype=np.float32)
+
+    first = evaluation.cached_embeddings(["あ", "い"], embed=fake, cache_dir=tmp_path)
+    again = evaluation.cached_embeddings(["あ", "い"], embed=fake, cache_dir=tmp_path)
+    assert calls == [["あ", "い"]] and np.array_equal(first, again)
+    evaluation.cached_embeddings(["あ", "う"], embed=fake, cache_dir=tmp_path)
+    assert len(calls) == 2
+
+
+def test_held_out_splits_tune_on_some_topics_and_score_on_the_others(dev):
+    report = evaluation.held_out_topics(dev, repeats=3, seed=1)
+    assert len(report.splits) == 3
+    for split in report.splits:
+        assert len(split.held_out_topics) == 5 and len(split.tuning_topics) == 10
+        assert not set(split.held_out_topics) & set(split.tuning_topics)
+        assert split.params in evaluation.DEFAULT_GRID
+    assert len({s.held_out_topics for s in report.splits}) == 3
+
+
+def test_quality_on_held_out_topics_of_the_dev_set(dev):
+    assert dev.embeddings is not None
+    report = evaluation.held_out_topics(dev, repeats=10)
+    assert report.ari_mean >= 0.75
+    # One split in ten (account + notification held out together) still puts 6 of 11
+    # notification inquiries — the ones about the notification address, an account setting —
+    # into the account cluster; docs/faq.md. Every other split stays under 30 %.
+    assert sum(s.held_out.worst_merge >= 0.30 for s in report.splits) <= 1
+
+
+def test_quality_on_the_unseen_set(unseen):
+    assert unseen.embeddings is not None
+    s = evaluation.evaluate(unseen)
+    assert s.ari >= 0.80
+    assert s.nmi >= 0.88
+    assert s.worst_merge < 0.30  # certificate expiry, certificate files and My Number cards apart
+
+
+def test_the_per_run_cut_and_the_split_are_what_generalises(unseen):
+    """The fixed cut tuned on the dev set merges three certificate topics on the unseen set."""
+    fixed = dataclasses.replace(clustering.DEFAULT_PARAMS, auto_cut=False, split=False, merge=False)
+    old = evaluation.evaluate(unseen, fixed)
+    new = evaluation.evaluate(unseen)
+    assert old.worst_merge >= 0.75 and new.worst_merge < 0.30
+    assert new.ari >= old.ari + 0.08
+
+
+def test_unseen_set_surge_is_flagged_and_nothing_else(unseen):
+    result = pipeline.run(unseen.docs, tokens=unseen.tokens, embeddings=unseen.embeddings, embed=False)
+    assert [(s.start.isoformat(), s.kind) for s in result.surges] == [("2026-11-09", "weekly")]
+    cluster = next(c for c in result.clustering.clusters if c.id == result.surges[0].cluster)
+    top = max(set(unseen.topics), key=lambda t: sum(unseen.topics[i] == t for i in cluster.members))
+    assert top == "cert_expiry"
