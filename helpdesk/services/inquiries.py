@@ -337,10 +337,11 @@ def inquiry_mark_answered(*, inquiry: Inquiry, actor=None, note: str = "") -> In
 
 @transaction.atomic
 def inquiry_mark_citizen_replied(*, inquiry: Inquiry, actor=None, note: str = "") -> Inquiry:
-    """The citizen wrote back after our answer: `answered` → `in_progress` (the ball is
-    back with the agents). Other statuses stay (a resolved inquiry is reopened by hand)."""
+    """The citizen wrote back after our answer: `answered` (or `new`, when the answer was
+    imported after the follow-up) → `in_progress`: the ball is back with the agents. Other
+    statuses stay (a resolved inquiry is reopened by hand)."""
     locked = _lock(inquiry.pk)
-    if locked.status != Inquiry.Status.ANSWERED:
+    if locked.status not in (Inquiry.Status.ANSWERED, Inquiry.Status.NEW):
         return locked
     return _move(locked, actor=actor, status=Inquiry.Status.IN_PROGRESS, note=note or "citizen replied")
 
