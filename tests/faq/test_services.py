@@ -19,10 +19,7 @@ BROWSER_ANSWER = "ブラウザのキャッシュを削除し、最新版のChrom
 
 @pytest.fixture
 def dev_inquiries(db, test_data):
-    rows = [
-        json.loads(line)
-        for line in (test_data / "faq" / "inquiries_dev.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
+    rows = [json.loads(line) for line in (test_data / "faq" / "inquiries_dev.jsonl").read_text(encoding="utf-8").splitlines()]
     inquiries = []
     for i, r in enumerate(rows):
         resolution = ""
