@@ -53,6 +53,13 @@ class OutboxSerializer(serializers.ModelSerializer):
         ]
 
 
+class OutboxQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[c for c, _ in EmailMessage.SendStatus.choices if c], required=False, allow_blank=True
+    )
+    inquiry = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+
 class InquiryReplyView(APIView):
     permission_classes = [IsStaffOperator]
 
@@ -70,18 +77,16 @@ class OutboxListView(APIView):
     permission_classes = [IsStaffOperator]
 
     @extend_schema(
-        summary="送信キュー（送信待ち・送信中・送信済・送信失敗）", responses={200: OutboxSerializer(many=True)}
+        summary="送信キュー（送信待ち・送信中・送信済・送信失敗）",
+        parameters=[OutboxQuerySerializer],
+        responses={200: OutboxSerializer(many=True)},
     )
     def get(self, request):
+        query = OutboxQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         qs = mail_outbox_list(
-            status=request.query_params.get("status"), inquiry_ref=request.query_params.get("inquiry")
+            status=query.validated_data.get("status"), inquiry_ref=query.validated_data.get("inquiry")
         )
-        allowed = {c for c, _ in EmailMessage.SendStatus.choices if c}
-        if request.query_params.get("status") and request.query_params["status"] not in allowed:
-            return Response(
-                {"message": "status が不正です。", "code": "invalid", "errors": {"status": ["不正な値"]}, "extra": {}},
-                status=400,
-            )
         return Response(OutboxSerializer(qs[:200], many=True).data)
 
 

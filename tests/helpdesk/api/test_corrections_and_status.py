@@ -106,3 +106,10 @@ def test_wrapup_of_an_email_inquiry_is_409(api, agent):
     response = api.as_user(agent).post(f"{URL}{inquiry.ref}/wrapup/", {}, format="json")
 
     assert response.status_code == 409
+
+
+def test_outbox_list_with_an_unknown_status_is_400_naming_it(api, agent):
+    response = api.as_user(agent).get("/api/mail/outbox/", {"status": "lost"})
+
+    assert response.status_code == 400
+    assert "status" in response.json()["errors"]
