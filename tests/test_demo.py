@@ -76,6 +76,9 @@ def test_demo_statuses_agree_with_the_records():
     )
     assert not inquiries.filter(status="answered", first_answered_at__isnull=True, answered_by_mail=False).exists()
     assert not inquiries.filter(status="escalated", open_escalation=False).exists()
+    # Every escalation came back, so nothing waits in "escalated".
+    assert not Escalation.objects.filter(returned_at__isnull=True).exists()
+    assert not inquiries.filter(status="escalated").exists()
     assert not inquiries.filter(status__in=["resolved", "closed"], resolved_at__isnull=True).exists()
     assert not inquiries.exclude(status__in=["resolved", "closed"]).filter(resolved_at__isnull=False).exists()
     # A phone inquiry whose record was never finished is still the agent's, not new.

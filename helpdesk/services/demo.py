@@ -337,7 +337,7 @@ def demo_seed(*, password: str) -> list[str]:
         Escalation.Target.OTHER_EXTERNAL,
     ]
     for i, inquiry in enumerate(rng.sample(written, 6) + rng.sample(spoken, 4)):
-        escalation_create(
+        internal = escalation_create(
             inquiry=inquiry,
             actor=agent,
             target=Escalation.Target.INTERNAL,
@@ -351,6 +351,13 @@ def demo_seed(*, password: str) -> list[str]:
             escalated_at=inquiry.received_at + dt.timedelta(minutes=40),
             organization="所管府省 担当係",
             note="手続の内容について確認を依頼",
+        )
+        # The supervisor's answer to the agent is the hand-over itself.
+        escalation_record_return(
+            escalation=internal,
+            actor=supervisor,
+            answer="受託者外へ確認を依頼しました",
+            returned_at=external.escalated_at,
         )
         escalation_record_return(
             escalation=external,
