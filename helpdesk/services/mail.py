@@ -20,15 +20,18 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
+from helpdesk.errors import PermissionDeniedError
 from helpdesk.ingest.mail.parse import NotAMailMessage, ParsedMail, parse_message
 from helpdesk.ingest.mail.sources import MailItem, iter_mail_items
 from helpdesk.ingest.mail.threads import subject_refs, thread_candidates
 from helpdesk.models import AuditEvent, EmailMessage, ImportRun, Inquiry, MailReference
 from helpdesk.models.mail import Attachment
+from helpdesk.roles import is_supervisor
 from helpdesk.services.audit import audit_record
 from helpdesk.services.imports import (
     ImportCounts,
@@ -270,7 +273,6 @@ def mail_store(
 
 
 def _valid_email(address: str) -> str:
-    from django.core.exceptions import ValidationError
     from django.core.validators import validate_email
 
     try:
@@ -393,14 +395,9 @@ def mail_import_enqueue(*, uploads: list, created_by) -> ImportRun:
     """Uploaded mbox / .eml files: kept under MEDIA_ROOT/imports/mail/<random>/ and imported
     by a Celery task after commit. Returns the pending run; its progress and report line
     are polled on `GET /api/mail/imports/{id}/`. Only supervisors import mail."""
-    from helpdesk.errors import PermissionDeniedError
-    from helpdesk.roles import is_supervisor
-
     if not is_supervisor(created_by):
         raise PermissionDeniedError("メールの取込はSVのみ行えます。")
     if not uploads:
-        from django.core.exceptions import ValidationError
-
         raise ValidationError({"file": "ファイルを指定してください。"})
     upload_dir = Path(settings.MEDIA_ROOT) / "imports" / "mail" / uuid.uuid4().hex
     upload_dir.mkdir(parents=True, exist_ok=True)
