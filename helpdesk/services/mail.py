@@ -43,6 +43,7 @@ from helpdesk.services.imports import (
     import_run_start,
 )
 from helpdesk.services.inquiries import (
+    ANSWERABLE_STATUSES,
     inquiry_create,
     inquiry_mark_answered,
     inquiry_mark_citizen_replied,
@@ -186,8 +187,14 @@ def mail_sync_inquiry_status(*, inquiry: Inquiry) -> Inquiry:
     )
     if latest["answer"] is None:
         return inquiry
+    # The services re-check under a row lock; a status that no move can start from skips
+    # the lock (a second answer, a re-import, a resolved thread: most messages of an import).
     if latest["question"] is not None and latest["question"] > latest["answer"]:
+        if inquiry.status not in (Inquiry.Status.ANSWERED, Inquiry.Status.NEW):
+            return inquiry
         return inquiry_mark_citizen_replied(inquiry=inquiry, note="citizen replied by mail")
+    if inquiry.status not in ANSWERABLE_STATUSES:
+        return inquiry
     return inquiry_mark_answered(inquiry=inquiry, note="answer in the mail thread")
 
 
