@@ -3,7 +3,7 @@ that every KPI has a value, and seeding twice adds nothing."""
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, Q
 
 from faq.models import FaqEntry
 from helpdesk.models import AuditEvent, Call, Complaint, EmailMessage, Escalation, ImportRun, Inquiry
@@ -56,3 +56,36 @@ def test_faq_refresh_proposes_and_publishes_drafts_for_the_demo(capsys):
     published = FaqEntry.objects.filter(status=FaqEntry.Status.PUBLISHED)
     assert published.exists()
     assert all(entry.answer for entry in published)
+
+
+def test_demo_statuses_agree_with_the_records():
+    """Statuses come from the services' rules, not from how the demo was put together:
+    nothing answered is still "new", an answered inquiry has its answer, nothing is
+    "escalated" once every escalation came back, resolved ones carry their time."""
+    call_command("seed_demo", "--password", "pw-for-tests-1")
+    answered_by_mail = Exists(
+        EmailMessage.objects.filter(inquiry=OuterRef("pk"), direction="outbound", is_auto_acknowledgement=False)
+    )
+    open_escalation = Exists(Escalation.objects.filter(inquiry=OuterRef("pk"), returned_at__isnull=True))
+    inquiries = Inquiry.objects.annotate(answered_by_mail=answered_by_mail, open_escalation=open_escalation)
+
+    assert (
+        not inquiries.filter(status="new")
+        .filter(Q(answered_by_mail=True) | Q(first_answered_at__isnull=False) | Q(wrapup_completed_at__isnull=False))
+        .exists()
+    )
+    assert not inquiries.filter(status="answered", first_answered_at__isnull=True, answered_by_mail=False).exists()
+    assert not inquiries.filter(status="escalated", open_escalation=False).exists()
+    # Every escalation came back, so nothing waits in "escalated".
+    assert not Escalation.objects.filter(returned_at__isnull=True).exists()
+    assert not inquiries.filter(status="escalated").exists()
+    assert not inquiries.filter(status__in=["resolved", "closed"], resolved_at__isnull=True).exists()
+    assert not inquiries.exclude(status__in=["resolved", "closed"]).filter(resolved_at__isnull=False).exists()
+    # A phone inquiry whose record was never finished is still the agent's, not new.
+    assert not inquiries.filter(channel="phone", status="resolved", wrapup_completed_at__isnull=True).exists()
+    statuses = dict(Inquiry.objects.values_list("status").annotate(n=Count("id")))
+    assert statuses.get("new", 0) == 0
+    assert statuses["answered"] > 0 and statuses["resolved"] > statuses["answered"]
+    # Every status move the demo made went through the services: one audit row each.
+    moves = AuditEvent.objects.filter(action="transition", object_type="helpdesk.inquiry").count()
+    assert moves >= Inquiry.objects.exclude(status="new").count()

@@ -3,7 +3,6 @@ PBX import job). Issuing a token is audit-logged as a login."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny
@@ -11,8 +10,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from helpdesk.models import AuditEvent
-from helpdesk.services.audit import audit_record
+from helpdesk.services.auth import auth_token_issue
 
 
 class TokenThrottle(AnonRateThrottle):
@@ -39,6 +37,5 @@ class ObtainTokenView(APIView):
                 raise Throttled(detail="パスワードの誤りが続いたため、しばらくログインできません。")
             raise ValidationError(serializer.errors)
         user = serializer.validated_data["user"]
-        token, _ = Token.objects.get_or_create(user=user)
-        audit_record(actor=user, action=AuditEvent.Action.LOGIN, object_type="auth.token", object_id=str(user.pk))
+        token = auth_token_issue(user=user)
         return Response({"token": token.key})

@@ -42,7 +42,7 @@ class ComplaintClassifyView(APIView):
     permission_classes = [IsSupervisor]
 
     @extend_schema(
-        summary="苦情の原因を確定（SVのみ）",
+        summary="苦情の原因を確定（SVのみ。確定済みの原因の訂正は reason 必須）",
         request=s.ComplaintClassifySerializer,
         responses={
             200: s.ComplaintSerializer,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("inquiries/<str:ref>/", inquiries.InquiryDetailView.as_view(), name="api-inquiry-detail"),
     path("inquiries/<str:ref>/assign/", inquiries.InquiryAssignView.as_view(), name="api-inquiry-assign"),
     path("inquiries/<str:ref>/transition/", inquiries.InquiryTransitionView.as_view(), name="api-inquiry-transition"),
+    path("inquiries/<str:ref>/corrections/", inquiries.InquiryCorrectionView.as_view(), name="api-inquiry-correct"),
     path(
         "inquiries/<str:ref>/escalations/",
         inquiries.InquiryEscalationCreateView.as_view(),

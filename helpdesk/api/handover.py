@@ -16,7 +16,7 @@ from helpdesk.api.pagination import DefaultCursorPagination
 from helpdesk.api.permissions import IsAdmin, IsStaffOperator
 from helpdesk.handover.services import records_export_lines, records_import_enqueue
 from helpdesk.models import ImportRun
-from helpdesk.roles import is_admin
+from helpdesk.selectors.imports import import_run_list_visible
 
 DEFAULT_REJECTS_SHOWN = 100
 MAX_REJECTS_SHOWN = 1000
@@ -87,14 +87,6 @@ class ImportRunDetailSerializer(ImportRunSerializer):
         return ImportRejectSerializer(rows, many=True).data
 
 
-def _visible_runs(user):
-    """Admins see every run; other staff the runs they started."""
-    if not getattr(user, "is_authenticated", False):
-        return ImportRun.objects.none()
-    runs = ImportRun.objects.select_related("created_by")
-    return runs if is_admin(user) else runs.filter(created_by=user)
-
-
 class ImportRunListView(generics.ListAPIView):
     permission_classes = [IsAuthenticated, IsStaffOperator]
     serializer_class = ImportRunSerializer
@@ -102,7 +94,7 @@ class ImportRunListView(generics.ListAPIView):
     queryset = ImportRun.objects.none()  # for the schema; get_queryset decides
 
     def get_queryset(self):
-        return _visible_runs(self.request.user)
+        return import_run_list_visible(user=self.request.user)
 
 
 class ImportRunDetailView(generics.RetrieveAPIView):
@@ -111,7 +103,7 @@ class ImportRunDetailView(generics.RetrieveAPIView):
     queryset = ImportRun.objects.none()  # for the schema; get_queryset decides
 
     def get_queryset(self):
-        return _visible_runs(self.request.user)
+        return import_run_list_visible(user=self.request.user)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

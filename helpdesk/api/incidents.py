@@ -49,7 +49,9 @@ class SecurityIncidentListCreateView(generics.ListAPIView):
     def post(self, request):
         serializer = s.SecurityIncidentWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        incident = security_incident_create(actor=request.user, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        data.pop("reason", None)
+        incident = security_incident_create(actor=request.user, **data)
         return Response(s.SecurityIncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
 
@@ -62,13 +64,15 @@ class SecurityIncidentDetailView(APIView):
         return Response(_out_serializer(request.user)(incident).data)
 
     @extend_schema(
-        summary="セキュリティインシデントを更新（管理者のみ）",
+        summary="セキュリティインシデントを更新（管理者のみ。発生日時・検知日時・重大度の変更は reason 必須）",
         request=s.SecurityIncidentWriteSerializer,
         responses={200: s.SecurityIncidentSerializer, 400: OpenApiResponse(description="入力エラー")},
     )
     def patch(self, request, pk: int):
         incident = security_incident_get(pk=pk)
-        serializer = s.SecurityIncidentWriteSerializer(incident, data=request.data, partial=True)
+        serializer = s.SecurityIncidentWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        incident = security_incident_update(incident=incident, actor=request.user, data=dict(serializer.validated_data))
+        data = dict(serializer.validated_data)
+        reason = data.pop("reason", "")
+        incident = security_incident_update(incident=incident, actor=request.user, data=data, reason=reason)
         return Response(s.SecurityIncidentSerializer(incident).data)

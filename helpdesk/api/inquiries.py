@@ -1,13 +1,14 @@
 """Inquiry endpoints: the agents' queue (filter, search, cursor pages), create, detail
 (personal information, audit-logged), update with optimistic concurrency, assign, status
-transitions and escalation requests. Views parse, call one service/selector, serialize."""
+transitions, corrections of contract figures and escalation requests. Views parse, call
+one service/selector, serialize; the rules are in helpdesk.services.inquiries."""
+
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,10 +17,16 @@ from helpdesk.api.concurrency import etag_for, expected_version
 from helpdesk.api.pagination import RecentFirstCursorPagination
 from helpdesk.api.permissions import IsStaffOperator
 from helpdesk.filters import InquiryFilter
-from helpdesk.selectors.inquiries import inquiry_by_idempotency_key, inquiry_get, inquiry_list
+from helpdesk.selectors.inquiries import inquiry_get, inquiry_list
 from helpdesk.services.audit import audit_pii_view
 from helpdesk.services.escalations import escalation_create
-from helpdesk.services.inquiries import inquiry_assign, inquiry_create, inquiry_transition, inquiry_update
+from helpdesk.services.inquiries import (
+    inquiry_assign,
+    inquiry_correct,
+    inquiry_create_idempotent,
+    inquiry_transition,
+    inquiry_update,
+)
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description="入力エラー {message, code, errors:{field:[msg]}}"),
@@ -51,6 +58,23 @@ def _detail_response(request, inquiry, *, status_code=status.HTTP_200_OK, audit_
     response = Response(s.InquiryDetailSerializer(inquiry).data, status=status_code)
     response["ETag"] = etag_for(inquiry.version)
     return response
+
+
+# The services name model fields; the API names a few of them differently.
+_API_FIELD = {"call": "call_id"}
+
+
+@contextmanager
+def _api_field_names():
+    """Report a service's ValidationError under the API's field names (`call` → `call_id`)."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        raise DjangoValidationError(
+            {_API_FIELD.get(field, field): errors for field, errors in exc.error_dict.items()}
+        ) from exc
 
 
 def _replayed(request, inquiry) -> Response:
@@ -87,26 +111,18 @@ class InquiryListCreateView(generics.ListAPIView):
         },
     )
     def post(self, request):
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if len(key) > 128:
-            raise ValidationError({"Idempotency-Key": ["Idempotency-Key は128文字以内で指定してください。"]})
-        if key and (stored := inquiry_by_idempotency_key(user=request.user, key=key)):
-            return _replayed(request, stored)
         serializer = s.InquiryCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         data["call"] = data.pop("call_id")
         if data.get("received_at") is None:
             data.pop("received_at", None)
-        try:
-            inquiry = inquiry_create(**data, created_by=request.user, idempotency_key=key)
-        except (IntegrityError, DjangoValidationError):
-            # A concurrent retry with the same key got there first: the constraint check in
-            # full_clean() or the database's unique index refused this insert.
-            stored = inquiry_by_idempotency_key(user=request.user, key=key) if key else None
-            if stored is None:
-                raise
-            return _replayed(request, stored)
+        with _api_field_names():
+            inquiry, replayed = inquiry_create_idempotent(
+                created_by=request.user, idempotency_key=request.headers.get("Idempotency-Key", ""), **data
+            )
+        if replayed:
+            return _replayed(request, inquiry)
         # The creator just typed these details in: echoing them back is not a new disclosure.
         return _detail_response(request, inquiry, status_code=status.HTTP_201_CREATED)
 
@@ -138,7 +154,10 @@ class InquiryDetailView(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         version = expected_version(request, data.pop("version", None), required=True)
-        updated = inquiry_update(inquiry=inquiry, actor=request.user, data=data, expected_version=version)
+        reason = data.pop("reason", "")
+        updated = inquiry_update(
+            inquiry=inquiry, actor=request.user, data=data, expected_version=version, reason=reason
+        )
         return _detail_response(request, updated, audit_note="api inquiry update")
 
 
@@ -184,6 +203,33 @@ class InquiryTransitionView(APIView):
             inquiry=inquiry, actor=request.user, status=data["status"], expected_version=version, at=data.get("at")
         )
         return _detail_response(request, updated, audit_note="api inquiry transition")
+
+
+class InquiryCorrectionView(APIView):
+    """A supervisor corrects what feeds a contract figure (channel, received/answered/
+    wrap-up/resolved times, ministry guidance): the only way the API changes those fields.
+    `reason` is required; the audit row keeps it with the old and new values."""
+
+    permission_classes = [IsStaffOperator]
+
+    @extend_schema(
+        summary="契約指標に関わる項目の訂正（SVのみ・理由必須）",
+        parameters=[IF_MATCH],
+        request=s.InquiryCorrectionSerializer,
+        responses={200: s.InquiryDetailSerializer, **ERROR_RESPONSES, **CONCURRENCY_RESPONSES},
+    )
+    def post(self, request, ref: str):
+        inquiry = inquiry_get(ref=ref)
+        serializer = s.InquiryCorrectionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        version = expected_version(request, data.pop("version", None), required=False)
+        reason = data.pop("reason")
+        with _api_field_names():
+            updated = inquiry_correct(
+                inquiry=inquiry, actor=request.user, data=data, reason=reason, expected_version=version
+            )
+        return _detail_response(request, updated, audit_note="api inquiry correction")
 
 
 class InquiryEscalationCreateView(APIView):

@@ -1,11 +1,8 @@
 """Mail endpoints: replies, the outbox, attachments (staff only), mail file uploads and the
 public inquiry form. Views parse, call one service or selector, serialize."""
 
-import uuid
-from pathlib import Path
+import io
 
-from django.conf import settings
-from django.db import transaction
 from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -16,11 +13,17 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from helpdesk.api.permissions import IsStaffOperator, IsSupervisor
-from helpdesk.models import EmailMessage, ImportRun
-from helpdesk.selectors.mail import mail_attachment_get, mail_inquiry_get, mail_outbox_list
+from helpdesk.models import EmailMessage
+from helpdesk.selectors.mail import (
+    mail_attachment_get,
+    mail_import_rejects,
+    mail_import_run_get,
+    mail_inquiry_get,
+    mail_outbox_list,
+    mail_outbox_message_get,
+)
 from helpdesk.services.audit import audit_pii_view
-from helpdesk.services.imports import import_run_create_pending
-from helpdesk.services.mail import inquiry_form_submit
+from helpdesk.services.mail import inquiry_form_submit, mail_import_enqueue
 from helpdesk.services.outbox import mail_reply_create, outbox_requeue
 
 
@@ -50,6 +53,13 @@ class OutboxSerializer(serializers.ModelSerializer):
         ]
 
 
+class OutboxQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[c for c, _ in EmailMessage.SendStatus.choices if c], required=False, allow_blank=True
+    )
+    inquiry = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+
 class InquiryReplyView(APIView):
     permission_classes = [IsStaffOperator]
 
@@ -67,18 +77,16 @@ class OutboxListView(APIView):
     permission_classes = [IsStaffOperator]
 
     @extend_schema(
-        summary="送信キュー（送信待ち・送信中・送信済・送信失敗）", responses={200: OutboxSerializer(many=True)}
+        summary="送信キュー（送信待ち・送信中・送信済・送信失敗）",
+        parameters=[OutboxQuerySerializer],
+        responses={200: OutboxSerializer(many=True)},
     )
     def get(self, request):
+        query = OutboxQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         qs = mail_outbox_list(
-            status=request.query_params.get("status"), inquiry_ref=request.query_params.get("inquiry")
+            status=query.validated_data.get("status"), inquiry_ref=query.validated_data.get("inquiry")
         )
-        allowed = {c for c, _ in EmailMessage.SendStatus.choices if c}
-        if request.query_params.get("status") and request.query_params["status"] not in allowed:
-            return Response(
-                {"message": "status が不正です。", "code": "invalid", "errors": {"status": ["不正な値"]}, "extra": {}},
-                status=400,
-            )
         return Response(OutboxSerializer(qs[:200], many=True).data)
 
 
@@ -87,9 +95,7 @@ class OutboxRequeueView(APIView):
 
     @extend_schema(summary="送信失敗のメールを再送", request=None, responses={202: OutboxSerializer})
     def post(self, request, pk: int):
-        message = EmailMessage.objects.filter(pk=pk).first()
-        if message is None:
-            return Response({"message": "見つかりません。", "code": "not_found", "errors": {}, "extra": {}}, status=404)
+        message = mail_outbox_message_get(pk=pk)
         message = outbox_requeue(message=message, actor=request.user)
         return Response(OutboxSerializer(message).data, status=status.HTTP_202_ACCEPTED)
 
@@ -119,8 +125,6 @@ class AttachmentDownloadView(APIView):
         audit_pii_view(
             actor=request.user, obj=attachment.message, fields=["attachment"], note=f"attachment {n} downloaded"
         )
-        import io
-
         response = FileResponse(
             io.BytesIO(bytes(attachment.content)),
             as_attachment=True,
@@ -144,35 +148,7 @@ class MailImportUploadView(APIView):
                    responses={202: None})  # fmt: skip
     def post(self, request):
         files = request.FILES.getlist("file") or request.FILES.getlist("files")
-        if not files:
-            return Response(
-                {
-                    "message": "ファイルを指定してください。",
-                    "code": "invalid",
-                    "errors": {"file": ["必須です。"]},
-                    "extra": {},
-                },
-                status=400,
-            )
-        upload_dir = Path(settings.MEDIA_ROOT) / "imports" / "mail" / uuid.uuid4().hex
-        upload_dir.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for i, f in enumerate(files):
-            target = upload_dir / f"{i:03d}-{Path(f.name).name or 'upload'}"
-            with target.open("wb") as out:
-                for chunk in f.chunks():
-                    out.write(chunk)
-            paths.append(str(target))
-        run = import_run_create_pending(
-            kind=ImportRun.Kind.MAIL, source_name=", ".join(f.name for f in files), created_by=request.user
-        )
-
-        def enqueue():
-            from helpdesk.tasks.mail import mail_import_run
-
-            mail_import_run.delay(run.pk, paths, True)
-
-        transaction.on_commit(enqueue)
+        run = mail_import_enqueue(uploads=files, created_by=request.user)
         return Response({"id": run.pk, "status": run.status, "status_url": f"/api/mail/imports/{run.pk}/"}, status=202)
 
 
@@ -181,10 +157,8 @@ class MailImportDetailView(APIView):
 
     @extend_schema(summary="メール取込の状況", responses={200: None})
     def get(self, request, pk: int):
-        run = ImportRun.objects.filter(pk=pk, kind=ImportRun.Kind.MAIL).first()
-        if run is None:
-            return Response({"message": "見つかりません。", "code": "not_found", "errors": {}, "extra": {}}, status=404)
-        rejects = list(run.rejects.values("source_name", "line", "offset", "reason")[:100])
+        run = mail_import_run_get(pk=pk)
+        rejects = mail_import_rejects(run=run)
         return Response(
             {
                 "id": run.pk,

@@ -17,15 +17,17 @@ from helpdesk.api.pagination import DefaultCursorPagination
 from helpdesk.api.permissions import IsAdmin, IsStaffOperator, IsSupervisor
 from helpdesk.api.serializers import CallDetailSerializer
 from helpdesk.calendar import TOKYO
-from helpdesk.errors import InvalidTransitionError, NotFoundError
-from helpdesk.models import CalendarDay, Call, Inquiry
+from helpdesk.errors import NotFoundError
+from helpdesk.models import CalendarDay, Call
 from helpdesk.roles import is_staff_operator
 from helpdesk.selectors.calls import (
     calendar_day_list,
+    call_by_call_id,
     call_latest_for_agent,
     calls_missing_wrapup,
     service_hours_list,
 )
+from helpdesk.selectors.inquiries import inquiry_get_or_none
 from helpdesk.services.audit import audit_pii_view
 from helpdesk.services.calls import call_log_inquiry, calls_import_enqueue
 from helpdesk.services.inquiries import inquiry_complete_wrapup
@@ -107,9 +109,7 @@ class CallInquiryView(APIView):
         summary="通話に問い合わせを記録", request=PhoneInquirySerializer, responses={201: PhoneInquiryResultSerializer}
     )
     def post(self, request, call_id: str):
-        call = Call.objects.filter(call_id=call_id).first()
-        if call is None:
-            raise NotFoundError("通話が見つかりません。", extra={"call_id": call_id})
+        call = call_by_call_id(call_id=call_id)
         payload = PhoneInquirySerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         inquiry = call_log_inquiry(call=call, actor=request.user, data=dict(payload.validated_data))
@@ -145,16 +145,13 @@ class InquiryWrapupView(APIView):
 
     @extend_schema(summary="後処理完了", request=WrapupSerializer, responses={200: PhoneInquiryResultSerializer})
     def post(self, request, ref: str):
-        inquiry = Inquiry.objects.select_related("call").filter(ref=ref).first()
+        inquiry = inquiry_get_or_none(ref=ref)
         if inquiry is None:
             raise NotFoundError("問い合わせが見つかりません。", extra={"ref": ref})
-        if inquiry.channel != Inquiry.Channel.PHONE or inquiry.call_id is None:
-            raise InvalidTransitionError("後処理は通話に紐づく電話の問い合わせにのみ記録できます。")
         payload = WrapupSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         version = expected_version(request, payload.validated_data.get("version"), required=False)
         inquiry = inquiry_complete_wrapup(inquiry=inquiry, actor=request.user, expected_version=version)
-        inquiry.call = Call.objects.get(pk=inquiry.call_id)
         response = Response(PhoneInquiryResultSerializer(inquiry).data)
         response["ETag"] = etag_for(inquiry.version)
         return response

@@ -1,6 +1,9 @@
 """Input and output shapes of the core API. Input serializers only parse and validate
-fields; the services do the work. Output serializers for lists mask personal information
-(helpdesk.pii); detail serializers show it and the view writes the VIEW_PII audit row."""
+the shape of fields (types, lengths, choices); every business rule — who may assign whom,
+one inquiry per call, which fields need a correction reason, time ordering — lives in the
+services, so API views, pages, commands, tasks and the admin enforce the same rules.
+Output serializers for lists mask personal information (helpdesk.pii); detail serializers
+show it and the view writes the VIEW_PII audit row."""
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
@@ -8,7 +11,6 @@ from rest_framework import serializers
 
 from helpdesk import pii
 from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry, SecurityIncident
-from helpdesk.roles import is_staff_operator
 
 User = get_user_model()
 
@@ -123,18 +125,6 @@ class InquiryCreateSerializer(serializers.Serializer):
         queryset=User.objects.filter(is_active=True), required=False, allow_null=True, default=None
     )
 
-    def validate(self, attrs):
-        call = attrs.get("call_id")
-        if call is not None:
-            if attrs["channel"] != Inquiry.Channel.PHONE:
-                raise serializers.ValidationError({"call_id": ["通話を指定できるのは電話の問い合わせのみです。"]})
-            if Inquiry.objects.filter(call=call).exists():
-                raise serializers.ValidationError({"call_id": ["この通話には既に問い合わせが記録されています。"]})
-        assignee = attrs.get("assigned_to")
-        if assignee is not None and not is_staff_operator(assignee):
-            raise serializers.ValidationError({"assigned_to": ["担当者にできるのはオペレーター・SV・管理者です。"]})
-        return attrs
-
 
 class InquiryUpdateSerializer(serializers.Serializer):
     """PATCH body. `version` (the version read) is required unless the request sends
@@ -150,6 +140,9 @@ class InquiryUpdateSerializer(serializers.Serializer):
     requester_email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     requester_phone = serializers.CharField(max_length=64, required=False, allow_blank=True)
     requester_organization = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reason = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, default="", help_text="契約指標に関わる項目を変える理由"
+    )
 
     def validate(self, attrs):
         # A PATCH of `status` or `assigned_to` must not be silently ignored: those have
@@ -168,16 +161,31 @@ class InquiryAssignSerializer(serializers.Serializer):
     )
     version = serializers.IntegerField(min_value=1, required=False)
 
-    def validate_assignee(self, value):
-        if value is not None and not is_staff_operator(value):
-            raise serializers.ValidationError("担当者にできるのはオペレーター・SV・管理者です。")
-        return value
-
 
 class InquiryTransitionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Inquiry.Status.choices)
     version = serializers.IntegerField(min_value=1, required=False)
     at = serializers.DateTimeField(required=False, help_text="状態変更の時刻（省略時は現在）")
+
+
+class InquiryCorrectionSerializer(serializers.Serializer):
+    """A supervisor's correction of fields that feed a contract figure. Only the fields
+    sent are corrected; `reason` is required and kept in the audit row."""
+
+    version = serializers.IntegerField(min_value=1, required=False)
+    reason = serializers.CharField(max_length=1000, help_text="訂正の理由（監査ログに記録）")
+    channel = serializers.ChoiceField(choices=Inquiry.Channel.choices, required=False)
+    received_at = serializers.DateTimeField(required=False)
+    first_answered_at = serializers.DateTimeField(required=False, allow_null=True)
+    wrapup_completed_at = serializers.DateTimeField(required=False, allow_null=True)
+    resolved_at = serializers.DateTimeField(required=False, allow_null=True)
+    ministry_guidance = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        unknown = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["この項目は訂正の対象ではありません。"] for name in unknown})
+        return attrs
 
 
 # --- escalations -------------------------------------------------------------------------
@@ -251,6 +259,9 @@ class ComplaintCreateSerializer(serializers.Serializer):
 class ComplaintClassifySerializer(serializers.Serializer):
     cause = serializers.ChoiceField(choices=Complaint.Cause.choices)
     confirmed_at = serializers.DateTimeField(required=False)
+    reason = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, default="", help_text="確定済みの原因を訂正する理由"
+    )
 
 
 # --- security incidents ------------------------------------------------------------------
@@ -279,13 +290,13 @@ class SecurityIncidentWriteSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=SecurityIncident.Severity.choices)
     kind = serializers.ChoiceField(choices=SecurityIncident.Kind.choices, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
-
-    def validate(self, attrs):
-        occurred = attrs.get("occurred_at", getattr(self.instance, "occurred_at", None))
-        detected = attrs.get("detected_at", getattr(self.instance, "detected_at", None))
-        if occurred and detected and detected < occurred:
-            raise serializers.ValidationError({"detected_at": ["検知日時は発生日時以降にしてください。"]})
-        return attrs
+    reason = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="更新時、発生日時・検知日時・重大度を変える理由（監査ログに記録）",
+    )
 
 
 # --- calls and mail (read only) ----------------------------------------------------------

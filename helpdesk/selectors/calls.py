@@ -9,6 +9,14 @@ from helpdesk.errors import NotFoundError
 from helpdesk.models import AgentProfile, CalendarDay, Call, ServiceHours
 
 
+def call_by_call_id(*, call_id: str) -> Call:
+    """A call by its PBX id; NotFoundError (404 naming the id) if it was never imported."""
+    call = Call.objects.filter(call_id=call_id).first()
+    if call is None:
+        raise NotFoundError("通話が見つかりません。", extra={"call_id": call_id})
+    return call
+
+
 def call_latest_for_agent(*, user) -> Call:
     """ "My current/last call": the latest call the PBX gave to the user's PBX login."""
     login = AgentProfile.objects.filter(user=user).values_list("pbx_login", flat=True).first()

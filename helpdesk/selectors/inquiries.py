@@ -26,6 +26,10 @@ def inquiry_get(*, ref: str) -> Inquiry:
     )
 
 
+def inquiry_get_or_none(*, ref: str) -> Inquiry | None:
+    return Inquiry.objects.select_related("call").filter(ref=ref).first()
+
+
 def inquiry_by_idempotency_key(*, user, key: str) -> Inquiry | None:
     return (
         Inquiry.objects.select_related("assigned_to", "call", "source_message")

@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from helpdesk.errors import NotFoundError
-from helpdesk.models import Attachment, EmailMessage, Inquiry
+from helpdesk.models import Attachment, EmailMessage, ImportRun, Inquiry
 
 
 def mail_inquiry_get(*, ref: str) -> Inquiry:
@@ -49,3 +49,21 @@ def mail_outbox_list(*, status: str | None = None, inquiry_ref: str | None = Non
     if inquiry_ref:
         qs = qs.filter(inquiry__ref=inquiry_ref.upper())
     return qs
+
+
+def mail_outbox_message_get(*, pk: int) -> EmailMessage:
+    message = EmailMessage.objects.filter(pk=pk).first()
+    if message is None:
+        raise NotFoundError("見つかりません。")
+    return message
+
+
+def mail_import_run_get(*, pk: int) -> ImportRun:
+    run = ImportRun.objects.filter(pk=pk, kind=ImportRun.Kind.MAIL).first()
+    if run is None:
+        raise NotFoundError("見つかりません。")
+    return run
+
+
+def mail_import_rejects(*, run: ImportRun, limit: int = 100) -> list[dict]:
+    return list(run.rejects.values("source_name", "line", "offset", "reason")[:limit])

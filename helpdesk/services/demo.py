@@ -37,6 +37,8 @@ from helpdesk.services.mail import mail_import_paths
 
 DATA = Path(__file__).resolve().parent.parent / "demo_data" / "inquiries_dev.jsonl"
 TOKYO = dt.timezone(dt.timedelta(hours=9))
+# Web-form inquiries answered from this day on are left 回答済 (awaiting the citizen).
+FORM_AWAITING_CITIZEN_FROM = dt.datetime(2026, 9, 24, tzinfo=TOKYO)
 DEMO_USERS = [
     ("agent", Role.AGENT, "op01"),
     ("agent2", Role.AGENT, "op02"),
@@ -294,8 +296,12 @@ def demo_seed(*, password: str) -> list[str]:
             done = call.ended_at + dt.timedelta(seconds=rng.randint(30, 200))
             inquiry_complete_wrapup(inquiry=inquiry, actor=actor, at=done)
             inquiry_transition(inquiry=inquiry, actor=actor, status=Inquiry.Status.RESOLVED, at=done)
+        else:  # logged during the call, the record never finished: still the agent's
+            inquiry_transition(inquiry=inquiry, actor=actor, status=Inquiry.Status.IN_PROGRESS, at=call.ended_at)
 
-    # Written inquiries: agents set the topic and the resolution, then resolve them.
+    # Written inquiries: the imported answers moved them to 回答済 (services.mail threads each
+    # answer and applies the status rules). Agents set the topic and the resolution, then
+    # resolve them; the web-form ones answered in the last days still await the citizen.
     topic_by_subject = {r["subject"]: r["topic"] for r in mail_rows}
     for inquiry in Inquiry.objects.filter(channel=Inquiry.Channel.EMAIL).order_by("received_at"):
         topic = topic_by_subject.get(inquiry.subject, "")
@@ -309,13 +315,17 @@ def demo_seed(*, password: str) -> list[str]:
             inquiry_transition(
                 inquiry=inquiry, actor=agent, status=Inquiry.Status.RESOLVED, at=inquiry.first_answered_at
             )
-    for inquiry in Inquiry.objects.filter(channel=Inquiry.Channel.FORM):
-        inquiry_update(
+    for inquiry in Inquiry.objects.filter(channel=Inquiry.Channel.FORM).order_by("received_at"):
+        inquiry = inquiry_update(
             inquiry=inquiry,
             actor=agent,
             expected_version=inquiry.version,
             data={"resolution": ANSWERS.get(inquiry.category, "")},
         )
+        if inquiry.first_answered_at and inquiry.first_answered_at < FORM_AWAITING_CITIZEN_FROM:
+            inquiry_transition(
+                inquiry=inquiry, actor=agent, status=Inquiry.Status.RESOLVED, at=inquiry.first_answered_at
+            )
 
     # Supervisors hand some inquiries over, and record complaints; an admin records an incident.
     written = list(Inquiry.objects.exclude(channel=Inquiry.Channel.PHONE).order_by("received_at"))
@@ -327,7 +337,7 @@ def demo_seed(*, password: str) -> list[str]:
         Escalation.Target.OTHER_EXTERNAL,
     ]
     for i, inquiry in enumerate(rng.sample(written, 6) + rng.sample(spoken, 4)):
-        escalation_create(
+        internal = escalation_create(
             inquiry=inquiry,
             actor=agent,
             target=Escalation.Target.INTERNAL,
@@ -341,6 +351,13 @@ def demo_seed(*, password: str) -> list[str]:
             escalated_at=inquiry.received_at + dt.timedelta(minutes=40),
             organization="所管府省 担当係",
             note="手続の内容について確認を依頼",
+        )
+        # The supervisor's answer to the agent is the hand-over itself.
+        escalation_record_return(
+            escalation=internal,
+            actor=supervisor,
+            answer="受託者外へ確認を依頼しました",
+            returned_at=external.escalated_at,
         )
         escalation_record_return(
             escalation=external,

@@ -1,8 +1,11 @@
 """Escalations: agents ask a supervisor (internal); only supervisors hand over outside the
-contractor (responsible section, its designee, operations vendor, other organizations)."""
+contractor (responsible section, its designee, operations vendor, other organizations).
+A new escalation moves a new / in-progress inquiry to `escalated`; the answer coming back
+moves it on to `in_progress` so the agent answers the citizen (helpdesk.services.inquiries)."""
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -10,6 +13,7 @@ from helpdesk.errors import ApplicationError, PermissionDeniedError
 from helpdesk.models import AuditEvent, Escalation, Inquiry
 from helpdesk.roles import is_staff_operator, is_supervisor
 from helpdesk.services.audit import audit_record
+from helpdesk.services.inquiries import inquiry_mark_escalated, inquiry_mark_escalation_returned
 
 
 @transaction.atomic
@@ -40,11 +44,7 @@ def escalation_create(
     )
     escalation.full_clean()
     escalation.save()
-    locked = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
-    if locked.status in (Inquiry.Status.NEW, Inquiry.Status.IN_PROGRESS):
-        locked.status = Inquiry.Status.ESCALATED
-        locked.version += 1
-        locked.save(update_fields=["status", "version", "updated_at"])
+    inquiry_mark_escalated(inquiry=inquiry, actor=actor, note=f"escalation to {target}")
     audit_record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
@@ -62,10 +62,15 @@ def escalation_record_return(
     supervisor who took an internal escalation answers it too."""
     if not is_supervisor(actor):
         raise PermissionDeniedError("エスカレーション先の回答を記録できるのはSVのみです。")
+    if not (answer or "").strip():
+        raise ValidationError({"answer": "回答内容を入力してください。"})
     locked = Escalation.objects.select_for_update().get(pk=escalation.pk)
     if locked.returned_at is not None:
         raise ApplicationError("このエスカレーションには回答が記録済みです。", extra={"field": "returned_at"})
-    locked.returned_at = returned_at or timezone.now()
+    returned_at = returned_at or timezone.now()
+    if returned_at < locked.escalated_at:
+        raise ValidationError({"returned_at": "回答日時はエスカレーション日時以降にしてください。"})
+    locked.returned_at = returned_at
     locked.answer = answer
     locked.full_clean()
     locked.save(update_fields=["returned_at", "answer"])
@@ -75,4 +80,5 @@ def escalation_record_return(
         obj=locked,
         changes={"returned_at": {"old": None, "new": locked.returned_at.isoformat()}},
     )
+    inquiry_mark_escalation_returned(inquiry=locked.inquiry, actor=actor, note="escalation answered")
     return locked

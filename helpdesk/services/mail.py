@@ -20,25 +20,35 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Min, Q
+from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
+from helpdesk.errors import PermissionDeniedError
 from helpdesk.ingest.mail.parse import NotAMailMessage, ParsedMail, parse_message
 from helpdesk.ingest.mail.sources import MailItem, iter_mail_items
 from helpdesk.ingest.mail.threads import subject_refs, thread_candidates
 from helpdesk.models import AuditEvent, EmailMessage, ImportRun, Inquiry, MailReference
 from helpdesk.models.mail import Attachment
+from helpdesk.roles import is_supervisor
 from helpdesk.services.audit import audit_record
 from helpdesk.services.imports import (
     ImportCounts,
     import_run_begin,
+    import_run_create_pending,
     import_run_finish,
     import_run_progress,
     import_run_reject,
     import_run_start,
 )
-from helpdesk.services.inquiries import inquiry_create, inquiry_mark_first_answer
+from helpdesk.services.inquiries import (
+    ANSWERABLE_STATUSES,
+    inquiry_create,
+    inquiry_mark_answered,
+    inquiry_mark_citizen_replied,
+    inquiry_mark_first_answer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +135,9 @@ def mail_refresh_first_answer(*, inquiry: Inquiry) -> bool:
 
 def _maybe_move_inquiry_start(*, inquiry: Inquiry, message: EmailMessage) -> None:
     """The question arrived after a follow-up that already opened the inquiry: the inquiry
-    starts at the earlier message."""
+    starts at the earlier message. `received_at` feeds the mail response time, so this is a
+    correction like any other: version bumped, audit row with the old and new time and the
+    reason."""
     if (
         message.direction != EmailMessage.Direction.INBOUND
         or message.is_auto_acknowledgement
@@ -134,22 +146,56 @@ def _maybe_move_inquiry_start(*, inquiry: Inquiry, message: EmailMessage) -> Non
         or message.received_at >= inquiry.received_at
     ):
         return
-    old = inquiry.received_at
+    locked = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
+    old = locked.received_at
+    reason = "earlier message of the thread imported later"
+    # Two UPDATEs: the source message is a one-to-one, freed before it is taken again.
     Inquiry.objects.filter(pk=inquiry.pk).update(source_message=None)
     Inquiry.objects.filter(pk=inquiry.pk).update(
         received_at=message.received_at,
         source_message=message,
-        subject=(message.subject or inquiry.subject)[:255],
-        body=message.body_text or inquiry.body,
+        subject=(message.subject or locked.subject)[:255],
+        body=message.body_text or locked.body,
+        version=F("version") + 1,
+        updated_at=timezone.now(),
     )
     inquiry.refresh_from_db()
     audit_record(
         actor=None,
         action=AuditEvent.Action.UPDATE,
         obj=inquiry,
-        changes={"received_at": {"old": old.isoformat(), "new": message.received_at.isoformat()}},
-        note="earlier message of the thread imported later",
+        changes={
+            "received_at": {"old": old.isoformat(), "new": message.received_at.isoformat()},
+            "source_message": {"old": locked.source_message_id, "new": message.pk},
+            "reason": reason,
+        },
+        note=reason,
     )
+
+
+def mail_sync_inquiry_status(*, inquiry: Inquiry) -> Inquiry:
+    """The status the thread says (docs/api.md "Inquiry status"), whatever order its
+    messages were imported in: if the latest real message is our answer (outbound, not an
+    automatic acknowledgement, not a failed send), the inquiry is answered — awaiting the
+    citizen; if the citizen wrote after our latest answer, it is back in progress. A thread
+    with no answer yet leaves the status as it is."""
+    real = Q(is_auto_acknowledgement=False)
+    answers = real & Q(direction=EmailMessage.Direction.OUTBOUND) & ~Q(send_status=EmailMessage.SendStatus.FAILED)
+    questions = real & Q(direction=EmailMessage.Direction.INBOUND)
+    latest = EmailMessage.objects.filter(inquiry=inquiry).aggregate(
+        answer=Max("received_at", filter=answers), question=Max("received_at", filter=questions)
+    )
+    if latest["answer"] is None:
+        return inquiry
+    # The services re-check under a row lock; a status that no move can start from skips
+    # the lock (a second answer, a re-import, a resolved thread: most messages of an import).
+    if latest["question"] is not None and latest["question"] > latest["answer"]:
+        if inquiry.status not in (Inquiry.Status.ANSWERED, Inquiry.Status.NEW):
+            return inquiry
+        return inquiry_mark_citizen_replied(inquiry=inquiry, note="citizen replied by mail")
+    if inquiry.status not in ANSWERABLE_STATUSES:
+        return inquiry
+    return inquiry_mark_answered(inquiry=inquiry, note="answer in the mail thread")
 
 
 def mail_store(
@@ -234,7 +280,6 @@ def mail_store(
 
 
 def _valid_email(address: str) -> str:
-    from django.core.exceptions import ValidationError
     from django.core.validators import validate_email
 
     try:
@@ -279,8 +324,10 @@ def _thread_new_message(*, message: EmailMessage, parsed: ParsedMail) -> IngestR
         _maybe_move_inquiry_start(inquiry=inquiry, message=message)
     adopted = _adopt_orphans(message=message, inquiry=inquiry) if any(r[1] is None for r in referrers) else 0
     if not (inquiry_created and adopted == 0):
-        # (A brand-new inquiry with nothing adopted has no answer yet: skip the query.)
+        # (A brand-new inquiry with nothing adopted has no answer yet: skip the queries.)
         mail_refresh_first_answer(inquiry=inquiry)
+        if adopted or not message.is_auto_acknowledgement:
+            mail_sync_inquiry_status(inquiry=inquiry)
     return IngestResult(message, True, inquiry_created)
 
 
@@ -349,6 +396,36 @@ def _import_one(*, run: ImportRun, item: MailItem, source: str) -> str:
         )
         return "rejected"
     return "created" if result.created else "unchanged"
+
+
+def mail_import_enqueue(*, uploads: list, created_by) -> ImportRun:
+    """Uploaded mbox / .eml files: kept under MEDIA_ROOT/imports/mail/<random>/ and imported
+    by a Celery task after commit. Returns the pending run; its progress and report line
+    are polled on `GET /api/mail/imports/{id}/`. Only supervisors import mail."""
+    if not is_supervisor(created_by):
+        raise PermissionDeniedError("メールの取込はSVのみ行えます。")
+    if not uploads:
+        raise ValidationError({"file": "ファイルを指定してください。"})
+    upload_dir = Path(settings.MEDIA_ROOT) / "imports" / "mail" / uuid.uuid4().hex
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, upload in enumerate(uploads):
+        target = upload_dir / f"{i:03d}-{Path(upload.name).name or 'upload'}"
+        with target.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        paths.append(str(target))
+    run = import_run_create_pending(
+        kind=ImportRun.Kind.MAIL, source_name=", ".join(u.name for u in uploads), created_by=created_by
+    )
+
+    def enqueue() -> None:
+        from helpdesk.tasks.mail import mail_import_run
+
+        mail_import_run.delay(run.pk, paths, True)
+
+    transaction.on_commit(enqueue)
+    return run
 
 
 def mail_import_paths(*, paths: list[str | Path], created_by=None, run: ImportRun | None = None) -> ImportRun:

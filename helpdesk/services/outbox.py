@@ -36,7 +36,7 @@ from helpdesk.ingest.mail.threads import subject_with_ref
 from helpdesk.models import AuditEvent, EmailMessage, Inquiry, MailReference
 from helpdesk.roles import is_staff_operator
 from helpdesk.services.audit import audit_record
-from helpdesk.services.inquiries import inquiry_mark_first_answer
+from helpdesk.services.inquiries import inquiry_mark_answered, inquiry_mark_first_answer
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,8 @@ def _enqueue_on_commit(pk: int) -> None:
 @transaction.atomic
 def mail_reply_create(*, inquiry: Inquiry, actor, body: str, subject: str = "") -> EmailMessage:
     """An agent's answer to an email or web-form inquiry: stored as an outbound message
-    (queued) and sent through the outbox after commit."""
+    (queued) and sent through the outbox after commit; the inquiry moves to `answered`
+    (helpdesk.services.inquiries.inquiry_mark_answered)."""
     if not is_staff_operator(actor):
         raise PermissionDeniedError("返信する権限がありません。")
     if inquiry.channel not in (Inquiry.Channel.EMAIL, Inquiry.Channel.FORM):
@@ -153,7 +154,11 @@ def mail_reply_create(*, inquiry: Inquiry, actor, body: str, subject: str = "") 
         raise ApplicationError("本文を入力してください。", extra={"field": "body"})
     parent = _thread_parent(inquiry)
     subject = subject_with_ref(subject or (parent.subject if parent else inquiry.subject), inquiry.ref)
-    return _store_outbound(inquiry=inquiry, body=body, subject=subject, auto_ack=False, actor=actor, parent=parent)
+    message = _store_outbound(inquiry=inquiry, body=body, subject=subject, auto_ack=False, actor=actor, parent=parent)
+    # Replying is what moves the inquiry to 回答済 (awaiting the citizen); the time of the
+    # first answer (a contract figure) is stamped when the mail actually leaves (outbox_send).
+    inquiry_mark_answered(inquiry=inquiry, actor=actor, note="reply queued")
+    return message
 
 
 def outbox_acknowledge(*, inquiry: Inquiry, in_reply_to: EmailMessage | None = None) -> EmailMessage | None:

@@ -250,8 +250,8 @@ def test_create_with_idempotency_key_stores_one_inquiry_for_retries(api, agent, 
 
 
 def test_concurrent_retry_that_loses_the_insert_gets_the_stored_inquiry(api, agent, monkeypatch):
-    from helpdesk.api import inquiries as views
     from helpdesk.selectors.inquiries import inquiry_by_idempotency_key
+    from helpdesk.services import inquiries as service
 
     stored = InquiryFactory(created_by=agent, idempotency_key="k-race", subject="先に登録")
     calls = []
@@ -260,7 +260,7 @@ def test_concurrent_retry_that_loses_the_insert_gets_the_stored_inquiry(api, age
         calls.append(kwargs)
         return None if len(calls) == 1 else inquiry_by_idempotency_key(**kwargs)
 
-    monkeypatch.setattr(views, "inquiry_by_idempotency_key", lookup_misses_once)
+    monkeypatch.setattr(service, "inquiry_by_idempotency_key", lookup_misses_once)
 
     response = api.as_user(agent).post(URL, {"channel": "form"}, format="json", HTTP_IDEMPOTENCY_KEY="k-race")
 

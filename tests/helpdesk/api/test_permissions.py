@@ -49,6 +49,9 @@ ACTIONS = {
     "assign inquiry to another": lambda c, w, me: c.post(
         f"/api/inquiries/{_ref(w)}/assign/", {"assignee": w["colleague"].pk}
     ),
+    "correct a contract figure": lambda c, w, me: c.post(
+        f"/api/inquiries/{_ref(w)}/corrections/", {"ministry_guidance": True, "reason": "所管府省を案内していた"}
+    ),
     "change status": lambda c, w, me: c.post(f"/api/inquiries/{_ref(w)}/transition/", {"status": "in_progress"}),
     "escalate internally (to SV)": lambda c, w, me: c.post(
         f"/api/inquiries/{_ref(w)}/escalations/", {"target": "internal"}
@@ -72,7 +75,7 @@ ACTIONS = {
         {"occurred_at": "2026-10-05T10:00:00", "detected_at": "2026-10-05T11:00:00", "severity": "minor"},
     ),
     "update security incident": lambda c, w, me: c.patch(
-        f"/api/security-incidents/{w['incident'].pk}/", {"severity": "major"}
+        f"/api/security-incidents/{w['incident'].pk}/", {"severity": "major", "reason": "影響範囲の再評価"}
     ),
     "list calls": lambda c, w, me: c.get("/api/calls/"),
     "view call (caller number)": lambda c, w, me: c.get(f"/api/calls/{w['call'].call_id}/"),
@@ -89,6 +92,7 @@ MATRIX = {
     "update inquiry": (200, 200, 200, NO),
     "take inquiry (assign to self)": (200, 200, 200, NO),
     "assign inquiry to another": (NO, 200, 200, NO),
+    "correct a contract figure": (NO, 200, 200, NO),
     "change status": (200, 200, 200, NO),
     "escalate internally (to SV)": (201, 201, 201, NO),
     "escalate outside the contractor": (NO, 201, 201, NO),

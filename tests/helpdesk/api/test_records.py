@@ -186,10 +186,21 @@ def test_admin_creates_and_updates_an_incident(api, admin_user):
     pk = created.json()["id"]
     assert created.json()["occurred_at"].endswith("+09:00")
 
-    updated = client.patch(f"/api/security-incidents/{pk}/", {"severity": "major"}, format="json")
+    bare = client.patch(f"/api/security-incidents/{pk}/", {"severity": "major"}, format="json")
+    assert bare.status_code == 400 and "reason" in bare.json()["errors"]
+    assert SecurityIncident.objects.get(pk=pk).severity == "minor"
+
+    updated = client.patch(
+        f"/api/security-incidents/{pk}/", {"severity": "major", "reason": "漏えい件数が判明"}, format="json"
+    )
     assert updated.status_code == 200
     assert SecurityIncident.objects.get(pk=pk).severity == "major"
-    assert AuditEvent.objects.filter(object_type="helpdesk.securityincident", action="update").count() == 1
+    event = AuditEvent.objects.get(object_type="helpdesk.securityincident", action="update")
+    assert event.changes["severity"] == {"old": "minor", "new": "major"}
+    assert event.changes["reason"] == "漏えい件数が判明"
+
+    described = client.patch(f"/api/security-incidents/{pk}/", {"description": "誤送信1件"}, format="json")
+    assert described.status_code == 200  # the description feeds no figure: no reason needed
 
 
 def test_incident_detected_before_occurred_is_400(api, admin_user):
