@@ -2,6 +2,7 @@
 JavaScript, calls the same service as POST /api/inquiry-form/, rate-limited per IP."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django_ratelimit.core import is_ratelimited
 
@@ -34,7 +35,11 @@ def inquiry_form(request):
         if form.is_valid():
             data = dict(form.cleaned_data)
             data.pop("website", None)
-            inquiry = inquiry_form_submit(**data)
-            return render(request, "helpdesk/inquiry_form_done.html", {"inquiry": inquiry})
+            try:
+                inquiry = inquiry_form_submit(**data)
+            except ValidationError as exc:  # the service's rules, shown on their fields
+                form.add_error(None, exc)
+            else:
+                return render(request, "helpdesk/inquiry_form_done.html", {"inquiry": inquiry})
         return render(request, "helpdesk/inquiry_form.html", {"form": form}, status=400)
     return render(request, "helpdesk/inquiry_form.html", {"form": InquiryForm()})

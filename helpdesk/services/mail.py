@@ -452,6 +452,19 @@ def mail_import_paths(*, paths: list[str | Path], created_by=None, run: ImportRu
 
 
 @transaction.atomic
+def _require_single_line(**fields: str) -> None:
+    """Fields that go into mail headers (From's name, Subject) or one line of the stored
+    message hold no line break or NUL: a CR/LF there would forge a header of the
+    acknowledgement. A ValidationError naming each field (the API and the page say which)."""
+    bad = {
+        field: ["改行や制御文字は使えません。(no line breaks or control characters)"]
+        for field, value in fields.items()
+        if value and any(ch in value for ch in "\r\n\x00\x0b\x0c\x85\u2028\u2029")
+    }
+    if bad:
+        raise ValidationError(bad)
+
+
 def inquiry_form_submit(
     *,
     name: str,
@@ -463,6 +476,7 @@ def inquiry_form_submit(
 ) -> Inquiry:
     """A citizen's web-form submission: a `form` inquiry, with the submission kept as an
     inbound message (source=form) so replies thread to it, and the acknowledgement mail."""
+    _require_single_line(name=name, subject=subject, phone=phone, organization=organization)
     from email.message import EmailMessage as MimeMessage
     from email.policy import SMTP
     from email.utils import format_datetime, formataddr

@@ -91,3 +91,18 @@ def test_form_page_is_rate_limited(client):
         client.post("/inquiry-form/", VALID, REMOTE_ADDR="203.0.113.5")
     assert client.post("/inquiry-form/", VALID, REMOTE_ADDR="203.0.113.5").status_code == 429
     assert Inquiry.objects.count() == 10
+
+
+@pytest.mark.parametrize("field", ["name", "subject", "organization"])
+def test_a_line_break_in_a_header_field_is_a_400_naming_it(api, client, field, settings):
+    """CR/LF in a field that goes into the acknowledgement's headers was a 500 for anonymous
+    users (and a header-injection attempt): the service refuses it, naming the field."""
+    settings.HELPDESK_SEND_ACKNOWLEDGEMENT = True
+    forged = {**VALID, field: "山田\r\nBcc: victim@example.com"}
+
+    response = api.post("/api/inquiry-form/", forged, format="json")
+    assert response.status_code == 400 and field in response.json()["errors"]
+
+    page = client.post("/inquiry-form/", forged)
+    assert page.status_code == 400 and "改行や制御文字は使えません" in page.content.decode()
+    assert Inquiry.objects.count() == 0
