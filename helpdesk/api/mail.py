@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from helpdesk import pii
 from helpdesk.api.permissions import IsStaffOperator, IsSupervisor
 from helpdesk.models import EmailMessage
 from helpdesk.selectors.mail import (
@@ -33,7 +34,14 @@ class ReplySerializer(serializers.Serializer):
 
 
 class OutboxSerializer(serializers.ModelSerializer):
+    """A queued or sent message as the outbox lists it: recipients masked like every list
+    (the inquiry's page shows them in full, audited)."""
+
     inquiry = serializers.CharField(source="inquiry.ref", default=None)
+    to_addresses = serializers.SerializerMethodField()
+
+    def get_to_addresses(self, obj) -> str:
+        return pii.mask_addresses(obj.to_addresses)
 
     class Meta:
         model = EmailMessage

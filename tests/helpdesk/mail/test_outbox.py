@@ -160,3 +160,15 @@ def test_reply_permissions_and_channels(api, reviewer, agent, question):
     assert api.as_user(agent).post(f"/api/inquiries/{question.ref}/reply/", {}, format="json").status_code == 400
     assert api.as_user(reviewer).get("/api/mail/outbox/").status_code == 403
     assert Inquiry.objects.get(pk=question.pk).messages.filter(direction="outbound").count() == 0
+
+
+def test_the_outbox_list_masks_recipients_for_every_role(api, agent, question, django_capture_on_commit_callbacks):
+    """The list showed any agent the citizens' full addresses, unaudited."""
+    with time_machine.travel(NOW, tick=False):
+        _reply(api, agent, question, django_capture_on_commit_callbacks)
+    response = api.as_user(agent).get("/api/mail/outbox/")
+    assert response.status_code == 200
+    [row] = response.json()
+    full = EmailMessage.objects.get(pk=row["id"]).to_addresses
+    assert full and full not in response.content.decode()
+    assert row["to_addresses"].startswith(full[0]) and "***@***." in row["to_addresses"]
