@@ -44,7 +44,7 @@ def complaint_classify(
     locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
     if cause == Complaint.Cause.UNCONFIRMED:
         new_confirmed_at, new_confirmed_by = None, None
-    elif cause == locked.cause and confirmed_at is None:
+    elif cause == locked.cause and confirmed_at is None and locked.confirmed_at is not None:
         new_confirmed_at, new_confirmed_by = locked.confirmed_at, locked.confirmed_by
     else:
         new_confirmed_at, new_confirmed_by = confirmed_at or timezone.now(), actor
@@ -54,7 +54,9 @@ def complaint_classify(
     if not changes:
         return locked
     reason = (reason or "").strip()
-    if locked.cause != Complaint.Cause.UNCONFIRMED and not reason:
+    # A cause recorded without confirmation (a handover may carry one) is confirmed like a
+    # new one; only what was already confirmed is a correction of the metric.
+    if locked.confirmed_at is not None and not reason:
         raise ValidationError({"reason": "確定済みの原因の訂正には理由が必要です。"})
     locked.cause, locked.confirmed_at, locked.confirmed_by = cause, new_confirmed_at, new_confirmed_by
     locked.full_clean()
