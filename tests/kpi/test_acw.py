@@ -367,9 +367,7 @@ def test_windowed_next_answer_equals_the_lookup_on_dense_months(seed):
     assert {c.pk: fast[c.pk] for c in needs} == {c.pk: reference_next(c, calls) for c in needs}
     expected = {c.pk: reference_acw(c, calls, wrapups, limit) for c in population}
     assert {r.pk: r.acw_s for r in drill_answered_calls(month=OCT)} == pytest.approx(expected)
-    handle = [
-        ((c.ended_at - c.answered_at).total_seconds() if c.ended_at else 0) + expected[c.pk] for c in population
-    ]
+    handle = [((c.ended_at - c.answered_at).total_seconds() if c.ended_at else 0) + expected[c.pk] for c in population]
     a = aht()
     assert a["answered_calls"] == len(population)
     assert a["seconds"] == pytest.approx(sum(handle) / len(handle), abs=0.001)
