@@ -205,7 +205,7 @@ def next_answer_windowed(month: Month, *, limit_seconds: int) -> tuple[Q, Case]:
     """(b) for a whole month in one pass, exactly equal to `next_answer_subquery()`.
 
     Returns the rows the query must read besides the month's calls (`window_rows`: every
-    call answered in [month start, month end + limit)) and the expression. Over those rows,
+    call answered in [month start, month end + min(limit, 1 day))) and the expression. Over those rows,
     LEAD(answered_at, j) per agent in (answered_at, id) order gives the agent's following
     answers in time order; the first of them at or after this call's end is (b) when it can
     be trusted:
@@ -220,8 +220,11 @@ def next_answer_windowed(month: Month, *, limit_seconds: int) -> tuple[Q, Case]:
     `NEXT_ANSWER_LEADS` leads at or after the end (an agent on several calls at once), the
     agent's last call of the range — falls back to `next_answer_subquery()`, the rule's
     definition. `tests/kpi/test_acw.py` compares both on random months with overlaps."""
+    # The range's end: a call's (b) matters up to its end + the limit, and a range up to the
+    # month's end + that limit catches it for all but the agents' last calls; a day at most,
+    # so a limit of years neither reads years of calls nor overflows past year 9999.
     lo = month.start
-    hi = month.end + dt.timedelta(seconds=limit_seconds)
+    hi = month.end + dt.timedelta(seconds=min(limit_seconds, 86400))
     end = _call_end()
     order = [F("answered_at").asc(), F("id").asc()]
 

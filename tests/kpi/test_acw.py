@@ -319,6 +319,12 @@ def test_calls_read_for_the_window_after_the_month_are_not_counted_in_it():
     assert windowed_next(OCT, LIMIT) == {last.pk: tokyo(2026, 11, 1, 0, 1)}
 
 
+def test_a_limit_of_decades_in_the_last_month_computes():
+    """The window's range stops a day after the month: no datetime past year 9999."""
+    c = call_aggregates(Month(9998, 12), acw_limit_seconds=2**31 - 1)
+    assert (c["answered_calls"], c["acw_limit_seconds"]) == (0, 2**31 - 1)
+
+
 @pytest.mark.parametrize("seed", [11, 12, 13, 14])
 def test_windowed_next_answer_equals_the_lookup_on_dense_months(seed):
     """Agents on several calls at once (more than the leads compared), ties, zero-length
