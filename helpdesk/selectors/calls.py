@@ -37,8 +37,9 @@ def calls_missing_wrapup(
     *, start: dt.datetime | None = None, end: dt.datetime | None = None, agent: str | None = None
 ) -> QuerySet[Call]:
     """Answered calls with no PBX after-call work and no completed wrap-up: no inquiry
-    logged for them, or one whose wrap-up was never completed (kpi.md §2: they count 0 s
-    of ACW and appear in `calls_missing_wrapup`)."""
+    logged for them, or one whose wrap-up was never completed (docs/kpi.md §2: not a free
+    0 s — their ACW runs to the agent's next answered call or call end + the ACW limit —
+    and they appear in `calls_missing_wrapup`)."""
     calls = Call.objects.filter(outcome=Call.Outcome.ANSWERED, acw_seconds__isnull=True).filter(
         Q(inquiry__isnull=True) | Q(inquiry__wrapup_completed_at__isnull=True)
     )

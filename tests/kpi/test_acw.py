@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db.models import Q
 
 from helpdesk.models import Call, Inquiry
 from helpdesk.services.calls import call_log_inquiry
 from helpdesk.services.inquiries import inquiry_complete_wrapup
-from kpi.metrics import Month
+from kpi.metrics import NEXT_ANSWER_LEADS, Month, acw_inputs, call_aggregates, next_answer_windowed
 from kpi.selectors import drill_answered_calls, kpi_month_compute
 from tests.factories import CallFactory, PhoneInquiryFactory, tokyo
 from tests.factories.kpi import KpiTargetFactory
@@ -265,6 +266,126 @@ def test_sql_matches_the_reference_on_random_months(seed):
     assert got == pytest.approx(expected)
     handle = [(c.ended_at - c.answered_at).total_seconds() + expected[c.pk] for c in in_month]
     assert aht()["seconds"] == pytest.approx(sum(handle) / len(handle), abs=0.001)
+
+
+# --- the month's windowed (b) against the per-call lookup ----------------------------------
+
+
+def reference_next(call: Call, calls: list[Call]) -> dt.datetime | None:
+    end = call.ended_at or call.answered_at
+    later = [c.answered_at for c in calls if c.pk != call.pk and c.agent == call.agent and c.answered_at >= end]
+    return min(later) if call.agent and later else None
+
+
+def windowed_next(month: Month, limit: int) -> dict[int, dt.datetime | None]:
+    """(b) per month call exactly as the month's aggregate computes it (window + fallback)."""
+    rows, fast = next_answer_windowed(month, limit_seconds=limit)
+    qs = (
+        Call.objects.filter(Q(arrived_at__gte=month.start, arrived_at__lt=month.end) | rows)
+        .annotate(**acw_inputs(next_answer=fast))
+        .values_list("pk", "arrived_at", "acw_next_answer_at")
+    )
+    return {pk: nxt for pk, arrived, nxt in qs if month.start <= arrived < month.end}
+
+
+def test_an_agent_on_more_calls_at_once_than_the_window_compares_falls_back_exactly():
+    long = answered(START, talk=3600)
+    for k in range(NEXT_ANSWER_LEADS + 2):  # answered (and ended) while `long` was still on
+        answered(START + s(10 + k), talk=60, in_service_hours=False)
+    answered(START + s(3650), in_service_hours=False)  # the next answer after its end
+    assert windowed_next(OCT, LIMIT)[long.pk] == START + s(3650)
+    assert (row(long).acw_s, row(long).acw_end_s) == (50, "next_call")
+    assert aht()["seconds"] == 3650
+
+
+def test_a_zero_length_call_and_a_tie_on_the_answer_fall_back_exactly():
+    # op01: the other call sorts after this one; op02: before it (a lower id, same instant)
+    zero = answered(START, talk=0)
+    tied = answered(START, talk=0, in_service_hours=False)
+    tied2 = answered(START, agent="op02", talk=0, in_service_hours=False)
+    zero2 = answered(START, agent="op02", talk=0)
+    assert windowed_next(OCT, LIMIT) == {zero.pk: START, tied.pk: None, tied2.pk: None, zero2.pk: START}
+    assert (row(zero).acw_next_answer_at, row(zero2).acw_next_answer_at) == (START, START)
+    assert aht()["seconds"] == 0
+
+
+def test_calls_read_for_the_window_after_the_month_are_not_counted_in_it():
+    last = answered(tokyo(2026, 10, 31, 23, 50), talk=60)  # ends 23:51
+    answered(tokyo(2026, 11, 1, 0, 1))  # November: ends its ACW, not one of October's calls
+    answered(tokyo(2026, 11, 1, 0, 10), agent="")
+    c = call_aggregates(OCT)
+    assert (c["total_calls"], c["answered_calls"], c["calls_missing_wrapup"]) == (1, 1, 1)
+    assert c["average_handle_seconds"] == 60 + 600
+    assert windowed_next(OCT, LIMIT) == {last.pk: tokyo(2026, 11, 1, 0, 1)}
+
+
+def test_a_limit_of_decades_in_the_last_month_computes():
+    """The window's range stops a day after the month: no datetime past year 9999."""
+    c = call_aggregates(Month(9998, 12), acw_limit_seconds=2**31 - 1)
+    assert (c["answered_calls"], c["acw_limit_seconds"]) == (0, 2**31 - 1)
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13, 14])
+def test_windowed_next_answer_equals_the_lookup_on_dense_months(seed):
+    """Agents on several calls at once (more than the leads compared), ties, zero-length
+    calls, calls without an end, calls arrived before the month or answered after it, the
+    window's own edge (month end + limit): the month's aggregate, the drill-down and a plain
+    Python reading of the rule agree call by call."""
+    rng = random.Random(seed)
+    limit = rng.choice([300, 900, 1800])
+    KpiTargetFactory(valid_from=dt.date(2026, 4, 1), acw_limit_seconds=limit)
+    wrapups: dict[int, dt.datetime | None] = {}
+    previous = tokyo(2026, 10, 31, 22)
+    for _ in range(90):
+        at = previous if rng.random() < 0.15 else tokyo(2026, 10, 31, 22) + s(rng.randrange(0, 4 * 3600))
+        if rng.random() < 0.05:
+            at = tokyo(2026, 10, 1, 0) + s(rng.choice([0, 30]))  # arrived in September
+        previous = at
+        if rng.random() < 0.1:  # unanswered calls share the table, not the rule
+            CallFactory(arrived_at=at, outcome=Call.Outcome.QUEUE_ABANDONED)
+            continue
+        call = answered(
+            at,
+            arrived_at=at - s(rng.choice([0, 0, 45, 4000])),
+            agent=rng.choice(["op01", "op01", "op02", ""]),
+            talk=rng.choice([0, 0, 5, 60, 400, 1500, 5000]),
+            acw_seconds=rng.choice([None, None, None, None, 45]),
+            in_service_hours=rng.random() < 0.85,
+        )
+        if rng.random() < 0.05:
+            Call.objects.filter(pk=call.pk).update(ended_at=None)
+            call.refresh_from_db()
+        kind = rng.random()
+        if kind < 0.6:
+            end = call.ended_at or call.answered_at
+            wrap = max(end + s(rng.choice([-20, 0, 60, 600, limit, limit + 1, 86400])), call.arrived_at)
+            with_wrapup(call, wrap)
+            wrapups[call.pk] = wrap
+        elif kind < 0.8:
+            with_wrapup(call, None)
+    calls = list(Call.objects.filter(answered_at__isnull=False))
+    population = [
+        c for c in calls if c.in_service_hours and c.outcome == "answered" and OCT.start <= c.arrived_at < OCT.end
+    ]
+    assert len(population) > 20
+    fast = windowed_next(OCT, limit)
+    needs = [c for c in population if c.acw_seconds is None and c.agent]
+    assert {c.pk: fast[c.pk] for c in needs} == {c.pk: reference_next(c, calls) for c in needs}
+    expected = {c.pk: reference_acw(c, calls, wrapups, limit) for c in population}
+    assert {r.pk: r.acw_s for r in drill_answered_calls(month=OCT)} == pytest.approx(expected)
+    handle = [((c.ended_at - c.answered_at).total_seconds() if c.ended_at else 0) + expected[c.pk] for c in population]
+    a = aht()
+    assert a["answered_calls"] == len(population)
+    assert a["seconds"] == pytest.approx(sum(handle) / len(handle), abs=0.001)
+    capped = sum(
+        1
+        for c in population
+        if c.acw_seconds is None
+        and wrapups.get(c.pk) is not None
+        and max(wrapups[c.pk], c.ended_at or c.answered_at) - (c.ended_at or c.answered_at) > s(expected[c.pk])
+    )
+    missing = sum(1 for c in population if c.acw_seconds is None and wrapups.get(c.pk) is None)
+    assert (a["calls_acw_capped"], a["calls_missing_wrapup"]) == (capped, missing)
 
 
 # --- the issue's scenario: a month from raw files, before and after a late wrap-up -----------
