@@ -31,6 +31,7 @@ def chain_existing_rows(apps, schema_editor):
     vendor = connection.vendor
     with connection.cursor() as cursor:
         if vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses pending deferred checks
             cursor.execute("ALTER TABLE helpdesk_auditevent DISABLE TRIGGER helpdesk_auditevent_append_only")
         elif vendor == "sqlite":
             cursor.execute("DROP TRIGGER IF EXISTS helpdesk_auditevent_no_update")
