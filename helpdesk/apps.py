@@ -28,3 +28,6 @@ class HelpdeskConfig(AppConfig):
     def ready(self) -> None:
         connection_created.connect(_register_sqlite_functions, dispatch_uid="helpdesk_sqlite_functions")
         post_migrate.connect(_sync_role_permissions, sender=self, dispatch_uid="helpdesk_role_permissions")
+        from helpdesk.services.tokens import connect_token_revocation
+
+        connect_token_revocation()  # API tokens die with a password change or a deactivation

@@ -14,7 +14,15 @@ _HEX64 = r"^[0-9a-f]{64}$"
 
 
 def audit_canonical(
-    *, at, actor_id: int | None, actor_label: str, action: str, object_type: str, object_id: str, changes: Any, note: str
+    *,
+    at,
+    actor_id: int | None,
+    actor_label: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    changes: Any,
+    note: str,
 ) -> str:
     """The text a row's hash covers: its content as compact, key-sorted JSON. Part of the
     stored format — changing it breaks every chain already written (verify_audit, the

@@ -104,9 +104,7 @@ class ChainReport:
 _FIELDS = ("id", "at", "actor_id", "actor_label", "action", "object_type", "object_id", "changes", "note")
 
 
-def audit_chain_verify(
-    *, anchors: Mapping[int, tuple[str, str]] | None = None, chunk_size: int = 5000
-) -> ChainReport:
+def audit_chain_verify(*, anchors: Mapping[int, tuple[str, str]] | None = None, chunk_size: int = 5000) -> ChainReport:
     """Walk the trail in id order (streamed) and report the first broken link: a row whose
     content no longer matches its hash (changed), or whose link does not match the row before
     it (a row removed, inserted or reordered). `anchors` maps an audit row id to (hash, where)
