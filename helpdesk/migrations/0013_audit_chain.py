@@ -66,9 +66,18 @@ def chain_existing_rows(apps, schema_editor):
 
 
 def _write(cursor, batch: list) -> None:
-    if batch:
+    if not batch:
+        return
+    if cursor.db.vendor == "postgresql":  # one statement per batch, not one per row
+        prevs, digests, ids = zip(*batch, strict=True)
+        cursor.execute(
+            "UPDATE helpdesk_auditevent AS a SET prev_hash = v.p, chain_hash = v.c"
+            " FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, p, c) WHERE a.id = v.id",
+            [list(ids), list(prevs), list(digests)],
+        )
+    else:
         cursor.executemany("UPDATE helpdesk_auditevent SET prev_hash = %s, chain_hash = %s WHERE id = %s", batch)
-        batch.clear()
+    batch.clear()
 
 
 class Migration(migrations.Migration):

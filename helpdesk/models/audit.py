@@ -29,7 +29,7 @@ def audit_canonical(
     migration 0013_audit_chain and audit_record all hash through here)."""
     return json.dumps(
         {
-            "at": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
             "actor": actor_id,
             "actor_label": actor_label,
             "action": action,

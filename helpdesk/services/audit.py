@@ -41,7 +41,9 @@ def audit_record(
         changes=_as_stored(changes or {}),
         note=note[:255],
     )
-    with transaction.atomic():
+    # No savepoint of its own: a failed insert fails the caller's transaction, as it did before
+    # the chain; outside one this is the transaction the lock lives in.
+    with transaction.atomic(savepoint=False):
         _lock_chain()
         event.at = timezone.now()  # after the lock: time order follows chain order
         event.prev_hash = _head_hash()

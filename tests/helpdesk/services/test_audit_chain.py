@@ -187,3 +187,30 @@ def test_concurrent_writers_never_fork_the_chain():
     prevs = [p for p, _ in hashes]
     assert len(set(prevs)) == len(prevs), "two rows link to the same predecessor: the chain forked"
     assert audit_chain_verify().intact
+
+
+def test_the_upgrade_migration_chains_the_rows_already_written():
+    """helpdesk 0013 fills the hashes of the rows written before the chain, in id order, with
+    the append-only trigger lifted only meanwhile."""
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    migration = importlib.import_module("helpdesk.migrations.0013_audit_chain")
+    with connection.cursor() as cursor:  # rows as they stood before: the placeholder hashes
+        for n in range(3):
+            cursor.execute(
+                "INSERT INTO helpdesk_auditevent (at, actor_label, action, object_type, object_id, changes, note,"
+                " prev_hash, chain_hash) VALUES (CURRENT_TIMESTAMP, 'system', 'create', 'x', %s, '{\"n\": 1}', '',"
+                " %s, %s)",
+                [str(n), GENESIS_HASH, GENESIS_HASH],
+            )
+    assert not audit_chain_verify().intact
+    editor = SimpleNamespace(connection=connection, execute=lambda sql: connection.cursor().execute(sql))
+    migration.chain_existing_rows(apps, editor)
+    migration.restore_sqlite_triggers(apps, editor)
+    write(1)  # the writer continues the migrated chain
+    assert audit_chain_verify().intact and AuditEvent.objects.count() == 4
+    with pytest.raises(Exception), transaction.atomic(), connection.cursor() as cursor:  # noqa: B017
+        cursor.execute("UPDATE helpdesk_auditevent SET note = 'after'")  # append-only again
