@@ -120,5 +120,9 @@ class Migration(migrations.Migration):
                 condition=models.Q(chain_hash__regex="^[0-9a-f]{64}$"), name="auditevent_chain_hash_sha256"
             ),
         ),
+        migrations.AddConstraint(
+            model_name="auditevent",
+            constraint=models.UniqueConstraint(fields=("prev_hash",), name="auditevent_one_successor"),
+        ),
         migrations.RunPython(restore_sqlite_triggers, migrations.RunPython.noop),
     ]

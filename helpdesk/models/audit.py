@@ -94,6 +94,10 @@ class AuditEvent(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(prev_hash__regex=_HEX64), name="auditevent_prev_hash_sha256"),
             models.CheckConstraint(condition=Q(chain_hash__regex=_HEX64), name="auditevent_chain_hash_sha256"),
+            # The chain cannot fork: no two rows link to the same predecessor. audit_record's
+            # lock keeps writers from trying; this turns any stale read of the head (a writer
+            # in a REPEATABLE READ snapshot, a write around the service) into an error.
+            models.UniqueConstraint(fields=["prev_hash"], name="auditevent_one_successor"),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 
 from helpdesk.management.base import ExitCode
 from helpdesk.management.commands import verify_audit
@@ -189,6 +189,13 @@ def test_concurrent_writers_never_fork_the_chain():
     assert audit_chain_verify().intact
 
 
+def test_the_database_refuses_a_fork():
+    first = write(1)[0]
+    row = dict(at=first.at, action="create", object_type="x", prev_hash=GENESIS_HASH, chain_hash="a" * 64)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AuditEvent.objects.create(**row)  # a second successor of the start of the trail
+
+
 def test_the_upgrade_migration_chains_the_rows_already_written():
     """helpdesk 0013 fills the hashes of the rows written before the chain, in id order, with
     the append-only trigger lifted only meanwhile."""
@@ -204,7 +211,7 @@ def test_the_upgrade_migration_chains_the_rows_already_written():
                 "INSERT INTO helpdesk_auditevent (at, actor_label, action, object_type, object_id, changes, note,"
                 " prev_hash, chain_hash) VALUES (CURRENT_TIMESTAMP, 'system', 'create', 'x', %s, '{\"n\": 1}', '',"
                 " %s, %s)",
-                [str(n), GENESIS_HASH, GENESIS_HASH],
+                [str(n), str(n + 1) * 64, GENESIS_HASH],
             )
     assert not audit_chain_verify().intact
     editor = SimpleNamespace(connection=connection, execute=lambda sql: connection.cursor().execute(sql))
