@@ -191,6 +191,8 @@ REST_KNOX = {
     "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=30)),
     "AUTH_HEADER_PREFIX": "Token",
     "AUTO_REFRESH": False,  # a fixed lifetime, and no write on every request
+    # Live tokens per user; a new one beyond that replaces the oldest (helpdesk/services/tokens.py).
+    "TOKEN_LIMIT_PER_USER": env.int("API_TOKEN_LIMIT_PER_USER", default=10),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "e-Gov support center help desk API",

@@ -9,6 +9,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from knox.models import AuthToken
+from knox.settings import knox_settings
 
 from helpdesk.models import AuditEvent
 from helpdesk.services.audit import audit_record
@@ -17,8 +18,14 @@ from helpdesk.services.audit import audit_record
 @transaction.atomic
 def api_token_issue(*, user: AbstractBaseUser) -> tuple[str, AuthToken]:
     """A new token for `user`: (the key, shown this once, and its stored row). The user's
-    expired tokens are removed on the way. Audit-logged as a login."""
+    expired tokens are removed on the way, and beyond REST_KNOX["TOKEN_LIMIT_PER_USER"] live
+    tokens the oldest go: knox reads all of a user's tokens on every request, so a script that
+    asks for a token each minute must not pile up thousands. Audit-logged as a login."""
     AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
+    limit = knox_settings.TOKEN_LIMIT_PER_USER
+    if limit:
+        keep = AuthToken.objects.filter(user=user).order_by("-created").values_list("digest", flat=True)[: limit - 1]
+        AuthToken.objects.filter(user=user).exclude(digest__in=list(keep)).delete()
     instance, key = AuthToken.objects.create(user=user)
     audit_record(actor=user, action=AuditEvent.Action.LOGIN, object_type="auth.token", object_id=str(user.pk))
     return key, instance

@@ -58,6 +58,17 @@ def test_each_request_gets_a_new_token_and_both_work(api, user):
     assert AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN, object_type="auth.token").count() == 2
 
 
+def test_beyond_the_limit_a_new_token_replaces_the_oldest(api, user, settings):
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_LIMIT_PER_USER": 3}
+    keys = []
+    for minute in range(5):
+        with time_machine.travel(T0 + dt.timedelta(minutes=minute), tick=False):
+            keys.append(issue(api, user.username))
+    assert AuthToken.objects.filter(user=user).count() == 3
+    with time_machine.travel(T0 + dt.timedelta(minutes=6), tick=False):
+        assert [can_read(api, k) for k in keys] == [401, 401, 200, 200, 200]
+
+
 def test_a_token_expires_after_the_configured_days(api, user, settings):
     settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_TTL": dt.timedelta(days=30)}
     with time_machine.travel(T0, tick=False) as clock:
