@@ -110,6 +110,11 @@ class KpiSnapshot(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     note = models.CharField(max_length=255, blank=True)
+    # The audit trail's chain head (last AuditEvent id and its chain_hash) when the figures
+    # were computed: `verify_audit` checks the trail still holds that row with that hash, so
+    # a trail rewritten after publication does not go unnoticed. Empty while the trail was.
+    audit_head_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    audit_head_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["-month", "-version"]

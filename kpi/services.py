@@ -13,7 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from helpdesk.models import AuditEvent
-from helpdesk.services.audit import audit_record
+from helpdesk.services.audit import audit_chain_head, audit_record
 from kpi import selectors
 from kpi.metrics import Month
 from kpi.models import KpiSnapshot
@@ -23,7 +23,9 @@ RECOMPUTE_LOCK = "kpi:lock:recompute-open-months"
 
 @transaction.atomic
 def kpi_snapshot_publish(*, month: Month, actor, note: str = "") -> KpiSnapshot:
-    """Publish the month's current figures (computed fresh) as the next snapshot version."""
+    """Publish the month's current figures (computed fresh) as the next snapshot version,
+    with the audit trail's chain head as it stood when they were computed."""
+    head_id, head_hash = audit_chain_head() or (None, "")
     data = selectors.kpi_month_compute(month=month)
     for attempt in range(3):
         version = (KpiSnapshot.objects.filter(month=str(month)).aggregate(v=Max("version"))["v"] or 0) + 1
@@ -36,6 +38,8 @@ def kpi_snapshot_publish(*, month: Month, actor, note: str = "") -> KpiSnapshot:
                     published_at=timezone.now(),
                     published_by=actor if getattr(actor, "is_authenticated", False) else None,
                     note=note[:255],
+                    audit_head_id=head_id,
+                    audit_head_hash=head_hash,
                 )
             break
         except IntegrityError:  # two admins publishing at once: the next version number

@@ -33,6 +33,10 @@ fi
 PG_PORT=$(pg_lsclusters -h | awk '$1=="'"$PG_VERSION"'" && $2=="main"{print $3}')
 su postgres -c "psql -p $PG_PORT -tAc \"SELECT 1 FROM pg_roles WHERE rolname='helpdesk'\"" | grep -q 1 ||
   su postgres -c "psql -p $PG_PORT -qc \"CREATE ROLE helpdesk LOGIN SUPERUSER PASSWORD 'helpdesk'\"" >&2
+# The role the application runs as in production: owns nothing; scripts/app_role.sql (run as
+# helpdesk after migrate) grants it rows only, and only INSERT + SELECT on the audit trail.
+su postgres -c "psql -p $PG_PORT -tAc \"SELECT 1 FROM pg_roles WHERE rolname='helpdesk_app'\"" | grep -q 1 ||
+  su postgres -c "psql -p $PG_PORT -qc \"CREATE ROLE helpdesk_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD 'helpdesk-app'\"" >&2
 su postgres -c "psql -p $PG_PORT -tAc \"SELECT 1 FROM pg_database WHERE datname='helpdesk'\"" | grep -q 1 ||
   su postgres -c "createdb -p $PG_PORT -O helpdesk helpdesk" >&2
 

@@ -29,7 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -173,7 +173,7 @@ CONTENT_SECURITY_POLICY = {
 # --- REST framework
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -185,6 +185,16 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"inquiry_form": "10/hour"},
     # helpdesk/client_ip.py states the rule; DRF's throttles apply it through NUM_PROXIES.
     "NUM_PROXIES": HELPDESK_TRUSTED_PROXY_COUNT,
+}
+# API tokens (django-rest-knox, docs/api.md): only a SHA-512 digest is stored; a token expires
+# API_TOKEN_TTL_DAYS after it was issued and is revoked when its user's password changes or the
+# user is deactivated (helpdesk/services/tokens.py). Clients keep sending `Authorization: Token <key>`.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=30)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,  # a fixed lifetime, and no write on every request
+    # Live tokens per user; a new one beyond that replaces the oldest (helpdesk/services/tokens.py).
+    "TOKEN_LIMIT_PER_USER": env.int("API_TOKEN_LIMIT_PER_USER", default=10),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "e-Gov support center help desk API",

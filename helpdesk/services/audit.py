@@ -1,10 +1,21 @@
-"""The only writer of AuditEvent rows."""
+"""The only writer of AuditEvent rows, and the check of their hash chain."""
 
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models
+from django.db import connection, models, transaction
+from django.utils import timezone
 
 from helpdesk.models import AuditEvent
+from helpdesk.models.audit import GENESIS_HASH, audit_canonical, audit_chain_hash
+
+# pg_advisory_xact_lock key that serialises the chain ("hdaudit\0"). Held from reading the
+# head to the end of the writer's transaction, so two writers never link to the same row.
+AUDIT_CHAIN_LOCK = 0x6864617564697400
 
 
 def audit_record(
@@ -21,15 +32,136 @@ def audit_record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(getattr(obj, "ref", None) or obj.pk)
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         actor=actor if is_user else None,
         actor_label=(actor.get_username() if is_user else (str(actor) if actor else "system")),
         action=action,
         object_type=object_type,
         object_id=object_id,
-        changes=changes or {},
+        changes=_as_stored(changes or {}),
         note=note[:255],
     )
+    # No savepoint of its own: a failed insert fails the caller's transaction, as it did before
+    # the chain; outside one this is the transaction the lock lives in.
+    with transaction.atomic(savepoint=False):
+        _lock_chain()
+        event.at = timezone.now()  # after the lock: time order follows chain order
+        event.prev_hash = _head_hash()
+        event.chain_hash = audit_chain_hash(event.prev_hash, event.canonical())
+        event.save(force_insert=True)
+    return event
+
+
+def _lock_chain() -> None:
+    """Serialise writers of the chain until the end of the current transaction. The lock is
+    held until the caller's outermost transaction commits, so audit-writing transactions run
+    one after another at their audit write — the price of one unforked chain. SQLite allows
+    one writer at a time anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+
+
+def _head_hash() -> str:
+    return AuditEvent.objects.order_by("-id").values_list("chain_hash", flat=True).first() or GENESIS_HASH
+
+
+def audit_chain_head() -> tuple[int, str] | None:
+    """(id, chain_hash) of the last row of the trail, or None while it is empty."""
+    return AuditEvent.objects.order_by("-id").values_list("id", "chain_hash").first()
+
+
+def _as_stored(value: Any) -> Any:
+    """`changes` as it will read back from the database, so the hash computed now matches the
+    one verify_audit recomputes later: JSON round trip (tuples → lists, int keys → strings),
+    and whole floats ≥ 1e16 as ints (PostgreSQL's jsonb prints 1e+16 as 10000000000000000)."""
+    return _whole_floats(json.loads(json.dumps(value)))
+
+
+def _whole_floats(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1e16:
+        return int(value)
+    if isinstance(value, list):
+        return [_whole_floats(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _whole_floats(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class ChainReport:
+    rows: int = 0
+    head_id: int | None = None
+    head_hash: str = ""
+    anchors: int = 0
+    broken_at: int | None = None  # id of the first row (or anchored row) that fails
+    reason: str = ""
+    _anchor_seen: dict[int, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def intact(self) -> bool:
+        return not self.reason
+
+
+_FIELDS = ("id", "at", "actor_id", "actor_label", "action", "object_type", "object_id", "changes", "note")
+
+
+def audit_chain_verify(*, anchors: Mapping[int, tuple[str, str]] | None = None, chunk_size: int = 5000) -> ChainReport:
+    """Walk the trail in id order (streamed) and report the first broken link: a row whose
+    content no longer matches its hash (changed), or whose link does not match the row before
+    it (a row removed, inserted or reordered). `anchors` maps an audit row id to (hash, where)
+    recorded elsewhere — a published KPI snapshot's chain head: a trail rewritten consistently
+    from some row on (hashes recomputed) still differs from what was published, and a trail
+    cut at its end no longer holds the anchored row."""
+    anchors = dict(anchors or {})
+    report = ChainReport(anchors=len(anchors))
+    rows: Iterable = (
+        AuditEvent.objects.order_by("id").values_list(*_FIELDS, "prev_hash", "chain_hash").iterator(chunk_size)
+    )
+    expected_prev, prev_id = GENESIS_HASH, None
+    for row in rows:
+        event_id, at, actor_id, actor_label, action, object_type, object_id, changes, note, prev_hash, chain_hash = row
+        report.rows += 1
+        canonical = audit_canonical(
+            at=at,
+            actor_id=actor_id,
+            actor_label=actor_label,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            changes=changes,
+            note=note,
+        )
+        if audit_chain_hash(prev_hash, canonical) != chain_hash:
+            return _broken(report, event_id, f"audit event {event_id}: its content does not match its hash (changed)")
+        if prev_hash != expected_prev:
+            after = f"audit event {prev_id}" if prev_id is not None else "the start of the trail"
+            return _broken(
+                report,
+                event_id,
+                f"audit event {event_id}: its link does not match {after} (a row was removed, inserted or reordered)",
+            )
+        if event_id in anchors:
+            report._anchor_seen[event_id] = chain_hash
+        expected_prev, prev_id = chain_hash, event_id
+        report.head_id, report.head_hash = event_id, chain_hash
+    for event_id, (recorded, where) in sorted(anchors.items()):
+        seen = report._anchor_seen.get(event_id)
+        if seen is None:
+            return _broken(report, event_id, f"audit event {event_id}, the chain head recorded by {where}, is missing")
+        if seen != recorded:
+            return _broken(
+                report,
+                event_id,
+                f"audit event {event_id}: its hash differs from the chain head recorded by {where} "
+                "(the trail was rewritten up to there)",
+            )
+    return report
+
+
+def _broken(report: ChainReport, event_id: int, reason: str) -> ChainReport:
+    report.broken_at, report.reason = event_id, reason
+    return report
 
 
 def audit_pii_view(*, actor, obj: models.Model, fields: list[str], note: str = "") -> AuditEvent:
@@ -41,13 +173,13 @@ def diff_fields(instance: models.Model, data: dict[str, Any], *, pii_fields: fro
     """Old/new values of the fields `data` would change. Personal information is recorded
     as changed without its values, so the audit trail never becomes a copy of it."""
     changes: dict[str, Any] = {}
-    for field, new in data.items():
-        old = getattr(instance, field)
+    for field_name, new in data.items():
+        old = getattr(instance, field_name)
         if old != new:
-            if field in pii_fields:
-                changes[field] = {"changed": True}
+            if field_name in pii_fields:
+                changes[field_name] = {"changed": True}
             else:
-                changes[field] = {"old": _jsonable(old), "new": _jsonable(new)}
+                changes[field_name] = {"old": _jsonable(old), "new": _jsonable(new)}
     return changes
 
 

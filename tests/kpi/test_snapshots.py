@@ -190,3 +190,14 @@ def test_beat_schedule_names_the_nightly_task():
 
     entry = app.conf.beat_schedule["kpi-recompute-open-months"]
     assert entry["task"] == kpi_recompute_open_months.name == "kpi.tasks.kpi_recompute_open_months"
+
+
+def test_publish_records_the_audit_chain_head(admin_user):
+    from helpdesk.services.audit import audit_record
+
+    assert services.kpi_snapshot_publish(month=OCT, actor=admin_user).audit_head_id is None  # empty trail
+    last = audit_record(actor=admin_user, action=AuditEvent.Action.UPDATE, object_type="x", object_id="1")
+    snap = services.kpi_snapshot_publish(month=OCT, actor=admin_user)
+    # The head the figures were computed against: before this publication's own audit row.
+    assert (snap.audit_head_id, snap.audit_head_hash) == (last.pk, last.chain_hash)
+    assert KpiSnapshot.objects.get(pk=snap.pk).audit_head_hash == last.chain_hash

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from helpdesk.models import AuditEvent, Call, Complaint, Escalation, Inquiry, SecurityIncident
+from helpdesk.services.audit import audit_record
 from tests.factories import (
     CallFactory,
     ComplaintFactory,
@@ -114,7 +115,7 @@ def test_incident_detected_after_it_occurred():
 
 
 def test_audit_trail_is_append_only():
-    event = AuditEvent.objects.create(action=AuditEvent.Action.CREATE, object_type="x", object_id="1")
+    event = audit_record(actor=None, action=AuditEvent.Action.CREATE, object_type="x", object_id="1")
     # IntegrityError on SQLite, InternalError on PostgreSQL: both refuse.
     with pytest.raises(Exception), transaction.atomic(), connection.cursor() as cursor:  # noqa: B017
         cursor.execute("UPDATE helpdesk_auditevent SET note = 'rewritten' WHERE id = %s", [event.pk])
@@ -122,3 +123,9 @@ def test_audit_trail_is_append_only():
         cursor.execute("DELETE FROM helpdesk_auditevent WHERE id = %s", [event.pk])
     event.refresh_from_db()
     assert event.note == ""
+
+
+def test_an_audit_row_without_its_chain_hash_is_refused():
+    # Only audit_record writes the trail: a row inserted around it has no hash to chain.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AuditEvent.objects.create(action=AuditEvent.Action.CREATE, object_type="x", object_id="1")
