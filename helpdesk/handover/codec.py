@@ -142,6 +142,16 @@ def inquiry_reference(ref: str | None) -> dict[str, str] | None:
     return {"ref": ref} if ref else None
 
 
+def parse_inquiry_reference(reference: Any) -> tuple[str, str]:
+    """``{"ref": …}`` / ``{"call_id": …}`` / ``{"message_id": …}`` → (kind, value); pure."""
+    if not isinstance(reference, dict) or len(reference) != 1:
+        raise ValueError('inquiry reference must be {"ref": …}, {"call_id": …} or {"message_id": …}')
+    (kind, value), *_ = reference.items()
+    if kind not in ("ref", "call_id", "message_id") or not isinstance(value, str) or not value:
+        raise ValueError('inquiry reference must be {"ref": …}, {"call_id": …} or {"message_id": …}')
+    return kind, value
+
+
 # --- bookkeeping times ------------------------------------------------------------------------
 #
 # `created_at` / `updated_at` travel with a record: the KPI's restatement report counts the
@@ -304,6 +314,9 @@ class ImportContext:
         self.final = False  # last pass: an unresolved reference is now a rejection
         self.prior_outcome: str | None = None  # what an earlier pass did with this line
         self._retry = False
+        # Set by the importer: high-volume types go through helpdesk.handover.bulk (COPY +
+        # one set-based upsert per batch, references resolved in SQL) — PostgreSQL only.
+        self.copy = False
 
     def retry_later(self) -> None:
         """The line was written but one of its optional links could not be resolved yet:
@@ -335,11 +348,7 @@ class ImportContext:
         """Resolve ``{"ref"}`` / ``{"call_id"}`` / ``{"message_id"}`` to an Inquiry."""
         from helpdesk.models import Inquiry
 
-        if not isinstance(reference, dict) or len(reference) != 1:
-            raise ValueError('inquiry reference must be {"ref": …}, {"call_id": …} or {"message_id": …}')
-        (kind, value), *_ = reference.items()
-        if kind not in ("ref", "call_id", "message_id") or not isinstance(value, str) or not value:
-            raise ValueError('inquiry reference must be {"ref": …}, {"call_id": …} or {"message_id": …}')
+        kind, value = parse_inquiry_reference(reference)
         if (kind, value) in self._cache:
             found = self._cache[(kind, value)]
         elif kind == "ref":
