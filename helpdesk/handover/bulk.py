@@ -136,6 +136,17 @@ class _Checker:
 _INQUIRY_KINDS = ("ref", "call_id", "message_id")
 
 
+_KEY, _FK, _TEXT, _CHECK, _NULLCHECK, _STAMP, _PLAIN = (
+    "key",
+    "fk",
+    "text",
+    "check",
+    "nullcheck",
+    "stamp",
+    "plain",
+)
+
+
 @dataclasses.dataclass
 class CopyType:
     """How one model is written in bulk. `parse(data, ctx)` is the row path's parse function
@@ -155,6 +166,24 @@ class CopyType:
         self.has_updated_at = any(f.name == "updated_at" for f in self.fields)
         self.checker = _Checker(self.model)
         self.stage = "hstage_" + opts.db_table
+        # How each column of a stage row is filled: (field name, mode, aux).
+        self.plan = []
+        for f in self.fields:
+            rule = self.checker.rules.get(f.name)
+            if f.name == self.key_field:
+                self.plan.append((f.name, _KEY, None))
+            elif f.is_relation:
+                self.plan.append((f.name, _FK, None))
+            elif rule is None or f.name in self.stamps:
+                self.plan.append((f.name, _STAMP if f.name in self.stamps else _PLAIN, None))
+            elif (
+                isinstance(f, (models.CharField, models.TextField)) and rule[3] is None and not rule[4] and not rule[0]
+            ):
+                self.plan.append((f.name, _TEXT, (rule[2] if rule[2] is not None else 1 << 62, rule[1])))
+            elif isinstance(f, (models.DateTimeField, models.BooleanField, models.BinaryField)) and not rule[4]:
+                self.plan.append((f.name, _NULLCHECK if not rule[0] else _PLAIN, None))
+            else:
+                self.plan.append((f.name, _CHECK, None))
 
 
 def _q(name: str) -> str:
@@ -219,6 +248,7 @@ def copy_import(
     now = timezone.now()
     defaults = {f.name: f.get_default() for f in spec.fields}
     check = spec.checker.check
+    plan = spec.plan
     keep = set(spec.keep_if_null)
 
     parsed: list[tuple] = []
@@ -233,22 +263,25 @@ def copy_import(
         check(spec.key_field, key)
         row: list[Any] = [index]
         refs: dict[str, tuple[str, str]] = {}
-        for f in spec.fields:
-            name = f.name
-            if name == spec.key_field:
+        for name, mode, aux in plan:
+            if mode is _KEY:
                 row.append(key)
             elif name in values:
                 value = values[name]
-                if f.is_relation:
-                    if isinstance(value, _Pending):
+                if mode is _FK:
+                    if value.__class__ is _Pending:
                         refs[name] = (value.kind, value.key)
                         value = None
                     elif value is not None:
                         value = value.pk
-                else:
+                elif mode is _TEXT:
+                    # Only a length to check (no choices, no other validator): inline.
+                    if value.__class__ is not str or (not value and not aux[1]) or len(value) > aux[0]:
+                        check(name, value)
+                elif mode is _CHECK or (mode is _NULLCHECK and value is None):
                     check(name, value)
                 row.append(value)
-            elif name in spec.stamps:
+            elif mode is _STAMP:
                 row.append(stamps.get(name, now))
             else:
                 row.append(defaults[name])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import uuid
 from typing import Any
 
@@ -161,13 +162,14 @@ def parse_inquiry_reference(reference: Any) -> tuple[str, str]:
 # compared: a row the import changes was changed here, now.
 
 
-def stamp_fields(model: type[models.Model]) -> list[str]:
-    """The model's auto_now / auto_now_add fields."""
-    return [
+@functools.cache
+def stamp_fields(model: type[models.Model]) -> tuple[str, ...]:
+    """The model's auto_now / auto_now_add fields (fixed per model: computed once)."""
+    return tuple(
         f.name
         for f in model._meta.concrete_fields
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
+    )
 
 
 def line_stamps(model: type[models.Model], data: dict) -> dict[str, dt.datetime]:
