@@ -541,6 +541,14 @@ def main_generated(records: int, seed: int) -> None:
         )
     print(f"  ratio new/old: {results['new: bulk'] / results['old: row by row']:.1f}x", flush=True)
     Path(path).unlink(missing_ok=True)
+    # Memory flat: twice the records through the bulk path, peak RSS must not grow.
+    generate(path, records * 2, seed)
+    ensure_database(bench_database_url(TARGET_DB), recreate=True)
+    run_phase("migrate")
+    _, read, seconds, rss, summary = run_capture("import-path", path, "new: twice the records", "bulk")
+    label = "new: twice the records"
+    print(f"  {label:24} {read / seconds:9,.0f} records/s  {seconds:7.1f} s  peak RSS {rss:4.0f} MB  ({summary})")
+    Path(path).unlink(missing_ok=True)
 
 
 def phase_migrate() -> None:

@@ -300,6 +300,7 @@ def copy_import(
             write_row = copy.write_row
             for row in rows:
                 write_row(row)
+        cursor.execute(f"ANALYZE {spec.stage}")  # the planner knows it holds a batch, not the default guess
 
         # References, in SQL; what does not resolve is deferred (or, on the last pass,
         # rejected by the row path with its message).
@@ -332,8 +333,11 @@ def copy_import(
         flags = ", ".join(f"({new_value(n, c)} IS DISTINCT FROM t.{c})" for n, c in cols) or "false"
         fk_cols = [(n, c) for n, c in cols if opts.get_field(n).is_relation]
         fk_select = "".join(f", s.{c}" for _, c in fk_cols)
+        # A lateral probe per staged key (OFFSET 0 keeps it from being flattened into a join
+        # that could hash the whole table: every batch would then read it all).
         cursor.execute(
-            f"SELECT s.idx, t.id{fk_select}, {flags} FROM {spec.stage} s JOIN {table} t ON t.{key_col} = s.{key_col}"
+            f"SELECT s.idx, t.id{fk_select}, {flags} FROM {spec.stage} s "
+            f"JOIN LATERAL (SELECT * FROM {table} x WHERE x.{key_col} = s.{key_col} OFFSET 0) t ON true"
         )
         stored = cursor.fetchall()
 

@@ -862,11 +862,21 @@ def _link_opening_messages_sql(copy_type: bulk.CopyType):
         from django.db import connection
 
         with connection.cursor() as cursor:
+            # By key, probe by probe (the messages without an inquiry may be most of the
+            # table mid-import: never a hash of them, nor of the inquiries, per batch).
             cursor.execute(
-                f"UPDATE {EmailMessage._meta.db_table} m SET inquiry_id = t.id FROM {copy_type.stage} s "
-                f"JOIN {Inquiry._meta.db_table} t ON t.ref = s.ref "
-                "WHERE m.id = s.source_message_id AND m.inquiry_id IS NULL"
+                f"SELECT s.source_message_id, t.id FROM {copy_type.stage} s JOIN LATERAL "
+                f"(SELECT x.id FROM {Inquiry._meta.db_table} x WHERE x.ref = s.ref OFFSET 0) t ON true "
+                "WHERE s.source_message_id IS NOT NULL"
             )
+            pairs = cursor.fetchall()
+            if pairs:
+                cursor.execute(
+                    f"UPDATE {EmailMessage._meta.db_table} m SET inquiry_id = v.inquiry "
+                    "FROM unnest(%s::bigint[], %s::bigint[]) AS v(message, inquiry) "
+                    "WHERE m.id = v.message AND m.inquiry_id IS NULL",
+                    [[m for m, _ in pairs], [i for _, i in pairs]],
+                )
         return results
 
     return importer
