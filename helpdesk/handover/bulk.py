@@ -300,7 +300,6 @@ def copy_import(
             write_row = copy.write_row
             for row in rows:
                 write_row(row)
-        cursor.execute(f"ANALYZE {spec.stage}")  # the planner knows it holds a batch, not the default guess
 
         # References, in SQL; what does not resolve is deferred (or, on the last pass,
         # rejected by the row path with its message).
@@ -382,6 +381,8 @@ def copy_import(
             if results[index] == "defer" or not (changed or index in also_changed):
                 continue
             results[index] = "updated"
+            if priors[index] == "created":
+                continue  # a line created in an earlier pass of this run: the IMPORT event covers it
             key, values, _rest = parsed[index]
             instance = spec.model(pk=pk, **{spec.key_field: key})
             for name in changed:
