@@ -233,3 +233,19 @@ def _spy(function, calls: list):
         return function(*args, **kwargs)
 
     return wrapper
+
+
+def test_row_by_row_option_keeps_the_orm_path_on_postgresql(tmp_path, monkeypatch, settings):
+    from tests.helpdesk.handover.conftest import import_file
+
+    settings.HELPDESK_HANDOVER_BULK = True  # the default
+    copies = []
+    monkeypatch.setattr(bulk, "copy_import", _spy(bulk.copy_import, copies))
+    path = tmp_path / "f.jsonl"
+    path.write_text(jsonl(CALL, INQUIRY), encoding="utf-8")
+
+    assert import_file(path, row_by_row=True) == "2 read, 2 created, 0 updated, 0 unchanged, 0 rejected"
+    assert not copies
+    path.write_text(jsonl({**CALL, "call_id": "c-2"}), encoding="utf-8")
+    assert import_file(path) == "1 read, 1 created, 0 updated, 0 unchanged, 0 rejected"
+    assert copies  # PostgreSQL's default path

@@ -75,3 +75,24 @@ def test_a_50_mb_line_is_rejected_with_bounded_memory(tmp_path, settings):
     assert _rejects() == [(2, len(head.encode()), f"line longer than {1024 * 1024} bytes ({huge} bytes)")]
     assert peak < 12 * 1024 * 1024  # the cap and a reject excerpt, not the 50 MB line
     assert len(bytes(ImportReject.objects.get().raw)) == 4096  # an excerpt is kept, not the line
+
+
+def test_an_api_upload_nested_100000_deep_is_a_reject_not_a_500(
+    api, admin_user, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    client = api.as_user(admin_user)
+    upload = SimpleUploadedFile(
+        "deep.jsonl", (DEEP + "\n" + jsonl(INQUIRY)).encode(), content_type="application/x-ndjson"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/handover/import/", {"file": upload}, format="multipart")
+
+    assert response.status_code == 202
+    status = client.get(f"/api/import-runs/{response.json()['id']}/").json()
+    assert status["status"] == "done"
+    assert status["summary"] == "2 read, 1 created, 0 updated, 0 unchanged, 1 rejected"
+    assert status["rejects"][0]["line"] == 1
+    assert status["rejects"][0]["reason"] == f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels"
