@@ -394,9 +394,10 @@ class UnsupportedFormat(Exception):
 def records_import(*, run: ImportRun, stream: IO[bytes], source_name: str = "", bulk: bool | None = None) -> ImportRun:
     """Import a handover file into this instance and finish `run` with the counts.
 
-    Each line is written in its own savepoint (lines are committed in batches of 500); a
-    line that cannot be imported becomes an ImportReject with its line number, byte offset
-    and reason, and the rest goes on. A line whose inquiry, call or email comes later in
+    Lines are committed in batches (5000 on the bulk path, 500 on the ORM path), written in
+    bulk and, when a batch holds a bad line, again line by line in savepoints; a line that
+    cannot be imported becomes an ImportReject with its line number, byte offset and
+    reason, and the rest goes on. A line whose inquiry, call or email comes later in
     the file is retried after the rest of the file.
 
     `bulk`: None chooses (the COPY path on PostgreSQL, see bulk_default); False forces the
