@@ -218,14 +218,16 @@ def _resolve_sql(spec: CopyType, field: models.ForeignKey) -> str:
 
 
 def _ensure_stage(cursor, spec: CopyType) -> list[str]:
-    """The stage table (temporary, per connection) and its column names."""
+    """The stage table (temporary, for the batch's transaction) and its column names."""
     columns = ["idx"] + [f.column for f in spec.fields]
     ddl = ["idx integer"] + [f"{_q(f.column)} {f.db_type(connection)}" for f in spec.fields]
     for name in spec.pending:
         column = spec.model._meta.get_field(name).column
         columns += [column + "__kind", column + "__key"]
         ddl += [f"{_q(column + '__kind')} text", f"{_q(column + '__key')} text"]
-    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {spec.stage} ({', '.join(ddl)})")
+    # Dropped at the end of the batch's transaction: a long-lived connection (a Celery
+    # worker) never keeps a stage shaped after an older schema.
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {spec.stage} ({', '.join(ddl)}) ON COMMIT DROP")
     cursor.execute(f"TRUNCATE {spec.stage}")
     return columns
 
