@@ -1,9 +1,21 @@
-"""Contractor handover: export and import throughput and memory on PostgreSQL.
+"""Contractor handover: import throughput and memory on PostgreSQL, old path against new.
 
     eval "$(scripts/services.sh)"
-    .venv/bin/python bench/bench_handover.py [--inquiries 20000]
+    nice .venv/bin/python bench/bench_handover.py [--records 100000] [--seed 17]
+    nice .venv/bin/python bench/bench_handover.py --roundtrip [--inquiries 20000]
 
-Creates `helpdesk_bench_handover` on the DATABASE_URL server, fills it with --inquiries
+Default: generates a handover file of about --records records with a fixed seed (users, the
+service week, calls answered and abandoned, inbound mail with a raw RFC 822 message (about
+2 KB, 5 % with an attachment) and its inquiry, outbound replies and auto-acknowledgements that
+refer to their inquiry by ref (a forward reference, as the export writes them), phone
+inquiries by call_id, escalations, complaints, security incidents, FAQ entries, and the kpi
+records: a contract period, the fiscal-month calendar, published snapshots), in the export's
+type order. Then, each in its own process after a CHECKPOINT, into a fresh, empty
+`helpdesk_bench_handover_to`: the row-by-row path (`import_records --row-by-row`), the bulk
+path (the default on PostgreSQL), and the bulk path again over its own import (all
+unchanged). Prints records/s and peak RSS of each, and the ratio new/old.
+
+--roundtrip: creates `helpdesk_bench_handover` on the DATABASE_URL server, fills it with --inquiries
 inquiries (half phone with their calls, half email with an inbound message of about 2 KB
 and an outbound reply), plus as many unanswered calls, an escalation for every 10th inquiry
 and a complaint for every 50th, with COPY-speed bulk inserts. Then, each in its own process
@@ -19,9 +31,11 @@ Prints lines/s, MB/s and peak RSS for each.
 
 import argparse
 import datetime as dt
+import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +45,7 @@ from common import bench_database_url, django_setup, ensure_database, peak_rss_m
 
 TOKYO = dt.timezone(dt.timedelta(hours=9))
 SOURCE_DB = "helpdesk_bench_handover"
-TARGET_DB = "helpdesk_bench_handover_to"
+TARGET_DB = os.environ.get("HANDOVER_BENCH_DB", "helpdesk_bench_handover_to")
 START = dt.datetime(2026, 4, 1, 9, 0, tzinfo=TOKYO)
 
 
@@ -184,13 +198,376 @@ def phase_import(path: str, label: str) -> None:
     )
 
 
+# --- generated file (fixed seed) --------------------------------------------------------------
+
+BODY = "e-Govアプリで申請データを送信すると「送信に失敗しました」と表示されます。"
+AGENTS = [f"op{n:02d}" for n in range(1, 41)]
+
+
+def _t(at: dt.datetime) -> str:
+    return at.isoformat()
+
+
+def _raw_mail(i: int, rng, attach: bool) -> bytes:
+    import base64
+    from email.header import Header
+
+    body = (BODY * rng.randint(3, 8)).encode("iso-2022-jp", errors="replace")
+    head = (
+        f"Message-ID: <q{i}@citizen.example.jp>\r\nFrom: citizen{i}@example.com\r\n"
+        f"To: support@egov-help.example.jp\r\nSubject: {Header('申請の送信エラー', 'iso-2022-jp').encode()}\r\n"
+        f"Date: Wed, 1 Apr 2026 09:00:00 +0900\r\nMIME-Version: 1.0\r\n"
+    )
+    if not attach:
+        return (head + 'Content-Type: text/plain; charset="ISO-2022-JP"\r\n\r\n').encode() + body + b"\r\n"
+    png = base64.encodebytes(rng.randbytes(3000)).replace(b"\n", b"\r\n")
+    return (
+        (
+            head + 'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+            'Content-Type: text/plain; charset="ISO-2022-JP"\r\n\r\n'
+        ).encode()
+        + body
+        + b"\r\n--b\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + png
+        + b"--b--\r\n"
+    )
+
+
+def generate(path: str, records: int, seed: int) -> dict[str, int]:
+    """Write the handover file; returns the lines per type. About 4.3 records per inquiry."""
+    import base64
+    import json
+    import random
+    from collections import Counter
+
+    inquiries = max(10, int(records / 4.3))
+    counts: Counter = Counter()
+
+    def rng_for(kind: str, i: int) -> random.Random:
+        return random.Random(f"{seed}:{kind}:{i}")
+
+    def at(i: int) -> dt.datetime:
+        return START + dt.timedelta(seconds=97 * i)
+
+    with open(path, "w", encoding="utf-8") as out:
+
+        def w(obj: dict) -> None:
+            out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+            out.write("\n")
+            counts[obj["type"]] += 1
+
+        w({"type": "header", "format_version": 1, "exported_at": _t(START), "counts": {}})
+        for name in AGENTS:
+            w({"type": "user", "username": name, "first_name": "太郎", "last_name": "山田", "pbx_login": name})
+        for day in range(7):
+            open_ = day < 5
+            w(
+                {
+                    "type": "service_hours",
+                    "weekday": day,
+                    "opens_at": "09:00:00" if open_ else None,
+                    "closes_at": "17:00:00" if open_ else None,
+                }
+            )
+        for i in range(inquiries):  # calls
+            r, t = rng_for("call", i), at(i)
+            if i % 2 == 0:
+                talk = r.randint(60, 900)
+                w(
+                    {
+                        "type": "call",
+                        "call_id": f"{1775000000 + i}.{i % 997}",
+                        "arrived_at": _t(t),
+                        "caller": f"03{r.randint(10**7, 10**8 - 1)}",
+                        "outcome": "answered",
+                        "in_service_hours": True,
+                        "queue": "egov",
+                        "queued_at": _t(t + dt.timedelta(seconds=3)),
+                        "answered_at": _t(t + dt.timedelta(seconds=3 + r.randint(5, 120))),
+                        "ended_at": _t(t + dt.timedelta(seconds=130 + talk)),
+                        "agent": r.choice(AGENTS),
+                        "acw_seconds": r.randint(10, 300),
+                        "source": "asterisk",
+                        "content_hash": f"{r.getrandbits(256):064x}",
+                        "created_at": _t(t),
+                        "updated_at": _t(t),
+                    }
+                )
+            w(
+                {
+                    "type": "call",
+                    "call_id": f"x{1775000000 + i}",
+                    "arrived_at": _t(t + dt.timedelta(seconds=40)),
+                    "caller": "",
+                    "outcome": r.choice(["queue_abandoned", "ivr_abandoned", "queue_timeout"]),
+                    "in_service_hours": True,
+                    "queue": "egov",
+                    "created_at": _t(t),
+                    "updated_at": _t(t),
+                }
+            )
+        for i in range(1, inquiries, 2):  # mail: the question, the acknowledgement, the answer
+            r, t = rng_for("mail", i), at(i)
+            attach = r.random() < 0.05
+            raw = _raw_mail(i, r, attach)
+            attachments = []
+            if attach:
+                content = r.randbytes(3000)
+                attachments = [
+                    {
+                        "filename": "error.png",
+                        "content_type": "image/png",
+                        "size": len(content),
+                        "content": base64.b64encode(content).decode(),
+                        "truncated": False,
+                    }
+                ]
+            ref = {"ref": f"EG-{t:%Y%m%d}-{i:06d}"}
+            w(
+                {
+                    "type": "email",
+                    "message_id": f"<q{i}@citizen.example.jp>",
+                    "direction": "inbound",
+                    "source": "imap",
+                    "inquiry": ref,
+                    "from_address": f"citizen{i}@example.com",
+                    "from_name": "山田 太郎",
+                    "to_addresses": "support@egov-help.example.jp",
+                    "subject": "申請の送信エラー",
+                    "body_text": BODY * 4,
+                    "sent_at": _t(t),
+                    "received_at": _t(t + dt.timedelta(seconds=4)),
+                    "raw": base64.b64encode(raw).decode(),
+                    "attachments": attachments,
+                    "created_at": _t(t),
+                }
+            )
+            for kind, delay, ack in (("ack", 6, True), ("a", 3600 * r.randint(1, 30), False)):
+                reply = f"Message-ID: <{kind}{i}@egov-help.example.jp>\r\nSubject: Re\r\n\r\n{BODY}\r\n".encode()
+                w(
+                    {
+                        "type": "email",
+                        "message_id": f"<{kind}{i}@egov-help.example.jp>",
+                        "direction": "outbound",
+                        "source": "helpdesk",
+                        "inquiry": ref,
+                        "to_addresses": f"citizen{i}@example.com",
+                        "subject": "Re: 申請の送信エラー",
+                        "body_text": BODY * 2,
+                        "in_reply_to": f"<q{i}@citizen.example.jp>",
+                        "references": f"<q{i}@citizen.example.jp>",
+                        "sent_at": _t(t + dt.timedelta(seconds=delay)),
+                        "is_auto_acknowledgement": ack,
+                        "send_status": "sent",
+                        "send_attempts": 1,
+                        "raw": base64.b64encode(reply).decode(),
+                        "attachments": [],
+                        "created_at": _t(t),
+                    }
+                )
+        for i in range(inquiries):
+            r, t = rng_for("inquiry", i), at(i)
+            phone = i % 2 == 0
+            agent = r.choice(AGENTS)
+            w(
+                {
+                    "type": "inquiry",
+                    "ref": f"EG-{t:%Y%m%d}-{i:06d}",
+                    "channel": "phone" if phone else "email",
+                    "status": "resolved",
+                    "received_at": _t(t),
+                    "call_id": f"{1775000000 + i}.{i % 997}" if phone else None,
+                    "message_id": None if phone else f"<q{i}@citizen.example.jp>",
+                    "category": r.choice(["login", "send_error", "certificate", "other"]),
+                    "subject": "申請の送信エラー",
+                    "body": BODY * r.randint(1, 6),
+                    "resolution": "再送信の手順を案内",
+                    "ministry_guidance": r.random() < 0.1,
+                    "requester_name": "山田 太郎",
+                    "requester_email": f"citizen{i}@example.com",
+                    "requester_phone": "",
+                    "requester_organization": "",
+                    "assigned_to": agent,
+                    "created_by": agent,
+                    "first_answered_at": _t(t + dt.timedelta(minutes=10)),
+                    "wrapup_completed_at": _t(t + dt.timedelta(minutes=15)) if phone else None,
+                    "resolved_at": _t(t + dt.timedelta(hours=2)),
+                    "version": 3,
+                    "created_at": _t(t),
+                    "updated_at": _t(t),
+                }
+            )
+        for i in range(0, inquiries, 10):
+            r, t = rng_for("escalation", i), at(i)
+            w(
+                {
+                    "type": "escalation",
+                    "key": str(uuid.UUID(int=r.getrandbits(128), version=4)),
+                    "inquiry": {"ref": f"EG-{t:%Y%m%d}-{i:06d}"},
+                    "target": "responsible_section",
+                    "organization": "デジタル庁",
+                    "escalated_at": _t(t + dt.timedelta(minutes=30)),
+                    "returned_at": _t(t + dt.timedelta(days=2)),
+                    "note": "制度の解釈",
+                    "answer": "通知のとおり",
+                    "requested_by": r.choice(AGENTS),
+                    "escalated_by": r.choice(AGENTS),
+                    "created_at": _t(t),
+                }
+            )
+        for i in range(0, inquiries, 50):
+            r, t = rng_for("complaint", i), at(i)
+            w(
+                {
+                    "type": "complaint",
+                    "key": str(uuid.UUID(int=r.getrandbits(128), version=4)),
+                    "inquiry": {"ref": f"EG-{t:%Y%m%d}-{i:06d}"},
+                    "received_at": _t(t + dt.timedelta(hours=3)),
+                    "cause": "operator_error",
+                    "description": "説明が不十分",
+                    "recorded_by": r.choice(AGENTS),
+                    "confirmed_by": AGENTS[0],
+                    "confirmed_at": _t(t + dt.timedelta(days=1)),
+                    "created_at": _t(t),
+                }
+            )
+        for i in range(0, inquiries, 1000):
+            r, t = rng_for("incident", i), at(i)
+            w(
+                {
+                    "type": "security_incident",
+                    "key": str(uuid.UUID(int=r.getrandbits(128), version=4)),
+                    "occurred_at": _t(t),
+                    "detected_at": _t(t + dt.timedelta(hours=1)),
+                    "severity": "minor",
+                    "kind": "other",
+                    "description": "誤送信",
+                    "reported_by": AGENTS[1],
+                    "created_at": _t(t),
+                }
+            )
+        w({"type": "kpi_target", "valid_from": "2026-04-01", "name": "bench contract", "valid_to": None})
+        for n in range(12):
+            w(
+                {
+                    "type": "fiscal_month_period",
+                    "fiscal_year": 2026,
+                    "month": n + 1,
+                    "period_type": "busy" if n in (5, 6) else "normal",
+                    "note": "",
+                }
+            )
+        for n in range(12):
+            month = f"{2026 + (n + 3) // 12}-{(n + 3) % 12 + 1:02d}"
+            w(
+                {
+                    "type": "kpi_snapshot",
+                    "month": month,
+                    "version": 1,
+                    "published_at": _t(START),
+                    "published_by": AGENTS[0],
+                    "note": "",
+                    "data": {"month": month, "answer_rate": {"value": 0.93}},
+                }
+            )
+        for i in range(0, inquiries, 500):
+            t = at(i)
+            w(
+                {
+                    "type": "faq_entry",
+                    "question": f"申請データの送信に失敗する（{i}）",
+                    "answer": "再送信してください。",
+                    "status": "published",
+                    "created_at": _t(t),
+                    "published_at": _t(t),
+                    "version": 1,
+                }
+            )
+    return dict(counts)
+
+
+def phase_import_path(path: str, label: str, bulk: str) -> None:
+    django_setup(bench_database_url(TARGET_DB))
+    from django.db import connection
+
+    from helpdesk.handover.services import file_size, records_import
+    from helpdesk.models import ImportRun
+    from helpdesk.services.imports import import_run_start
+
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
+    t0 = time.perf_counter()
+    with open(path, "rb") as stream:
+        run = import_run_start(kind=ImportRun.Kind.RECORDS, source_name=Path(path).name, total=file_size(stream))
+        records_import(run=run, stream=stream, bulk=bulk == "bulk")
+    seconds = time.perf_counter() - t0
+    print(
+        f"RESULT {label}|{run.read}|{seconds:.2f}|{peak_rss_mb():.0f}|{run.summary()}",
+        flush=True,
+    )
+
+
+def run_capture(*args: str) -> tuple[str, int, float, float, str]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--phase", *args], check=True, cwd=ROOT, capture_output=True, text=True
+    )
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    label, read, seconds, rss, summary = line[7:].split("|")
+    return label, int(read), float(seconds), float(rss), summary
+
+
+def main_generated(records: int, seed: int) -> None:
+    path = f"/tmp/bench_handover_gen_{records}_{seed}.jsonl"
+    t0 = time.perf_counter()
+    counts = generate(path, records, seed)
+    size = Path(path).stat().st_size / 1e6
+    total = sum(v for k, v in counts.items() if k != "header")
+    print(f"handover bench: {total} records ({size:.0f} MB, seed {seed}) generated in {time.perf_counter() - t0:.1f} s")
+    print("  " + ", ".join(f"{k} {v}" for k, v in counts.items() if k != "header"), flush=True)
+    results = {}
+    for label, bulk, fresh in (
+        ("old: row by row", "row", True),
+        ("new: bulk", "bulk", True),
+        ("new: again, unchanged", "bulk", False),
+    ):
+        if fresh:
+            ensure_database(bench_database_url(TARGET_DB), recreate=True)
+            run_phase("migrate")
+        _, read, seconds, rss, summary = run_capture("import-path", path, label, bulk)
+        results[label] = read / seconds
+        print(
+            f"  {label:24} {read / seconds:9,.0f} records/s  {seconds:7.1f} s  peak RSS {rss:4.0f} MB  ({summary})",
+            flush=True,
+        )
+    print(f"  ratio new/old: {results['new: bulk'] / results['old: row by row']:.1f}x", flush=True)
+    Path(path).unlink(missing_ok=True)
+    # Memory flat: twice the records through the bulk path, peak RSS must not grow.
+    generate(path, records * 2, seed)
+    ensure_database(bench_database_url(TARGET_DB), recreate=True)
+    run_phase("migrate")
+    _, read, seconds, rss, summary = run_capture("import-path", path, "new: twice the records", "bulk")
+    label = "new: twice the records"
+    print(f"  {label:24} {read / seconds:9,.0f} records/s  {seconds:7.1f} s  peak RSS {rss:4.0f} MB  ({summary})")
+    Path(path).unlink(missing_ok=True)
+
+
+def phase_migrate() -> None:
+    django_setup(bench_database_url(TARGET_DB))
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
 def run_phase(*args: str) -> None:
     subprocess.run([sys.executable, __file__, "--phase", *args], check=True, cwd=ROOT)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--inquiries", type=int, default=20000)
+    parser.add_argument("--records", type=int, default=100_000, help="records in the generated file")
+    parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--roundtrip", action="store_true", help="fill, export, import (the older bench)")
+    parser.add_argument("--inquiries", type=int, default=20000, help="with --roundtrip")
     parser.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -199,10 +576,15 @@ def main() -> int:
             "fill": lambda: phase_fill(int(rest[0])),
             "export": lambda: phase_export(rest[0]),
             "import": lambda: phase_import(rest[0], rest[1]),
+            "import-path": lambda: phase_import_path(rest[0], rest[1], rest[2]),
+            "migrate": phase_migrate,
         }[name]()
         return 0
 
     bench_database_url(SOURCE_DB)  # fails early without PostgreSQL
+    if not args.roundtrip:
+        main_generated(args.records, args.seed)
+        return 0
     path = f"/tmp/bench_handover_{args.inquiries}.jsonl"
     print(f"handover bench: {args.inquiries} inquiries", flush=True)
     ensure_database(bench_database_url(SOURCE_DB), recreate=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import uuid
 from typing import Any
 
@@ -142,6 +143,16 @@ def inquiry_reference(ref: str | None) -> dict[str, str] | None:
     return {"ref": ref} if ref else None
 
 
+def parse_inquiry_reference(reference: Any) -> tuple[str, str]:
+    """``{"ref": …}`` / ``{"call_id": …}`` / ``{"message_id": …}`` → (kind, value); pure."""
+    if not isinstance(reference, dict) or len(reference) != 1:
+        raise ValueError('inquiry reference must be {"ref": …}, {"call_id": …} or {"message_id": …}')
+    (kind, value), *_ = reference.items()
+    if kind not in ("ref", "call_id", "message_id") or not isinstance(value, str) or not value:
+        raise ValueError('inquiry reference must be {"ref": …}, {"call_id": …} or {"message_id": …}')
+    return kind, value
+
+
 # --- bookkeeping times ------------------------------------------------------------------------
 #
 # `created_at` / `updated_at` travel with a record: the KPI's restatement report counts the
@@ -151,13 +162,14 @@ def inquiry_reference(ref: str | None) -> dict[str, str] | None:
 # compared: a row the import changes was changed here, now.
 
 
-def stamp_fields(model: type[models.Model]) -> list[str]:
-    """The model's auto_now / auto_now_add fields."""
-    return [
+@functools.cache
+def stamp_fields(model: type[models.Model]) -> tuple[str, ...]:
+    """The model's auto_now / auto_now_add fields (fixed per model: computed once)."""
+    return tuple(
         f.name
         for f in model._meta.concrete_fields
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
+    )
 
 
 def line_stamps(model: type[models.Model], data: dict) -> dict[str, dt.datetime]:
@@ -304,6 +316,9 @@ class ImportContext:
         self.final = False  # last pass: an unresolved reference is now a rejection
         self.prior_outcome: str | None = None  # what an earlier pass did with this line
         self._retry = False
+        # Set by the importer: high-volume types go through helpdesk.handover.bulk (COPY +
+        # one set-based upsert per batch, references resolved in SQL) — PostgreSQL only.
+        self.copy = False
 
     def retry_later(self) -> None:
         """The line was written but one of its optional links could not be resolved yet:
@@ -335,11 +350,7 @@ class ImportContext:
         """Resolve ``{"ref"}`` / ``{"call_id"}`` / ``{"message_id"}`` to an Inquiry."""
         from helpdesk.models import Inquiry
 
-        if not isinstance(reference, dict) or len(reference) != 1:
-            raise ValueError('inquiry reference must be {"ref": …}, {"call_id": …} or {"message_id": …}')
-        (kind, value), *_ = reference.items()
-        if kind not in ("ref", "call_id", "message_id") or not isinstance(value, str) or not value:
-            raise ValueError('inquiry reference must be {"ref": …}, {"call_id": …} or {"message_id": …}')
+        kind, value = parse_inquiry_reference(reference)
         if (kind, value) in self._cache:
             found = self._cache[(kind, value)]
         elif kind == "ref":

@@ -22,8 +22,13 @@ class Command(HelpdeskCommand):
         parser.add_argument("file", help="the .jsonl file, or - for standard input")
         parser.add_argument("--user", help="username recorded as the importer (audit trail)")
         parser.add_argument("--show-rejects", type=int, default=20, help="list at most this many rejects")
+        parser.add_argument(
+            "--row-by-row",
+            action="store_true",
+            help="import through the ORM line by line, not the bulk COPY path PostgreSQL uses by default",
+        )
 
-    def handle(self, *args, file, user=None, show_rejects=20, **options):
+    def handle(self, *args, file, user=None, show_rejects=20, row_by_row=False, **options):
         created_by = None
         if user:
             created_by = get_user_model()._default_manager.filter(username=user).first()
@@ -39,7 +44,7 @@ class Command(HelpdeskCommand):
             run = import_run_start(
                 kind=ImportRun.Kind.RECORDS, source_name=name, created_by=created_by, total=file_size(stream)
             )
-            records_import(run=run, stream=stream, source_name=name)
+            records_import(run=run, stream=stream, source_name=name, bulk=False if row_by_row else None)
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()

@@ -97,6 +97,19 @@ def empty_database() -> None:
     ServiceHours.objects.update(opens_at=dt.time(9), closes_at=dt.time(17))
 
 
+@pytest.fixture(autouse=True, params=["bulk", "row"])
+def import_path(request, settings):
+    """Every handover test runs through both import paths: the bulk one (COPY + set-based
+    upsert, PostgreSQL's default) and the row-by-row one (SQLite's, and `--row-by-row`).
+    On SQLite both are the row path, so the bulk run is skipped there."""
+    from django.db import connection
+
+    if request.param == "bulk" and connection.vendor != "postgresql":
+        pytest.skip("the bulk path is PostgreSQL's")
+    settings.HELPDESK_HANDOVER_BULK = request.param == "bulk"
+    return request.param
+
+
 def export_text() -> str:
     out = io.StringIO()
     call_command("export_records", stdout=out, stderr=io.StringIO())

@@ -1,0 +1,398 @@
+"""The bulk path of the handover import (PostgreSQL): COPY + one set-based upsert per batch.
+
+The row-by-row importers (`helpdesk.handover.records`) remain the reference. For the
+high-volume types (call, email, inquiry, escalation, complaint, security_incident) a run of
+lines of one type in a batch goes here instead:
+
+1. each line is typed by the same pure parse function the row path uses, with a context
+   whose inquiry / call / message lookups return the *reference* instead of a row
+   (`_Pending`), and checked against the model's field rules (`_Checker`);
+2. the typed rows are COPYed into a temporary stage table;
+3. references are resolved in SQL (one UPDATE of the stage per reference column);
+4. one SELECT tells which keys are stored and which of their fields differ (for the
+   outcome and the audit UPDATE rows), then one `INSERT … ON CONFLICT (key) DO UPDATE …
+   WHERE (stored) IS DISTINCT FROM (line)` writes the batch.
+
+Anything the bulk path does not handle exactly as the row path does (a value the model
+would refuse, a constraint, a key derived from a reference that is not a `ref`, a final
+pass with unresolved references) raises: the importer then rolls the batch back and runs
+it line by line, so rejects, counts and audit rows are the row path's own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
+from django.db import connection, models
+from django.utils import timezone
+
+from helpdesk.handover import codec
+from helpdesk.handover.codec import ImportContext, parse_inquiry_reference
+
+
+class NotBulkable(Exception):
+    """This run of lines must go through the row-by-row importer."""
+
+
+# --- references, unresolved -----------------------------------------------------------------
+
+
+class _Pending:
+    """A reference to a row, resolved later in SQL: kind ("ref", "call_id", "message_id" for an
+    inquiry; "call", "message") and the natural key."""
+
+    __slots__ = ("kind", "key")
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind = kind
+        self.key = key
+
+    @property
+    def ref(self) -> str:
+        # A key derived from the inquiry's ref (a line without "key") needs the ref now.
+        if self.kind == "ref":
+            return self.key
+        raise NotBulkable("derived key from a non-ref inquiry reference")
+
+    @property
+    def pk(self):
+        raise NotBulkable("a pending reference has no id yet")
+
+
+class _RefContext:
+    """The import context for parsing in bulk: references come back unresolved (the same
+    shape checks and messages as ImportContext); times and users as usual."""
+
+    def __init__(self, ctx: ImportContext) -> None:
+        self._ctx = ctx
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx, name)
+
+    def inquiry(self, reference: Any) -> _Pending:
+        return _Pending(*parse_inquiry_reference(reference))
+
+    def call(self, call_id: Any) -> _Pending:
+        if not isinstance(call_id, str) or not call_id:
+            raise ValueError("field 'call_id' must be a non-empty string")
+        return _Pending("call", call_id)
+
+    def message(self, message_id: Any) -> _Pending:
+        if not isinstance(message_id, str) or not message_id:
+            raise ValueError("field 'message_id' must be a non-empty string")
+        return _Pending("message", message_id)
+
+    def retry_later(self) -> None:  # pragma: no cover - parse functions never call it
+        raise NotBulkable("retry_later")
+
+
+# --- field rules, fast ------------------------------------------------------------------------
+
+
+class _Checker:
+    """A conservative, fast stand-in for `Model.clean_fields` on the typed values: it never
+    passes a value clean_fields refuses (null, blank, length, choices, the field's other
+    validators); on a doubt it raises NotBulkable and the row path gives the exact reason."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.rules: dict[str, tuple] = {}
+        for f in model._meta.concrete_fields:
+            if f.is_relation or f.primary_key or f.generated:
+                continue
+            choices = frozenset(value for value, _ in f.flatchoices) if f.choices else None
+            extra = tuple(v for v in f.validators if not isinstance(v, MaxLengthValidator))
+            self.rules[f.name] = (f.null, f.blank, getattr(f, "max_length", None), choices, extra)
+
+    def check(self, name: str, value: Any) -> None:
+        rule = self.rules.get(name)
+        if rule is None:
+            return
+        null, blank, max_length, choices, extra = rule
+        if value is None:
+            if not null:
+                raise NotBulkable(name)
+            return
+        if value == "" and isinstance(value, str):
+            if not blank:
+                raise NotBulkable(name)
+            return
+        if max_length is not None and isinstance(value, str) and len(value) > max_length:
+            raise NotBulkable(name)
+        if choices is not None and value not in choices:
+            raise NotBulkable(name)
+        for validator in extra:
+            try:
+                validator(value)
+            except ValidationError:
+                raise NotBulkable(name) from None
+
+
+# --- one record type --------------------------------------------------------------------------
+
+_INQUIRY_KINDS = ("ref", "call_id", "message_id")
+
+
+_KEY, _FK, _TEXT, _CHECK, _NULLCHECK, _STAMP, _PLAIN = (
+    "key",
+    "fk",
+    "text",
+    "check",
+    "nullcheck",
+    "stamp",
+    "plain",
+)
+
+
+@dataclasses.dataclass
+class CopyType:
+    """How one model is written in bulk. `parse(data, ctx)` is the row path's parse function
+    and returns (key, values, ...); `pending` names the foreign keys that may hold a
+    reference resolved in SQL; `keep_if_null`, those whose absence keeps the stored link."""
+
+    model: type[models.Model]
+    key_field: str
+    parse: Callable[..., tuple]
+    pending: tuple[str, ...] = ()
+    keep_if_null: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        opts = self.model._meta
+        self.fields = [f for f in opts.concrete_fields if not f.primary_key and not f.generated]
+        self.stamps = frozenset(codec.stamp_fields(self.model))
+        self.has_updated_at = any(f.name == "updated_at" for f in self.fields)
+        self.checker = _Checker(self.model)
+        self.stage = "hstage_" + opts.db_table
+        # How each column of a stage row is filled: (field name, mode, aux).
+        self.plan = []
+        for f in self.fields:
+            rule = self.checker.rules.get(f.name)
+            if f.name == self.key_field:
+                self.plan.append((f.name, _KEY, None))
+            elif f.is_relation:
+                self.plan.append((f.name, _FK, None))
+            elif rule is None or f.name in self.stamps:
+                self.plan.append((f.name, _STAMP if f.name in self.stamps else _PLAIN, None))
+            elif (
+                isinstance(f, (models.CharField, models.TextField)) and rule[3] is None and not rule[4] and not rule[0]
+            ):
+                self.plan.append((f.name, _TEXT, (rule[2] if rule[2] is not None else 1 << 62, rule[1])))
+            elif isinstance(f, (models.DateTimeField, models.BooleanField, models.BinaryField)) and not rule[4]:
+                self.plan.append((f.name, _NULLCHECK if not rule[0] else _PLAIN, None))
+            else:
+                self.plan.append((f.name, _CHECK, None))
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _resolve_sql(spec: CopyType, field: models.ForeignKey) -> str:
+    """One UPDATE of the stage setting the id column of a pending reference."""
+    from helpdesk.models import Call, EmailMessage, Inquiry
+
+    col, kind, key = field.column, _q(field.column + "__kind"), _q(field.column + "__key")
+    inq, call, msg = Inquiry._meta.db_table, Call._meta.db_table, EmailMessage._meta.db_table
+    target = field.related_model
+    if target is Inquiry:
+        # The row path's order: by ref; the phone inquiry of a call; the inquiry a message
+        # opened, else the one it belongs to.
+        value = (
+            f"CASE s.{kind} WHEN 'ref' THEN (SELECT i.id FROM {inq} i WHERE i.ref = s.{key}) "
+            f"WHEN 'call_id' THEN (SELECT i.id FROM {inq} i JOIN {call} c ON c.id = i.call_id "
+            f"WHERE c.call_id = s.{key} LIMIT 1) "
+            f"ELSE COALESCE((SELECT i.id FROM {inq} i JOIN {msg} m ON m.id = i.source_message_id "
+            f"WHERE m.message_id = s.{key} LIMIT 1), "
+            f"(SELECT m.inquiry_id FROM {msg} m WHERE m.message_id = s.{key} LIMIT 1)) END"
+        )
+    elif target is Call:
+        value = f"(SELECT c.id FROM {call} c WHERE c.call_id = s.{key})"
+    elif target is EmailMessage:
+        value = f"(SELECT m.id FROM {msg} m WHERE m.message_id = s.{key})"
+    else:  # pragma: no cover - a spec naming another model is a programming error
+        raise RuntimeError(f"no SQL resolution for {target}")
+    return f"UPDATE {spec.stage} AS s SET {_q(col)} = {value} WHERE s.{kind} IS NOT NULL"
+
+
+def _ensure_stage(cursor, spec: CopyType) -> list[str]:
+    """The stage table (temporary, for the batch's transaction) and its column names."""
+    columns = ["idx"] + [f.column for f in spec.fields]
+    ddl = ["idx integer"] + [f"{_q(f.column)} {f.db_type(connection)}" for f in spec.fields]
+    for name in spec.pending:
+        column = spec.model._meta.get_field(name).column
+        columns += [column + "__kind", column + "__key"]
+        ddl += [f"{_q(column + '__kind')} text", f"{_q(column + '__key')} text"]
+    # Dropped at the end of the batch's transaction: a long-lived connection (a Celery
+    # worker) never keeps a stage shaped after an older schema.
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {spec.stage} ({', '.join(ddl)}) ON COMMIT DROP")
+    cursor.execute(f"TRUNCATE {spec.stage}")
+    return columns
+
+
+def copy_import(
+    spec: CopyType,
+    items: list[dict],
+    priors: list[str | None],
+    ctx: ImportContext,
+    *,
+    on_stored: Callable | None = None,
+) -> list[str]:
+    """Import a run of lines of one type; one outcome per line (the bulk_importer contract).
+    `on_stored(parsed, results, ids, stored_at)` runs after the upsert (email attachments) and
+    returns the indexes of stored lines it changed."""
+    from helpdesk.handover.records import _audit_update
+
+    refctx = _RefContext(ctx)
+    opts = spec.model._meta
+    now = timezone.now()
+    defaults = {f.name: f.get_default() for f in spec.fields}
+    check = spec.checker.check
+    plan = spec.plan
+    keep = set(spec.keep_if_null)
+
+    parsed: list[tuple] = []
+    rows: list[list] = []
+    keys: set = set()
+    for index, data in enumerate(items):
+        key, values, *rest = spec.parse(data, refctx)
+        if key in keys:
+            raise NotBulkable("the same key twice among lines imported together")
+        keys.add(key)
+        stamps = codec.line_stamps(spec.model, data)
+        check(spec.key_field, key)
+        row: list[Any] = [index]
+        refs: dict[str, tuple[str, str]] = {}
+        for name, mode, aux in plan:
+            if mode is _KEY:
+                row.append(key)
+            elif name in values:
+                value = values[name]
+                if mode is _FK:
+                    if value.__class__ is _Pending:
+                        refs[name] = (value.kind, value.key)
+                        value = None
+                    elif value is not None:
+                        value = value.pk
+                elif mode is _TEXT:
+                    # Only a length to check (no choices, no other validator): inline.
+                    if value.__class__ is not str or (not value and not aux[1]) or len(value) > aux[0]:
+                        check(name, value)
+                elif mode is _CHECK or (mode is _NULLCHECK and value is None):
+                    check(name, value)
+                row.append(value)
+            elif mode is _STAMP:
+                row.append(stamps.get(name, now))
+            else:
+                row.append(defaults[name])
+        for name in spec.pending:
+            row += refs.get(name, (None, None))
+        rows.append(row)
+        parsed.append((key, values, rest))
+    # The fields a line sets (the parse's order); a keep-if-null link last, present or not.
+    update_fields = [n for n in (parsed[0][1] if parsed else {}) if n not in keep] + list(spec.keep_if_null)
+
+    results = [""] * len(items)
+    retry = [False] * len(items)
+    with connection.cursor() as cursor:
+        columns = _ensure_stage(cursor, spec)
+        with cursor.copy(f"COPY {spec.stage} ({', '.join(_q(c) for c in columns)}) FROM STDIN") as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+
+        # References, in SQL; what does not resolve is deferred (or, on the last pass,
+        # rejected by the row path with its message).
+        deferred: list[int] = []
+        for name in spec.pending:
+            field = opts.get_field(name)
+            cursor.execute(_resolve_sql(spec, field))
+            kind, col = _q(field.column + "__kind"), _q(field.column)
+            cursor.execute(f"SELECT idx FROM {spec.stage} WHERE {kind} IS NOT NULL AND {col} IS NULL")
+            missing = [r[0] for r in cursor.fetchall()]
+            if missing and ctx.final:
+                raise NotBulkable("unresolved reference on the last pass")
+            if name in keep:
+                for index in missing:
+                    retry[index] = True  # stored without the link now, the link set on retry
+            else:
+                deferred += missing
+        if deferred:
+            for index in deferred:
+                results[index] = "defer"
+            cursor.execute(f"DELETE FROM {spec.stage} WHERE idx = ANY(%s)", [sorted(set(deferred))])
+
+        # Which keys are stored, and which of their fields the line changes.
+        table, key_col = _q(opts.db_table), _q(opts.get_field(spec.key_field).column)
+        cols = [(name, _q(opts.get_field(name).column)) for name in update_fields]
+
+        def new_value(name: str, col: str) -> str:
+            return f"COALESCE(s.{col}, t.{col})" if name in keep else f"s.{col}"
+
+        flags = ", ".join(f"({new_value(n, c)} IS DISTINCT FROM t.{c})" for n, c in cols) or "false"
+        fk_cols = [(n, c) for n, c in cols if opts.get_field(n).is_relation]
+        fk_select = "".join(f", s.{c}" for _, c in fk_cols)
+        # A lateral probe per staged key (OFFSET 0 keeps it from being flattened into a join
+        # that could hash the whole table: every batch would then read it all).
+        cursor.execute(
+            f"SELECT s.idx, t.id{fk_select}, {flags} FROM {spec.stage} s "
+            f"JOIN LATERAL (SELECT * FROM {table} x WHERE x.{key_col} = s.{key_col} OFFSET 0) t ON true"
+        )
+        stored = cursor.fetchall()
+
+        # One set-based upsert: new keys inserted, differing rows brought to the line.
+        insert_cols = ", ".join(_q(f.column) for f in spec.fields)
+        excluded = [(n, c, f"COALESCE(EXCLUDED.{c}, t.{c})" if n in keep else f"EXCLUDED.{c}") for n, c in cols]
+        if cols:
+            sets = ", ".join(f"{c} = {e}" for _, c, e in excluded)
+            if spec.has_updated_at:
+                sets += f", {_q(opts.get_field('updated_at').column)} = %s"
+            olds = ", ".join(f"t.{c}" for _, c, _ in excluded)
+            news = ", ".join(e for _, _, e in excluded)
+            conflict = f"DO UPDATE SET {sets} WHERE ROW({olds}) IS DISTINCT FROM ROW({news})"
+        else:
+            conflict = "DO NOTHING"
+        params = [now] if cols and spec.has_updated_at else []
+        cursor.execute(
+            f"INSERT INTO {table} AS t ({insert_cols}) SELECT {insert_cols} FROM {spec.stage} s ORDER BY s.idx "
+            f"ON CONFLICT ({key_col}) {conflict} RETURNING t.id, t.{key_col}",
+            params,
+        )
+        ids = dict((k, pk) for pk, k in cursor.fetchall())
+
+        stored_at: dict[int, tuple] = {}
+        for record in stored:
+            index, pk = record[0], record[1]
+            fk_ids = dict(zip((n for n, _ in fk_cols), record[2 : 2 + len(fk_cols)], strict=True))
+            changed = [n for (n, _), flag in zip(cols, record[2 + len(fk_cols) :], strict=True) if flag]
+            stored_at[index] = (pk, changed, fk_ids)
+        for index in range(len(parsed)):
+            if results[index] != "defer":
+                stored_row = stored_at.get(index)
+                results[index] = "created" if stored_row is None else ("updated" if stored_row[1] else "unchanged")
+
+        also_changed: set[int] = set()
+        if on_stored is not None:
+            also_changed = on_stored(parsed, results, ids, stored_at)
+
+        # The audit UPDATE rows of stored records the line changed (rare in a handover):
+        # the row path's own `_audit_update`, on an instance holding the line's values.
+        for index, (pk, changed, fk_ids) in stored_at.items():
+            if results[index] == "defer" or not (changed or index in also_changed):
+                continue
+            results[index] = "updated"
+            if priors[index] == "created":
+                continue  # a line created in an earlier pass of this run: the IMPORT event covers it
+            key, values, _rest = parsed[index]
+            instance = spec.model(pk=pk, **{spec.key_field: key})
+            for name in changed:
+                if name in fk_ids:
+                    setattr(instance, opts.get_field(name).attname, fk_ids[name])
+                else:
+                    setattr(instance, name, values[name])
+            instance._handover_changed = changed or ["attachments"]
+            _audit_update(instance, "updated", ctx, prior=priors[index])
+
+    return [r + ("+retry" if retry[i] and r != "defer" else "") for i, r in enumerate(results)]

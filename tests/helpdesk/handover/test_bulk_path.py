@@ -1,0 +1,251 @@
+"""The bulk path (COPY + one set-based upsert per batch, references resolved in SQL) writes
+exactly what the row-by-row path writes: the same rows field by field, the same counts,
+rejects and audit rows, for the handover tests' own files."""
+
+import datetime as dt
+import json
+
+import pytest
+import time_machine
+from django.db import connection
+
+from helpdesk.handover import bulk, services
+from helpdesk.handover.services import records_import
+from helpdesk.models import (
+    AuditEvent,
+    Call,
+    Complaint,
+    EmailMessage,
+    Escalation,
+    ImportReject,
+    ImportRun,
+    Inquiry,
+    SecurityIncident,
+)
+from helpdesk.services.imports import import_run_start
+from tests.helpdesk.handover.conftest import empty_database, export_text, jsonl, snapshot
+from tests.helpdesk.handover.test_forward_references import RAW
+from tests.helpdesk.handover.test_import_rejects import CALL, HEADER, INQUIRY
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only(import_path):
+    if connection.vendor != "postgresql" or import_path != "row":
+        pytest.skip("compares both paths itself, on PostgreSQL")
+
+
+def _changed_file(text: str) -> str:
+    """The export with changes: a field of a call, an inquiry, an escalation; a message's
+    attachments; a new complaint without a key; a line moved before what it refers to."""
+    lines = [json.loads(line) for line in text.splitlines()]
+    for line in lines:
+        if line.get("call_id") == "1727740800.102" and line["type"] == "call":
+            line["agent"] = "op77"
+        if line["type"] == "inquiry" and line["ref"] == "EG-20261004-CCCCCC":
+            line.update(category="changed", requester_name="別人", assigned_to="new.user")
+        if line["type"] == "escalation" and line["target"] == "internal":
+            line["note"] = "追記"
+        if line["type"] == "email" and line["message_id"] == "<q1@citizen.example.jp>":
+            line["attachments"] = line["attachments"][:1]
+    lines.insert(
+        1,
+        {
+            "type": "complaint",
+            "inquiry": {"call_id": "1727740800.101"},
+            "received_at": "2026-10-05T10:00:00+09:00",
+            "cause": "operator_error",
+        },
+    )
+    return jsonl(*lines)
+
+
+def _files(export: str) -> list[tuple[str, str]]:
+    return [
+        ("export", export),
+        ("export again", export),
+        ("changed", _changed_file(export)),
+        (
+            "bad lines",
+            jsonl(
+                HEADER,
+                '{"type": "inquiry", "ref": ',
+                {"type": "ticket", "id": 1},
+                {**INQUIRY, "ref": "EG-X-BADTIME", "received_at": "2026-13-45T99:00"},
+                {"type": "complaint", "inquiry": {"ref": "EG-NOWHERE"}, "received_at": "2026-10-01T10:00:00+09:00"},
+                {**CALL, "call_id": "c-bad", "ended_at": "2026-10-01T09:00:00+09:00"},
+                INQUIRY,
+                {**INQUIRY, "ref": "EG-X-CHANNEL", "channel": "fax"},
+                {**INQUIRY, "ref": "EG-X-LONG", "subject": "長" * 300},
+                CALL,
+            ),
+        ),
+        (
+            "forward references",
+            jsonl(
+                {
+                    "type": "email",
+                    "message_id": "<r2@center.jp>",
+                    "direction": "outbound",
+                    "inquiry": {"ref": "EG-F-1"},
+                    "raw": RAW,
+                },
+                {
+                    "type": "escalation",
+                    "inquiry": {"message_id": "<m9@x.jp>"},
+                    "target": "internal",
+                    "escalated_at": "2026-10-01T10:10:00+09:00",
+                    "key": "0b6f0a3e-2f7c-4f41-9a55-4a4c8c1f0c11",
+                },
+                {
+                    "type": "inquiry",
+                    "ref": "EG-F-1",
+                    "channel": "email",
+                    "received_at": "2026-10-01T11:00:00+09:00",
+                    "message_id": "<m9@x.jp>",
+                },
+                {
+                    "type": "email",
+                    "message_id": "<m9@x.jp>",
+                    "direction": "inbound",
+                    "received_at": "2026-10-01T11:00:00+09:00",
+                    "raw": RAW,
+                },
+                {
+                    "type": "inquiry",
+                    "ref": "EG-F-2",
+                    "channel": "phone",
+                    "received_at": "2026-10-01T10:00:00+09:00",
+                    "call_id": "c-never",
+                },
+            ),
+        ),
+    ]
+
+
+def _run(files: list[tuple[str, str]], tmp_path, *, bulk_path: bool) -> list[dict]:
+    """Import the files in turn; after each, everything the import wrote."""
+    states = []
+    for name, text in files:
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text(text, encoding="utf-8")
+        first_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        with path.open("rb") as stream:
+            run = import_run_start(kind=ImportRun.Kind.RECORDS, source_name=path.name)
+            records_import(run=run, stream=stream, bulk=bulk_path)
+        run.refresh_from_db()
+        states.append(
+            {
+                "file": name,
+                "counts": (run.read, run.created, run.updated, run.unchanged, run.rejected, run.error),
+                "rows": snapshot(),
+                "rejects": list(
+                    ImportReject.objects.filter(run=run).order_by("line").values_list("line", "offset", "reason", "raw")
+                ),
+                "audit": [
+                    (e.action, e.object_type, _natural_id(e), _natural_changes(e.changes))
+                    for e in AuditEvent.objects.filter(pk__gt=first_event).order_by(
+                        "action", "object_type", "object_id"
+                    )
+                ],
+            }
+        )
+    return states
+
+
+@time_machine.travel(NOW, tick=False)
+def test_bulk_and_row_paths_write_the_same_rows_rejects_and_audit(full_dataset, tmp_path, monkeypatch):
+    files = _files(export_text())
+    empty_database()
+    row = _run(files, tmp_path, bulk_path=False)
+
+    empty_database()
+    copies = []
+    monkeypatch.setattr(bulk, "copy_import", _spy(bulk.copy_import, copies))
+    fallbacks = []
+    monkeypatch.setattr(services._Importer, "run_batch_safe", _spy(services._Importer.run_batch_safe, fallbacks))
+    bulk_states = _run(files, tmp_path, bulk_path=True)
+
+    for row_state, bulk_state in zip(row, bulk_states, strict=True):
+        name = row_state["file"]
+        assert bulk_state["counts"] == row_state["counts"], name
+        for table, rows in row_state["rows"].items():
+            assert len(bulk_state["rows"][table]) == len(rows), (name, table)
+            for before, after in zip(rows, bulk_state["rows"][table], strict=True):
+                assert after == before, (name, table)  # field by field, surrogate ids aside
+        assert bulk_state["rejects"] == row_state["rejects"], name
+        assert bulk_state["audit"] == row_state["audit"], name
+    assert row[1]["counts"][3] == row[1]["counts"][0]  # the second import: all unchanged
+    assert row[2]["counts"][2] == 4  # a call, an inquiry, an escalation, a message's attachments
+    assert copies, "the bulk path ran"
+    # Line by line only: the batch with bad lines, the batch whose new complaint derives its
+    # key from a call_id reference, and the last pass of the references that never resolve.
+    assert len(fallbacks) == 4
+
+
+def _natural_id(event: AuditEvent) -> str:
+    """The audited record's natural key (surrogate ids differ between the two databases)."""
+    if event.action == AuditEvent.Action.IMPORT:
+        return "run"
+    keys = {
+        "helpdesk.call": (Call, "call_id"),
+        "helpdesk.emailmessage": (EmailMessage, "message_id"),
+        "helpdesk.escalation": (Escalation, "handover_key"),
+        "helpdesk.complaint": (Complaint, "handover_key"),
+        "helpdesk.securityincident": (SecurityIncident, "handover_key"),
+    }
+    if event.object_type in keys:
+        model, field = keys[event.object_type]
+        return str(model.objects.filter(pk=event.object_id).values_list(field, flat=True).first())
+    return event.object_id
+
+
+USER_FIELDS = {
+    "assigned_to",
+    "created_by",
+    "requested_by",
+    "escalated_by",
+    "recorded_by",
+    "confirmed_by",
+    "reported_by",
+}
+
+
+def _natural_changes(changes: dict) -> dict:
+    """Audit values naming a user or an inquiry by id, by username or ref instead."""
+    from django.contrib.auth import get_user_model
+
+    out = {}
+    for field, change in changes.items():
+        if isinstance(change, dict) and change.get("new") is not None and field in USER_FIELDS | {"inquiry"}:
+            model, attr = (get_user_model(), "username") if field in USER_FIELDS else (Inquiry, "ref")
+            change = {**change, "new": model.objects.filter(pk=change["new"]).values_list(attr, flat=True).first()}
+        out[field] = change
+    return out
+
+
+def _spy(function, calls: list):
+    def wrapper(*args, **kwargs):
+        calls.append(args)
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+def test_row_by_row_option_keeps_the_orm_path_on_postgresql(tmp_path, monkeypatch, settings):
+    from tests.helpdesk.handover.conftest import import_file
+
+    settings.HELPDESK_HANDOVER_BULK = True  # the default
+    copies = []
+    monkeypatch.setattr(bulk, "copy_import", _spy(bulk.copy_import, copies))
+    path = tmp_path / "f.jsonl"
+    path.write_text(jsonl(CALL, INQUIRY), encoding="utf-8")
+
+    assert import_file(path, row_by_row=True) == "2 read, 2 created, 0 updated, 0 unchanged, 0 rejected"
+    assert not copies
+    path.write_text(jsonl({**CALL, "call_id": "c-2"}), encoding="utf-8")
+    assert import_file(path) == "1 read, 1 created, 0 updated, 0 unchanged, 0 rejected"
+    assert copies  # PostgreSQL's default path
