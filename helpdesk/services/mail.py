@@ -37,6 +37,7 @@ from helpdesk.services.imports import (
     ImportCounts,
     import_run_begin,
     import_run_create_pending,
+    import_run_enqueue,
     import_run_finish,
     import_run_progress,
     import_run_reject,
@@ -407,25 +408,22 @@ def mail_import_enqueue(*, uploads: list, created_by) -> ImportRun:
     if not uploads:
         raise ValidationError({"file": "ファイルを指定してください。"})
     upload_dir = Path(settings.MEDIA_ROOT) / "imports" / "mail" / uuid.uuid4().hex
-    upload_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, upload in enumerate(uploads):
-        target = upload_dir / f"{i:03d}-{Path(upload.name).name or 'upload'}"
-        with target.open("wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        paths.append(str(target))
+    paths = [str(upload_dir / f"{i:03d}-{Path(upload.name).name or 'upload'}") for i, upload in enumerate(uploads)]
     run = import_run_create_pending(
         kind=ImportRun.Kind.MAIL, source_name=", ".join(u.name for u in uploads), created_by=created_by
     )
 
-    def enqueue() -> None:
-        from helpdesk.tasks.mail import mail_import_run
+    def store() -> None:
+        upload_dir.mkdir(parents=True, exist_ok=True)
+        for upload, path in zip(uploads, paths, strict=True):
+            with open(path, "wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
 
-        mail_import_run.delay(run.pk, paths, True)
+    from helpdesk.tasks.mail import mail_import_run
 
-    transaction.on_commit(enqueue)
-    return run
+    # Nothing is written while the broker is down: 503 and no run (`import_run_enqueue`).
+    return import_run_enqueue(run, mail_import_run, run.pk, paths, True, store=store, paths=paths)
 
 
 def mail_import_paths(*, paths: list[str | Path], created_by=None, run: ImportRun | None = None) -> ImportRun:
