@@ -209,7 +209,12 @@ def mail_store(
 ) -> IngestResult:
     """Store one raw message and thread it. Idempotent: a Message-ID already stored returns
     the stored row (created=False) and changes nothing. Raises NotAMailMessage for bytes
-    that are not mail."""
+    that are not mail.
+
+    An attachment over HELPDESK_ATTACHMENT_MAX_BYTES is kept neither as an Attachment
+    (only its name, type and size) nor in the stored raw copy: that copy keeps the headers
+    and text parts with a short note in place of each dropped part, and the CREATE audit
+    event lists what was dropped."""
     if parsed is None:
         parsed = parse_message(raw, max_attachment_bytes=settings.HELPDESK_ATTACHMENT_MAX_BYTES)
     existing = EmailMessage.objects.filter(message_id=parsed.message_id).first()
@@ -234,7 +239,7 @@ def mail_store(
                 references=" ".join(parsed.references),
                 sent_at=sent_at,
                 received_at=sent_at if outbound else received_at,
-                raw=raw,
+                raw=raw if parsed.stored_raw is None else parsed.stored_raw,
                 is_auto_acknowledgement=parsed.is_auto,
                 charset_problem=parsed.charset_problem,
             )
@@ -263,7 +268,20 @@ def mail_store(
                     "source": source,
                     "inquiry": result.message.inquiry.ref if result.message.inquiry_id else None,
                     "auto": parsed.auto_reason,
+                    **(
+                        {
+                            "dropped_attachments": [
+                                {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                                for a in parsed.dropped
+                            ],
+                            "raw_size": len(raw),
+                            "stored_raw_size": len(message.raw),
+                        }
+                        if parsed.dropped
+                        else {}
+                    ),
                 },
+                note=f"{len(parsed.dropped)} attachment(s) over the size limit not kept" if parsed.dropped else "",
             )
             if acknowledge is None:
                 acknowledge = settings.HELPDESK_SEND_ACKNOWLEDGEMENT and source != EmailMessage.Source.FILE
