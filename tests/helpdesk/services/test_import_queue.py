@@ -70,6 +70,7 @@ def test_upload_with_the_broker_down_is_503_and_leaves_nothing(
     with django_capture_on_commit_callbacks(execute=True):
         response = post(api, admin_user)
     assert response.status_code == 503, response.content
+    assert response["Retry-After"] == "30"
     body = response.json()
     assert body["message"] == QUEUE_UNAVAILABLE
     assert body["code"] == "ServiceUnavailableError"

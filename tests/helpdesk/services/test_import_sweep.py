@@ -150,3 +150,17 @@ def test_the_command_says_partial_when_the_broker_refuses(
     assert str(run.pk) in err.getvalue()
     run.refresh_from_db()
     assert run.status == ImportRun.Status.PENDING and run.requeued_at is None  # tried again next time
+
+
+def test_a_late_mail_task_for_a_swept_run_does_nothing(tmp_path, time_machine):
+    from helpdesk.tasks.mail import mail_import_run
+
+    time_machine.move_to(T0, tick=False)
+    mbox = tmp_path / "late.mbox"
+    mbox.write_bytes(b"From a@example.jp Thu Oct  1 09:00:00 2026\nMessage-ID: <late@x>\nSubject: s\n\nbody\n")
+    run = import_run_create_pending(kind=ImportRun.Kind.MAIL, source_name="late.mbox")
+    time_machine.shift(3 * 3600)
+    assert import_runs_sweep().failed == [run.pk]
+    assert mail_import_run(run.pk, [str(mbox)], False) == "0 read, 0 created, 0 updated, 0 unchanged, 0 rejected"
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED and run.read == 0
