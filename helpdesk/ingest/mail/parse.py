@@ -393,12 +393,15 @@ DROPPED_NOTE = (
 def _replace_with_note(part: Message, attachment: ParsedAttachment) -> None:
     """Turn an attachment part into a short UTF-8 text/plain note naming what was there, in
     place: the original payload (possibly tens of MB) is released with it."""
-    for name in ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "MIME-Version"):
+    had_mime_version = "MIME-Version" in part  # the top-level part of a one-part message
+    for name in ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition"):
         del part[name]
     note = DROPPED_NOTE.format(
         filename=attachment.filename or "(no name)", content_type=attachment.content_type, size=attachment.size
     )
     part.set_payload(note, charset="utf-8")
+    if not had_mime_version:
+        del part["MIME-Version"]  # set_payload adds one; a body part has none
     # An attachment itself (not inline text): read again, the stored copy must give the
     # same body text, so the note must not join it.
     name = f"{attachment.filename or 'attachment'}.removed.txt"
