@@ -22,6 +22,10 @@ app.conf.beat_schedule = {
         "task": "helpdesk.tasks.mail.mail_send_outbox",
         "schedule": 120.0,
     },
+    "sweep-import-runs": {
+        "task": "helpdesk.tasks.imports.import_runs_sweep_task",
+        "schedule": 300.0,
+    },
     "kpi-recompute-open-months": {
         "task": "kpi.tasks.kpi_recompute_open_months",
         "schedule": crontab(hour=2, minute=30),

@@ -28,3 +28,9 @@ class ConflictError(ApplicationError):
 
 class InvalidTransitionError(ApplicationError):
     status_code = 409
+
+
+class ServiceUnavailableError(ApplicationError):
+    """A server the request needs (the task queue's broker) is unreachable: try again later."""
+
+    status_code = 503

@@ -131,6 +131,13 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE: dict = {}
+# Import runs whose worker is gone (helpdesk/services/imports.py `import_runs_sweep`): a
+# `running` run with no progress for this long is marked failed; a `pending` run this old is
+# queued again once (if its upload is still on disk), then marked failed.
+HELPDESK_IMPORT_STALE_MINUTES = env.int("HELPDESK_IMPORT_STALE_MINUTES", default=30)
+HELPDESK_IMPORT_PENDING_MINUTES = env.int("HELPDESK_IMPORT_PENDING_MINUTES", default=60)
+# How long an upload waits for the broker before answering 503 "queue unavailable".
+HELPDESK_BROKER_CHECK_SECONDS = env.float("HELPDESK_BROKER_CHECK_SECONDS", default=2.0)
 
 # --- Client addresses, sign-in lockout
 # How many reverse proxies of ours stand in front of the application (helpdesk/client_ip.py):

@@ -3,7 +3,8 @@
     {"message": "...", "code": "...", "errors": {"field": ["message", ...]}, "extra": {...}}
 
 Validation errors are 400 and name the field; a stale update is 409 (or 412 when the
-client sent If-Match)."""
+client sent If-Match); a server we depend on being unreachable (the task queue's broker) is
+503 with `Retry-After`."""
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
-from helpdesk.errors import ApplicationError
+from helpdesk.errors import ApplicationError, ServiceUnavailableError
 
 
 def api_exception_handler(exc, context):
@@ -33,7 +34,10 @@ def api_exception_handler(exc, context):
         body = {"message": exc.message, "code": code, "errors": {}, "extra": exc.extra}
         if "field" in exc.extra:
             body["errors"] = {exc.extra["field"]: [exc.message]}
-        return Response(body, status=status_code)
+        response = Response(body, status=status_code)
+        if isinstance(exc, ServiceUnavailableError):
+            response["Retry-After"] = "30"  # a client (or proxy) waits before trying again
+        return response
 
     response = exception_handler(exc, context)
     if response is None:

@@ -35,6 +35,17 @@ class ImportRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Liveness: set when the task begins and on every progress update. A `running` run whose
+    # heartbeat is older than HELPDESK_IMPORT_STALE_MINUTES lost its worker (the sweeper,
+    # helpdesk/services/imports.py `import_runs_sweep`, marks it failed).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # What was queued for this run ({"task": name, "args": [...], "kwargs": {...}}), so the
+    # sweeper can queue a `pending` run again once; empty for runs not queued through
+    # `import_run_enqueue`.
+    queued_task = models.JSONField(default=dict, blank=True)
+    # Uploaded files waiting for the task (personal data: removed when the run ends).
+    upload_paths = models.JSONField(default=list, blank=True)
+    requeued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

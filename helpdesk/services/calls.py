@@ -1019,8 +1019,9 @@ def calls_import_enqueue(
     *, uploads: Sequence, fmt: str, encoding: str = "utf-8", cdr_timezone: str = "Asia/Tokyo", actor=None
 ) -> ImportRun:
     """Store uploaded files and queue `calls_import_files` once the run row is committed;
-    progress and the result are on the run (GET /api/import-runs/{id}/)."""
-    from helpdesk.services.imports import import_run_create_pending
+    progress and the result are on the run (GET /api/import-runs/{id}/). With the broker
+    down: ServiceUnavailableError (503) and nothing stored (`import_run_enqueue`)."""
+    from helpdesk.services.imports import import_run_create_pending, import_run_enqueue
     from helpdesk.tasks.phone import calls_import_files
 
     normalise_encoding(encoding)
@@ -1030,17 +1031,26 @@ def calls_import_enqueue(
     run = import_run_create_pending(
         kind=kind, source_name=", ".join(names), created_by=actor, total=sum(u.size for u in uploads)
     )
-    paths = []
-    for i, upload in enumerate(uploads):
-        path = upload_dir() / f"run-{run.pk}-{i}"
-        with path.open("wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        paths.append(str(path))
-    transaction.on_commit(
-        lambda: calls_import_files.delay(run.pk, paths, names, fmt=fmt, encoding=encoding, cdr_timezone=cdr_timezone)
+    paths = [str(upload_dir() / f"run-{run.pk}-{i}") for i in range(len(uploads))]
+
+    def store() -> None:
+        for upload, path in zip(uploads, paths, strict=True):
+            with open(path, "wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+
+    return import_run_enqueue(
+        run,
+        calls_import_files,
+        run.pk,
+        paths,
+        names,
+        store=store,
+        paths=paths,
+        fmt=fmt,
+        encoding=encoding,
+        cdr_timezone=cdr_timezone,
     )
-    return run
 
 
 @transaction.atomic

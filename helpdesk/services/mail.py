@@ -37,6 +37,7 @@ from helpdesk.services.imports import (
     ImportCounts,
     import_run_begin,
     import_run_create_pending,
+    import_run_enqueue,
     import_run_finish,
     import_run_progress,
     import_run_reject,
@@ -208,7 +209,12 @@ def mail_store(
 ) -> IngestResult:
     """Store one raw message and thread it. Idempotent: a Message-ID already stored returns
     the stored row (created=False) and changes nothing. Raises NotAMailMessage for bytes
-    that are not mail."""
+    that are not mail.
+
+    An attachment over HELPDESK_ATTACHMENT_MAX_BYTES is kept neither as an Attachment
+    (only its name, type and size) nor in the stored raw copy: that copy keeps the headers
+    and text parts with a short note in place of each dropped part, and the CREATE audit
+    event lists what was dropped."""
     if parsed is None:
         parsed = parse_message(raw, max_attachment_bytes=settings.HELPDESK_ATTACHMENT_MAX_BYTES)
     existing = EmailMessage.objects.filter(message_id=parsed.message_id).first()
@@ -233,7 +239,7 @@ def mail_store(
                 references=" ".join(parsed.references),
                 sent_at=sent_at,
                 received_at=sent_at if outbound else received_at,
-                raw=raw,
+                raw=raw if parsed.stored_raw is None else parsed.stored_raw,
                 is_auto_acknowledgement=parsed.is_auto,
                 charset_problem=parsed.charset_problem,
             )
@@ -262,7 +268,20 @@ def mail_store(
                     "source": source,
                     "inquiry": result.message.inquiry.ref if result.message.inquiry_id else None,
                     "auto": parsed.auto_reason,
+                    **(
+                        {
+                            "dropped_attachments": [
+                                {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                                for a in parsed.dropped
+                            ],
+                            "raw_size": len(raw),
+                            "stored_raw_size": len(message.raw),
+                        }
+                        if parsed.dropped
+                        else {}
+                    ),
                 },
+                note=f"{len(parsed.dropped)} attachment(s) over the size limit not kept" if parsed.dropped else "",
             )
             if acknowledge is None:
                 acknowledge = settings.HELPDESK_SEND_ACKNOWLEDGEMENT and source != EmailMessage.Source.FILE
@@ -407,25 +426,22 @@ def mail_import_enqueue(*, uploads: list, created_by) -> ImportRun:
     if not uploads:
         raise ValidationError({"file": "ファイルを指定してください。"})
     upload_dir = Path(settings.MEDIA_ROOT) / "imports" / "mail" / uuid.uuid4().hex
-    upload_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, upload in enumerate(uploads):
-        target = upload_dir / f"{i:03d}-{Path(upload.name).name or 'upload'}"
-        with target.open("wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        paths.append(str(target))
+    paths = [str(upload_dir / f"{i:03d}-{Path(upload.name).name or 'upload'}") for i, upload in enumerate(uploads)]
     run = import_run_create_pending(
         kind=ImportRun.Kind.MAIL, source_name=", ".join(u.name for u in uploads), created_by=created_by
     )
 
-    def enqueue() -> None:
-        from helpdesk.tasks.mail import mail_import_run
+    def store() -> None:
+        upload_dir.mkdir(parents=True, exist_ok=True)
+        for upload, path in zip(uploads, paths, strict=True):
+            with open(path, "wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
 
-        mail_import_run.delay(run.pk, paths, True)
+    from helpdesk.tasks.mail import mail_import_run
 
-    transaction.on_commit(enqueue)
-    return run
+    # Nothing is written while the broker is down: 503 and no run (`import_run_enqueue`).
+    return import_run_enqueue(run, mail_import_run, run.pk, paths, True, store=store, paths=paths)
 
 
 def mail_import_paths(*, paths: list[str | Path], created_by=None, run: ImportRun | None = None) -> ImportRun:

@@ -61,6 +61,8 @@ def mail_import_run(run_pk: int, paths: list[str], delete_after: bool = False) -
     from helpdesk.services.mail import mail_import_paths
 
     run = ImportRun.objects.get(pk=run_pk)
+    if run.status in (ImportRun.Status.DONE, ImportRun.Status.FAILED):
+        return run.summary()  # a redelivery, or a run the sweeper already gave up on
     try:
         run = mail_import_paths(paths=paths, run=run)
     finally:

@@ -57,6 +57,15 @@ class ParsedMail:
     auto_reason: str
     charset_problem: bool
     attachments: list[ParsedAttachment]
+    # The raw message to store when attachments were not kept: the same headers and text
+    # parts, each dropped attachment replaced by a short text/plain note. None: store the
+    # raw bytes as they came.
+    stored_raw: bytes | None = None
+
+    @property
+    def dropped(self) -> list[ParsedAttachment]:
+        """Attachments over the size limit: neither kept as attachments nor in the stored raw."""
+        return [a for a in self.attachments if a.truncated]
 
     @property
     def received_at(self) -> dt.datetime | None:
@@ -318,15 +327,17 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -
             if filename:
                 filename, p = decode_header_value(filename)
             keep = len(content) <= max_attachment_bytes
-            attachments.append(
-                ParsedAttachment(
-                    filename=filename[:255],
-                    content_type=part.get_content_type()[:127],
-                    size=len(content),
-                    content=content if keep else None,
-                    truncated=not keep,
-                )
+            attachment = ParsedAttachment(
+                filename=filename[:255],
+                content_type=part.get_content_type()[:127],
+                size=len(content),
+                content=content if keep else None,
+                truncated=not keep,
             )
+            del content  # a dropped attachment's bytes go now, not at the next part
+            attachments.append(attachment)
+            if not keep:
+                _replace_with_note(part, attachment)
             continue
         data = _payload_bytes(part)
         text, p = decode_bytes(data, part.get_content_charset() or part.get_param("charset"))
@@ -363,4 +374,51 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -
         auto_reason=auto,
         charset_problem=problem,
         attachments=attachments,
+        stored_raw=_regenerate(msg, raw) if any(a.truncated for a in attachments) else None,
     )
+
+
+# --- the stored copy of a message whose attachments were too big ----------------------------
+
+DROPPED_NOTE = (
+    "[添付ファイルは保存されていません / attachment not kept]\n"
+    "ファイル名 / file: {filename}\n"
+    "種類 / type: {content_type}\n"
+    "サイズ / size: {size} bytes\n"
+    "上限 HELPDESK_ATTACHMENT_MAX_BYTES を超えたため、元のメールから取り除きました。\n"
+    "It was over the size limit and was removed from the stored copy of this message.\n"
+)
+
+
+def _replace_with_note(part: Message, attachment: ParsedAttachment) -> None:
+    """Turn an attachment part into a short UTF-8 text/plain note naming what was there, in
+    place: the original payload (possibly tens of MB) is released with it."""
+    had_mime_version = "MIME-Version" in part  # the top-level part of a one-part message
+    for name in ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition"):
+        del part[name]
+    note = DROPPED_NOTE.format(
+        filename=attachment.filename or "(no name)", content_type=attachment.content_type, size=attachment.size
+    )
+    part.set_payload(note, charset="utf-8")
+    if not had_mime_version:
+        del part["MIME-Version"]  # set_payload adds one; a body part has none
+    # An attachment itself (not inline text): read again, the stored copy must give the
+    # same body text, so the note must not join it.
+    name = f"{attachment.filename or 'attachment'}.removed.txt"
+    part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", name) if not name.isascii() else name)
+    part["X-Helpdesk-Dropped"] = f"size={attachment.size}"
+
+
+def _regenerate(msg: Message, raw: bytes) -> bytes:
+    """The message tree back to bytes: headers as they were (raw, not re-folded), the line
+    ending of the original."""
+    from email.generator import BytesGenerator
+    from io import BytesIO
+
+    head = raw[: raw.find(b"\n") + 1]
+    linesep = "\r\n" if head.endswith(b"\r\n") else "\n"
+    out = BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=policy.compat32.clone(linesep=linesep, max_line_length=0)).flatten(
+        msg
+    )
+    return out.getvalue()
