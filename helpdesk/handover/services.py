@@ -30,10 +30,12 @@ from helpdesk.services.audit import audit_record
 from helpdesk.services.imports import (
     ImportCounts,
     import_run_create_pending,
+    import_run_enqueue,
     import_run_finish,
     import_run_progress,
     import_run_reject,
-    import_upload_store,
+    import_upload_path,
+    import_upload_write,
 )
 
 logger = logging.getLogger(__name__)
@@ -422,9 +424,16 @@ def records_import_enqueue(*, upload, actor) -> ImportRun:
     run = import_run_create_pending(
         kind=ImportRun.Kind.RECORDS, source_name=upload.name or "upload.jsonl", created_by=actor, total=upload.size
     )
-    path = import_upload_store(run=run, upload=upload)
-    transaction.on_commit(lambda: handover_import_file.delay(run.pk, str(path)))
-    return run
+    path = import_upload_path(run=run, upload=upload)
+    # Nothing is written while the broker is down: 503 and no run (`import_run_enqueue`).
+    return import_run_enqueue(
+        run,
+        handover_import_file,
+        run.pk,
+        str(path),
+        store=lambda: import_upload_write(upload=upload, path=path),
+        paths=[path],
+    )
 
 
 # --- helpers ----------------------------------------------------------------------------------

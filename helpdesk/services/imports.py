@@ -39,11 +39,11 @@ Contract (keep it stable — phone, mail and handover imports all call it):
     Mutable tally: ``c.read += 1``; ``c.add(outcome)`` with ``outcome`` one of
     ``"created"``, ``"updated"``, ``"unchanged"``, ``"rejected"``; ``c + other`` sums.
 
-``import_upload_store(*, run, upload) -> pathlib.Path``
-    Streams an uploaded file (Django ``UploadedFile``) to ``MEDIA_ROOT/imports/`` under a
-    name derived from the run id, for the Celery task that imports it; the task deletes
-    it when the run finishes. The path is recorded on ``run.upload_paths`` so the sweeper
-    can remove it if the run dies.
+``import_upload_path(*, run, upload) -> pathlib.Path`` / ``import_upload_write(*, upload, path)``
+    Where an uploaded file (Django ``UploadedFile``) is kept under ``MEDIA_ROOT/imports/``
+    (a name derived from the run id) and the streamed write, which ``import_run_enqueue``
+    runs as its ``store`` only once the broker answered; the task deletes the file when the
+    run finishes, the sweeper if the run dies.
 
 ``import_run_enqueue(run, task, *args, store=None, paths=(), **kwargs) -> ImportRun``
     Queue a pending run's Celery task. Checks the broker answers BEFORE anything is
@@ -260,17 +260,18 @@ def import_run_finish(
     return run
 
 
-def import_upload_store(*, run: ImportRun, upload) -> pathlib.Path:
+def import_upload_path(*, run: ImportRun, upload) -> pathlib.Path:
+    """Where an upload for `run` is kept until its task has imported it."""
     directory = pathlib.Path(settings.MEDIA_ROOT) / "imports"
-    directory.mkdir(parents=True, exist_ok=True)
     suffix = re.sub(r"[^A-Za-z0-9.]", "", pathlib.Path(upload.name or "").suffix)[:16]
-    path = directory / f"run-{run.pk}{suffix}"
-    run.upload_paths = [*run.upload_paths, str(path)]
-    ImportRun.objects.filter(pk=run.pk).update(upload_paths=run.upload_paths)
+    return directory / f"run-{run.pk}{suffix}"
+
+
+def import_upload_write(*, upload, path: pathlib.Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
         for chunk in upload.chunks():
             out.write(chunk)
-    return path
 
 
 def import_files_remove(paths: Iterable[str | pathlib.Path]) -> None:

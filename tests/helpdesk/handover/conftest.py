@@ -97,15 +97,23 @@ def empty_database() -> None:
     ServiceHours.objects.update(opens_at=dt.time(9), closes_at=dt.time(17))
 
 
-@pytest.fixture(autouse=True, params=["bulk", "row"])
-def import_path(request, settings):
-    """Every handover test runs through both import paths: the bulk one (COPY + set-based
-    upsert, PostgreSQL's default) and the row-by-row one (SQLite's, and `--row-by-row`).
-    On SQLite both are the row path, so the bulk run is skipped there."""
-    from django.db import connection
+def pytest_generate_tests(metafunc):
+    """Every handover test runs through both import paths on PostgreSQL: the bulk one (COPY +
+    set-based upsert, its default) and the row-by-row one (SQLite's, and `--row-by-row`). On
+    SQLite there is only the row path, so only that variant is generated (never skipped). A
+    test that compares both paths itself (`one_import_path`) runs once."""
+    if "import_path" not in metafunc.fixturenames:
+        return
+    from django.conf import settings
 
-    if request.param == "bulk" and connection.vendor != "postgresql":
-        pytest.skip("the bulk path is PostgreSQL's")
+    postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    once = metafunc.definition.get_closest_marker("one_import_path") is not None
+    paths = ["bulk", "row"] if postgres and not once else ["row"]
+    metafunc.parametrize("import_path", paths, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def import_path(request, settings):
     settings.HELPDESK_HANDOVER_BULK = request.param == "bulk"
     return request.param
 

@@ -7,7 +7,6 @@ import json
 
 import pytest
 import time_machine
-from django.db import connection
 
 from helpdesk.handover import bulk, services
 from helpdesk.handover.services import records_import
@@ -27,15 +26,10 @@ from tests.helpdesk.handover.conftest import empty_database, export_text, jsonl,
 from tests.helpdesk.handover.test_forward_references import RAW
 from tests.helpdesk.handover.test_import_rejects import CALL, HEADER, INQUIRY
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+# These tests run both paths themselves, on PostgreSQL (the only database with the bulk path).
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.one_import_path]
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def _postgresql_only(import_path):
-    if connection.vendor != "postgresql" or import_path != "row":
-        pytest.skip("compares both paths itself, on PostgreSQL")
 
 
 def _changed_file(text: str) -> str:

@@ -62,7 +62,16 @@ def _post_mail(api, user):
     return api.as_user(user).post("/api/mail/imports/", {"file": upload}, format="multipart")
 
 
-@pytest.mark.parametrize("post", [_post_calls, _post_mail], ids=["calls", "mail"])
+def _post_records(api, user):
+    line = '{"type": "inquiry", "ref": "EG-20261001-Q00001", "channel": "form", "received_at": "2026-10-01T10:00:00+09:00"}'
+    upload = SimpleUploadedFile("handover.jsonl", (line + "\n").encode())
+    return api.as_user(user).post("/api/handover/import/", {"file": upload}, format="multipart")
+
+
+UPLOADS = pytest.mark.parametrize("post", [_post_calls, _post_mail, _post_records], ids=["calls", "mail", "records"])
+
+
+@UPLOADS
 def test_upload_with_the_broker_down_is_503_and_leaves_nothing(
     api, admin_user, broker, tmp_path, post, django_capture_on_commit_callbacks
 ):
@@ -78,7 +87,7 @@ def test_upload_with_the_broker_down_is_503_and_leaves_nothing(
     assert _files(tmp_path) == []
 
 
-@pytest.mark.parametrize("post", [_post_calls, _post_mail], ids=["calls", "mail"])
+@UPLOADS
 def test_upload_with_the_broker_up_is_queued_after_commit(
     api, admin_user, broker, tmp_path, post, django_capture_on_commit_callbacks
 ):
