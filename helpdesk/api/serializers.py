@@ -326,7 +326,9 @@ class SecurityIncidentViewSerializer(SecurityIncidentSerializer):
     shape rather than a `oneOf` of both, which an admin's answer would match twice."""
 
     description = serializers.CharField(required=False, help_text="管理者のみ（レビュー担当には含まれない）")
-    reported_by = UserRefSerializer(required=False, allow_null=True, help_text="管理者のみ（レビュー担当には含まれない）")
+    reported_by = UserRefSerializer(
+        required=False, allow_null=True, help_text="管理者のみ（レビュー担当には含まれない）"
+    )
 
 
 class SecurityIncidentWriteSerializer(serializers.Serializer):

@@ -212,9 +212,12 @@ def test_api_fuzz_no_5xx_no_schema_violation_no_reviewer_pii(wsgi_app):
     elapsed = time.monotonic() - started
     report = "\n".join(
         [f"{findings.requests} requests over {len(operations)} operations × {len(ROLES)} roles in {elapsed:.0f} s"]
-        + [f"5xx ({len(findings.server_errors)}):"] + sorted(findings.server_errors)
-        + [f"schema violations ({len(findings.schema_violations)}):"] + sorted(findings.schema_violations)
-        + [f"reviewer personal data ({len(findings.personal_data)}):"] + sorted(findings.personal_data)
+        + [f"5xx ({len(findings.server_errors)}):"]
+        + sorted(findings.server_errors)
+        + [f"schema violations ({len(findings.schema_violations)}):"]
+        + sorted(findings.schema_violations)
+        + [f"reviewer personal data ({len(findings.personal_data)}):"]
+        + sorted(findings.personal_data)
     )
     print(report)
     assert not (findings.server_errors or findings.schema_violations or findings.personal_data), report
