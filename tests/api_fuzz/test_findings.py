@@ -56,3 +56,13 @@ def test_inquiry_received_before_1900_is_a_400(api, agent):
     )
     assert response.status_code == 400
     assert "received_at" in response.json()["errors"]
+
+
+def test_faq_entry_without_category_or_source_conforms_to_the_schema(components, api, admin_user):
+    created = api.as_user(admin_user).post("/api/faq/entries/", {"question": "印鑑証明は必要ですか"}, format="json")
+    assert created.status_code == 201
+    body = created.json()
+    assert body["category"] is None and body["source_cluster"] is None and body["source_surge"] is None
+    properties = components["FaqEntry"]["properties"]
+    assert properties["source_cluster"]["nullable"] and properties["source_surge"]["nullable"]
+    assert properties["category"].get("nullable") or {"type": "null"} in properties["category"].get("oneOf", [])
