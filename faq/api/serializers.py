@@ -10,7 +10,7 @@ class FaqCategorySerializer(serializers.ModelSerializer):
 
 
 class PublicFaqEntrySerializer(serializers.ModelSerializer):
-    category = FaqCategorySerializer(read_only=True)
+    category = FaqCategorySerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = FaqEntry
@@ -20,9 +20,13 @@ class PublicFaqEntrySerializer(serializers.ModelSerializer):
 class FaqEntrySerializer(serializers.ModelSerializer):
     """Admins' view: drafts and retired entries too, with where a draft came from."""
 
-    category = FaqCategorySerializer(read_only=True)
-    source_cluster = serializers.IntegerField(source="source_cluster.cluster_id", read_only=True, default=None)
-    source_surge = serializers.CharField(source="source_surge.explanation", read_only=True, default=None)
+    category = FaqCategorySerializer(read_only=True, allow_null=True)
+    source_cluster = serializers.IntegerField(
+        source="source_cluster.cluster_id", read_only=True, allow_null=True, default=None
+    )
+    source_surge = serializers.CharField(
+        source="source_surge.explanation", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = FaqEntry

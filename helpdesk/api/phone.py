@@ -15,7 +15,7 @@ from helpdesk.api.concurrency import etag_for, expected_version
 from helpdesk.api.handover import ImportRunSerializer
 from helpdesk.api.pagination import DefaultCursorPagination
 from helpdesk.api.permissions import IsAdmin, IsStaffOperator, IsSupervisor
-from helpdesk.api.serializers import CallDetailSerializer
+from helpdesk.api.serializers import CallDetailSerializer, LocalTimeField
 from helpdesk.calendar import TOKYO
 from helpdesk.errors import NotFoundError
 from helpdesk.models import CalendarDay, Call
@@ -231,8 +231,8 @@ class ReadStaffWriteAdmin(IsAuthenticated):
 
 class ServiceHoursSerializer(serializers.Serializer):
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday")
-    opens_at = serializers.TimeField()
-    closes_at = serializers.TimeField()
+    opens_at = LocalTimeField()
+    closes_at = LocalTimeField()
 
     def validate(self, attrs):
         if attrs["closes_at"] <= attrs["opens_at"]:
@@ -263,6 +263,9 @@ class ServiceHoursView(APIView):
 
 
 class CalendarDaySerializer(serializers.ModelSerializer):
+    opens_at = LocalTimeField(required=False, allow_null=True)
+    closes_at = LocalTimeField(required=False, allow_null=True)
+
     class Meta:
         model = CalendarDay
         fields = ["date", "kind", "opens_at", "closes_at", "note"]

@@ -5,6 +5,8 @@ services, so API views, pages, commands, tasks and the admin enforce the same ru
 Output serializers for lists mask personal information (helpdesk.pii); detail serializers
 show it and the view writes the VIEW_PII audit row."""
 
+import datetime as dt
+
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -13,6 +15,39 @@ from helpdesk import pii
 from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry, SecurityIncident
 
 User = get_user_model()
+
+# Before 1888 Tokyo kept local mean time (+09:18:59), which no RFC 3339 date-time can state:
+# a record time that old is a typo, refused with the field named rather than echoed back in
+# an offset the published schema (and most clients) cannot parse.
+EARLIEST_RECORD_TIME = dt.datetime(1900, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+
+
+class RecordDateTimeField(serializers.DateTimeField):
+    """A record's moment (arrival, answer, occurrence…): from 1900 on."""
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        if parsed < EARLIEST_RECORD_TIME:
+            raise serializers.ValidationError("1900年より前の日時は指定できません。")
+        return parsed
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0}]})
+class BlankableEmailField(serializers.EmailField):
+    """An e-mail address or "" (no address given): the schema says both, as the data has both."""
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+        "example": "09:00:00",
+        "description": "東京時間の時刻（時差なし）",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time of day in Tokyo. OpenAPI's `format: time` (RFC 3339 full-time) demands
+    a UTC offset that an opening hour does not have, so the schema states the real shape."""
 
 
 class UserRefSerializer(serializers.Serializer):
@@ -67,6 +102,7 @@ class InquiryDetailSerializer(serializers.ModelSerializer):
     assigned_to = UserRefSerializer(read_only=True, allow_null=True)
     call_id = serializers.CharField(source="call.call_id", read_only=True, allow_null=True, default=None)
     source_message_id = serializers.IntegerField(read_only=True, allow_null=True)
+    requester_email = BlankableEmailField(read_only=True)
 
     class Meta:
         model = Inquiry
@@ -103,14 +139,14 @@ INQUIRY_PII_FIELDS = ("requester_name", "requester_email", "requester_phone", "r
 
 class InquiryCreateSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Inquiry.Channel.choices)
-    received_at = serializers.DateTimeField(required=False, help_text="省略時は現在時刻（電話で通話指定時は着信時刻）")
+    received_at = RecordDateTimeField(required=False, help_text="省略時は現在時刻（電話で通話指定時は着信時刻）")
     subject = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     body = serializers.CharField(required=False, allow_blank=True, default="")
     category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     resolution = serializers.CharField(required=False, allow_blank=True, default="")
     ministry_guidance = serializers.BooleanField(required=False, default=False)
     requester_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    requester_email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+    requester_email = BlankableEmailField(max_length=254, required=False, allow_blank=True, default="")
     requester_phone = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     requester_organization = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     call_id = serializers.SlugRelatedField(
@@ -137,7 +173,7 @@ class InquiryUpdateSerializer(serializers.Serializer):
     resolution = serializers.CharField(required=False, allow_blank=True)
     ministry_guidance = serializers.BooleanField(required=False)
     requester_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    requester_email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    requester_email = BlankableEmailField(max_length=254, required=False, allow_blank=True)
     requester_phone = serializers.CharField(max_length=64, required=False, allow_blank=True)
     requester_organization = serializers.CharField(max_length=200, required=False, allow_blank=True)
     reason = serializers.CharField(
@@ -165,7 +201,7 @@ class InquiryAssignSerializer(serializers.Serializer):
 class InquiryTransitionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Inquiry.Status.choices)
     version = serializers.IntegerField(min_value=1, required=False)
-    at = serializers.DateTimeField(required=False, help_text="状態変更の時刻（省略時は現在）")
+    at = RecordDateTimeField(required=False, help_text="状態変更の時刻（省略時は現在）")
 
 
 class InquiryCorrectionSerializer(serializers.Serializer):
@@ -175,10 +211,10 @@ class InquiryCorrectionSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, required=False)
     reason = serializers.CharField(max_length=1000, help_text="訂正の理由（監査ログに記録）")
     channel = serializers.ChoiceField(choices=Inquiry.Channel.choices, required=False)
-    received_at = serializers.DateTimeField(required=False)
-    first_answered_at = serializers.DateTimeField(required=False, allow_null=True)
-    wrapup_completed_at = serializers.DateTimeField(required=False, allow_null=True)
-    resolved_at = serializers.DateTimeField(required=False, allow_null=True)
+    received_at = RecordDateTimeField(required=False)
+    first_answered_at = RecordDateTimeField(required=False, allow_null=True)
+    wrapup_completed_at = RecordDateTimeField(required=False, allow_null=True)
+    resolved_at = RecordDateTimeField(required=False, allow_null=True)
     ministry_guidance = serializers.BooleanField(required=False)
 
     def validate(self, attrs):
@@ -219,12 +255,12 @@ class EscalationCreateSerializer(serializers.Serializer):
     target = serializers.ChoiceField(choices=Escalation.Target.choices)
     organization = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="")
-    escalated_at = serializers.DateTimeField(required=False)
+    escalated_at = RecordDateTimeField(required=False)
 
 
 class EscalationReturnSerializer(serializers.Serializer):
     answer = serializers.CharField(allow_blank=False)
-    returned_at = serializers.DateTimeField(required=False)
+    returned_at = RecordDateTimeField(required=False)
 
 
 # --- complaints --------------------------------------------------------------------------
@@ -253,12 +289,12 @@ class ComplaintSerializer(serializers.ModelSerializer):
 class ComplaintCreateSerializer(serializers.Serializer):
     inquiry = serializers.SlugRelatedField(slug_field="ref", queryset=Inquiry.objects.all())
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    received_at = serializers.DateTimeField(required=False)
+    received_at = RecordDateTimeField(required=False)
 
 
 class ComplaintClassifySerializer(serializers.Serializer):
     cause = serializers.ChoiceField(choices=Complaint.Cause.choices)
-    confirmed_at = serializers.DateTimeField(required=False)
+    confirmed_at = RecordDateTimeField(required=False)
     reason = serializers.CharField(
         max_length=1000, required=False, allow_blank=True, default="", help_text="確定済みの原因を訂正する理由"
     )
@@ -284,9 +320,20 @@ class SecurityIncidentReviewerSerializer(SecurityIncidentSerializer):
         read_only_fields = fields
 
 
+class SecurityIncidentViewSerializer(SecurityIncidentSerializer):
+    """The schema of a security incident as read: an admin gets every field; a reviewer gets
+    the same without `description` and `reported_by` (so those two are optional here). One
+    shape rather than a `oneOf` of both, which an admin's answer would match twice."""
+
+    description = serializers.CharField(required=False, help_text="管理者のみ（レビュー担当には含まれない）")
+    reported_by = UserRefSerializer(
+        required=False, allow_null=True, help_text="管理者のみ（レビュー担当には含まれない）"
+    )
+
+
 class SecurityIncidentWriteSerializer(serializers.Serializer):
-    occurred_at = serializers.DateTimeField()
-    detected_at = serializers.DateTimeField()
+    occurred_at = RecordDateTimeField()
+    detected_at = RecordDateTimeField()
     severity = serializers.ChoiceField(choices=SecurityIncident.Severity.choices)
     kind = serializers.ChoiceField(choices=SecurityIncident.Kind.choices, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
