@@ -25,7 +25,6 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
@@ -33,6 +32,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from faq.models import FaqEntry
 from helpdesk.models import CalendarDay, Call, EmailMessage, Role, SecurityIncident
+from helpdesk.services.tokens import api_token_issue
 from tests.factories import (
     CallFactory,
     ComplaintFactory,
@@ -217,7 +217,7 @@ def test_api_fuzz_no_5xx_no_schema_violation_no_reviewer_pii(wsgi_app):
     started = time.monotonic()
     for role in ROLES:
         user = UserFactory(username=f"fuzz-{role}", roles=[role])
-        token = Token.objects.create(user=user).key
+        token, _ = api_token_issue(user=user)
         for operation in operations:
             _fuzz_operation(app, operation, token, role, seeded, findings)
     elapsed = time.monotonic() - started
