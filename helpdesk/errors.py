@@ -30,6 +30,12 @@ class InvalidTransitionError(ApplicationError):
     status_code = 409
 
 
+class PayloadTooLargeError(ApplicationError):
+    """An upload over the import endpoints' limit (HELPDESK_IMPORT_MAX_UPLOAD_BYTES)."""
+
+    status_code = 413
+
+
 class ServiceUnavailableError(ApplicationError):
     """A server the request needs (the task queue's broker) is unreachable: try again later."""
 

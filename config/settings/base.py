@@ -234,6 +234,9 @@ HELPDESK_MAILBOX_ADDRESSES = [
 ]
 HELPDESK_FROM_ADDRESS = env("HELPDESK_FROM_ADDRESS", default=HELPDESK_MAILBOX_ADDRESSES[0])
 HELPDESK_ATTACHMENT_MAX_BYTES = env.int("HELPDESK_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# What one API upload to an import endpoint may weigh (all its files); larger imports go
+# through the management commands (docs/operations.md).
+HELPDESK_IMPORT_MAX_UPLOAD_BYTES = env.int("HELPDESK_IMPORT_MAX_UPLOAD_BYTES", default=1024**3)
 HELPDESK_SEND_ACKNOWLEDGEMENT = env.bool("HELPDESK_SEND_ACKNOWLEDGEMENT", default=False)
 HELPDESK_IMAP = {
     "HOST": env("IMAP_HOST", default=""),

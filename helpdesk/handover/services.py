@@ -36,6 +36,7 @@ from helpdesk.services.imports import (
     import_run_reject,
     import_upload_path,
     import_upload_write,
+    import_uploads_check,
 )
 
 logger = logging.getLogger(__name__)
@@ -421,6 +422,7 @@ def records_import_enqueue(*, upload, actor) -> ImportRun:
     """Store the upload and queue `handover_import_file` once the run row is committed."""
     from helpdesk.tasks.handover import handover_import_file
 
+    import_uploads_check([upload])
     run = import_run_create_pending(
         kind=ImportRun.Kind.RECORDS, source_name=upload.name or "upload.jsonl", created_by=actor, total=upload.size
     )

@@ -1021,9 +1021,10 @@ def calls_import_enqueue(
     """Store uploaded files and queue `calls_import_files` once the run row is committed;
     progress and the result are on the run (GET /api/import-runs/{id}/). With the broker
     down: ServiceUnavailableError (503) and nothing stored (`import_run_enqueue`)."""
-    from helpdesk.services.imports import import_run_create_pending, import_run_enqueue
+    from helpdesk.services.imports import import_run_create_pending, import_run_enqueue, import_uploads_check
     from helpdesk.tasks.phone import calls_import_files
 
+    import_uploads_check(uploads)
     normalise_encoding(encoding)
     ZoneInfo(cdr_timezone)
     kind = ImportRun.Kind.CALLS_ASTERISK if fmt == "asterisk" else ImportRun.Kind.CALLS_GENERIC

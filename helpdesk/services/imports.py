@@ -78,7 +78,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from helpdesk.errors import ServiceUnavailableError
+from helpdesk.errors import PayloadTooLargeError, ServiceUnavailableError
 from helpdesk.models import AuditEvent, ImportReject, ImportRun
 from helpdesk.services.audit import audit_record
 
@@ -342,6 +342,20 @@ def _publish(run: ImportRun) -> bool:
         logger.warning("import run %s: could not queue its task, left pending for the sweeper", run.pk, exc_info=True)
         return False
     return True
+
+
+def import_uploads_check(uploads: Iterable[Any]) -> None:
+    """Every import endpoint's size limit, checked before a run exists or a byte is stored:
+    HELPDESK_IMPORT_MAX_UPLOAD_BYTES for the upload (all its files together). Larger files go
+    through the management commands, which stream from the server's disk."""
+    limit = settings.HELPDESK_IMPORT_MAX_UPLOAD_BYTES
+    size = sum(upload.size or 0 for upload in uploads)
+    if size > limit:
+        raise PayloadTooLargeError(
+            f"アップロードが上限 {limit:,} バイトを超えています（{size:,} バイト）。大きなファイルは管理コマンドで取り込んでください。"
+            f" (upload over the {limit:,}-byte limit: import it with the management command)",
+            extra={"field": "file", "limit_bytes": limit, "size_bytes": size},
+        )
 
 
 def import_run_enqueue(

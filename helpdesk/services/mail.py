@@ -42,6 +42,7 @@ from helpdesk.services.imports import (
     import_run_progress,
     import_run_reject,
     import_run_start,
+    import_uploads_check,
 )
 from helpdesk.services.inquiries import (
     ANSWERABLE_STATUSES,
@@ -425,6 +426,7 @@ def mail_import_enqueue(*, uploads: list, created_by) -> ImportRun:
         raise PermissionDeniedError("メールの取込はSVのみ行えます。")
     if not uploads:
         raise ValidationError({"file": "ファイルを指定してください。"})
+    import_uploads_check(uploads)
     upload_dir = Path(settings.MEDIA_ROOT) / "imports" / "mail" / uuid.uuid4().hex
     paths = [str(upload_dir / f"{i:03d}-{Path(upload.name).name or 'upload'}") for i, upload in enumerate(uploads)]
     run = import_run_create_pending(
