@@ -214,6 +214,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CallSourceEnum": "helpdesk.models.calls.Call.Source",
         "EmailSourceEnum": "helpdesk.models.mail.EmailMessage.Source",
+        # Stable names where two models share a field name (drf-spectacular would hash them).
+        "ImportRunKindEnum": "helpdesk.models.imports.ImportRun.Kind",
+        "ImportRunStatusEnum": "helpdesk.models.imports.ImportRun.Status",
+        "InquiryStatusEnum": "helpdesk.models.inquiries.Inquiry.Status",
     },
 }
 
