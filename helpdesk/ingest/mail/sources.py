@@ -111,6 +111,13 @@ def _file_item(path: Path) -> MailItem:
     mtime = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC)
     if stat.st_size > MAX_MESSAGE_BYTES:
         return MailItem(str(path), b"", 1, 0, mtime, error=f"message larger than {MAX_MESSAGE_BYTES} bytes")
+    if stat.st_size > MAX_LINE_BYTES:
+        # A file that could hold a line no mail system writes is checked line by line first
+        # (bounded reads): parsing one 50 MB line costs the parser hundreds of MB.
+        with path.open("rb") as fh:
+            for lineno, line in enumerate(bounded_lines(fh, MAX_LINE_BYTES), 1):
+                if type(line) is Overlong:
+                    return MailItem(str(path), line.excerpt, lineno, None, mtime, error=line.reason)
     return MailItem(str(path), path.read_bytes(), 1, 0, mtime)
 
 

@@ -71,3 +71,18 @@ def test_a_line_of_megabytes_rejects_its_message_only_and_is_never_held(tmp_path
     }
     (reject,) = ImportReject.objects.filter(run=run)
     assert reject.line == 11 and "line longer than" in reject.reason  # the message's first line
+
+
+def test_a_single_message_file_with_a_line_of_megabytes_is_rejected_unparsed(tmp_path):
+    eml = tmp_path / "one-line.eml"
+    eml.write_bytes(_message(7, b"A" * (4 * MAX_LINE_BYTES) + b"\n").split(b"\n", 1)[1])
+    maildir = tmp_path / "Maildir"
+    shutil.copytree(DATA / "maildir", maildir)
+    shutil.copy(eml, maildir / "new" / "1759600002.M3P3.big")
+
+    run = mail_import_paths(paths=[eml, maildir])
+
+    assert list(EmailMessage.objects.values_list("message_id", flat=True)) != []  # the Maildir's real one
+    assert not EmailMessage.objects.filter(message_id="<hostile-7@example.jp>").exists()
+    reasons = sorted(ImportReject.objects.filter(run=run).values_list("reason", flat=True))
+    assert reasons == [f"line longer than {MAX_LINE_BYTES} bytes ({4 * MAX_LINE_BYTES + 1} bytes)"] * 2
