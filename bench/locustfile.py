@@ -146,7 +146,9 @@ class Agent(Staff):
             return
         ref = random.choice(rows)["ref"]
         body = {"body": "お問い合わせありがとうございます。\n手順をご案内します。\n"}
-        with self.client.post(f"/api/inquiries/{ref}/reply/", json=body, name="reply (email)", catch_response=True) as r:
+        with self.client.post(
+            f"/api/inquiries/{ref}/reply/", json=body, name="reply (email)", catch_response=True
+        ) as r:
             if r.status_code not in (201, 202):
                 r.failure(f"{r.status_code}: {r.text[:200]}")
 
