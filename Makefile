@@ -37,4 +37,5 @@ test: venv
 	env -u DATABASE_URL $(VENV)/bin/python -m pytest -p no:cacheprovider -q -m "not browser and not celery_worker and not imap and not postgres"
 
 bench: venv
+	$(VENV)/bin/pip install -q -e ".[test,bench]"
 	eval "$$(scripts/services.sh)" && $(PY) bench/run_all.py
