@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("desk/", include("helpdesk.desk.urls")),
     path("kpi/", include("kpi.urls")),
     path("faq/", include("faq.urls")),
     path("", include("helpdesk.urls")),
