@@ -243,3 +243,53 @@ def page(browser):
 def screenshot_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+# --- The desk in the browser: 1366×768, nothing leaves the server, axe-core -------------------
+
+
+@pytest.fixture
+def desk_page(browser, live_server):
+    """A Chromium page at the desk's smallest supported screen (1366×768). Fails the test if
+    the page breaks its CSP or sends any request to a host other than the live server."""
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport={"width": 1366, "height": 768})
+    pg = context.new_page()
+    violations: list[str] = []
+    outside: list[str] = []
+    pg.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    pg.on(
+        "request",
+        lambda req: None if req.url.startswith((live_server.url, "data:", "blob:")) else outside.append(req.url),
+    )
+    pg.csp_violations = violations  # type: ignore[attr-defined]
+    pg.requests_outside = outside  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+    assert violations == [], f"the page broke its Content-Security-Policy: {violations}"
+    assert outside == [], f"the page sent requests off the server: {outside}"
+
+
+def sign_in(page, live_server, username: str, password: str = "pass-1234-word") -> None:
+    """Sign in through the real form, as a person would."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit], input[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+AXE_SOURCE = DATA / "vendor" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
+    """Run axe-core (vendored, tests/data/vendor/) on the page as it is now and return the
+    violations of the given impacts, each with its rule id, help text and failing targets.
+    Evaluated through the browser's debugging protocol, so the page's CSP stays as served."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))
+    result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "targets": [n["target"] for n in v["nodes"]]}
+        for v in result
+        if v["impact"] in impacts
+    ]
