@@ -70,7 +70,11 @@ def quality() -> None:
     report = evaluation.held_out_topics(dev, repeats=10)
     print(f"  dev set, {report.line()}  [{time.perf_counter() - t:.1f} s]")
     for s in report.splits:
-        print(f"    held out {','.join(s.held_out_topics)}: {s.held_out.line()}  (tuned: {_params(s.params)})")
+        print(
+            f"    held out {','.join(s.held_out_topics)}: {s.held_out.line()}  (tuned: {_params(s.params)}; "
+            f"tuning set ARI {s.tuning.ari:.3f}, worst merge {s.tuning.worst_merge:.0%}"
+            f"{f' ({s.tuning.worst_merge_topic})' if s.tuning.worst_merge_topic else ''})"
+        )
     t = time.perf_counter()
     u = evaluation.evaluate(unseen)
     print(f"  unseen set (never tuned on): {u.line()}  [{time.perf_counter() - t:.1f} s]")
@@ -78,7 +82,12 @@ def quality() -> None:
     tfidf = evaluation.Labelled(dev.docs, dev.topics, dev.tokens, None)
     print(f"  dev set, TF-IDF fallback: {evaluation.evaluate(tfidf).line()}")
     for name, data in (("dev", dev), ("unseen", unseen)):
+        t = time.perf_counter()
         result = pipeline.run(data.docs, tokens=data.tokens, embeddings=data.embeddings, embed=False)
+        print(
+            f"  {name} set, pipeline on stored tokens + vectors (cluster, split, merge, surges): "
+            f"{time.perf_counter() - t:.2f} s for {len(data.docs)} inquiries"
+        )
         by_id = {c.id: c for c in result.clustering.clusters}
         for s in result.surges:
             top = collections.Counter(data.topics[i] for i in by_id[s.cluster].members).most_common(1)[0][0]
@@ -91,7 +100,7 @@ def quality() -> None:
 
 
 def _params(p) -> str:
-    return f"tfidf_weight {p.tfidf_weight}, cut {p.distance_threshold}"
+    return f"tfidf_weight {p.tfidf_weight}, cut {'per run' if p.auto_cut else p.distance_threshold}"
 
 
 GREETINGS = ["", "お世話になっております。", "いつもお世話になります。", "突然のご連絡失礼します。"]

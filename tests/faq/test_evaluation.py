@@ -69,10 +69,31 @@ def test_quality_on_held_out_topics_of_the_dev_set(dev):
     assert dev.embeddings is not None
     report = evaluation.held_out_topics(dev, repeats=10)
     assert report.ari_mean >= 0.75
-    # One split in ten (account + notification held out together) still puts 6 of 11
-    # notification inquiries — the ones about the notification address, an account setting —
-    # into the account cluster; docs/faq.md. Every other split stays under 30 %.
-    assert sum(s.held_out.worst_merge >= 0.30 for s in report.splits) <= 1
+    # The merge bar (no topic ≥ 30 % inside another's cluster) is NOT met in every split: the one
+    # holding out account + notification together puts 6 of 11 notification inquiries (e-Gov's
+    # mails) into the account cluster. No split criterion tried separates it without hurting;
+    # docs/faq.md "The worst-merge bar". Pinned exactly: a new merge, or this one fixed, fails
+    # here and must be reported there.
+    merged = report.merged_splits()
+    assert [(s.held_out.worst_merge_topic, round(s.held_out.worst_merge, 2)) for s in merged] == [
+        ("notification", 0.55)
+    ]
+    assert {"account", "notification"} <= set(merged[0].held_out_topics)
+    assert all(s.held_out.worst_merge < evaluation.MERGE_BAR for s in report.splits if s not in merged)
+
+
+def test_merged_splits_list_the_splits_over_the_bar_on_either_side():
+    def split(held_out_merge, tuning_merge):
+        def sc(m):
+            return evaluation.Score(0.8, 0.8, 0.9, 5, 5, 0, m, "t" if m else "")
+
+        return evaluation.SplitScore(("a",), ("b",), clustering.DEFAULT_PARAMS, sc(tuning_merge), sc(held_out_merge))
+
+    ok, held, tuning = split(0.29, 0.0), split(0.30, 0.1), split(0.1, 0.6)
+    report = evaluation.HeldOutReport([ok, held, tuning])
+    assert report.merged_splits() == [held] and report.merged_tuning_sets() == [tuning]
+    assert report.worst_merge == 0.30
+    assert "≥ 30% in 1 of 3; tuning sets: 1 of 3" in report.line()
 
 
 def test_quality_on_the_unseen_set(unseen):
