@@ -89,3 +89,13 @@ def test_an_internal_escalation_still_counts(open_mail):
 def test_the_target_is_the_contract_s(open_mail):
     KpiTargetFactory(valid_from=dt.date(2026, 4, 1), email_max_seconds=12 * 3600)
     assert at(RECEIVED + dt.timedelta(hours=11)) == 1
+
+
+def test_beat_runs_it_and_the_worker_knows_it():
+    from config.celery import app
+
+    name = "helpdesk.notifications.tasks.notifications_mail_due_soon"
+    assert any(e["task"] == name for e in app.conf.beat_schedule.values())
+    app.loader.import_default_modules()  # what a worker does at start (autodiscovery)
+    assert name in app.tasks
+    assert "helpdesk.notifications.tasks.notification_send_mail" in app.tasks
