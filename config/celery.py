@@ -30,6 +30,10 @@ app.conf.beat_schedule = {
         "task": "kpi.tasks.kpi_recompute_open_months",
         "schedule": crontab(hour=2, minute=30),
     },
+    "notify-mail-due-soon": {
+        "task": "helpdesk.notifications.tasks.notifications_mail_due_soon",
+        "schedule": 600.0,
+    },
     "faq-cluster-and-detect-surges": {
         "task": "faq.tasks.faq_cluster_and_detect",
         "schedule": crontab(hour=3, minute=0),

@@ -662,4 +662,6 @@ def register_remaining_helpdesk_models() -> None:
             admin.site.register(model, FallbackAdmin)
 
 
+from helpdesk.canned import admin as _canned_admin  # noqa: E402,F401 — registers canned responses
+
 register_remaining_helpdesk_models()

@@ -101,6 +101,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "helpdesk.complaint": EDIT,
         "helpdesk.securityincident": EDIT,
         "helpdesk.agentprofile": MANAGE,
+        "helpdesk.cannedresponse": MANAGE,  # reply texts for the desk (docs/desk-notifications.md)
         "helpdesk.servicehours": MANAGE,
         "helpdesk.calendarday": MANAGE,
         "auth.user": MANAGE,

@@ -262,3 +262,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# --- Desk notifications (docs/desk-notifications.md)
+# How long before a mail inquiry's 24-hour target its assignee is reminded (once).
+HELPDESK_NOTIFY_DUE_SOON_MINUTES = env.int("HELPDESK_NOTIFY_DUE_SOON_MINUTES", default=120)
+# How often the desk's badge asks for the unread count (htmx polling).
+HELPDESK_NOTIFICATION_POLL_SECONDS = env.int("HELPDESK_NOTIFICATION_POLL_SECONDS", default=30)
+# The desk's address as staff reach it, for links in the notification mail copy.
+HELPDESK_DESK_URL = env("HELPDESK_DESK_URL", default="http://127.0.0.1:8000")

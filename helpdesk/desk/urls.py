@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("helpdesk.desk.agent.urls")),
     path("supervisor/", include("helpdesk.desk.supervisor.urls")),
     path("admin/", include("helpdesk.desk.admin.urls")),
+    path("notifications/", include("helpdesk.desk.notifications.urls")),
 ]

@@ -3,12 +3,14 @@ from helpdesk.models.asterisk import AsteriskCdr, AsteriskQueueEvent
 from helpdesk.models.audit import AuditEvent
 from helpdesk.models.calendar import CalendarDay, ServiceHours
 from helpdesk.models.calls import Call
+from helpdesk.models.canned import CannedResponse
 from helpdesk.models.complaints import Complaint
 from helpdesk.models.escalations import Escalation
 from helpdesk.models.imports import ImportReject, ImportRun
 from helpdesk.models.incidents import SecurityIncident
 from helpdesk.models.inquiries import Inquiry
 from helpdesk.models.mail import Attachment, EmailMessage, ImapMailbox, ImapReceipt, MailReference
+from helpdesk.models.notifications import Notification, NotificationPreference
 
 __all__ = [
     "AgentProfile",
@@ -18,6 +20,7 @@ __all__ = [
     "AuditEvent",
     "CalendarDay",
     "Call",
+    "CannedResponse",
     "Complaint",
     "EmailMessage",
     "ImapMailbox",
@@ -27,6 +30,8 @@ __all__ = [
     "ImportRun",
     "Inquiry",
     "MailReference",
+    "Notification",
+    "NotificationPreference",
     "Role",
     "SecurityIncident",
     "ServiceHours",

@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from helpdesk.models import AgentProfile, Call, Complaint, Escalation, ImportRun, Inquiry, Role, SecurityIncident
+from helpdesk.notifications.demo import demo_seed_desk
 from helpdesk.roles import assign_roles
 from helpdesk.services.calls import calls_import_run
 from helpdesk.services.complaints import complaint_classify, complaint_record
@@ -394,6 +395,7 @@ def demo_seed(*, password: str) -> list[str]:
         kind=SecurityIncident.Kind.OTHER_INFORMATION,
         description="回答メールの宛先誤り（送信前に検知、漏えいなし）",
     )
+    report += demo_seed_desk(users=users)
     report.append(
         f"{Inquiry.objects.count()} inquiries ({len(phone_rows)} phone, {len(form_refs)} form, "
         f"{Inquiry.objects.filter(channel=Inquiry.Channel.EMAIL).count()} email), "

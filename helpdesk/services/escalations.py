@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from helpdesk.errors import ApplicationError, PermissionDeniedError
 from helpdesk.models import AuditEvent, Escalation, Inquiry
+from helpdesk.notifications.services import notify_escalation_returned
 from helpdesk.roles import is_staff_operator, is_supervisor
 from helpdesk.services.audit import audit_record
 from helpdesk.services.inquiries import inquiry_mark_escalated, inquiry_mark_escalation_returned
@@ -81,4 +82,5 @@ def escalation_record_return(
         changes={"returned_at": {"old": None, "new": locked.returned_at.isoformat()}},
     )
     inquiry_mark_escalation_returned(inquiry=locked.inquiry, actor=actor, note="escalation answered")
+    notify_escalation_returned(escalation=locked, actor=actor)
     return locked

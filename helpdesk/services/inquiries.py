@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from helpdesk.errors import ConflictError, InvalidTransitionError, PermissionDeniedError
 from helpdesk.models import AuditEvent, Call, EmailMessage, Escalation, Inquiry
+from helpdesk.notifications.services import notify_assignment
 from helpdesk.roles import is_staff_operator, is_supervisor
 from helpdesk.selectors.inquiries import inquiry_by_idempotency_key
 from helpdesk.services.audit import audit_record, diff_fields
@@ -271,6 +272,7 @@ def inquiry_assign(*, inquiry: Inquiry, actor, assignee, expected_version: int |
         raise PermissionDeniedError("他の担当者への割当はSVのみ行えます。")
     locked = _lock(inquiry.pk)
     _check_version(locked, expected_version)
+    notify_assignment(inquiry=locked, assignee=assignee, actor=actor)
     return _write(locked, actor=actor, data={"assigned_to": assignee})
 
 

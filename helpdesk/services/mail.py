@@ -31,6 +31,7 @@ from helpdesk.ingest.mail.sources import MailItem, iter_mail_items
 from helpdesk.ingest.mail.threads import subject_refs, thread_candidates
 from helpdesk.models import AuditEvent, EmailMessage, ImportRun, Inquiry, MailReference
 from helpdesk.models.mail import Attachment
+from helpdesk.notifications.services import notify_citizen_replied
 from helpdesk.roles import is_supervisor
 from helpdesk.services.audit import audit_record
 from helpdesk.services.imports import (
@@ -342,6 +343,7 @@ def _thread_new_message(*, message: EmailMessage, parsed: ParsedMail) -> IngestR
         message.inquiry = inquiry
     if not inquiry_created:
         _maybe_move_inquiry_start(inquiry=inquiry, message=message)
+        notify_citizen_replied(inquiry=inquiry, message=message)
     adopted = _adopt_orphans(message=message, inquiry=inquiry) if any(r[1] is None for r in referrers) else 0
     if not (inquiry_created and adopted == 0):
         # (A brand-new inquiry with nothing adopted has no answer yet: skip the queries.)

@@ -34,6 +34,7 @@ from django.utils import timezone
 from helpdesk.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from helpdesk.ingest.mail.threads import subject_with_ref
 from helpdesk.models import AuditEvent, EmailMessage, Inquiry, MailReference
+from helpdesk.notifications.services import notify_reply_failed
 from helpdesk.roles import is_staff_operator
 from helpdesk.services.audit import audit_record
 from helpdesk.services.inquiries import inquiry_mark_answered, inquiry_mark_first_answer
@@ -282,6 +283,8 @@ def _record_failure(message: EmailMessage, exc: Exception) -> EmailMessage:
             },
             note=error[:255],
         )
+        if give_up:
+            notify_reply_failed(message=message)
     logger.warning("outbox: message %s attempt %s failed: %s", message.pk, message.send_attempts, type(exc).__name__)
     return message
 
@@ -305,6 +308,7 @@ def outbox_release_stale(*, older_than: dt.timedelta = STALE_SENDING_AFTER) -> i
                     obj=message,
                     changes={"send_status": {"old": "sending", "new": "failed"}, "delivery": "unknown"},
                 )
+                notify_reply_failed(message=message)
                 count += changed
     return count
 

@@ -1,0 +1,1 @@
+"""Canned responses: reply texts admins maintain, with variables filled in per inquiry."""
