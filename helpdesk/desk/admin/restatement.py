@@ -17,7 +17,7 @@ from django.db.models import Max, Min
 from helpdesk.calendar import TOKYO
 from helpdesk.models import Call
 from kpi.metrics import Month, month_range
-from kpi.models import KpiSnapshot
+from kpi.models import KpiSnapshot, PeriodType
 from kpi.selectors import kpi_month_compute
 
 # A contract period may span years: the preview computes at most this many months (the
@@ -66,15 +66,35 @@ class Preview:
     not_computed: int = 0  # older months beyond MAX_PREVIEW_MONTHS
 
 
+RATE_METRICS = frozenset({"answer_rate", "first_contact_resolution"})
+
+
+def _fmt(metric: str, key: str, value: Any) -> Any:
+    """A value as the admin reads it: 達成/未達, rates in %, period types by name."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "達成" if value else "未達"
+    if metric in RATE_METRICS and key in ("value", "target") and isinstance(value, int | float):
+        return f"{value * 100:.1f}%"
+    if isinstance(value, float):
+        return round(value, 1)
+    return value
+
+
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
     out: list[Change] = []
     if before.get("period_type") != after.get("period_type"):
-        out.append(Change("期区分", before.get("period_type"), after.get("period_type")))
+        labels = dict(PeriodType.choices)
+        old, new = before.get("period_type"), after.get("period_type")
+        out.append(Change("期区分", labels.get(old, old), labels.get(new, new)))
     for metric, label in METRIC_LABELS.items():
         old, new = before.get(metric) or {}, after.get(metric) or {}
         for key, key_label in KEY_LABELS.items():
             if key in old and old.get(key) != new.get(key):
-                out.append(Change(f"{label}の{key_label}", old.get(key), new.get(key)))
+                out.append(
+                    Change(f"{label}の{key_label}", _fmt(metric, key, old.get(key)), _fmt(metric, key, new.get(key)))
+                )
     return out
 
 
