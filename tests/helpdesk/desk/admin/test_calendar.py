@@ -9,9 +9,9 @@ import time_machine
 from django.urls import reverse
 
 from helpdesk.models import AuditEvent, CalendarDay, Call, ServiceHours
+from kpi.metrics import Month
 from kpi.models import FiscalMonthPeriod, KpiTarget
 from kpi.services import kpi_snapshot_publish
-from kpi.metrics import Month
 from tests.factories import CallFactory, tokyo
 from tests.factories.kpi import KpiTargetFactory
 
