@@ -64,4 +64,3 @@ class IvrAnnouncementFactory(factory.django.DjangoModelFactory):
         model = IvrAnnouncement
 
     text = "現在、証明書の有効期限に関するお問い合わせが集中しております。よくある質問ページをご覧ください。"
-

@@ -198,7 +198,9 @@ def test_service_hours_preview_then_save(admin_client, admin_user):
     assert AuditEvent.objects.filter(object_type="helpdesk.servicehours", actor=admin_user).exists()
 
 
-@pytest.mark.parametrize("data", [{"h-opens_0": "09:00"}, {"h-opens_0": "18:00", "h-closes_0": "09:00"}, {"h-opens_0": "9時"}])
+@pytest.mark.parametrize(
+    "data", [{"h-opens_0": "09:00"}, {"h-opens_0": "18:00", "h-closes_0": "09:00"}, {"h-opens_0": "9時"}]
+)
 def test_bad_service_hours_are_a_400(admin_client, data):
     before = list(ServiceHours.objects.values_list("weekday", "opens_at", "closes_at"))
     assert admin_client.post(reverse("desk:admin:calendar-hours"), {**data, "confirm": "1"}).status_code == 400

@@ -53,7 +53,9 @@ def test_change_role_and_deactivate(admin_client, agent):
 
 
 def test_an_admin_cannot_lock_themselves_out(admin_client, admin_user):
-    assert admin_client.post(reverse("desk:admin:user-role", args=[admin_user.pk]), {"role": "agent"}).status_code == 400
+    assert (
+        admin_client.post(reverse("desk:admin:user-role", args=[admin_user.pk]), {"role": "agent"}).status_code == 400
+    )
     response = admin_client.post(reverse("desk:admin:user-active", args=[admin_user.pk]), {"active": "0"})
     assert response.status_code == 400
     admin_user.refresh_from_db()
