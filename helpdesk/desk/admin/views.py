@@ -366,9 +366,10 @@ def calendar_hours(request: HttpRequest) -> HttpResponse:
     weekly = form.weekly()
     if request.POST.get("confirm") != "1":
         months = restatement.months_with_calls()
+        computed = months[-restatement.MAX_PREVIEW_MONTHS :]  # only these are reclassified in the preview
         start = end = None
-        if months:
-            start, end = months[0].start, months[-1].end
+        if computed:
+            start, end = computed[0].start, computed[-1].end
         preview = restatement.preview(
             months=months, apply=lambda: desk_services.service_hours_apply(weekly=weekly, start=start, end=end)
         )
