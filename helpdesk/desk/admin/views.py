@@ -343,6 +343,7 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
 def calendar_day_remove(request: HttpRequest) -> HttpResponse:
     form = forms.CalendarDayRemoveForm(request.POST)
     if not form.is_valid():
+        messages.error(request, _("日付を正しく指定してください。"))
         return _calendar_page(request, 400)
     day = form.cleaned_data["date"]
     if request.POST.get("confirm") != "1":
