@@ -20,7 +20,7 @@ venv: $(VENV)/.installed
 demo: venv
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py faq_refresh --as-of 2026-09-27 --publish-drafts-as admin
+	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py faq_refresh --as-of 2026-09-27
 	@echo "Open http://$(HOST):$(PORT)/ — users and passwords are printed above."
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py runserver $(HOST):$(PORT)
 

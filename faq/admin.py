@@ -79,11 +79,32 @@ class FaqCategoryAdmin(ServiceErrorsAsMessages):
 
 @admin.register(FaqEntry)
 class FaqEntryAdmin(ServiceErrorsAsMessages):
-    list_display = ["question", "status", "category", "source_cluster", "published_at", "version"]
+    list_display = ["question", "status", "category", "source_cluster", "published_at", "published_by", "version"]
     list_filter = ["status", "category"]
     search_fields = ["question", "answer"]
-    fields = ["question", "answer", "category", "status", "source_cluster", "source_surge", "published_at", "version"]
-    readonly_fields = ["status", "source_cluster", "source_surge", "published_at", "version"]
+    fields = [
+        "question",
+        "answer",
+        "category",
+        "status",
+        "source_cluster",
+        "source_surge",
+        "published_at",
+        "published_by",
+        "retired_at",
+        "retired_by",
+        "version",
+    ]
+    readonly_fields = [
+        "status",
+        "source_cluster",
+        "source_surge",
+        "published_at",
+        "published_by",
+        "retired_at",
+        "retired_by",
+        "version",
+    ]
     actions = ["publish", "retire"]
 
     def has_delete_permission(self, request, obj=None):

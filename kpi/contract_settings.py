@@ -40,6 +40,12 @@ def _months_of(obj: models.Model) -> set[Month]:
     return set()
 
 
+def kpi_setting_months(obj: models.Model) -> set[Month]:
+    """The months (up to the current one) whose figures a target period or a month's period
+    type decides: what a change to it restates (the desk lists them before saving)."""
+    return _months_of(obj)
+
+
 def _forget_later(months: set[Month]) -> None:
     keys = [selectors.cache_key(m) for m in months]
     if keys:

@@ -67,6 +67,8 @@ class KpiTarget(models.Model):
         return f"{self.name} ({self.valid_from}〜{self.valid_to or ''})"
 
     def clean(self) -> None:
+        if self.valid_from is None:  # the field's own error says so; no overlap to check
+            return
         overlapping = KpiTarget.objects.exclude(pk=self.pk)
         if self.valid_to:
             overlapping = overlapping.filter(valid_from__lt=self.valid_to)

@@ -48,14 +48,16 @@ def test_demo_month_has_every_kpi_and_the_surge_shows():
     assert september["answer_rate"]["value"] < august["answer_rate"]["value"]
 
 
-def test_faq_refresh_proposes_and_publishes_drafts_for_the_demo(capsys):
+def test_faq_refresh_proposes_drafts_for_the_demo_and_publishes_none(capsys):
+    # make demo runs these two commands: the admin reviews the drafts on /desk/admin/faq/;
+    # nothing reaches the public /faq/ without that review (issue 13).
     call_command("seed_demo", "--password", "pw-for-tests-1")
-    call_command("faq_refresh", "--as-of", "2026-09-27", "--publish-drafts-as", "admin")
+    call_command("faq_refresh", "--as-of", "2026-09-27")
     out = capsys.readouterr().out
     assert "surges: 2" in out
-    published = FaqEntry.objects.filter(status=FaqEntry.Status.PUBLISHED)
-    assert published.exists()
-    assert all(entry.answer for entry in published)
+    drafts = FaqEntry.objects.filter(status=FaqEntry.Status.DRAFT)
+    assert drafts.exists()
+    assert not FaqEntry.objects.filter(status=FaqEntry.Status.PUBLISHED).exists()
 
 
 def test_demo_statuses_agree_with_the_records():

@@ -1,12 +1,12 @@
 """`manage.py faq_refresh`: a bad argument is one clear line (exit code 2) and is found before
-the clustering job runs."""
+the clustering job runs; the job proposes drafts and never publishes them."""
 
 import io
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from faq.models import ClusterRun
+from faq.models import ClusterRun, FaqEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -17,14 +17,10 @@ def _failure(*args) -> tuple[int, str]:
     return caught.value.returncode, str(caught.value)
 
 
-def test_unknown_user_is_a_usage_error_before_the_job():
-    assert _failure("--publish-drafts-as", "ghost") == (2, "--publish-drafts-as: no such user: ghost")
-    assert not ClusterRun.objects.exists()
-
-
-def test_a_user_who_is_not_an_admin_is_refused_before_the_job(agent):
-    code, message = _failure("--publish-drafts-as", agent.username)
-    assert code == 2 and message == "--publish-drafts-as: agent1 is not an admin (only admins publish FAQ)"
+def test_publishing_drafts_from_the_command_line_is_gone():
+    # Drafts are published only by an admin on the desk (issue 13), never by a job or make demo.
+    code, message = _failure("--publish-drafts-as", "admin")
+    assert code == 2 and "unrecognized arguments: --publish-drafts-as admin" in message
     assert not ClusterRun.objects.exists()
 
 
@@ -34,7 +30,8 @@ def test_bad_as_of_is_a_usage_error(as_of):
     assert code == 2 and message.startswith("--as-of: ") and message.endswith("(YYYY-MM-DD, e.g. 2026-09-27)")
 
 
-def test_an_admin_publishes(admin_user):
+def test_the_job_proposes_drafts_and_publishes_none():
     out = io.StringIO()
-    call_command("faq_refresh", "--as-of", "2026-09-27", "--publish-drafts-as", admin_user.username, stdout=out)
-    assert out.getvalue().strip().splitlines()[-1] == "published 0 drafts as admin1"
+    call_command("faq_refresh", "--as-of", "2026-09-27", stdout=out)
+    assert out.getvalue().startswith("clusters: ")
+    assert not FaqEntry.objects.exclude(status=FaqEntry.Status.DRAFT).exists()

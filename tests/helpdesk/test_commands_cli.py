@@ -73,9 +73,9 @@ ONE_LINE_ERRORS = [
         "kpi_month: error: 月は 1927-01〜9998-12 の範囲で指定してください: '0000-01' (month out of range)",
     ),
     (
-        ["faq_refresh", "--publish-drafts-as", "ghost"],
+        ["faq_refresh", "--as-of", "yesterday"],
         2,
-        "faq_refresh: error: --publish-drafts-as: no such user: ghost",
+        "faq_refresh: error: --as-of: Invalid isoformat string: 'yesterday' (YYYY-MM-DD, e.g. 2026-09-27)",
     ),
     (
         ["kpi_month", "2026-13"],

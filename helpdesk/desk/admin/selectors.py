@@ -1,0 +1,197 @@
+"""Reads of the admin's desk pages (a constant number of queries per page)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
+
+from faq.models import FaqEntry, IvrAnnouncement, SurgeAlert
+from faq.services import faq_text_pii
+from helpdesk.models import CalendarDay, ImportReject, ImportRun, Inquiry, Role, ServiceHours
+from kpi.metrics import Month
+from kpi.models import FiscalMonthPeriod, KpiSnapshot, KpiTarget
+from kpi.selectors import DEFAULT_PERIODS
+
+LIST_LIMIT = 200
+REJECTS_SHOWN = 500
+
+
+def faq_entries(*, status: str) -> QuerySet[FaqEntry]:
+    return (
+        FaqEntry.objects.filter(status=status)
+        .select_related("source_cluster", "source_surge", "published_by", "retired_by", "category")
+        .order_by("-updated_at", "-id")[:LIST_LIMIT]
+    )
+
+
+def faq_status_counts() -> dict[str, int]:
+    rows = FaqEntry.objects.values("status").annotate(n=Count("id")).values_list("status", "n")
+    return {s: 0 for s in FaqEntry.Status.values} | dict(rows)
+
+
+@dataclass(frozen=True)
+class PiiWarning:
+    field: str
+    label: str
+    text: str
+
+
+def faq_pii_warnings(*, question: str, answer: str) -> list[PiiWarning]:
+    return [
+        PiiWarning(name, f.label, f.text)
+        for name, value in (("question", question), ("answer", answer))
+        for f in faq_text_pii(value)
+    ]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    keywords: list[str]
+    weekly: list[tuple[str, int]]
+    weekly_max: int
+    central: list[Inquiry]
+    surges: list[SurgeAlert]
+
+
+def faq_evidence(entry: FaqEntry) -> Evidence | None:
+    cluster = entry.source_cluster
+    if cluster is None:
+        return None
+    weekly = sorted((str(k), int(v)) for k, v in (cluster.weekly_counts or {}).items())
+    ids = [int(i) for i in (cluster.central_inquiries or [])[:5]]
+    found = {i.pk: i for i in Inquiry.objects.filter(pk__in=ids).only("id", "ref", "subject", "received_at")}
+    surges = list(SurgeAlert.objects.filter(cluster=cluster).order_by("-period_start")[:5])
+    if entry.source_surge_id and all(s.pk != entry.source_surge_id for s in surges):
+        surges.insert(0, entry.source_surge)
+    return Evidence(
+        keywords=list(cluster.keywords or []),
+        weekly=weekly,
+        weekly_max=max([n for _w, n in weekly] or [1]) or 1,
+        central=[found[i] for i in ids if i in found],
+        surges=surges,
+    )
+
+
+# --- IVR --------------------------------------------------------------------------------------
+
+
+@dataclass
+class IvrBoard:
+    active: IvrAnnouncement | None
+    proposed: list[IvrAnnouncement]
+    scheduled: list[IvrAnnouncement]
+    past: list[IvrAnnouncement]
+
+
+def ivr_board(*, now: dt.datetime | None = None) -> IvrBoard:
+    now = now or timezone.now()
+    rows = list(
+        IvrAnnouncement.objects.select_related("approved_by", "source_surge").order_by("-created_at")[:LIST_LIMIT]
+    )
+    approved = [a for a in rows if a.status == IvrAnnouncement.Status.APPROVED]
+    running = sorted((a for a in approved if a.starts_at <= now < a.ends_at), key=lambda a: (a.starts_at, a.pk))
+    return IvrBoard(
+        active=running[-1] if running else None,
+        proposed=[a for a in rows if a.status == IvrAnnouncement.Status.PROPOSED],
+        scheduled=sorted((a for a in approved if a.starts_at > now), key=lambda a: a.starts_at),
+        past=[
+            a
+            for a in rows
+            if a.status in (IvrAnnouncement.Status.REJECTED, IvrAnnouncement.Status.WITHDRAWN)
+            or (a.status == IvrAnnouncement.Status.APPROVED and a.ends_at <= now)
+        ],
+    )
+
+
+# --- calendar and targets ---------------------------------------------------------------------
+
+FISCAL_MONTHS = [4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3]
+
+
+@dataclass(frozen=True)
+class FiscalMonth:
+    fiscal_year: int
+    month: int
+    period_type: str
+    default: bool  # no row: the contract's default for the month
+    published: bool
+
+    @property
+    def calendar(self) -> Month:
+        return Month(self.fiscal_year if self.month >= 4 else self.fiscal_year + 1, self.month)
+
+
+def fiscal_year_months(fiscal_year: int) -> list[FiscalMonth]:
+    rows = {r.month: r.period_type for r in FiscalMonthPeriod.objects.filter(fiscal_year=fiscal_year)}
+    names = [str(Month(fiscal_year if m >= 4 else fiscal_year + 1, m)) for m in FISCAL_MONTHS]
+    published = set(KpiSnapshot.objects.filter(month__in=names).values_list("month", flat=True))
+    return [
+        FiscalMonth(
+            fiscal_year,
+            m,
+            rows.get(m, str(DEFAULT_PERIODS.get(m, "normal"))),
+            m not in rows,
+            name in published,
+        )
+        for m, name in zip(FISCAL_MONTHS, names, strict=True)
+    ]
+
+
+def targets() -> list[KpiTarget]:
+    return list(KpiTarget.objects.order_by("-valid_from"))
+
+
+def service_hours() -> list[ServiceHours]:
+    return list(ServiceHours.objects.order_by("weekday"))
+
+
+def calendar_days(*, fiscal_year: int) -> list[CalendarDay]:
+    start, end = dt.date(fiscal_year, 4, 1), dt.date(fiscal_year + 1, 4, 1)
+    return list(CalendarDay.objects.filter(date__gte=start, date__lt=end).order_by("date"))
+
+
+def current_fiscal_year(today: dt.date | None = None) -> int:
+    today = today or timezone.localdate()
+    return today.year if today.month >= 4 else today.year - 1
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+def import_runs() -> QuerySet[ImportRun]:
+    return ImportRun.objects.select_related("created_by").order_by("-created_at", "-id")[:50]
+
+
+def import_rejects(run: ImportRun) -> QuerySet[ImportReject]:
+    return run.rejects.order_by("line", "id").only("id", "run_id", "source_name", "line", "reason")[:REJECTS_SHOWN]
+
+
+def import_percent(run: ImportRun) -> int:
+    if run.status == ImportRun.Status.DONE:
+        return 100
+    if not run.total:
+        return 0
+    return max(0, min(100, int(run.done * 100 / run.total)))
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+def staff_users() -> list:
+    from django.contrib.auth.models import Group
+
+    users = list(
+        get_user_model()
+        ._default_manager.order_by("username")
+        .prefetch_related(Prefetch("groups", queryset=Group.objects.filter(name__in=Role.values)))[:LIST_LIMIT]
+    )
+    labels = dict(Role.choices)
+    for u in users:
+        names = sorted(g.name for g in u.groups.all())
+        u.desk_role = names[0] if names else ""
+        u.desk_role_label = "・".join(str(labels[n]) for n in names)
+    return users
