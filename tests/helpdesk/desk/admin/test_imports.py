@@ -36,7 +36,7 @@ def test_a_call_file_is_imported_and_its_counts_shown(admin_client, admin_user, 
     assert Call.objects.count() == 2
     body = admin_client.get(response["Location"]).content.decode()
     assert 'id="count-created">2<' in body and 'value="100"' in body
-    assert "hx-trigger" not in body  # finished: no more polling
+    assert '<div id="import-progress">' in body  # finished: no more polling
     assert "却下された行はありません" in body
 
 
