@@ -319,6 +319,8 @@ class ImportContext:
         # Set by the importer: high-volume types go through helpdesk.handover.bulk (COPY +
         # one set-based upsert per batch, references resolved in SQL) — PostgreSQL only.
         self.copy = False
+        # Set by the bulk path once it noted a row for a link-only retry in this run.
+        self.links_noted = False
 
     def retry_later(self) -> None:
         """The line was written but one of its optional links could not be resolved yet:
