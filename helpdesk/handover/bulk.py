@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import connection, models
 from django.utils import timezone
 
@@ -136,15 +136,33 @@ class _Checker:
 _INQUIRY_KINDS = ("ref", "call_id", "message_id")
 
 
-_KEY, _FK, _TEXT, _CHECK, _NULLCHECK, _STAMP, _PLAIN = (
+_KEY, _FK, _TEXT, _CHOICE, _INT, _CHECK, _NULLCHECK, _STAMP, _PLAIN = (
     "key",
     "fk",
     "text",
+    "choice",
+    "int",
     "check",
     "nullcheck",
     "stamp",
     "plain",
 )
+
+
+def _int_bounds(validators: tuple) -> tuple[int, int] | None:
+    """(low, high) when the field's only validators are constant Min/MaxValue ones."""
+    low, high = -(1 << 63), 1 << 63
+    for v in validators:
+        limit = v.limit_value
+        if not isinstance(limit, int) or isinstance(limit, bool):
+            return None
+        if isinstance(v, MinValueValidator):
+            low = max(low, limit)
+        elif isinstance(v, MaxValueValidator):
+            high = min(high, limit)
+        else:
+            return None
+    return low, high
 
 
 @dataclasses.dataclass
@@ -183,6 +201,10 @@ class CopyType:
                 isinstance(f, (models.CharField, models.TextField)) and rule[3] is None and not rule[4] and not rule[0]
             ):
                 self.plan.append((f.name, _TEXT, (rule[2] if rule[2] is not None else 1 << 62, rule[1])))
+            elif isinstance(f, models.CharField) and rule[3] is not None and not rule[4]:
+                self.plan.append((f.name, _CHOICE, (rule[3], rule[2] if rule[2] is not None else 1 << 62)))
+            elif isinstance(f, models.IntegerField) and not f.choices and _int_bounds(rule[4]) is not None:
+                self.plan.append((f.name, _INT, _int_bounds(rule[4])))
             elif isinstance(f, (models.DateTimeField, models.BooleanField, models.BinaryField)) and not rule[4]:
                 self.plan.append((f.name, _NULLCHECK if not rule[0] else _PLAIN, None))
             else:
@@ -404,6 +426,13 @@ def _copy_import(
                 elif mode is _TEXT:
                     # Only a length to check (no choices, no other validator): inline.
                     if value.__class__ is not str or (not value and not aux[1]) or len(value) > aux[0]:
+                        check(name, value)
+                elif mode is _CHOICE:
+                    # One of the choices (never blank), within the length: inline.
+                    if value.__class__ is not str or not value or value not in aux[0] or len(value) > aux[1]:
+                        check(name, value)
+                elif mode is _INT:
+                    if value.__class__ is not int or not aux[0] <= value <= aux[1]:
                         check(name, value)
                 elif mode is _CHECK or (mode is _NULLCHECK and value is None):
                     check(name, value)
