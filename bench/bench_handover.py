@@ -3,6 +3,13 @@
     eval "$(scripts/services.sh)"
     nice .venv/bin/python bench/bench_handover.py [--records 100000] [--seed 17]
     nice .venv/bin/python bench/bench_handover.py --roundtrip [--inquiries 20000]
+    nice .venv/bin/python bench/bench_handover.py --years 5 [--scale 0.002]
+
+--years N: a national center's N years (per five years: 20 M inquiries, 60 M calls, 18 M
+mails — issue 17's figures) scaled by --scale (default 1/500: 40,000 inquiries and about
+200,000 records for five years), spread over the N years, imported by the bulk path into a
+fresh database; prints records/s and the time the full N years would take at that rate
+(the bulk path's cost per record is flat: the file streams in batches, memory flat).
 
 Default: generates a handover file of about --records records with a fixed seed (users, the
 service week, calls answered and abandoned, inbound mail with a raw RFC 822 message (about
@@ -233,21 +240,43 @@ def _raw_mail(i: int, rng, attach: bool) -> bytes:
     )
 
 
-def generate(path: str, records: int, seed: int) -> dict[str, int]:
-    """Write the handover file; returns the lines per type. About 4.3 records per inquiry."""
+# A national center's five years (issue 17): per inquiry, 3 calls and 0.9 mails.
+NATIONAL_FIVE_YEARS = {"inquiries": 20_000_000, "calls": 60_000_000, "mails": 18_000_000}
+
+
+def generate(
+    path: str,
+    records: int,
+    seed: int,
+    *,
+    inquiries: int | None = None,
+    years: float | None = None,
+    mail_share: float = 0.5,
+    abandoned_per_inquiry: float = 1.0,
+) -> dict[str, int]:
+    """Write the handover file; returns the lines per type. About 4.3 records per inquiry
+    by default (half the inquiries by mail, three messages each; one abandoned call per
+    inquiry); `years` spreads the inquiries over that many years before START."""
     import base64
     import json
     import random
     from collections import Counter
 
-    inquiries = max(10, int(records / 4.3))
+    inquiries = inquiries or max(10, int(records / 4.3))
     counts: Counter = Counter()
+    step = 97.0 if years is None else years * 365 * 86400 / inquiries
+    first = START if years is None else START - dt.timedelta(days=365 * years)
+    mail_every = max(1, round(1 / mail_share)) if mail_share > 0 else 0
 
     def rng_for(kind: str, i: int) -> random.Random:
         return random.Random(f"{seed}:{kind}:{i}")
 
     def at(i: int) -> dt.datetime:
-        return START + dt.timedelta(seconds=97 * i)
+        return first + dt.timedelta(seconds=int(step * i))
+
+    def is_mail(i: int) -> bool:
+        # Every other inquiry by default (the odd ones), every mail_every-th otherwise.
+        return bool(mail_every) and i % mail_every == mail_every - 1
 
     with open(path, "w", encoding="utf-8") as out:
 
@@ -271,7 +300,7 @@ def generate(path: str, records: int, seed: int) -> dict[str, int]:
             )
         for i in range(inquiries):  # calls
             r, t = rng_for("call", i), at(i)
-            if i % 2 == 0:
+            if not is_mail(i):
                 talk = r.randint(60, 900)
                 w(
                     {
@@ -293,20 +322,23 @@ def generate(path: str, records: int, seed: int) -> dict[str, int]:
                         "updated_at": _t(t),
                     }
                 )
-            w(
-                {
-                    "type": "call",
-                    "call_id": f"x{1775000000 + i}",
-                    "arrived_at": _t(t + dt.timedelta(seconds=40)),
-                    "caller": "",
-                    "outcome": r.choice(["queue_abandoned", "ivr_abandoned", "queue_timeout"]),
-                    "in_service_hours": True,
-                    "queue": "egov",
-                    "created_at": _t(t),
-                    "updated_at": _t(t),
-                }
-            )
-        for i in range(1, inquiries, 2):  # mail: the question, the acknowledgement, the answer
+            for k in range(int(abandoned_per_inquiry * (i + 1)) - int(abandoned_per_inquiry * i)):
+                w(
+                    {
+                        "type": "call",
+                        "call_id": f"x{1775000000 + i}" + (f"-{k}" if k else ""),
+                        "arrived_at": _t(t + dt.timedelta(seconds=40 + k)),
+                        "caller": "",
+                        "outcome": r.choice(["queue_abandoned", "ivr_abandoned", "queue_timeout"]),
+                        "in_service_hours": True,
+                        "queue": "egov",
+                        "created_at": _t(t),
+                        "updated_at": _t(t),
+                    }
+                )
+        for i in range(inquiries):  # mail: the question, the acknowledgement, the answer
+            if not is_mail(i):
+                continue
             r, t = rng_for("mail", i), at(i)
             attach = r.random() < 0.05
             raw = _raw_mail(i, r, attach)
@@ -367,7 +399,7 @@ def generate(path: str, records: int, seed: int) -> dict[str, int]:
                 )
         for i in range(inquiries):
             r, t = rng_for("inquiry", i), at(i)
-            phone = i % 2 == 0
+            phone = not is_mail(i)
             agent = r.choice(AGENTS)
             w(
                 {
@@ -551,6 +583,39 @@ def main_generated(records: int, seed: int) -> None:
     Path(path).unlink(missing_ok=True)
 
 
+def main_years(years: float, scale: float, seed: int) -> None:
+    """A national center's `years` years at `scale`, through the bulk path; extrapolated."""
+    per_year = {k: v / 5 for k, v in NATIONAL_FIVE_YEARS.items()}
+    inquiries = max(10, round(per_year["inquiries"] * years * scale))
+    mail_share = per_year["mails"] / per_year["inquiries"] / 3  # three messages per mail inquiry
+    # Calls per inquiry: the phone inquiries' answered call, plus the abandoned ones.
+    abandoned = per_year["calls"] / per_year["inquiries"] - (1 - mail_share)
+    path = f"/tmp/bench_handover_years_{years}_{scale}_{seed}.jsonl"
+    t0 = time.perf_counter()
+    counts = generate(
+        path, 0, seed, inquiries=inquiries, years=years, mail_share=mail_share, abandoned_per_inquiry=abandoned
+    )
+    size = Path(path).stat().st_size / 1e6
+    total = sum(v for k, v in counts.items() if k != "header")
+    print(
+        f"handover bench, {years:g} years at scale {scale:g} (1/{1 / scale:,.0f}): {total:,} records "
+        f"({size:,.0f} MB) generated in {time.perf_counter() - t0:.1f} s"
+    )
+    print("  " + ", ".join(f"{k} {v:,}" for k, v in counts.items() if k != "header"), flush=True)
+    ensure_database(bench_database_url(TARGET_DB), recreate=True)
+    run_phase("migrate")
+    _, read, seconds, rss, summary = run_capture("import-path", path, "bulk", "bulk")
+    rate = read / seconds
+    full = total / scale
+    print(f"  bulk import              {rate:9,.0f} records/s  {seconds:7.1f} s  peak RSS {rss:4.0f} MB  ({summary})")
+    print(
+        f"  the full {years:g} years: {full:,.0f} records, {size / scale / 1e3:,.0f} GB of file → "
+        f"{full / rate / 3600:.1f} h at this rate (bar: < 4 h for five years)",
+        flush=True,
+    )
+    Path(path).unlink(missing_ok=True)
+
+
 def phase_migrate() -> None:
     django_setup(bench_database_url(TARGET_DB))
     from django.core.management import call_command
@@ -568,6 +633,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--roundtrip", action="store_true", help="fill, export, import (the older bench)")
     parser.add_argument("--inquiries", type=int, default=20000, help="with --roundtrip")
+    parser.add_argument("--years", type=float, help="a national center's N years, scaled (see --scale)")
+    parser.add_argument("--scale", type=float, default=1 / 500, help="with --years: share of the national volume")
     parser.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -582,6 +649,9 @@ def main() -> int:
         return 0
 
     bench_database_url(SOURCE_DB)  # fails early without PostgreSQL
+    if args.years:
+        main_years(args.years, args.scale, args.seed)
+        return 0
     if not args.roundtrip:
         main_generated(args.records, args.seed)
         return 0
