@@ -8,7 +8,6 @@ format; `helpdesk.handover.records` the record types; other apps add types throu
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -70,7 +69,6 @@ def bulk_default() -> bool:
     return connection.vendor == "postgresql" and bool(getattr(settings, "HELPDESK_HANDOVER_BULK", True))
 
 
-_LONG_NUMBER = re.compile(rb"\d{19}")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 
@@ -224,13 +222,16 @@ class _Importer:
                 line=line, offset=offset, reason=f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels", raw=raw
             )
             return None
-        data = _REJECTED
-        if _LONG_NUMBER.search(raw) is None:
-            # orjson reads what json reads, or refuses (NaN, 1e400, lone surrogates…) — except
-            # integers beyond 64 bits, read as floats: a line with 19 digits in a row (rare
-            # outside such a number) goes to the standard parser, as does a refused one.
-            with contextlib.suppress(orjson.JSONDecodeError):
-                data = orjson.loads(raw)
+        # orjson reads what json reads, or refuses (NaN, 1e400, lone surrogates…) — except an
+        # integer beyond 64 bits, which it reads as a float: a line holding any float (none of
+        # helpdesk's records has one) goes to the standard parser, as does a refused one.
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            data = _REJECTED
+        else:
+            if _has_float(data):
+                data = _REJECTED
         if data is _REJECTED:
             data = _json_loads_or_reject(self, line, offset, raw, text)
             if data is _REJECTED:
@@ -399,6 +400,21 @@ class UnsupportedFormat(Exception):
 
 
 _REJECTED = object()
+
+
+def _has_float(value: Any) -> bool:
+    """Whether a parsed line holds a float anywhere (nested lists and objects too)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        cls = item.__class__
+        if cls is float:
+            return True
+        if cls is dict:
+            stack.extend(item.values())
+        elif cls is list:
+            stack.extend(item)
+    return False
 
 
 def _json_loads_or_reject(importer: _Importer, line: int, offset: int, raw: bytes, text: str) -> Any:
