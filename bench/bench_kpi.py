@@ -66,8 +66,8 @@ def filler_for(n_inquiries: int, outgrow: bool) -> int:
             "WHERE name = 'shared_buffers'"
         )
         shared = cur.fetchone()[0]
-    # ~200 bytes a row on the heap (the bench's rows are short); twice the cache, at least.
-    return max(0, 2 * shared // 200 - n_inquiries)
+    # ~128 bytes a row on the heap (measured: the bench's rows are short); twice the cache.
+    return max(0, 2 * shared // 128 - n_inquiries)
 
 
 class Copier:
