@@ -403,17 +403,14 @@ _REJECTED = object()
 
 
 def _has_float(value: Any) -> bool:
-    """Whether a parsed line holds a float anywhere (nested lists and objects too)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        cls = item.__class__
-        if cls is float:
-            return True
-        if cls is dict:
-            stack.extend(item.values())
-        elif cls is list:
-            stack.extend(item)
+    """Whether a parsed line holds a float anywhere (nested lists and objects too). The types
+    of a level are collected in C (`map(type, …)`): a few microseconds a line."""
+    items = value.values() if value.__class__ is dict else value
+    types = set(map(type, items))
+    if float in types:
+        return True
+    if dict in types or list in types:
+        return any(_has_float(v) for v in items if v.__class__ is dict or v.__class__ is list)
     return False
 
 
