@@ -542,6 +542,7 @@ def main() -> int:
             f"{statistics.median(r[1] for r in rounds) * 1000:.0f} ms, hand-written median "
             f"{statistics.median(r[2] for r in rounds) * 1000:.0f} ms"
         )
+        print("    rounds (engine ÷ hand-written): " + ", ".join(f"{r[0]:.2f}" for r in rounds))
     print(f"  of which the call scan              : {t_calls * 1000:9.1f} ms")
     print(f"  of which the inquiry scan (+business): {t_inq * 1000:9.1f} ms")
     print(f"  SQL statements per month            : {n_queries} ({n_selects} SELECTs; the rest SET LOCAL/savepoints)")
