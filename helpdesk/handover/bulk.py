@@ -337,20 +337,36 @@ def _note_links(cursor, spec: CopyType, created: list[int], rewritten: list[int]
         )
 
 
+def links_intact(model: type[models.Model], ids: list[int]) -> list[int]:
+    """Of these rows, those noted for a link-only retry and unwritten since (call before a
+    write that only sets their link, then `links_refresh` with what it wrote)."""
+    if not ids:
+        return []
+    links = "hlink_" + model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", ["pg_temp." + links])
+        if not cursor.fetchone()[0]:
+            return []
+        cursor.execute(
+            f"SELECT h.pk FROM {links} h JOIN {_q(model._meta.db_table)} t ON t.id = h.pk AND t.xmin = h.x "
+            "WHERE h.pk = ANY(%s)",
+            [ids],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def links_refresh(model: type[models.Model], ids: list[int]) -> None:
-    """Rows whose link another type's import just set (the opening message of an inquiry)
-    keep their link-only retry: that write is the link, which the retry sets anyway."""
+    """Rows whose link another type's import just set (the opening message of an inquiry),
+    and nothing else since their note (`links_intact`), keep their link-only retry: that
+    write is the link, which the retry sets anyway."""
     if not ids:
         return
     links = "hlink_" + model._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", ["pg_temp." + links])
-        if cursor.fetchone()[0]:
-            cursor.execute(
-                f"UPDATE {links} h SET x = t.xmin FROM {_q(model._meta.db_table)} t "
-                "WHERE h.pk = t.id AND t.id = ANY(%s)",
-                [ids],
-            )
+        cursor.execute(
+            f"UPDATE {links} h SET x = t.xmin FROM {_q(model._meta.db_table)} t WHERE h.pk = t.id AND t.id = ANY(%s)",
+            [ids],
+        )
 
 
 def _link_only(spec: CopyType, items: list[dict], priors: list[str | None]) -> dict[int, str]:

@@ -883,14 +883,17 @@ def _link_opening_messages_sql(copy_type: bulk.CopyType):
             )
             pairs = cursor.fetchall()
             if pairs:
+                # Messages noted for a link-only retry and untouched since keep it (checked
+                # before this write, which moves their xmin).
+                intact = set(bulk.links_intact(EmailMessage, [m for m, _ in pairs])) if ctx.links_noted else set()
                 cursor.execute(
                     f"UPDATE {EmailMessage._meta.db_table} m SET inquiry_id = v.inquiry "
                     "FROM unnest(%s::bigint[], %s::bigint[]) AS v(message, inquiry) "
                     "WHERE m.id = v.message AND m.inquiry_id IS NULL RETURNING m.id",
                     [[m for m, _ in pairs], [i for _, i in pairs]],
                 )
-                if ctx.links_noted:
-                    bulk.links_refresh(EmailMessage, [row[0] for row in cursor.fetchall()])
+                if intact:
+                    bulk.links_refresh(EmailMessage, [row[0] for row in cursor.fetchall() if row[0] in intact])
         return results
 
     return importer

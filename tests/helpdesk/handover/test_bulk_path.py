@@ -325,3 +325,32 @@ def _spy_keys(parse, keys: list):
         return parse(data, ctx)
 
     return wrapper
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_mail_rewritten_by_a_batch_redone_line_by_line_then_opening_its_inquiry_comes_back_whole(
+    tmp_path, monkeypatch
+):
+    """Written again by a batch that fell back to the row path, then linked as the opening
+    message of its inquiry: the link write must not make the note look fresh again."""
+    monkeypatch.setattr(services, "BULK_BATCH_LINES", 2)
+    inbound = {"direction": "inbound", "received_at": "2026-10-01T11:00:00+09:00"}
+    files = [
+        (
+            "rewritten in a fallback batch",
+            jsonl(
+                _mail("<q1@x.jp>", "一回目", inquiry={"ref": "EG-L-1"}, **inbound),
+                CALL,
+                _mail("<q1@x.jp>", "二回目", **inbound),
+                {**CALL, "call_id": "c-bad", "ended_at": "2026-10-01T09:00:00+09:00"},  # this batch: line by line
+                {**LATER_INQUIRY, "message_id": "<q1@x.jp>"},
+                {**CALL, "call_id": "c-2"},
+            ),
+        )
+    ]
+    row = _run(files, tmp_path, bulk_path=False)
+    empty_database()
+    bulk_state = _run(files, tmp_path, bulk_path=True)
+
+    assert bulk_state == row
+    assert EmailMessage.objects.get().subject == "一回目"
