@@ -22,11 +22,12 @@ it line by line, so rejects, counts and audit rows are the row path's own.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
+from django.core.validators import EmailValidator, MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import connection, models
 from django.utils import timezone
 
@@ -136,15 +137,43 @@ class _Checker:
 _INQUIRY_KINDS = ("ref", "call_id", "message_id")
 
 
-_KEY, _FK, _TEXT, _CHECK, _NULLCHECK, _STAMP, _PLAIN = (
+_KEY, _FK, _TEXT, _CHOICE, _INT, _EMAIL, _CHECK, _NULLCHECK, _STAMP, _PLAIN = (
     "key",
     "fk",
     "text",
+    "choice",
+    "int",
+    "email",
     "check",
     "nullcheck",
     "stamp",
     "plain",
 )
+
+
+# Addresses EmailValidator surely accepts (a strict subset of its rules: dot-atom of
+# [a-z0-9_+-], labels of at most 63, an alphabetic top-level label; at most 254 characters):
+# the usual address is checked by this one match instead of the validator (~80 µs each).
+# Anything else goes through the validator (`_Checker.check`).
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z", re.I | re.A
+)
+
+
+def _int_bounds(validators: tuple) -> tuple[int, int] | None:
+    """(low, high) when the field's only validators are constant Min/MaxValue ones."""
+    low, high = -(1 << 63), 1 << 63
+    for v in validators:
+        limit = v.limit_value
+        if not isinstance(limit, int) or isinstance(limit, bool):
+            return None
+        if isinstance(v, MinValueValidator):
+            low = max(low, limit)
+        elif isinstance(v, MaxValueValidator):
+            high = min(high, limit)
+        else:
+            return None
+    return low, high
 
 
 @dataclasses.dataclass
@@ -158,6 +187,9 @@ class CopyType:
     parse: Callable[..., tuple]
     pending: tuple[str, ...] = ()
     keep_if_null: tuple[str, ...] = ()
+    # For the link-only retry (`_link_only`): a line's (key, reference kind, reference key)
+    # of its keep-if-null link, read from the line without typing the rest of it.
+    link_line: Callable[[dict], tuple[Any, str, str]] | None = None
 
     def __post_init__(self) -> None:
         opts = self.model._meta
@@ -180,6 +212,17 @@ class CopyType:
                 isinstance(f, (models.CharField, models.TextField)) and rule[3] is None and not rule[4] and not rule[0]
             ):
                 self.plan.append((f.name, _TEXT, (rule[2] if rule[2] is not None else 1 << 62, rule[1])))
+            elif isinstance(f, models.CharField) and rule[3] is not None and not rule[4]:
+                self.plan.append((f.name, _CHOICE, (rule[3], rule[2] if rule[2] is not None else 1 << 62)))
+            elif (
+                isinstance(f, models.CharField)
+                and rule[3] is None
+                and len(rule[4]) == 1
+                and isinstance(rule[4][0], EmailValidator)
+            ):
+                self.plan.append((f.name, _EMAIL, min(rule[2] or 254, 254)))
+            elif isinstance(f, models.IntegerField) and not f.choices and _int_bounds(rule[4]) is not None:
+                self.plan.append((f.name, _INT, _int_bounds(rule[4])))
             elif isinstance(f, (models.DateTimeField, models.BooleanField, models.BinaryField)) and not rule[4]:
                 self.plan.append((f.name, _NULLCHECK if not rule[0] else _PLAIN, None))
             else:
@@ -190,30 +233,34 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _resolve_sql(spec: CopyType, field: models.ForeignKey) -> str:
-    """One UPDATE of the stage setting the id column of a pending reference."""
+def _reference_value(target: type[models.Model], kind: str, key: str) -> str:
+    """The SQL expression giving the id a pending reference (its kind and key columns,
+    already quoted and qualified) resolves to, NULL when nothing matches."""
     from helpdesk.models import Call, EmailMessage, Inquiry
 
-    col, kind, key = field.column, _q(field.column + "__kind"), _q(field.column + "__key")
     inq, call, msg = Inquiry._meta.db_table, Call._meta.db_table, EmailMessage._meta.db_table
-    target = field.related_model
     if target is Inquiry:
         # The row path's order: by ref; the phone inquiry of a call; the inquiry a message
         # opened, else the one it belongs to.
-        value = (
-            f"CASE s.{kind} WHEN 'ref' THEN (SELECT i.id FROM {inq} i WHERE i.ref = s.{key}) "
+        return (
+            f"CASE {kind} WHEN 'ref' THEN (SELECT i.id FROM {inq} i WHERE i.ref = {key}) "
             f"WHEN 'call_id' THEN (SELECT i.id FROM {inq} i JOIN {call} c ON c.id = i.call_id "
-            f"WHERE c.call_id = s.{key} LIMIT 1) "
+            f"WHERE c.call_id = {key} LIMIT 1) "
             f"ELSE COALESCE((SELECT i.id FROM {inq} i JOIN {msg} m ON m.id = i.source_message_id "
-            f"WHERE m.message_id = s.{key} LIMIT 1), "
-            f"(SELECT m.inquiry_id FROM {msg} m WHERE m.message_id = s.{key} LIMIT 1)) END"
+            f"WHERE m.message_id = {key} LIMIT 1), "
+            f"(SELECT m.inquiry_id FROM {msg} m WHERE m.message_id = {key} LIMIT 1)) END"
         )
-    elif target is Call:
-        value = f"(SELECT c.id FROM {call} c WHERE c.call_id = s.{key})"
-    elif target is EmailMessage:
-        value = f"(SELECT m.id FROM {msg} m WHERE m.message_id = s.{key})"
-    else:  # pragma: no cover - a spec naming another model is a programming error
-        raise RuntimeError(f"no SQL resolution for {target}")
+    if target is Call:
+        return f"(SELECT c.id FROM {call} c WHERE c.call_id = {key})"
+    if target is EmailMessage:
+        return f"(SELECT m.id FROM {msg} m WHERE m.message_id = {key})"
+    raise RuntimeError(f"no SQL resolution for {target}")  # pragma: no cover - a programming error
+
+
+def _resolve_sql(spec: CopyType, field: models.ForeignKey) -> str:
+    """One UPDATE of the stage setting the id column of a pending reference."""
+    col, kind, key = field.column, _q(field.column + "__kind"), _q(field.column + "__key")
+    value = _reference_value(field.related_model, f"s.{kind}", f"s.{key}")
     return f"UPDATE {spec.stage} AS s SET {_q(col)} = {value} WHERE s.{kind} IS NOT NULL"
 
 
@@ -242,7 +289,141 @@ def copy_import(
 ) -> list[str]:
     """Import a run of lines of one type; one outcome per line (the bulk_importer contract).
     `on_stored(parsed, results, ids, stored_at)` runs after the upsert (email attachments) and
-    returns the indexes of stored lines it changed."""
+    returns the indexes of stored lines it changed.
+
+    A line retried only for its link (written by an earlier pass of this run, untouched
+    since) gets just that link (`_link_only`); the others go through the whole path."""
+    done = _link_only(spec, items, priors) if spec.link_line is not None and "created" in priors else {}
+    if not done:
+        return _copy_import(spec, items, priors, ctx, on_stored=on_stored)
+    rest = [index for index in range(len(items)) if index not in done]
+    if rest:
+        outcomes = _copy_import(spec, [items[i] for i in rest], [priors[i] for i in rest], ctx, on_stored=on_stored)
+        done.update(zip(rest, outcomes, strict=True))
+    return [done[index] for index in range(len(items))]
+
+
+# --- the link-only retry ------------------------------------------------------------------------
+#
+# A message whose inquiry comes later in the file (the export writes mail before inquiries)
+# is stored on the first pass without its link and retried after the rest of the file. The
+# row path then imports the whole line again: every mail written twice, its raw message
+# included. Here a retried line whose row this run created and nothing has written since
+# only gets its link, in one UPDATE per batch: the row path's retry would find every other
+# field equal, and its outcome combines with "created" to "created", without audit row.
+# "Nothing has written since" is the row's xmin, noted per run in a temporary table when the
+# row was created (`_note_links`); a later write by another line moves xmin (or, in the same
+# transaction, removes the note), so such a line takes the whole path, as before.
+
+
+def _links_table(cursor, spec: CopyType) -> str:
+    """The session's notes (row id → xmin when created without its link); kept across the
+    run's transactions, rolled back with a batch redone line by line."""
+    name = "hlink_" + spec.model._meta.db_table
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (pk bigint PRIMARY KEY, x xid NOT NULL)")
+    return name
+
+
+def _note_links(cursor, spec: CopyType, created: list[int], rewritten: list[int]) -> None:
+    links = _links_table(cursor, spec)
+    if rewritten:
+        cursor.execute(f"DELETE FROM {links} WHERE pk = ANY(%s)", [rewritten])
+    if created:
+        table = _q(spec.model._meta.db_table)
+        cursor.execute(
+            f"INSERT INTO {links} (pk, x) SELECT id, xmin FROM {table} WHERE id = ANY(%s) "
+            "ON CONFLICT (pk) DO UPDATE SET x = EXCLUDED.x",
+            [created],
+        )
+
+
+def links_intact(model: type[models.Model], ids: list[int]) -> list[int]:
+    """Of these rows, those noted for a link-only retry and unwritten since (call before a
+    write that only sets their link, then `links_refresh` with what it wrote)."""
+    if not ids:
+        return []
+    links = "hlink_" + model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", ["pg_temp." + links])
+        if not cursor.fetchone()[0]:
+            return []
+        cursor.execute(
+            f"SELECT h.pk FROM {links} h JOIN {_q(model._meta.db_table)} t ON t.id = h.pk AND t.xmin = h.x "
+            "WHERE h.pk = ANY(%s)",
+            [ids],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def links_refresh(model: type[models.Model], ids: list[int]) -> None:
+    """Rows whose link another type's import just set (the opening message of an inquiry),
+    and nothing else since their note (`links_intact`), keep their link-only retry: that
+    write is the link, which the retry sets anyway."""
+    if not ids:
+        return
+    links = "hlink_" + model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {links} h SET x = t.xmin FROM {_q(model._meta.db_table)} t WHERE h.pk = t.id AND t.id = ANY(%s)",
+            [ids],
+        )
+
+
+def _link_only(spec: CopyType, items: list[dict], priors: list[str | None]) -> dict[int, str]:
+    """Set the link of the lines that need nothing else; their outcomes by index."""
+    assert spec.link_line is not None
+    opts = spec.model._meta
+    field = opts.get_field(spec.keep_if_null[0])
+    rows, seen = [], set()
+    for index, (data, prior) in enumerate(zip(items, priors, strict=True)):
+        try:
+            key, kind, ref_key = spec.link_line(data)
+        except (KeyError, ValueError, TypeError, AttributeError):
+            key = kind = None
+        if key in seen:
+            return {}  # the same key twice: the whole path (and its duplicate check) decides
+        seen.add(key)
+        if prior == "created" and kind is not None:
+            rows.append((index, key, kind, ref_key))
+    if not rows:
+        return {}
+    table, col = _q(opts.db_table), _q(field.column)
+    key_col = _q(opts.get_field(spec.key_field).column)
+    stage = "hlinkstage_" + opts.db_table
+    value = _reference_value(field.related_model, "s.kind", "s.ref_key")
+    touch = ""
+    params: list[Any] = []
+    if spec.has_updated_at:
+        touch, params = f", {_q(opts.get_field('updated_at').column)} = %s", [timezone.now()]
+    with connection.cursor() as cursor:
+        links = _links_table(cursor, spec)
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (idx integer, k text, kind text, ref_key text) ON COMMIT DROP"
+        )
+        cursor.execute(f"TRUNCATE {stage}")
+        with cursor.copy(f"COPY {stage} (idx, k, kind, ref_key) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"WITH r AS MATERIALIZED (SELECT s.idx, t.id, t.{col} AS old, {value} AS new FROM {stage} s "
+            f"JOIN {table} t ON t.{key_col} = s.k JOIN {links} h ON h.pk = t.id AND h.x = t.xmin), "
+            f"u AS (UPDATE {table} m SET {col} = r.new{touch} FROM r "
+            f"WHERE m.id = r.id AND r.new IS NOT NULL AND m.{col} IS DISTINCT FROM r.new RETURNING m.id) "
+            # (A data-modifying WITH runs once, whether or not the SELECT reads it.)
+            f"SELECT r.idx, r.old IS DISTINCT FROM r.new FROM r WHERE r.new IS NOT NULL",
+            params,
+        )
+        return {index: ("updated" if moved else "unchanged") for index, moved in cursor.fetchall()}
+
+
+def _copy_import(
+    spec: CopyType,
+    items: list[dict],
+    priors: list[str | None],
+    ctx: ImportContext,
+    *,
+    on_stored: Callable | None = None,
+) -> list[str]:
     from helpdesk.handover.records import _audit_update
 
     refctx = _RefContext(ctx)
@@ -279,6 +460,16 @@ def copy_import(
                 elif mode is _TEXT:
                     # Only a length to check (no choices, no other validator): inline.
                     if value.__class__ is not str or (not value and not aux[1]) or len(value) > aux[0]:
+                        check(name, value)
+                elif mode is _CHOICE:
+                    # One of the choices (never blank), within the length: inline.
+                    if value.__class__ is not str or not value or value not in aux[0] or len(value) > aux[1]:
+                        check(name, value)
+                elif mode is _EMAIL:
+                    if value.__class__ is not str or len(value) > aux or not _PLAIN_EMAIL.match(value):
+                        check(name, value)
+                elif mode is _INT:
+                    if value.__class__ is not int or not aux[0] <= value <= aux[1]:
                         check(name, value)
                 elif mode is _CHECK or (mode is _NULLCHECK and value is None):
                     check(name, value)
@@ -394,5 +585,14 @@ def copy_import(
                     setattr(instance, name, values[name])
             instance._handover_changed = changed or ["attachments"]
             _audit_update(instance, "updated", ctx, prior=priors[index])
+
+        if spec.link_line is not None:
+            # Rows created now without their link may be retried for the link alone; rows this
+            # batch wrote again (a key already stored) may not.
+            created = [ids[parsed[i][0]] for i in range(len(items)) if retry[i] and results[i] == "created"]
+            rewritten = [pk for pk, _changed, _fk in stored_at.values()]
+            if created or (rewritten and ctx.links_noted):
+                ctx.links_noted = True
+                _note_links(cursor, spec, created, rewritten)
 
     return [r + ("+retry" if retry[i] and r != "defer" else "") for i, r in enumerate(results)]

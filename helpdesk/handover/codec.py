@@ -40,6 +40,14 @@ def parse_time(value: Any, *, field: str = "") -> dt.datetime | None:
     """ISO 8601 → aware datetime; None/"" → None; naive → Asia/Tokyo."""
     if value is None or value == "":
         return None
+    if value.__class__ is str:
+        # The usual line (an offset, no blanks): one call. Anything else, the general rule.
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None and not value[-1].isspace():
+            return parsed
     if not isinstance(value, str):
         raise ValueError(f"bad time in field {field!r}: not a string")
     text = value.strip()
@@ -93,6 +101,8 @@ def b64decode(value: Any, *, field: str = "") -> bytes:
 
 def text(data: dict, field: str, default: str = "") -> str:
     value = data.get(field, default)
+    if value.__class__ is str:
+        return value
     if value is None:
         return default
     if not isinstance(value, str):
@@ -147,7 +157,7 @@ def parse_inquiry_reference(reference: Any) -> tuple[str, str]:
     """``{"ref": …}`` / ``{"call_id": …}`` / ``{"message_id": …}`` → (kind, value); pure."""
     if not isinstance(reference, dict) or len(reference) != 1:
         raise ValueError('inquiry reference must be {"ref": …}, {"call_id": …} or {"message_id": …}')
-    (kind, value), *_ = reference.items()
+    ((kind, value),) = reference.items()
     if kind not in ("ref", "call_id", "message_id") or not isinstance(value, str) or not value:
         raise ValueError('inquiry reference must be {"ref": …}, {"call_id": …} or {"message_id": …}')
     return kind, value
@@ -319,6 +329,8 @@ class ImportContext:
         # Set by the importer: high-volume types go through helpdesk.handover.bulk (COPY +
         # one set-based upsert per batch, references resolved in SQL) — PostgreSQL only.
         self.copy = False
+        # Set by the bulk path once it noted a row for a link-only retry in this run.
+        self.links_noted = False
 
     def retry_later(self) -> None:
         """The line was written but one of its optional links could not be resolved yet:

@@ -844,8 +844,20 @@ def _parse_email_bulk(data: dict, ctx) -> tuple:
 
 
 COPY_CALL = bulk.CopyType(Call, "call_id", _parse_call)
+
+
+def _email_link(data: dict) -> tuple[Any, str, str]:
+    """A retried email line's key and inquiry reference (the link-only retry)."""
+    return data["message_id"], *codec.parse_inquiry_reference(data["inquiry"])
+
+
 COPY_EMAIL = bulk.CopyType(
-    EmailMessage, "message_id", _parse_email_bulk, pending=("inquiry",), keep_if_null=("inquiry",)
+    EmailMessage,
+    "message_id",
+    _parse_email_bulk,
+    pending=("inquiry",),
+    keep_if_null=("inquiry",),
+    link_line=_email_link,
 )
 COPY_INQUIRY = bulk.CopyType(Inquiry, "ref", _parse_inquiry, pending=("call", "source_message"))
 COPY_ESCALATION = bulk.CopyType(Escalation, "handover_key", _parse_escalation, pending=("inquiry",))
@@ -871,12 +883,17 @@ def _link_opening_messages_sql(copy_type: bulk.CopyType):
             )
             pairs = cursor.fetchall()
             if pairs:
+                # Messages noted for a link-only retry and untouched since keep it (checked
+                # before this write, which moves their xmin).
+                intact = set(bulk.links_intact(EmailMessage, [m for m, _ in pairs])) if ctx.links_noted else set()
                 cursor.execute(
                     f"UPDATE {EmailMessage._meta.db_table} m SET inquiry_id = v.inquiry "
                     "FROM unnest(%s::bigint[], %s::bigint[]) AS v(message, inquiry) "
-                    "WHERE m.id = v.message AND m.inquiry_id IS NULL",
+                    "WHERE m.id = v.message AND m.inquiry_id IS NULL RETURNING m.id",
                     [[m for m, _ in pairs], [i for _, i in pairs]],
                 )
+                if intact:
+                    bulk.links_refresh(EmailMessage, [row[0] for row in cursor.fetchall() if row[0] in intact])
         return results
 
     return importer

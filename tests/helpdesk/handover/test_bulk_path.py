@@ -243,3 +243,114 @@ def test_row_by_row_option_keeps_the_orm_path_on_postgresql(tmp_path, monkeypatc
     path.write_text(jsonl({**CALL, "call_id": "c-2"}), encoding="utf-8")
     assert import_file(path) == "1 read, 1 created, 0 updated, 0 unchanged, 0 rejected"
     assert copies  # PostgreSQL's default path
+
+
+# --- the link-only retry: a mail whose inquiry comes later is written once -------------------
+
+
+def _mail(message_id: str, subject: str, **extra) -> dict:
+    return {
+        "type": "email",
+        "message_id": message_id,
+        "direction": "outbound",
+        "subject": subject,
+        "sent_at": "2026-10-01T12:00:00+09:00",
+        "raw": RAW,
+        **extra,
+    }
+
+
+LATER_INQUIRY = {
+    "type": "inquiry",
+    "ref": "EG-L-1",
+    "channel": "email",
+    "received_at": "2026-10-01T11:00:00+09:00",
+}
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_mail_retried_only_for_its_link_is_typed_and_written_once(tmp_path, monkeypatch):
+    from helpdesk.handover import records
+
+    parsed: list[str] = []
+    monkeypatch.setattr(records.COPY_EMAIL, "parse", _spy_keys(records.COPY_EMAIL.parse, parsed))
+    files = [
+        (
+            "mail before its inquiry",
+            jsonl(
+                _mail("<r1@center.jp>", "回答", inquiry={"ref": "EG-L-1"}),
+                _mail("<r2@center.jp>", "受付", inquiry={"ref": "EG-L-1"}),
+                LATER_INQUIRY,
+            ),
+        )
+    ]
+    (state,) = _run(files, tmp_path, bulk_path=True)
+
+    assert state["counts"] == (3, 3, 0, 0, 0, "")
+    assert sorted(parsed) == ["<r1@center.jp>", "<r2@center.jp>"]  # typed once each, not twice
+    assert set(EmailMessage.objects.values_list("inquiry__ref", flat=True)) == {"EG-L-1"}
+    assert [event[0] for event in state["audit"]] == ["import"]  # the run's IMPORT, no UPDATE row
+
+
+@pytest.mark.parametrize("batch_lines", [2, 5000], ids=["another batch", "same batch"])
+@time_machine.travel(NOW, tick=False)
+def test_a_mail_written_again_before_its_retry_is_retried_whole_as_the_row_path(tmp_path, monkeypatch, batch_lines):
+    """The second line of the same message (in another transaction, or in the same one after
+    another type's lines) changes it: the retry of the first line brings the first line's
+    values back, as the row path does, not just the link."""
+    monkeypatch.setattr(services, "BULK_BATCH_LINES", batch_lines)
+    files = [
+        (
+            "the same message twice",
+            jsonl(
+                _mail("<r1@center.jp>", "一回目", inquiry={"ref": "EG-L-1"}),
+                CALL,
+                _mail("<r1@center.jp>", "二回目"),
+                LATER_INQUIRY,
+            ),
+        )
+    ]
+    row = _run(files, tmp_path, bulk_path=False)
+    empty_database()
+    bulk_state = _run(files, tmp_path, bulk_path=True)
+
+    assert bulk_state == row
+    assert EmailMessage.objects.get().subject == "一回目"
+    assert EmailMessage.objects.get().inquiry.ref == "EG-L-1"
+
+
+def _spy_keys(parse, keys: list):
+    def wrapper(data, ctx):
+        keys.append(data["message_id"])
+        return parse(data, ctx)
+
+    return wrapper
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_mail_rewritten_by_a_batch_redone_line_by_line_then_opening_its_inquiry_comes_back_whole(
+    tmp_path, monkeypatch
+):
+    """Written again by a batch that fell back to the row path, then linked as the opening
+    message of its inquiry: the link write must not make the note look fresh again."""
+    monkeypatch.setattr(services, "BULK_BATCH_LINES", 2)
+    inbound = {"direction": "inbound", "received_at": "2026-10-01T11:00:00+09:00"}
+    files = [
+        (
+            "rewritten in a fallback batch",
+            jsonl(
+                _mail("<q1@x.jp>", "一回目", inquiry={"ref": "EG-L-1"}, **inbound),
+                CALL,
+                _mail("<q1@x.jp>", "二回目", **inbound),
+                {**CALL, "call_id": "c-bad", "ended_at": "2026-10-01T09:00:00+09:00"},  # this batch: line by line
+                {**LATER_INQUIRY, "message_id": "<q1@x.jp>"},
+                {**CALL, "call_id": "c-2"},
+            ),
+        )
+    ]
+    row = _run(files, tmp_path, bulk_path=False)
+    empty_database()
+    bulk_state = _run(files, tmp_path, bulk_path=True)
+
+    assert bulk_state == row
+    assert EmailMessage.objects.get().subject == "一回目"
