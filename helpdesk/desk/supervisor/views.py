@@ -58,8 +58,8 @@ def _links(day: Day) -> dict[str, Any]:
     span = {"arrived_after": day.start.isoformat(), "arrived_before": day.end.isoformat()}
     received = {"received_after": day.start.isoformat(), "received_before": day.end.isoformat()}
 
-    def drill(kind: str, **params: Any) -> str:
-        base = reverse(f"kpi-drill-{kind}", kwargs={"month": month})
+    def drill(endpoint: str, **params: Any) -> str:
+        base = reverse(f"kpi-drill-{endpoint}", kwargs={"month": month})
         return f"{base}?{urlencode(params, doseq=True)}" if params else base
 
     return {
