@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -23,6 +24,7 @@ from helpdesk.services.complaints import complaint_classify, complaint_record
 from helpdesk.services.escalations import escalation_create, escalation_forward, escalation_record_return
 from kpi.today import Day
 
+# How often the live panels refresh (DESK_SUPERVISOR_POLL_SECONDS; the browser test shortens it).
 POLL_SECONDS = 30
 EXTERNAL_TARGETS = [(t.value, t.label) for t in Escalation.EXTERNAL_TARGETS]
 
@@ -87,7 +89,7 @@ def _context(day: Day, **extra: Any) -> dict[str, Any]:
         "day": day,
         "is_today": day == today,
         "today": today,
-        "poll_seconds": POLL_SECONDS,
+        "poll_seconds": getattr(settings, "DESK_SUPERVISOR_POLL_SECONDS", POLL_SECONDS),
         "links": _links(day),
         "external_targets": EXTERNAL_TARGETS,
         **extra,
