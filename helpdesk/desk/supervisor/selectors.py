@@ -26,6 +26,8 @@ from kpi.today import Day
 INTERNAL_OVERDUE = dt.timedelta(minutes=30)
 EXTERNAL_OVERDUE = dt.timedelta(hours=24)
 WRAPUP_CALLS_SHOWN = 50
+ESCALATIONS_SHOWN = 30
+COMPLAINTS_SHOWN = 30
 OPEN_STATUSES = (Inquiry.Status.NEW, Inquiry.Status.IN_PROGRESS, Inquiry.Status.ESCALATED, Inquiry.Status.ANSWERED)
 
 
@@ -122,34 +124,47 @@ def agent_rows(*, day: Day) -> list[AgentRow]:
 # --- escalations ----------------------------------------------------------------------------
 
 
-def open_escalations(*, now: dt.datetime | None = None) -> dict[str, list[Escalation]]:
+def open_escalations(*, now: dt.datetime | None = None) -> dict[str, Any]:
     """Escalations without an answer: the agents' requests (internal) and the handovers
-    outside the contractor, oldest first, each with `overdue` set. One query."""
+    outside the contractor, oldest first (ESCALATIONS_SHOWN of each), each with `overdue`
+    set, and how many there are and how many are overdue. Three queries."""
     now = now or timezone.now()
-    rows = list(
-        Escalation.objects.filter(returned_at__isnull=True)
-        .select_related("inquiry", "requested_by")
-        .only(
-            "id",
-            "target",
-            "organization",
-            "escalated_at",
-            "note",
-            "inquiry__id",
-            "inquiry__ref",
-            "inquiry__status",
-            "inquiry__category",
-            "inquiry__channel",
-            "requested_by__username",
-        )
-        .order_by("escalated_at", "id")
+    internal = Q(target=Escalation.Target.INTERNAL)
+    open_ = Escalation.objects.filter(returned_at__isnull=True)
+    counts = open_.order_by().aggregate(
+        requests=Count("id", filter=internal),
+        handovers=Count("id", filter=~internal),
+        requests_overdue=Count("id", filter=internal & Q(escalated_at__lt=now - INTERNAL_OVERDUE)),
+        handovers_overdue=Count("id", filter=~internal & Q(escalated_at__lt=now - EXTERNAL_OVERDUE)),
     )
-    requests, handovers = [], []
-    for e in rows:
-        internal = e.target == Escalation.Target.INTERNAL
-        e.overdue = now - e.escalated_at > (INTERNAL_OVERDUE if internal else EXTERNAL_OVERDUE)
-        (requests if internal else handovers).append(e)
-    return {"requests": requests, "handovers": handovers}
+
+    def oldest(which: Q, limit: dt.timedelta) -> list[Escalation]:
+        rows = list(
+            open_.filter(which)
+            .select_related("inquiry", "requested_by")
+            .only(
+                "id",
+                "target",
+                "organization",
+                "escalated_at",
+                "note",
+                "inquiry__id",
+                "inquiry__ref",
+                "inquiry__status",
+                "requested_by__username",
+            )
+            .order_by("escalated_at", "id")[:ESCALATIONS_SHOWN]
+        )
+        for e in rows:
+            e.overdue = now - e.escalated_at > limit
+        return rows
+
+    return {
+        "requests": oldest(internal, INTERNAL_OVERDUE),
+        "handovers": oldest(~internal, EXTERNAL_OVERDUE),
+        "counts": counts,
+        "shown": ESCALATIONS_SHOWN,
+    }
 
 
 # --- wrap-ups -------------------------------------------------------------------------------
@@ -190,15 +205,15 @@ def wrapup_problems(*, day: Day) -> dict[str, Any]:
 
 def complaints_panel(*, day: Day) -> dict[str, Any]:
     """The month's §5 count (kpi.metrics.complaint_count) against the target, and the
-    complaints still waiting for a confirmed cause. Three queries."""
+    complaints still waiting for a confirmed cause (the oldest COMPLAINTS_SHOWN). Four queries at most."""
     month = day.month
     count = metrics.complaint_count(month)
     limit = kpi_target_for(month=month).complaints_limit
+    unconfirmed = Complaint.objects.filter(confirmed_at__isnull=True)
     pending = list(
-        Complaint.objects.filter(confirmed_at__isnull=True)
-        .select_related("inquiry")
+        unconfirmed.select_related("inquiry")
         .only("id", "received_at", "cause", "description", "inquiry__id", "inquiry__ref")
-        .order_by("received_at", "id")[:50]
+        .order_by("received_at", "id")[:COMPLAINTS_SHOWN]
     )
     return {
         "month": month,
@@ -207,6 +222,7 @@ def complaints_panel(*, day: Day) -> dict[str, Any]:
         "limit": limit,
         "met": count["count"] < limit,
         "pending": pending,
+        "pending_count": unconfirmed.count() if len(pending) >= COMPLAINTS_SHOWN else len(pending),
         "causes": Complaint.Cause.choices,
     }
 
