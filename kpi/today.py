@@ -31,7 +31,7 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EMAIL_NEAR_SECONDS = 4 * 3600
 # How far back the board looks for mail still waiting (older mail is the KPI report's business).
 EMAIL_LOOKBACK = dt.timedelta(days=62)
-# The "current" wait: the longest queue wait among calls that entered the queue in the last
+# The "current" wait: the longest queue wait among calls that arrived in the last
 # half-hour of the latest PBX data (a PBX export holds finished calls only).
 LATEST_WAIT_WINDOW = dt.timedelta(minutes=30)
 
@@ -156,15 +156,15 @@ def waiting_mail(*, as_of: dt.datetime, email_max_seconds: int) -> dict[str, Any
 
 
 def latest_queue_wait(*, day: Day, as_of: dt.datetime) -> dict[str, Any]:
-    """The longest queue wait (queue entry to answer or hang-up) among the calls that entered
-    the queue in the last LATEST_WAIT_WINDOW of the day's latest PBX data, and when that data
-    ends. Two queries on the (arrived_at, outcome) index."""
+    """The longest queue wait (queue entry to answer or hang-up) among the calls that arrived
+    in the last LATEST_WAIT_WINDOW of the day's latest PBX data, and when that data ends (the
+    latest arrival: read from the (arrived_at, outcome) index alone). Two queries."""
     day_calls = Call.objects.filter(arrived_at__gte=day.start, arrived_at__lt=min(day.end, as_of))
-    latest = day_calls.filter(queued_at__isnull=False).order_by().aggregate(t=Max("queued_at"))["t"]
+    latest = day_calls.order_by().aggregate(t=Max("arrived_at"))["t"]
     if latest is None:
         return {"seconds": None, "data_until": None, "call_id": None}
     row = (
-        day_calls.filter(queued_at__gte=latest - LATEST_WAIT_WINDOW, queued_at__lte=latest)
+        day_calls.filter(arrived_at__gte=latest - LATEST_WAIT_WINDOW, queued_at__isnull=False)
         .annotate(
             wait_s=metrics.SecondsBetween(Coalesce(F("answered_at"), F("ended_at"), F("queued_at")), F("queued_at"))
         )

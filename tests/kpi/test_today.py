@@ -109,7 +109,7 @@ def test_latest_queue_wait_reads_the_last_half_hour_of_pbx_data():
     CallFactory(arrived_at=tokyo(2026, 10, 1, 11, 10))  # 20 s
     wait = latest_queue_wait(day=day, as_of=day.end)
     assert wait["call_id"] == "slow" and wait["seconds"] == 35
-    assert wait["data_until"] == tokyo(2026, 10, 1, 11, 10, 5)
+    assert wait["data_until"] == tokyo(2026, 10, 1, 11, 10)  # the latest arrival
     assert latest_queue_wait(day=Day(dt.date(2026, 10, 2)), as_of=tokyo(2026, 10, 3))["seconds"] is None
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.desk.permissions import supervisor_required
 from helpdesk.desk.supervisor import selectors
+from helpdesk.desk.supervisor.cache import cached
 from helpdesk.desk.supervisor.staffing import staffing_panel
 from helpdesk.errors import ApplicationError
 from helpdesk.models import Complaint, Escalation, Inquiry
@@ -97,7 +98,13 @@ def _context(day: Day, **extra: Any) -> dict[str, Any]:
 
 
 def _live_context(day: Day) -> dict[str, Any]:
-    return _context(day, board=selectors.board_live(day=day))
+    live = Day.today() == day
+    return _context(day, board=cached("live", day, live=live, compute=lambda: selectors.board_live(day=day)))
+
+
+def _wrapups_context(day: Day) -> dict[str, Any]:
+    live = Day.today() == day
+    return _context(day, wrapups=cached("wrapups", day, live=live, compute=lambda: selectors.wrapup_problems(day=day)))
 
 
 def _escalations_context(day: Day, **extra: Any) -> dict[str, Any]:
@@ -137,9 +144,7 @@ def _fragment(template: str, build):
 live = _fragment("desk/supervisor/_live.html", _live_context)
 escalations = _fragment("desk/supervisor/_escalations.html", _escalations_context)
 complaints = _fragment("desk/supervisor/_complaints.html", _complaints_context)
-wrapups = _fragment(
-    "desk/supervisor/_wrapups.html", lambda day: _context(day, wrapups=selectors.wrapup_problems(day=day))
-)
+wrapups = _fragment("desk/supervisor/_wrapups.html", _wrapups_context)
 surges = _fragment("desk/supervisor/_surges.html", lambda day: _context(day, surges=selectors.surges_panel(day=day)))
 staffing = _fragment("desk/supervisor/_staffing.html", lambda day: _context(day, staffing=staffing_panel(day=day)))
 

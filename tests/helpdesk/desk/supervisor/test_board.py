@@ -356,3 +356,22 @@ def test_query_count_does_not_grow_with_rows(sv_client, agent, frozen, name):
     with CaptureQueriesContext(connection) as many:
         assert sv_client.get(url).status_code == 200
     assert len(many.captured_queries) == len(one.captured_queries), name
+
+
+def test_the_shared_cache_serves_polls_and_a_new_call_shows_at_once(sv_client, settings, frozen):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.DESK_SUPERVISOR_CACHE_SECONDS = 15
+    cache.clear()
+    day_records(1)
+    url = reverse("desk:supervisor:live")
+    assert sv_client.get(url).context["board"]["phone"]["answer_rate"]["total_calls"] == 4
+    with CaptureQueriesContext(connection) as polled:
+        sv_client.get(url)
+    # the session, the user, the roles and the data version: no figure is computed again
+    assert not any("helpdesk_call" in q["sql"] and "COUNT" in q["sql"] for q in polled.captured_queries)
+    CallFactory(arrived_at=tokyo(2026, 10, 2, 14), outcome=Call.Outcome.IVR_ABANDONED)
+    assert sv_client.get(url).context["board"]["phone"]["answer_rate"]["total_calls"] == 5
+    cache.clear()

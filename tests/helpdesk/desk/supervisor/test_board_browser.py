@@ -22,6 +22,7 @@ def test_supervisor_watches_the_live_board_escalates_and_records_the_answer(
     desk_page, live_server, supervisor, agent, settings, screenshot_dir, test_data
 ):
     settings.DESK_SUPERVISOR_POLL_SECONDS = 1
+    settings.DESK_SUPERVISOR_CACHE_SECONDS = 15  # as in production: an import shows at once anyway
     page = desk_page
     with time_machine.travel(NOW, tick=True):
         inquiry = InquiryFactory(
