@@ -100,8 +100,10 @@ def main() -> int:
         ("surges panel", "/desk/supervisor/surges/"),
     ]
     print(f"backend: {connection.vendor}; median of {args.repeat}, server time (Django test client, in process)")
+    print(f"{'':34s}  {'cold':>9s}  {'cached':>9s}  queries (cold)")
     results = {}
     for label, path in pages:
+        cache.clear()
         get(path)()  # warm the buffer cache and the code
         queries: list[str] = []
 
@@ -109,18 +111,28 @@ def main() -> int:
             queries.append(sql)
             return execute(sql, *rest)
 
+        cache.clear()
         with connection.execute_wrapper(count):
             get(path)()
-        t, _ = timed(get(path), args.repeat)
-        results[label] = t
-        print(f"{label:34s}: {t * 1000:8.1f} ms   {len(queries):3d} queries")
+
+        def cold(path=path):
+            cache.clear()
+            return get(path)()
+
+        t_cold, _ = timed(cold, args.repeat)
+        get(path)()
+        t_cached, _ = timed(get(path), args.repeat)
+        results[label] = (t_cold, t_cached)
+        print(f"{label:34s}: {t_cold * 1000:8.1f}  {t_cached * 1000:8.1f}  {len(queries):3d}")
     cache.clear()
     t_cold, _ = timed(get("/desk/supervisor/staffing/"), 1)
     t_warm, _ = timed(get("/desk/supervisor/staffing/"), args.repeat)
     print(f"{'staffing panel, plan computed':34s}: {t_cold * 1000:8.1f} ms")
     print(f"{'staffing panel, plan cached':34s}: {t_warm * 1000:8.1f} ms")
-    goal = results["board page"] < 0.2
-    print(f"board page < 200 ms: {'yes' if goal else 'NO'}")
+    cold, warm = results["board page"]
+    print(
+        f"board page < 200 ms: cold {'yes' if cold < 0.2 else 'NO'}, from the shared cache {'yes' if warm < 0.2 else 'NO'}"
+    )
     return 0
 
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.desk.permissions import supervisor_required
 from helpdesk.desk.supervisor import selectors
-from helpdesk.desk.supervisor.cache import cached
+from helpdesk.desk.supervisor.cache import cached, invalidate
 from helpdesk.desk.supervisor.staffing import staffing_panel
 from helpdesk.errors import ApplicationError
 from helpdesk.models import Complaint, Escalation, Inquiry
@@ -107,12 +107,21 @@ def _wrapups_context(day: Day) -> dict[str, Any]:
     return _context(day, wrapups=cached("wrapups", day, live=live, compute=lambda: selectors.wrapup_problems(day=day)))
 
 
+def _escalations(day: Day) -> dict[str, Any]:
+    # not per day: what is open now; cached under today's key
+    return cached("escalations", Day.today(), live=True, compute=selectors.open_escalations)
+
+
+def _complaints(day: Day) -> dict[str, Any]:
+    return cached("complaints", day, live=True, compute=lambda: selectors.complaints_panel(day=day))
+
+
 def _escalations_context(day: Day, **extra: Any) -> dict[str, Any]:
-    return _context(day, escalations=selectors.open_escalations(), **extra)
+    return _context(day, escalations=_escalations(day), **extra)
 
 
 def _complaints_context(day: Day, **extra: Any) -> dict[str, Any]:
-    return _context(day, complaints=selectors.complaints_panel(day=day), **extra)
+    return _context(day, complaints=_complaints(day), **extra)
 
 
 @supervisor_required
@@ -123,7 +132,7 @@ def board(request: HttpRequest) -> HttpResponse:
     except BadInput as exc:
         return _bad_request(exc)
     ctx = _live_context(day)
-    ctx.update(escalations=selectors.open_escalations(), complaints=selectors.complaints_panel(day=day))
+    ctx.update(escalations=_escalations(day), complaints=_complaints(day))
     ctx.update(surges=selectors.surges_panel(day=day))
     return render(request, "desk/supervisor/board.html", ctx)
 
@@ -155,6 +164,8 @@ staffing = _fragment("desk/supervisor/_staffing.html", lambda day: _context(day,
 def _answer(request: HttpRequest, day: Day, template: str, build, *, error: BadInput | None = None) -> HttpResponse:
     """After a write: the refreshed panel for htmx (400 with the error named when the input
     was refused), a redirect to the board otherwise."""
+    if error is None:
+        invalidate()
     if error is None and not request.htmx:
         return HttpResponseRedirect(f"{reverse('desk:supervisor:board')}?date={day}")
     ctx = build(day, error=error, values=request.POST) if error else build(day)

@@ -375,3 +375,19 @@ def test_the_shared_cache_serves_polls_and_a_new_call_shows_at_once(sv_client, s
     CallFactory(arrived_at=tokyo(2026, 10, 2, 14), outcome=Call.Outcome.IVR_ABANDONED)
     assert sv_client.get(url).context["board"]["phone"]["answer_rate"]["total_calls"] == 5
     cache.clear()
+
+
+def test_a_write_on_the_board_shows_at_once_with_the_cache_on(sv_client, settings, frozen):
+    from django.core.cache import cache
+
+    settings.DESK_SUPERVISOR_CACHE_SECONDS = 15
+    cache.clear()
+    handover = EscalationFactory(escalated_at=tokyo(2026, 10, 2, 9))
+    url = reverse("desk:supervisor:escalations")
+    assert sv_client.get(url).context["escalations"]["counts"]["handovers"] == 1
+    response = sv_client.post(
+        reverse("desk:supervisor:record-return", kwargs={"pk": handover.pk}), {"answer": "回答"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.context["escalations"]["counts"]["handovers"] == 0
+    assert sv_client.get(url).context["escalations"]["counts"]["handovers"] == 0
+    cache.clear()
