@@ -130,6 +130,13 @@ def test_every_figure_links_to_its_records(sv_client, frozen):
 
 def test_the_drill_down_behind_a_figure_holds_the_same_count(sv_client, frozen):
     day_records(2)
+    wrap = sv_client.get(reverse("desk:supervisor:wrapups"), {"date": "2026-10-02"}).context["wrapups"]
+    for flag, count in (("acw_capped", wrap["capped"]), ("missing_wrapup", wrap["missing"])):
+        rows = sv_client.get(
+            reverse("kpi-drill-answered-calls", kwargs={"month": "2026-10"}),
+            {"date": "2026-10-02", "agent": "op01", flag: "true"},
+        ).json()["results"]
+        assert len(rows) == count == 2, flag
     CallFactory(arrived_at=tokyo(2026, 10, 3, 10), outcome=Call.Outcome.IVR_ABANDONED)  # another day
     board = sv_client.get(reverse(BOARD), {"date": "2026-10-02"}).context["board"]
     drill = sv_client.get(
