@@ -85,10 +85,14 @@ def test_mail_waiting_is_the_email_metrics_unanswered_population():
     email_inquiry(tokyo(2026, 10, 3, 8), answered_after=dt.timedelta(hours=1))  # answered
     answered_later = email_inquiry(tokyo(2026, 10, 3, 9))
     answer_mail(answered_later, tokyo(2026, 10, 3, 13))  # answered after as_of: waiting then
+    # answered by phone first, by mail after as_of: the metric's answer is the mail's
+    phoned = email_inquiry(tokyo(2026, 10, 3, 10), first_answered_at=tokyo(2026, 10, 3, 10, 30))
+    answer_mail(phoned, tokyo(2026, 10, 3, 13))
+    email_inquiry(tokyo(2026, 10, 3, 10), first_answered_at=tokyo(2026, 10, 3, 10, 30))  # phoned only: answered
     handed = email_inquiry(tokyo(2026, 10, 1, 9))
     EscalationFactory(inquiry=handed, target=Escalation.Target.RESPONSIBLE_SECTION)  # out of §3
     mail = waiting_mail(as_of=as_of, email_max_seconds=86400)
-    assert mail["waiting"] == 4
+    assert mail["waiting"] == 5
     assert mail["past_target"] == 1 and mail["near_target"] == 1
     assert mail["oldest_ref"] == old.ref
     assert mail["oldest_age_seconds"] == 27 * 3600
@@ -98,6 +102,21 @@ def test_mail_waiting_is_the_email_metrics_unanswered_population():
         month = selectors.kpi_month_compute(month=Month(2026, 10), now=later)
     assert month["email_average_response_time"]["unanswered"] == 3
     assert waiting_mail(as_of=later, email_max_seconds=86400)["waiting"] == 3
+    # and the waiting ones are exactly those whose answer (the metric's expression) is later
+    from django.db.models import Q as Q_
+
+    from helpdesk.models import Inquiry
+    from kpi import metrics
+
+    expected = (
+        Inquiry.objects.annotate(first_mail_answer_at=metrics.first_mail_answer_subquery())
+        .annotate(answer_at=metrics.answer_expression())
+        .filter(received_at__lt=as_of)
+        .filter(Q_(answer_at__isnull=True) | Q_(answer_at__gt=as_of))
+        .exclude(escalations__target__in=Escalation.RESPONSIBLE_SECTION_TARGETS)
+        .count()
+    )
+    assert expected == 5
 
 
 def test_latest_queue_wait_reads_the_last_half_hour_of_pbx_data():
