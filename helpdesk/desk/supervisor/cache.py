@@ -3,7 +3,7 @@ complaints).
 
 Every supervisor's board polls every 30 s; at national scale (a 1 M-call month) computing a
 day's figures takes seconds (bench/bench_board.py), so one computation serves every board
-for DESK_SUPERVISOR_CACHE_SECONDS (15 s for today, 20× that for a day that is over). The key
+for DESK_SUPERVISOR_CACHE_SECONDS (60 s for today, 20× that for a day that is over). The key
 carries a data version — the highest call, inquiry, mail and escalation ids, read from their
 primary keys in one query — so a call import, a new inquiry or an agent's new request shows on
 the next poll, not after the TTL, and a generation every write on the board bumps
@@ -23,7 +23,7 @@ from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry
 from kpi.today import Day
 
 T = TypeVar("T")
-DEFAULT_SECONDS = 15
+DEFAULT_SECONDS = 60
 PAST_DAY_FACTOR = 20
 GENERATION_KEY = "desk:sv:generation"
 
@@ -44,11 +44,13 @@ def data_version() -> str:
         return ".".join(str(v or 0) for v in cursor.fetchone())
 
 
-def cached(name: str, day: Day, *, live: bool, compute: Callable[[], T]) -> T:
+def cached(name: str, day: Day, *, live: bool, compute: Callable[[], T], version: str | None = None) -> T:
+    """`compute()` from the cache when its data has not changed; `version` lets a page that
+    reads several panels read the data version once."""
     seconds = getattr(settings, "DESK_SUPERVISOR_CACHE_SECONDS", DEFAULT_SECONDS)
     if seconds <= 0:
         return compute()
-    key = f"desk:sv:{name}:{day}:{cache.get(GENERATION_KEY, 0)}:{data_version()}"
+    key = f"desk:sv:{name}:{day}:{cache.get(GENERATION_KEY, 0)}:{version or data_version()}"
     hit: Any = cache.get(key)
     if hit is not None:
         return hit

@@ -26,7 +26,7 @@ from kpi.today import Day
 INTERNAL_OVERDUE = dt.timedelta(minutes=30)
 EXTERNAL_OVERDUE = dt.timedelta(hours=24)
 WRAPUP_CALLS_SHOWN = 50
-ESCALATIONS_SHOWN = 30
+ESCALATIONS_SHOWN = 20
 COMPLAINTS_SHOWN = 30
 OPEN_STATUSES = (Inquiry.Status.NEW, Inquiry.Status.IN_PROGRESS, Inquiry.Status.ESCALATED, Inquiry.Status.ANSWERED)
 

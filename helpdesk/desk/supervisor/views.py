@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.desk.permissions import supervisor_required
 from helpdesk.desk.supervisor import selectors
-from helpdesk.desk.supervisor.cache import cached, invalidate
+from helpdesk.desk.supervisor.cache import cached, data_version, invalidate
 from helpdesk.desk.supervisor.staffing import staffing_panel
 from helpdesk.errors import ApplicationError
 from helpdesk.models import Complaint, Escalation, Inquiry
@@ -97,9 +97,10 @@ def _context(day: Day, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _live_context(day: Day) -> dict[str, Any]:
+def _live_context(day: Day, version: str | None = None) -> dict[str, Any]:
     live = Day.today() == day
-    return _context(day, board=cached("live", day, live=live, compute=lambda: selectors.board_live(day=day)))
+    board = cached("live", day, live=live, compute=lambda: selectors.board_live(day=day), version=version)
+    return _context(day, board=board)
 
 
 def _wrapups_context(day: Day) -> dict[str, Any]:
@@ -107,13 +108,14 @@ def _wrapups_context(day: Day) -> dict[str, Any]:
     return _context(day, wrapups=cached("wrapups", day, live=live, compute=lambda: selectors.wrapup_problems(day=day)))
 
 
-def _escalations(day: Day) -> dict[str, Any]:
+def _escalations(day: Day, version: str | None = None) -> dict[str, Any]:
     # not per day: what is open now; cached under today's key
-    return cached("escalations", Day.today(), live=True, compute=selectors.open_escalations)
+    return cached("escalations", Day.today(), live=True, compute=selectors.open_escalations, version=version)
 
 
-def _complaints(day: Day) -> dict[str, Any]:
-    return cached("complaints", day, live=True, compute=lambda: selectors.complaints_panel(day=day))
+def _complaints(day: Day, version: str | None = None) -> dict[str, Any]:
+    compute = lambda: selectors.complaints_panel(day=day)  # noqa: E731
+    return cached("complaints", day, live=True, compute=compute, version=version)
 
 
 def _escalations_context(day: Day, **extra: Any) -> dict[str, Any]:
@@ -131,8 +133,9 @@ def board(request: HttpRequest) -> HttpResponse:
         day = _day(request)
     except BadInput as exc:
         return _bad_request(exc)
-    ctx = _live_context(day)
-    ctx.update(escalations=_escalations(day), complaints=_complaints(day))
+    version = data_version() if getattr(settings, "DESK_SUPERVISOR_CACHE_SECONDS", 1) > 0 else None
+    ctx = _live_context(day, version)
+    ctx.update(escalations=_escalations(day, version), complaints=_complaints(day, version))
     ctx.update(surges=selectors.surges_panel(day=day))
     return render(request, "desk/supervisor/board.html", ctx)
 
