@@ -59,7 +59,8 @@ def test_supervisor_watches_the_live_board_escalates_and_records_the_answer(
         card.locator("select[name=target]").select_option("responsible_section")
         card.locator("input[name=organization]").fill("デジタル庁 e-Gov担当")
         card.get_by_role("button", name="エスカレーション").click()
-        expect(page.locator("#sv-escalations .sv-done")).to_be_visible()
+        # (the panel's own refresh may already have replaced the "記録しました" note)
+        expect(page.locator("#sv-escalations")).to_contain_text("（デジタル庁 e-Gov担当）", timeout=15_000)
         handover = Escalation.objects.get(target=Escalation.Target.RESPONSIBLE_SECTION)
         returned = page.locator(f"#sv-esc-{handover.pk}")
         expect(returned).to_contain_text("主管係")
@@ -69,7 +70,7 @@ def test_supervisor_watches_the_live_board_escalates_and_records_the_answer(
         # 主管係 answers: the supervisor records it and the inquiry moves on to its agent
         returned.locator("input[name=answer]").fill("申請様式は改正後のものをご利用ください。")
         returned.get_by_role("button", name="回答を記録").click()
-        expect(page.locator("#sv-escalations")).to_contain_text("回答待ちはありません。")
+        expect(page.locator("#sv-escalations")).to_contain_text("回答待ちはありません。", timeout=15_000)
         inquiry.refresh_from_db()
         handover.refresh_from_db()
         assert inquiry.status == Inquiry.Status.IN_PROGRESS
