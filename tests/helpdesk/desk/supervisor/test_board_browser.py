@@ -86,3 +86,28 @@ def test_a_reviewer_is_refused_the_board(desk_page, live_server, reviewer):
     sign_in(desk_page, live_server, "reviewer1")
     response = desk_page.goto(f"{live_server.url}/desk/supervisor/")
     assert response.status == 403
+
+
+def test_a_past_day_with_its_staffing_short_half_hours(desk_page, live_server, supervisor, screenshot_dir):
+    import datetime as dt
+
+    import numpy as np
+
+    from helpdesk.models import Call
+    from kpi.staffing.models import RosterSlot
+    from tests.kpi.staffing import synth
+
+    day = dt.date(2026, 9, 15)
+    calls = synth.make_day(
+        day, rate=synth.per_slot(14.0), aht=300.0, patience=150.0, agents=lambda s: 3, rng=np.random.default_rng(1)
+    ).calls
+    Call.objects.bulk_create(calls)
+    RosterSlot.objects.bulk_create([RosterSlot(date=day, slot=s, agents=2) for s in range(18, 34)])
+    with time_machine.travel(tokyo(2026, 10, 20, 12), tick=True):
+        sign_in(desk_page, live_server, "sv1")
+        desk_page.goto(f"{live_server.url}/desk/supervisor/?date=2026-09-15")
+        expect(desk_page.locator("#sv-staffing-table")).to_be_visible(timeout=30_000)
+        assert desk_page.locator("#sv-staffing-table td.sv-short").count() > 0
+        assert 'hx-trigger="every' not in desk_page.content()  # a past day does not poll
+        assert axe_violations(desk_page) == []
+        desk_page.screenshot(path=str(screenshot_dir / "supervisor-board-past-day-staffing.png"), full_page=True)
