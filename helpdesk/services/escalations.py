@@ -84,3 +84,26 @@ def escalation_record_return(
     inquiry_mark_escalation_returned(inquiry=locked.inquiry, actor=actor, note="escalation answered")
     notify_escalation_returned(escalation=locked, actor=actor)
     return locked
+
+
+@transaction.atomic
+def escalation_forward(
+    *, request: Escalation, actor, target: str, organization: str = "", note: str = ""
+) -> Escalation:
+    """A supervisor takes an agent's request (internal) outside the contractor: the new
+    handover is created first, then the request is answered with where it went, so the
+    inquiry stays `escalated` until the other party's answer comes back."""
+    if request.target != Escalation.Target.INTERNAL:
+        raise ApplicationError("SVへの依頼ではないエスカレーションです。", extra={"field": "escalation"})
+    if target == Escalation.Target.INTERNAL:
+        raise ValidationError({"target": "受託者外のエスカレーション先を選んでください。"})
+    handover = escalation_create(
+        inquiry=request.inquiry, actor=actor, target=target, organization=organization, note=note
+    )
+    label = Escalation.Target(target).label
+    escalation_record_return(
+        escalation=request,
+        actor=actor,
+        answer=f"{label}{f'（{organization}）' if organization else ''}へエスカレーションしました。",
+    )
+    return handover

@@ -1,0 +1,141 @@
+"""The supervisor's board for one day of a 1 M-call month on PostgreSQL: server time of the
+board page and of each panel it loads, and the SQL query count (which must not grow with the
+data). The month is bench_kpi's (1 M calls, 300 k inquiries with their mail, escalations and
+complaints in October 2026, generated with COPY), in the board bench's own database.
+
+    eval "$(scripts/services.sh)"
+    .venv/bin/python bench/bench_board.py [--calls 1000000] [--inquiries 300000] [--day 2026-10-15] [--repeat 5]
+
+Goal: the board (`/desk/supervisor/?date=…`, everything the page itself renders) in < 200 ms
+server time. The wrap-up and staffing panels load after the page (htmx) and are timed beside it.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from common import bench_database_url, django_setup, ensure_database  # noqa: E402 — bench/common.py
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--calls", type=int, default=1_000_000)
+    p.add_argument("--inquiries", type=int, default=300_000)
+    p.add_argument("--day", default="2026-10-15")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--db", default="helpdesk_boardbench")
+    p.add_argument("--recreate", action="store_true", help="drop and rebuild the bench database")
+    args, _ = p.parse_known_args()  # bench/run_all.py passes its own arguments to every bench
+    return args
+
+
+def timed(fn, repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+def main() -> int:
+    args = parse_args()
+    url = bench_database_url(args.db)
+    ensure_database(url, recreate=args.recreate)
+    django_setup(url)
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    from bench_kpi import generate  # bench/bench_kpi.py: the same month, the same COPY
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from helpdesk.models import Call, Inquiry, Role
+
+    call_command("migrate", verbosity=0)
+    have = (Call.objects.count(), Inquiry.objects.count())
+    if have != (args.calls, args.inquiries):
+        if any(have):
+            ensure_database(url, recreate=True)
+            connection.close()
+            call_command("migrate", verbosity=0)
+        print(f"generating {args.calls:,} calls and {args.inquiries:,} inquiries with COPY …", flush=True)
+        print(f"  generated in {generate(args.calls, args.inquiries):.1f} s", flush=True)
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
+    day_calls = Call.objects.filter(arrived_at__date=args.day).count()
+    print(
+        f"data: {Call.objects.count():,} calls, {Inquiry.objects.count():,} inquiries; {day_calls:,} calls on {args.day}"
+    )
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-sv")
+    user.groups.set([Group.objects.get_or_create(name=Role.SUPERVISOR)[0]])
+    client = Client()
+    client.force_login(user)
+
+    def get(path: str):
+        def fetch():
+            response = client.get(path, {"date": args.day})
+            assert response.status_code == 200, (path, response.status_code, response.content[:500])
+            return response
+
+        return fetch
+
+    pages = [
+        ("board page", "/desk/supervisor/"),
+        ("  live panel (polled)", "/desk/supervisor/live/"),
+        ("  escalations panel (polled)", "/desk/supervisor/escalations/"),
+        ("wrap-up panel (after the page)", "/desk/supervisor/wrapups/"),
+        ("complaints panel", "/desk/supervisor/complaints/"),
+        ("surges panel", "/desk/supervisor/surges/"),
+    ]
+    print(f"backend: {connection.vendor}; median of {args.repeat}, server time (Django test client, in process)")
+    print(f"{'':34s}  {'cold':>9s}  {'cached':>9s}  queries (cold)")
+    results = {}
+    for label, path in pages:
+        cache.clear()
+        get(path)()  # warm the buffer cache and the code
+        queries: list[str] = []
+
+        def count(execute, sql, *rest, queries=queries):
+            queries.append(sql)
+            return execute(sql, *rest)
+
+        cache.clear()
+        with connection.execute_wrapper(count):
+            get(path)()
+
+        def cold(path=path):
+            cache.clear()
+            return get(path)()
+
+        t_cold, _ = timed(cold, args.repeat)
+        get(path)()
+        t_cached, _ = timed(get(path), args.repeat)
+        results[label] = (t_cold, t_cached)
+        print(f"{label:34s}: {t_cold * 1000:8.1f}  {t_cached * 1000:8.1f}  {len(queries):3d}")
+    cache.clear()
+    t_cold, _ = timed(get("/desk/supervisor/staffing/"), 1)
+    t_warm, _ = timed(get("/desk/supervisor/staffing/"), args.repeat)
+    print(f"{'staffing panel, plan computed':34s}: {t_cold * 1000:8.1f} ms")
+    print(f"{'staffing panel, plan cached':34s}: {t_warm * 1000:8.1f} ms")
+    cold, warm = results["board page"]
+    print(
+        f"board page < 200 ms: cold {'yes' if cold < 0.2 else 'NO'}, from the shared cache {'yes' if warm < 0.2 else 'NO'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""One day's figures so far (the supervisor's board, docs/desk.md): the contract's phone
+metrics for a Tokyo day, from the SAME functions the monthly KPI uses (`kpi.metrics`): a
+`Day` has the `start` / `end` / `first_day` a `Month` has, so `metrics.call_aggregates`,
+`metrics.answer_rate` and `metrics.average_handle_time` run on it unchanged — one
+definition, and the days of a month add up to the month (tests/kpi/test_today.py).
+
+Besides the metrics, the live state the board watches: mail waiting for its first answer
+(the §3 population, answered by `metrics.answer_expression`), the longest queue wait of the
+latest PBX data and the agents who answered calls per half-hour."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from helpdesk.calendar import TOKYO
+from helpdesk.models import Call, Escalation, Inquiry
+from kpi import metrics
+from kpi.metrics import MONTH_MAX, MONTH_MIN, Month
+from kpi.models import PeriodType
+from kpi.selectors import kpi_period_type, kpi_target_for, kpi_transaction
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Mail still unanswered this close to the §3 target counts as "near" it.
+EMAIL_NEAR_SECONDS = 4 * 3600
+# How far back the board looks for mail still waiting (older mail is the KPI report's business).
+EMAIL_LOOKBACK = dt.timedelta(days=62)
+# The "current" wait: the longest queue wait among calls that arrived in the last
+# half-hour of the latest PBX data (a PBX export holds finished calls only).
+LATEST_WAIT_WINDOW = dt.timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Day:
+    """A Tokyo calendar day, [start, end) as aware datetimes: the interface of `Month`
+    that `kpi.metrics` reads."""
+
+    date: dt.date
+
+    @classmethod
+    def parse(cls, value: str) -> Day:
+        """'2026-10-01' → Day; anything else raises ValueError with a message for the user."""
+        if not DATE_RE.match(value or ""):
+            raise ValueError(f"日付は YYYY-MM-DD 形式で指定してください: {value!r} (date must be YYYY-MM-DD)")
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"存在しない日付です: {value!r} (no such date)") from None
+        if not (MONTH_MIN <= Month(day.year, day.month) <= MONTH_MAX):
+            raise ValueError(f"日付は {MONTH_MIN}〜{MONTH_MAX} の範囲で指定してください: {value!r} (date out of range)")
+        return cls(day)
+
+    @classmethod
+    def today(cls, now: dt.datetime | None = None) -> Day:
+        return cls((now or timezone.now()).astimezone(TOKYO).date())
+
+    def __str__(self) -> str:
+        return self.date.isoformat()
+
+    @property
+    def start(self) -> dt.datetime:
+        return dt.datetime.combine(self.date, dt.time(0), TOKYO)
+
+    @property
+    def end(self) -> dt.datetime:
+        return self.start + dt.timedelta(days=1)
+
+    @property
+    def first_day(self) -> dt.date:
+        return self.date
+
+    @property
+    def month(self) -> Month:
+        return Month(self.date.year, self.date.month)
+
+    def next(self) -> Day:
+        return Day(self.date + dt.timedelta(days=1))
+
+    def prev(self) -> Day:
+        return Day(self.date - dt.timedelta(days=1))
+
+
+def day_phone_figures(*, day: Day) -> dict[str, Any]:
+    """§1 and §2 for the day, exactly as the month computes them, with the month's answer-rate
+    target for its period type and its ACW limit. One transaction (like the month's read)."""
+    month = day.month
+    with kpi_transaction():
+        period_type = kpi_period_type(month=month)
+        target = kpi_target_for(month=month)
+        calls = metrics.call_aggregates(day, acw_limit_seconds=target.acw_limit_seconds)  # type: ignore[arg-type]
+    ar = metrics.answer_rate(day, calls=calls)  # type: ignore[arg-type]
+    aht = metrics.average_handle_time(day, calls=calls)  # type: ignore[arg-type]
+    ar_target = float(target.answer_rate_normal if period_type == PeriodType.NORMAL else target.answer_rate_busy)
+    return {
+        "date": str(day),
+        "period_type": period_type,
+        "answer_rate": {
+            **ar,
+            "target": ar_target,
+            "met": None if ar["value"] is None else ar["value"] >= ar_target,
+        },
+        "average_handle_time": {**aht, "target": target.aht_max_seconds},
+        "email_max_seconds": target.email_max_seconds,
+        "complaints_limit": target.complaints_limit,
+    }
+
+
+def waiting_mail(*, as_of: dt.datetime, email_max_seconds: int) -> dict[str, Any]:
+    """Mail inquiries (email / form) waiting for their first answer at `as_of`: the §3
+    population (not handed to the responsible section) whose answer — the metric's own
+    `metrics.answer_expression`, Coalesce(first real mail answer, first_answered_at) — is
+    missing or came later. Written as its equivalent with (anti-)semi-joins, which PostgreSQL
+    hashes once instead of looking the first answer up per inquiry:
+
+        no real answer sent by `as_of`, and (a real answer came later, or
+        first_answered_at is missing or later)
+
+    The oldest's age, and how many are past the §3 target or within EMAIL_NEAR_SECONDS of
+    it. Two queries."""
+    answers = metrics.real_answers().filter(inquiry=OuterRef("pk"))
+    base = (
+        Inquiry.objects.filter(
+            channel__in=metrics.EMAIL_CHANNELS, received_at__lt=as_of, received_at__gte=as_of - EMAIL_LOOKBACK
+        )
+        .filter(~Exists(answers.filter(sent_at__lte=as_of)))
+        .filter(Q(first_answered_at__isnull=True) | Q(first_answered_at__gt=as_of) | Exists(answers))
+        .filter(
+            ~Exists(
+                Escalation.objects.filter(
+                    inquiry=OuterRef("pk"),
+                    target__in=Escalation.RESPONSIBLE_SECTION_TARGETS,
+                    escalated_at__lte=as_of,
+                )
+            )
+        )
+        .order_by()
+    )
+    limit = as_of - dt.timedelta(seconds=email_max_seconds)
+    near = limit + dt.timedelta(seconds=EMAIL_NEAR_SECONDS)
+    agg = base.aggregate(
+        waiting=Count("id"),
+        oldest=Min("received_at"),
+        past_target=Count("id", filter=Q(received_at__lte=limit)),
+        near_target=Count("id", filter=Q(received_at__gt=limit, received_at__lte=near)),
+    )
+    oldest = agg["oldest"]
+    # the oldest's reference by its received time: a lookup of a row or two, not the scan again
+    oldest_ref = (
+        base.filter(received_at=oldest).order_by("id").values_list("ref", flat=True).first() if oldest else None
+    )
+    return {
+        **agg,
+        "oldest_ref": oldest_ref,
+        "oldest_age_seconds": (as_of - oldest).total_seconds() if oldest else None,
+        "past_before": limit,
+        "near_before": near,
+    }
+
+
+def latest_queue_wait(*, day: Day, as_of: dt.datetime) -> dict[str, Any]:
+    """The longest queue wait (queue entry to answer or hang-up) among the calls that arrived
+    in the last LATEST_WAIT_WINDOW of the day's latest PBX data, and when that data ends (the
+    latest arrival: read from the (arrived_at, outcome) index alone). Two queries."""
+    day_calls = Call.objects.filter(arrived_at__gte=day.start, arrived_at__lt=min(day.end, as_of))
+    latest = day_calls.order_by().aggregate(t=Max("arrived_at"))["t"]
+    if latest is None:
+        return {"seconds": None, "data_until": None, "call_id": None}
+    row = (
+        day_calls.filter(arrived_at__gte=latest - LATEST_WAIT_WINDOW, queued_at__isnull=False)
+        .annotate(
+            wait_s=metrics.SecondsBetween(Coalesce(F("answered_at"), F("ended_at"), F("queued_at")), F("queued_at"))
+        )
+        .order_by("-wait_s", "id")
+        .values("call_id", "wait_s")
+        .first()
+    )
+    return {"seconds": row["wait_s"] if row else None, "data_until": latest, "call_id": row["call_id"] if row else None}
+
+
+def answering_agents_by_slot(*, day: Day) -> dict[int, int]:
+    """Half-hour of the day (0–47) → how many different agents answered a call in it (calls
+    that arrived that day): who was actually on the phones, beside the roster."""
+    from kpi.staffing.selectors import HalfHourIndex
+
+    first = (day.date - dt.date(1970, 1, 1)).days * 48
+    rows = (
+        Call.objects.filter(arrived_at__gte=day.start, arrived_at__lt=day.end, outcome=Call.Outcome.ANSWERED)
+        .exclude(agent="")
+        .annotate(h=HalfHourIndex("answered_at"))
+        .values("h")
+        .annotate(n=Count("agent", distinct=True))
+        .order_by()
+    )
+    return {r["h"] - first: r["n"] for r in rows}
+
+
+def day_bounds(day: Day, now: dt.datetime | None = None) -> tuple[dt.datetime, bool]:
+    """The moment the day's state is read at (now while the day runs, its end once it is
+    over) and whether the day is still live."""
+    now = now or timezone.now()
+    return min(max(now, day.start), day.end), day.start <= now < day.end
