@@ -9,6 +9,7 @@ from helpdesk.models.imports import ImportReject, ImportRun
 from helpdesk.models.incidents import SecurityIncident
 from helpdesk.models.inquiries import Inquiry
 from helpdesk.models.mail import Attachment, EmailMessage, ImapMailbox, ImapReceipt, MailReference
+from helpdesk.models.notes import InquiryNote
 
 __all__ = [
     "AgentProfile",
@@ -26,6 +27,7 @@ __all__ = [
     "ImportReject",
     "ImportRun",
     "Inquiry",
+    "InquiryNote",
     "MailReference",
     "Role",
     "SecurityIncident",
