@@ -49,7 +49,12 @@
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     var search = document.getElementById("queue-q");
-    if (event.key === "/" && search) {
+    var reply = document.getElementById("reply-body");
+    if (event.key === "r" && reply) {
+      // The reply path from the keyboard: the first FAQ suggestion if there is one, else the box.
+      event.preventDefault();
+      (document.querySelector(".faq-insert") || reply).focus();
+    } else if (event.key === "/" && search) {
       event.preventDefault();
       search.focus();
       search.select();

@@ -128,6 +128,8 @@ def _page_context(request: HttpRequest, inquiry: Inquiry, **forms) -> dict:
         "due": due,
         "due_left": _left_display(due.seconds_left),
         "thread": thread,
+        # A mail inquiry's question is its first message: shown once, in the thread.
+        "has_mail": any(item.kind == "mail" for item in thread),
         "history": history,
         "can_reply": can_reply,
         "can_wrapup": can_wrapup,
