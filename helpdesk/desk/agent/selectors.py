@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -60,9 +61,21 @@ class BadCursor(ValueError):
     """A `cursor` parameter that is not one this page wrote."""
 
 
+# month → (read at, seconds): the target changes a few times a contract, the queue is read
+# all day; a minute's staleness after an admin edits the contract period is harmless.
+_TARGET_CACHE: dict[str, tuple[float, int]] = {}
+TARGET_CACHE_SECONDS = 60.0
+
+
 def mail_target_seconds(*, now: dt.datetime | None = None) -> int:
     """The contract's mail target in force this month (KpiTarget.email_max_seconds)."""
-    return kpi_target_for(month=Month.of(now or timezone.now())).email_max_seconds
+    month = Month.of(now or timezone.now())
+    cached = _TARGET_CACHE.get(str(month))
+    if cached and time.monotonic() - cached[0] < TARGET_CACHE_SECONDS:
+        return cached[1]
+    seconds = kpi_target_for(month=month).email_max_seconds
+    _TARGET_CACHE[str(month)] = (time.monotonic(), seconds)
+    return seconds
 
 
 def _has_real_answer() -> Exists:

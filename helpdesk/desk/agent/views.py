@@ -38,6 +38,13 @@ from helpdesk.services.escalations import escalation_create
 from helpdesk.services.inquiries import inquiry_assign, inquiry_transition
 from helpdesk.services.notes import inquiry_note_add
 
+
+def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    # Every page here is for staff operators (the decorators checked): the navigation shows
+    # the agent's links without asking the permission tables again (two queries a page).
+    return render(request, template, {**context, "desk_operator": True}, status=status)
+
+
 # --- the queue ------------------------------------------------------------------------------------
 
 
@@ -75,7 +82,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "next_query": _next_query(request, page.next_cursor) if page and page.next_cursor else "",
         "target_hours": (page.target_seconds // 3600) if page else 24,
     }
-    return render(request, "desk/agent/queue.html", context, status=status)
+    return _render(request, "desk/agent/queue.html", context, status=status)
 
 
 def _next_query(request: HttpRequest, cursor: str) -> str:
@@ -165,7 +172,7 @@ def inquiry_detail(request: HttpRequest, ref: str) -> HttpResponse:
     fields = _pii_fields(inquiry, context["thread"])
     if fields:
         audit_pii_view(actor=request.user, obj=inquiry, fields=fields, note="desk inquiry page")
-    return render(request, "desk/agent/inquiry.html", context)
+    return _render(request, "desk/agent/inquiry.html", context)
 
 
 @require_GET
@@ -175,7 +182,7 @@ def faq_suggestions(request: HttpRequest, ref: str) -> HttpResponse:
     a button that inserts its answer into the reply box (static/desk/agent.js)."""
     inquiry = get_object_or_404(Inquiry.objects.only("id", "ref", "subject", "body"), ref=ref.upper())
     found = [entry for entry, _score in faq_entry_suggestions(inquiry=inquiry, limit=5)]
-    return render(request, "desk/agent/_faq_suggestions.html", {"entries": found, "inquiry": inquiry})
+    return _render(request, "desk/agent/_faq_suggestions.html", {"entries": found, "inquiry": inquiry})
 
 
 # --- actions --------------------------------------------------------------------------------------
@@ -226,9 +233,9 @@ def _failed(
         }
     )
     if request.htmx:
-        return render(request, _PARTIALS[name], context, status=status)
+        return _render(request, _PARTIALS[name], context, status=status)
     context["focus_form"] = _PARTIALS[name]
-    return render(request, "desk/agent/action_failed.html", context, status=status)
+    return _render(request, "desk/agent/action_failed.html", context, status=status)
 
 
 def _run(request: HttpRequest, inquiry: Inquiry, name: str, form, action, success: str) -> HttpResponse:
@@ -400,7 +407,7 @@ def my_call(request: HttpRequest) -> HttpResponse:
     try:
         call = call_latest_for_agent(user=request.user)
     except NotFoundError as exc:
-        return render(request, "desk/agent/my_call.html", {"missing": exc.message}, status=404)
+        return _render(request, "desk/agent/my_call.html", {"missing": exc.message}, status=404)
     logged = _logged_inquiry(call)
     if request.method == "GET" and logged is not None:
         messages.info(request, _("この通話の問い合わせは記録済みです。"))
@@ -433,7 +440,7 @@ def my_call(request: HttpRequest) -> HttpResponse:
         audit_pii_view(actor=request.user, obj=call, fields=["caller"], note="desk my call")
     wait = (call.answered_at - (call.queued_at or call.arrived_at)).total_seconds() if call.answered_at else None
     context = {"call": call, "form": form, "error": error, "wait": wait, "now": timezone.now()}
-    return render(request, "desk/agent/my_call.html", context, status=status)
+    return _render(request, "desk/agent/my_call.html", context, status=status)
 
 
 def _logged_inquiry(call: Call) -> Inquiry | None:

@@ -168,7 +168,12 @@ def test_a_reviewer_gets_403_and_no_personal_information_on_every_desk_url(desk_
     page = desk_page
     ref = day["inquiry"].ref
     sign_in(page, live_server, "reviewer1")
-    for path in ("/desk/queue/", "/desk/my-call/", f"/desk/inquiries/{ref}/", f"/desk/inquiries/{ref}/faq-suggestions/"):
+    for path in (
+        "/desk/queue/",
+        "/desk/my-call/",
+        f"/desk/inquiries/{ref}/",
+        f"/desk/inquiries/{ref}/faq-suggestions/",
+    ):
         response = page.goto(f"{live_server.url}{path}")
         assert response.status == 403, path
         content = page.content()
