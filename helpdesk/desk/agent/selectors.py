@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import BooleanField, Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -96,12 +96,32 @@ def awaiting_mail_answer_q() -> Q:
 
 
 def with_mail_due(queryset: QuerySet[Inquiry]) -> QuerySet[Inquiry]:
-    """Annotate `awaiting_mail_answer`. CASE evaluates the EXISTS lookups only for open,
-    unanswered mail rows, and only for the rows of the page (after the LIMIT)."""
+    """Annotate what `awaiting_mail_answer` needs: for an open, unanswered mail row, the id
+    of a real answer and of a hand-over to the responsible section, if any. Correlated
+    scalar subqueries with LIMIT 1 (not EXISTS, which PostgreSQL may turn into a hashed
+    scan of every answer ever sent), evaluated by CASE only for such rows and only for the
+    rows of the page (after the LIMIT): one index probe each."""
+    candidate = Q(channel__in=EMAIL_CHANNELS, first_answered_at__isnull=True, status__in=OPEN_STATUSES)
+    answer = real_answers().filter(inquiry=OuterRef("pk")).order_by().values("id")[:1]
+    section = (
+        Escalation.objects.filter(inquiry=OuterRef("pk"), target__in=Escalation.RESPONSIBLE_SECTION_TARGETS)
+        .order_by()
+        .values("id")[:1]
+    )
     return queryset.annotate(
-        awaiting_mail_answer=Case(
-            When(awaiting_mail_answer_q(), then=Value(True)), default=Value(False), output_field=BooleanField()
-        )
+        mail_answer_id=Case(When(candidate, then=Subquery(answer)), default=None, output_field=IntegerField()),
+        section_handover_id=Case(When(candidate, then=Subquery(section)), default=None, output_field=IntegerField()),
+    )
+
+
+def awaiting_mail_answer(inquiry: Inquiry) -> bool:
+    """The mail target still runs for this inquiry (annotated by `with_mail_due`)."""
+    return (
+        inquiry.channel in EMAIL_CHANNELS
+        and inquiry.first_answered_at is None
+        and inquiry.status in OPEN_STATUSES
+        and getattr(inquiry, "mail_answer_id", None) is None
+        and getattr(inquiry, "section_handover_id", None) is None
     )
 
 
@@ -199,10 +219,12 @@ def queue_page(
     ascending = filters.view == "due"
     if cursor:
         at, pk = decode_cursor(cursor)
+        # The plain bound first: it gives the index scan its starting point (an OR alone
+        # would walk the index from the top and filter, slower the deeper the page).
         if ascending:
-            qs = qs.filter(Q(received_at__gt=at) | Q(received_at=at, id__gt=pk))
+            qs = qs.filter(Q(received_at__gte=at), Q(received_at__gt=at) | Q(received_at=at, id__gt=pk))
         else:
-            qs = qs.filter(Q(received_at__lt=at) | Q(received_at=at, id__lt=pk))
+            qs = qs.filter(Q(received_at__lte=at), Q(received_at__lt=at) | Q(received_at=at, id__lt=pk))
     order = ("received_at", "id") if ascending else ("-received_at", "-id")
     qs = with_mail_due(qs.select_related("assigned_to").only(*_ROW_FIELDS)).order_by(*order)
     found = list(qs[: size + 1])
@@ -214,7 +236,7 @@ def queue_page(
 
 
 def _row(inquiry: Inquiry, *, now: dt.datetime, target_seconds: int) -> QueueRow:
-    if not getattr(inquiry, "awaiting_mail_answer", False):
+    if not awaiting_mail_answer(inquiry):
         return QueueRow(inquiry=inquiry, due_at=None, seconds_left=None)
     due_at = inquiry.received_at + dt.timedelta(seconds=target_seconds)
     return QueueRow(inquiry=inquiry, due_at=due_at, seconds_left=(due_at - now).total_seconds())

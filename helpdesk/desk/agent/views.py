@@ -65,9 +65,11 @@ def queue(request: HttpRequest) -> HttpResponse:
     filters = form.filters() if form.is_valid() else sel.QueueFilters()
     rows = []
     if page is not None:
+        base = reverse("desk:inquiry", args=["REF"]).replace("REF/", "")  # one reverse, not one per row
         rows = [
             {
                 "row": row,
+                "url": f"{base}{row.inquiry.ref}/",
                 "name": pii.mask_name(row.inquiry.requester_name),
                 "left": _left_display(row.seconds_left),
             }
