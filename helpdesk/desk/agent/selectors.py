@@ -351,6 +351,69 @@ def changes_since(*, inquiry: Inquiry, your_version: int) -> list[AuditEvent]:
     return list(reversed(rows))
 
 
+# How a changed field reads in the conflict box (the audit trail stores model field names).
+FIELD_LABELS = {
+    "status": "状態",
+    "assigned_to": "担当",
+    "category": "分類",
+    "subject": "件名",
+    "body": "お問い合わせ内容",
+    "resolution": "対応内容",
+    "ministry_guidance": "所管府省案内",
+    "requester_name": "お名前",
+    "requester_email": "メール",
+    "requester_phone": "電話",
+    "requester_organization": "所属",
+    "first_answered_at": "初回回答",
+    "wrapup_completed_at": "後処理完了",
+    "resolved_at": "解決日時",
+}
+
+
+@dataclass
+class ChangeLine:
+    event: AuditEvent
+    fields: list[tuple[str, str, str]]  # (label, old, new); old/new "" when not shown
+
+
+def describe_changes(events: list[AuditEvent]) -> list[ChangeLine]:
+    """The conflict box's lines: field labels, status labels and usernames instead of ids.
+    Personal information is recorded as changed without values and is shown so."""
+    user_ids = {
+        value
+        for event in events
+        for key in ("old", "new")
+        if isinstance(value := (event.changes.get("assigned_to") or {}).get(key), int)
+    }
+    names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username")) if user_ids else {}
+    statuses = dict(Inquiry.Status.choices)
+
+    def shown(field: str, value) -> str:
+        if value is None or value == "":
+            return "—"
+        if field == "assigned_to":
+            return names.get(value, str(value))
+        if field == "status":
+            return str(statuses.get(value, value))
+        if isinstance(value, str) and len(value) > 40:
+            return value[:40] + "…"
+        return str(value)
+
+    lines = []
+    for event in events:
+        fields = []
+        for name, change in (event.changes or {}).items():
+            if name == "reason" or not isinstance(change, dict):
+                continue
+            label = FIELD_LABELS.get(name, name)
+            if "new" in change:
+                fields.append((label, shown(name, change.get("old")), shown(name, change.get("new"))))
+            else:
+                fields.append((label, "", ""))
+        lines.append(ChangeLine(event=event, fields=fields))
+    return lines
+
+
 def assignable_users() -> QuerySet:
     """Staff operators a supervisor can assign (agents, supervisors, admins)."""
     return (

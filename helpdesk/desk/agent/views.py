@@ -250,7 +250,7 @@ def _run(request: HttpRequest, inquiry: Inquiry, name: str, form, action, succes
     except ConflictError as exc:
         version = exc.extra.get("your_version") or form.cleaned_data.get("version") or inquiry.version
         current = Inquiry.objects.get(pk=inquiry.pk)
-        changes = sel.changes_since(inquiry=current, your_version=int(version))
+        changes = sel.describe_changes(sel.changes_since(inquiry=current, your_version=int(version)))
         if "version" in form.fields:
             data = form.data.copy()
             data["version"] = str(current.version)  # sending again now applies on top of the change

@@ -116,7 +116,7 @@ def test_a_stale_reply_is_a_409_showing_what_changed_and_keeping_the_text(client
     assert response.status_code == 409
     body = response.content.decode()
     assert "長い回答文をここに書きました。" in body  # never lost
-    assert "sv1" in body and "in_progress → escalated" in body  # what changed, and who
+    assert "sv1" in body and "状態: 対応中 → エスカレーション中" in body  # what changed, and who
     assert f'name="version" value="{read_version + 1}"' in body  # sending again applies on top
     assert not EmailMessage.objects.filter(direction=EmailMessage.Direction.OUTBOUND).exists()
     again = post(client, mail_inquiry, "reply", {"body": "長い回答文をここに書きました。", "version": read_version + 1})
@@ -131,7 +131,7 @@ def test_a_stale_status_change_without_htmx_shows_the_form_on_its_own_page(clien
 
     assert response.status_code == 409
     body = response.content.decode()
-    assert "他のユーザーによって更新されています" in body and "assigned_to" in body
+    assert "他のユーザーによって更新されています" in body and "担当: agent1 → sv1" in body
     mail_inquiry.refresh_from_db()
     assert mail_inquiry.status == Inquiry.Status.IN_PROGRESS
 
