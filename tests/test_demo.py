@@ -87,7 +87,9 @@ def test_demo_statuses_agree_with_the_records():
     assert not inquiries.exclude(status__in=["resolved", "closed"]).filter(resolved_at__isnull=False).exists()
     # A phone inquiry whose record was never finished is still the agent's, not new.
     assert not inquiries.filter(channel="phone", status="resolved", wrapup_completed_at__isnull=True).exists()
-    statuses = dict(Inquiry.objects.values_list("status").annotate(n=Count("id")))
+    # The two seeded months; today's open work on the desk has mail still new (desk test).
+    months = Inquiry.objects.filter(received_at__lt=tokyo(2026, 10, 1))
+    statuses = dict(months.values_list("status").annotate(n=Count("id")))
     assert statuses.get("new", 0) == 0
     assert statuses["answered"] > 0 and statuses["resolved"] > statuses["answered"]
     # Every status move the demo made went through the services: one audit row each.

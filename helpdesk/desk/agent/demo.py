@@ -3,10 +3,11 @@ the agent's queue would be empty. This adds what an agent finds on a morning, re
 the moment the demo is seeded, through the same importers and services as the rest:
 
 - four citizens' mails: one already past the 24 h mail target, one near it, two fresh —
-  unassigned, except the overdue one and one fresh one that `agent` has taken (with an
-  internal note on the overdue one);
+  new and unassigned, except the overdue one and one fresh one that `agent` has taken and
+  is working on (in progress; an internal note on the overdue one);
 - two calls `agent` (PBX login op01) answered: one 50 minutes ago, logged as an inquiry
-  whose wrap-up is still open, and one 8 minutes ago not logged yet ("my call now")."""
+  in progress whose wrap-up is still open, and one 8 minutes ago not logged yet ("my call
+  now")."""
 
 import csv
 import datetime as dt
@@ -21,7 +22,7 @@ from django.utils import timezone
 from helpdesk.models import Call, ImportRun, Inquiry
 from helpdesk.services.calls import call_log_inquiry, calls_import_run
 from helpdesk.services.imports import import_run_start
-from helpdesk.services.inquiries import inquiry_assign
+from helpdesk.services.inquiries import inquiry_assign, inquiry_transition
 from helpdesk.services.mail import mail_import_paths
 from helpdesk.services.notes import inquiry_note_add
 
@@ -88,8 +89,9 @@ def desk_demo_today(*, agent, admin, now: dt.datetime | None = None) -> list[str
     today = {i.requester_email: i for i in Inquiry.objects.filter(requester_email__startswith="today-")}
     overdue, fresh = today.get("today-0@example.com"), today.get("today-2@example.com")
     for inquiry in (overdue, fresh):
-        if inquiry is not None:
-            inquiry_assign(inquiry=inquiry, actor=agent, assignee=agent)
+        if inquiry is not None:  # taken and being worked on; the other two wait, new
+            inquiry = inquiry_assign(inquiry=inquiry, actor=agent, assignee=agent)
+            inquiry_transition(inquiry=inquiry, actor=agent, status=Inquiry.Status.IN_PROGRESS)
     if overdue is not None:
         inquiry_note_add(inquiry=overdue, actor=agent, body="到達番号が出ていないので未送信。再送信手順を案内する。")
     call_log_inquiry(

@@ -20,7 +20,8 @@ def test_the_demo_agent_finds_open_work_on_the_desk(client):
     my_call = client.get("/desk/my-call/")
 
     today = Inquiry.objects.filter(requester_email__startswith="today-")
-    assert today.count() == 4 and set(today.values_list("status", flat=True)) == {"new"}
+    assert today.count() == 4
+    assert sorted(today.values_list("status", flat=True)) == ["in_progress", "in_progress", "new", "new"]
     overdue = today.get(requester_email="today-0@example.com")
     assert overdue.assigned_to == agent and InquiryNote.objects.filter(inquiry=overdue).exists()
     assert overdue.ref in [r.inquiry.ref for r in mine]
@@ -28,4 +29,5 @@ def test_the_demo_agent_finds_open_work_on_the_desk(client):
     assert len(unassigned) >= 2
     wrapup = Inquiry.objects.get(call__call_id="demo-today-1")
     assert wrapup.assigned_to == agent and wrapup.wrapup_completed_at is None
+    assert wrapup.status == Inquiry.Status.IN_PROGRESS
     assert my_call.status_code == 200 and my_call.context["call"].call_id == "demo-today-2"
