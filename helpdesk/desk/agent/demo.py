@@ -94,7 +94,7 @@ def desk_demo_today(*, agent, admin, now: dt.datetime | None = None) -> list[str
             inquiry_transition(inquiry=inquiry, actor=agent, status=Inquiry.Status.IN_PROGRESS)
     if overdue is not None:
         inquiry_note_add(inquiry=overdue, actor=agent, body="到達番号が出ていないので未送信。再送信手順を案内する。")
-    call_log_inquiry(
+    logged = call_log_inquiry(
         call=Call.objects.get(call_id="demo-today-1"),
         actor=agent,
         data={
@@ -103,4 +103,6 @@ def desk_demo_today(*, agent, admin, now: dt.datetime | None = None) -> list[str
             "category": "mynumber_card",
         },
     )
+    # logged during the call, the record not finished yet: the agent's, in progress
+    inquiry_transition(inquiry=logged, actor=agent, status=Inquiry.Status.IN_PROGRESS)
     return [f"desk today: {len(today)} open mails (1 past 24 h), 1 call to wrap up, 1 call to log (agent)"]

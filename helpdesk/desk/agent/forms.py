@@ -93,7 +93,7 @@ class AssignForm(VersionedForm):
 
     def clean_assignee(self):
         value = self.cleaned_data["assignee"].strip()
-        if value in ("me", "none") or value.isdigit():
+        if value in ("me", "none") or (value.isascii() and value.isdigit() and len(value) <= 10):
             return value
         raise forms.ValidationError(_("担当者の指定が正しくありません。"))
 

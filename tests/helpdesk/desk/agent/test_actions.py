@@ -50,6 +50,18 @@ def test_an_agent_cannot_assign_someone_else(client, agent, other_agent):
     assert inquiry.assigned_to is None
 
 
+@pytest.mark.parametrize("value", ["someone", "99999999999999999999", "１２", ""])
+def test_a_bad_assignee_is_a_400(client, supervisor, value):
+    inquiry = InquiryFactory(status="new")
+    client.force_login(supervisor)
+
+    response = post(client, inquiry, "assign", {"assignee": value, "version": 1}, **HTMX)
+
+    assert response.status_code == 400
+    inquiry.refresh_from_db()
+    assert inquiry.assigned_to is None
+
+
 def test_a_supervisor_assigns_an_agent(client, supervisor, agent):
     inquiry = InquiryFactory(status="new")
     client.force_login(supervisor)
