@@ -117,6 +117,12 @@ def _pii_fields(inquiry: Inquiry, thread) -> list[str]:
 def _page_context(request: HttpRequest, inquiry: Inquiry, **forms) -> dict:
     user = request.user
     thread = sel.inquiry_thread(inquiry=inquiry)
+    has_mail = any(item.kind == "mail" for item in thread)
+    if inquiry.body and not has_mail:
+        # The question as the agent noted it (a mail inquiry's question is its first mail):
+        # after the call it was asked on.
+        at = 1 if thread and thread[0].kind == "call" else 0
+        thread.insert(at, sel.ThreadItem("question", inquiry.received_at, inquiry))
     history = [
         {
             "inquiry": other,
@@ -137,8 +143,6 @@ def _page_context(request: HttpRequest, inquiry: Inquiry, **forms) -> dict:
         "due": due,
         "due_left": _left_display(due.seconds_left),
         "thread": thread,
-        # A mail inquiry's question is its first message: shown once, in the thread.
-        "has_mail": any(item.kind == "mail" for item in thread),
         "history": history,
         "can_reply": can_reply,
         "can_wrapup": can_wrapup,

@@ -68,8 +68,8 @@ def test_a_phone_thread_shows_the_call_with_wait_talk_and_outcome(client, agent,
 
     response = client.get(url(phone_inquiry))
 
+    assert [item.kind for item in response.context["thread"]] == ["call", "question"]
     call_item = response.context["thread"][0]
-    assert call_item.kind == "call"
     assert call_item.extra == {"wait": 20.0, "talk": 300.0}
     body = response.content.decode()
     assert "応答" in body and "20秒" in body and "300秒" in body
