@@ -10,6 +10,7 @@ from helpdesk.models.imports import ImportReject, ImportRun
 from helpdesk.models.incidents import SecurityIncident
 from helpdesk.models.inquiries import Inquiry
 from helpdesk.models.mail import Attachment, EmailMessage, ImapMailbox, ImapReceipt, MailReference
+from helpdesk.models.notes import InquiryNote
 from helpdesk.models.notifications import Notification, NotificationPreference
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "ImportReject",
     "ImportRun",
     "Inquiry",
+    "InquiryNote",
     "MailReference",
     "Notification",
     "NotificationPreference",

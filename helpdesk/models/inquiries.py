@@ -109,6 +109,18 @@ class Inquiry(models.Model):
                 name="inquiry_agent_open_recent",
                 condition=Q(status__in=["new", "in_progress", "escalated", "answered"]),
             ),
+            # The requester's history on the desk's inquiry page: earlier inquiries from the
+            # same address or number (only rows that have one).
+            models.Index(
+                fields=["requester_email", "-received_at"],
+                name="inquiry_requester_email",
+                condition=~Q(requester_email=""),
+            ),  # fmt: skip
+            models.Index(
+                fields=["requester_phone", "-received_at"],
+                name="inquiry_requester_phone",
+                condition=~Q(requester_phone=""),
+            ),  # fmt: skip
         ]
         constraints = [
             models.CheckConstraint(condition=Q(channel__in=["phone", "email", "form"]), name="inquiry_channel_valid"),

@@ -401,4 +401,7 @@ def demo_seed(*, password: str) -> list[str]:
         f"{Inquiry.objects.filter(channel=Inquiry.Channel.EMAIL).count()} email), "
         f"{Call.objects.count()} calls, months 2026-08 and 2026-09"
     )
+    from helpdesk.desk.agent.demo import desk_demo_today  # today's open work on the agent's desk
+
+    report += desk_demo_today(agent=agent, admin=admin)
     return report
