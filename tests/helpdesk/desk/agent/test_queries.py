@@ -39,7 +39,7 @@ def test_the_queue_costs_the_same_for_one_row_and_for_a_full_page(client, agent,
     many = count(client, f"/desk/?view={view}")
 
     assert one == many
-    assert many == 4  # session, user, roles, the page with its mail-target columns
+    assert many == 5  # session, user, roles, the notification badge, the page with its mail-target columns
 
 
 def test_the_inquiry_page_costs_the_same_for_a_short_and_a_long_thread(client, agent, mail_inquiry):
