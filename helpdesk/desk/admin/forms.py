@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from helpdesk.models import CalendarDay, ImportRun, Role
 from kpi.models import KpiTarget, PeriodType
@@ -104,7 +105,16 @@ class CalendarDayRemoveForm(forms.Form):
     date = forms.DateField(label=_("日付"))
 
 
-WEEKDAYS = [_("月"), _("火"), _("水"), _("木"), _("金"), _("土"), _("日")]
+# "月" is also the month: the weekday names carry their own context for the translators.
+WEEKDAYS = [
+    pgettext_lazy("weekday", "月"),
+    pgettext_lazy("weekday", "火"),
+    pgettext_lazy("weekday", "水"),
+    pgettext_lazy("weekday", "木"),
+    pgettext_lazy("weekday", "金"),
+    pgettext_lazy("weekday", "土"),
+    pgettext_lazy("weekday", "日"),
+]
 
 
 class ServiceHoursForm(forms.Form):
