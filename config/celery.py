@@ -11,7 +11,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("helpdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+app.autodiscover_tasks()  # kpi.tasks, faq.tasks
+# helpdesk keeps its tasks in its channel packages, one tasks.py each.
+app.autodiscover_tasks(["helpdesk.imports", "helpdesk.phone", "helpdesk.mail", "helpdesk.handover"])
 
 app.conf.beat_schedule = {
     "poll-imap-mailbox": {

@@ -37,6 +37,6 @@ class HelpdeskConfig(AppConfig):
         connection_created.connect(_register_sqlite_functions, dispatch_uid="helpdesk_sqlite_functions")
         post_migrate.connect(_sync_role_permissions, sender=self, dispatch_uid="helpdesk_role_permissions")
         post_migrate.connect(_create_cache_tables, sender=self, dispatch_uid="helpdesk_cache_tables")
-        from helpdesk.services.tokens import connect_token_revocation
+        from helpdesk.accounts.tokens import connect_token_revocation
 
         connect_token_revocation()  # API tokens die with a password change or a deactivation

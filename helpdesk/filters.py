@@ -8,8 +8,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django_filters.fields import IsoDateTimeField
 
+from helpdesk.inquiries.selectors import inquiry_search
 from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry, SecurityIncident
-from helpdesk.selectors.inquiries import inquiry_search
 
 
 class BoundedIsoDateTimeField(IsoDateTimeField):

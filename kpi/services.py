@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from helpdesk.audit import audit_chain_head, audit_record
 from helpdesk.models import AuditEvent
-from helpdesk.services.audit import audit_chain_head, audit_record
 from kpi import selectors
 from kpi.metrics import Month
 from kpi.models import KpiSnapshot

@@ -3,7 +3,12 @@ calls and mail (read). Replies and phone endpoints live in mail_urls / phone_url
 
 from django.urls import path
 
-from helpdesk.api import auth, complaints, escalations, incidents, inquiries, records
+from helpdesk.accounts import api as auth
+from helpdesk.api import records
+from helpdesk.complaints import api as complaints
+from helpdesk.escalations import api as escalations
+from helpdesk.incidents import api as incidents
+from helpdesk.inquiries import api as inquiries
 
 urlpatterns = [
     path("auth/token/", auth.ObtainTokenView.as_view(), name="api-token"),

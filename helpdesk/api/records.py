@@ -10,9 +10,9 @@ from rest_framework.views import APIView
 from helpdesk.api import serializers as s
 from helpdesk.api.pagination import DefaultCursorPagination
 from helpdesk.api.permissions import IsStaffOperator
+from helpdesk.audit import audit_pii_view
 from helpdesk.filters import CallFilter, EmailMessageFilter
 from helpdesk.selectors.records import call_get, call_list, email_get, email_list
-from helpdesk.services.audit import audit_pii_view
 
 
 class CallCursorPagination(DefaultCursorPagination):

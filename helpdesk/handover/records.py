@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, Subquery
 
+from helpdesk.audit import audit_record
 from helpdesk.handover import bulk, codec
 from helpdesk.handover.codec import (
     ImportContext,
@@ -46,7 +47,6 @@ from helpdesk.models import (
     SecurityIncident,
     ServiceHours,
 )
-from helpdesk.services.audit import audit_record
 
 CHUNK = 2000
 PII_FIELDS = frozenset(
@@ -812,7 +812,7 @@ def _copy(copy_type: bulk.CopyType, on_stored=None):
 def _email_attachments(parsed: list, results: list[str], ids: dict, stored_at: dict) -> set[int]:
     """Attachments of the emails just written in bulk: COPYed for new messages; for stored
     ones compared with the line and replaced when they differ (as _sync_attachments)."""
-    from helpdesk.services.calls import bulk_insert
+    from helpdesk.phone.importer import bulk_insert
 
     rows = []
     for index, (key, _values, rest) in enumerate(parsed):

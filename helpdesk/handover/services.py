@@ -22,12 +22,11 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from helpdesk.audit import audit_record
 from helpdesk.handover.codec import ImportContext, UnresolvedReference
 from helpdesk.handover.registry import RecordType, get_record_type, registered_types
-from helpdesk.ingest.lines import Overlong, bounded_lines
-from helpdesk.models import AuditEvent, ImportRun
-from helpdesk.services.audit import audit_record
-from helpdesk.services.imports import (
+from helpdesk.imports.lines import Overlong, bounded_lines
+from helpdesk.imports.services import (
     ImportCounts,
     import_run_create_pending,
     import_run_enqueue,
@@ -38,6 +37,7 @@ from helpdesk.services.imports import (
     import_upload_write,
     import_uploads_check,
 )
+from helpdesk.models import AuditEvent, ImportRun
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ BATCH_BYTES = 8 * 1024 * 1024
 # statements, whatever the number of lines.
 BULK_BATCH_LINES = 5000
 BULK_BATCH_BYTES = 32 * 1024 * 1024
-# A line longer than this is rejected unread (helpdesk.ingest.lines.bounded_lines), so one
+# A line longer than this is rejected unread (helpdesk.imports.lines.bounded_lines), so one
 # huge line never costs more memory than this. 40 MiB holds a mail with a 10 MB attachment
 # (raw message and attachment, both base64). Setting: HELPDESK_HANDOVER_MAX_LINE_BYTES.
 MAX_LINE_BYTES = 40 * 1024 * 1024
@@ -420,7 +420,7 @@ def records_import(*, run: ImportRun, stream: IO[bytes], source_name: str = "", 
 @transaction.atomic
 def records_import_enqueue(*, upload, actor) -> ImportRun:
     """Store the upload and queue `handover_import_file` once the run row is committed."""
-    from helpdesk.tasks.handover import handover_import_file
+    from helpdesk.handover.tasks import handover_import_file
 
     import_uploads_check([upload])
     run = import_run_create_pending(

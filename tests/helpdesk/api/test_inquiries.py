@@ -250,8 +250,8 @@ def test_create_with_idempotency_key_stores_one_inquiry_for_retries(api, agent, 
 
 
 def test_concurrent_retry_that_loses_the_insert_gets_the_stored_inquiry(api, agent, monkeypatch):
-    from helpdesk.selectors.inquiries import inquiry_by_idempotency_key
-    from helpdesk.services import inquiries as service
+    from helpdesk.inquiries import services as service
+    from helpdesk.inquiries.selectors import inquiry_by_idempotency_key
 
     stored = InquiryFactory(created_by=agent, idempotency_key="k-race", subject="先に登録")
     calls = []

@@ -2,4 +2,4 @@
 
 from django.urls import include, path
 
-urlpatterns = [path("api/", include("helpdesk.api.handover_urls"))]
+urlpatterns = [path("api/", include("helpdesk.handover.urls"))]

@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from helpdesk.ingest.calls_csv import COLUMNS, FileError, Parsed, Reject, read_calls_csv
 from helpdesk.models import AuditEvent, CalendarDay, Call, ImportReject, ImportRun
-from helpdesk.services import calls as calls_service
+from helpdesk.phone import importer as calls_service
+from helpdesk.phone.parse_generic import COLUMNS, FileError, Parsed, Reject, read_calls_csv
 from tests.factories import tokyo
 
 pytestmark = pytest.mark.django_db
@@ -304,7 +304,7 @@ def test_two_connections_write_and_each_call_stays_on_one(tmp_path, run_import, 
     a call goes to the same one, in file order."""
     from django.db import connection
 
-    from helpdesk.services import calls_parallel
+    from helpdesk.phone import parallel as calls_parallel
 
     monkeypatch.setattr(calls_service, "SQL_BATCH_SIZE", 5)
     writers: dict[str, set[int]] = {}
@@ -335,7 +335,7 @@ def test_two_connections_write_and_each_call_stays_on_one(tmp_path, run_import, 
 
 @pytest.mark.parametrize("column", ["arrived_at", "queued_at", "answered_at", "ended_at"])
 def test_each_bad_timestamp_is_named(column):
-    from helpdesk.ingest.calls_csv import field_error
+    from helpdesk.phone.parse_generic import field_error
 
     row = dict.fromkeys(COLUMNS, "")
     row.update(call_id="b-1", outcome="answered", arrived_at="2026-10-01 10:00:00")
@@ -350,7 +350,7 @@ def test_each_bad_timestamp_is_named(column):
 def test_a_failing_connection_fails_the_run_and_keeps_what_was_committed(tmp_path, run_import, monkeypatch):
     import threading
 
-    from helpdesk.services import calls_parallel
+    from helpdesk.phone import parallel as calls_parallel
 
     monkeypatch.setattr(calls_service, "SQL_BATCH_SIZE", 5)
     real = calls_parallel.write_generic_batch

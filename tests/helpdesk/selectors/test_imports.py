@@ -2,9 +2,9 @@
 
 import pytest
 
+from helpdesk.imports.selectors import import_run_list_visible
+from helpdesk.imports.services import import_run_create_pending
 from helpdesk.models import ImportRun
-from helpdesk.selectors.imports import import_run_list_visible
-from helpdesk.services.imports import import_run_create_pending
 
 pytestmark = pytest.mark.django_db
 

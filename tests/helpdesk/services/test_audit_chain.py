@@ -10,11 +10,11 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, connections, transaction
 
+from helpdesk.audit import audit_chain_head, audit_chain_verify, audit_record
 from helpdesk.management.base import ExitCode
 from helpdesk.management.commands import verify_audit
 from helpdesk.models import AuditEvent
 from helpdesk.models.audit import GENESIS_HASH, audit_chain_hash
-from helpdesk.services.audit import audit_chain_head, audit_chain_verify, audit_record
 from kpi import services as kpi_services
 from kpi.metrics import Month
 

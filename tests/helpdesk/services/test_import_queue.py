@@ -7,9 +7,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from config.celery import app
+from helpdesk.imports import services as imports
+from helpdesk.imports.services import QUEUE_UNAVAILABLE, import_runs_sweep
 from helpdesk.models import ImportRun
-from helpdesk.services import imports
-from helpdesk.services.imports import QUEUE_UNAVAILABLE, import_runs_sweep
 from tests.config.test_cache import StoppableRedis
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]

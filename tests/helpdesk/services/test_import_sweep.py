@@ -6,17 +6,17 @@ import io
 import pytest
 from django.core.management import call_command
 
-from helpdesk.management.base import ExitCode
-from helpdesk.management.commands.sweep_import_runs import Command
-from helpdesk.models import AuditEvent, ImportRun
-from helpdesk.services import imports
-from helpdesk.services.imports import (
+from helpdesk.imports import services as imports
+from helpdesk.imports.services import (
     import_run_begin,
     import_run_create_pending,
     import_run_progress,
     import_runs_sweep,
 )
-from helpdesk.tasks.imports import import_runs_sweep_task
+from helpdesk.imports.tasks import import_runs_sweep_task
+from helpdesk.management.base import ExitCode
+from helpdesk.management.commands.sweep_import_runs import Command
+from helpdesk.models import AuditEvent, ImportRun
 
 pytestmark = pytest.mark.django_db
 
@@ -153,7 +153,7 @@ def test_the_command_says_partial_when_the_broker_refuses(
 
 
 def test_a_late_mail_task_for_a_swept_run_does_nothing(tmp_path, time_machine):
-    from helpdesk.tasks.mail import mail_import_run
+    from helpdesk.mail.tasks import mail_import_run
 
     time_machine.move_to(T0, tick=False)
     mbox = tmp_path / "late.mbox"

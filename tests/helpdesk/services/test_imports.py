@@ -2,9 +2,8 @@
 
 import pytest
 
-from helpdesk.models import AuditEvent, ImportReject, ImportRun
-from helpdesk.services import imports
-from helpdesk.services.imports import (
+from helpdesk.imports import services as imports
+from helpdesk.imports.services import (
     ImportCounts,
     import_run_begin,
     import_run_create_pending,
@@ -14,6 +13,7 @@ from helpdesk.services.imports import (
     import_run_reject,
     import_run_start,
 )
+from helpdesk.models import AuditEvent, ImportReject, ImportRun
 
 pytestmark = pytest.mark.django_db
 

@@ -2,8 +2,7 @@ import pytest
 from django.utils import timezone
 
 from helpdesk.errors import ConflictError, InvalidTransitionError, PermissionDeniedError
-from helpdesk.models import AuditEvent, Inquiry
-from helpdesk.services.inquiries import (
+from helpdesk.inquiries.services import (
     inquiry_assign,
     inquiry_complete_wrapup,
     inquiry_create,
@@ -11,6 +10,7 @@ from helpdesk.services.inquiries import (
     inquiry_transition,
     inquiry_update,
 )
+from helpdesk.models import AuditEvent, Inquiry
 from tests.factories import CallFactory, InquiryFactory, tokyo
 
 pytestmark = pytest.mark.django_db

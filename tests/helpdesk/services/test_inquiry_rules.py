@@ -7,8 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from helpdesk.errors import InvalidTransitionError, PermissionDeniedError
-from helpdesk.models import AuditEvent, Inquiry
-from helpdesk.services.inquiries import (
+from helpdesk.inquiries.services import (
     inquiry_assign,
     inquiry_complete_wrapup,
     inquiry_correct,
@@ -17,6 +16,7 @@ from helpdesk.services.inquiries import (
     inquiry_mark_first_answer,
     inquiry_update,
 )
+from helpdesk.models import AuditEvent, Inquiry
 from tests.factories import CallFactory, InquiryFactory, PhoneInquiryFactory, tokyo
 
 pytestmark = pytest.mark.django_db

@@ -7,11 +7,11 @@ import itertools
 
 import pytest
 
+from helpdesk.escalations.services import escalation_create, escalation_record_return
+from helpdesk.inquiries.services import inquiry_mark_answered
+from helpdesk.mail.intake import mail_store
+from helpdesk.mail.outbox import mail_reply_create
 from helpdesk.models import AuditEvent, Escalation, Inquiry
-from helpdesk.services.escalations import escalation_create, escalation_record_return
-from helpdesk.services.inquiries import inquiry_mark_answered
-from helpdesk.services.mail import mail_store
-from helpdesk.services.outbox import mail_reply_create
 from tests.factories import EscalationFactory, InquiryFactory
 from tests.helpdesk.mail import builders as b
 

@@ -6,12 +6,12 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
+from helpdesk.complaints.services import complaint_classify
 from helpdesk.errors import PermissionDeniedError
+from helpdesk.escalations.services import escalation_record_return
+from helpdesk.incidents.services import security_incident_create, security_incident_update
+from helpdesk.mail.intake import mail_import_enqueue
 from helpdesk.models import AuditEvent, Complaint, SecurityIncident
-from helpdesk.services.complaints import complaint_classify
-from helpdesk.services.escalations import escalation_record_return
-from helpdesk.services.incidents import security_incident_create, security_incident_update
-from helpdesk.services.mail import mail_import_enqueue
 from tests.factories import ComplaintFactory, EscalationFactory, SecurityIncidentFactory, tokyo
 
 pytestmark = pytest.mark.django_db
