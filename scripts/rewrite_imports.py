@@ -121,8 +121,13 @@ def rewrite(text: str, modules, symbols) -> str:
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
+    moves = MOVES
+    if "--moves" in argv:  # another moves file (same format)
+        at = argv.index("--moves")
+        moves = Path(argv[at + 1])
+        argv = argv[:at] + argv[at + 2 :]
     paths = [Path(a) for a in argv if a != "--check"]
-    modules, symbols = load()
+    modules, symbols = load(moves)
     changed = 0
     for root in paths:
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*.py") if ".venv" not in p.parts)

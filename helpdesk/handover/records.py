@@ -812,7 +812,7 @@ def _copy(copy_type: bulk.CopyType, on_stored=None):
 def _email_attachments(parsed: list, results: list[str], ids: dict, stored_at: dict) -> set[int]:
     """Attachments of the emails just written in bulk: COPYed for new messages; for stored
     ones compared with the line and replaced when they differ (as _sync_attachments)."""
-    from helpdesk.phone.importer import bulk_insert
+    from helpdesk.db import bulk_insert
 
     rows = []
     for index, (key, _values, rest) in enumerate(parsed):

@@ -22,7 +22,7 @@ from helpdesk.handover.api import ImportRunSerializer
 from helpdesk.inquiries.selectors import inquiry_get_or_none
 from helpdesk.inquiries.services import inquiry_complete_wrapup
 from helpdesk.models import CalendarDay, Call
-from helpdesk.phone.importer import call_log_inquiry, calls_import_enqueue
+from helpdesk.phone.linking import call_log_inquiry
 from helpdesk.phone.selectors import (
     calendar_day_list,
     call_by_call_id,
@@ -31,6 +31,7 @@ from helpdesk.phone.selectors import (
     service_hours_list,
 )
 from helpdesk.phone.service_hours import calendar_day_delete, calendar_day_set, service_hours_set
+from helpdesk.phone.uploads import calls_import_enqueue
 from helpdesk.roles import is_staff_operator
 
 # --- imports ------------------------------------------------------------------------------

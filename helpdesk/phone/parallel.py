@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from django.db import connection
 
 from helpdesk.calendar import ServiceCalendar
+from helpdesk.db import fewer_collections
 from helpdesk.imports.services import ImportCounts, import_run_reject
 from helpdesk.models import ImportRun
-from helpdesk.phone.importer import GenericRows, fewer_collections, write_generic_batch
+from helpdesk.phone.generic import GenericRows, write_generic_batch
 from helpdesk.phone.parse_generic import Reject, Row, iter_rows
 
 WORKERS = 2

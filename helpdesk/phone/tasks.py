@@ -7,7 +7,8 @@ from celery import shared_task
 
 from helpdesk.imports.services import import_run_finish
 from helpdesk.models import ImportReject, ImportRun
-from helpdesk.phone.importer import calls_import_run, calls_reclassify_service_hours, remove_files
+from helpdesk.phone.importer import calls_import_run, remove_files
+from helpdesk.phone.reclassify import calls_reclassify_service_hours
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from django.db.models import Q
 
 from helpdesk.inquiries.services import inquiry_complete_wrapup
 from helpdesk.models import Call, Inquiry
-from helpdesk.phone.importer import call_log_inquiry
+from helpdesk.phone.linking import call_log_inquiry
 from kpi.metrics import NEXT_ANSWER_LEADS, Month, acw_inputs, call_aggregates, next_answer_windowed
 from kpi.selectors import drill_answered_calls, kpi_month_compute
 from tests.factories import CallFactory, PhoneInquiryFactory, tokyo

@@ -7,7 +7,8 @@ import io
 import pytest
 
 from helpdesk.models import AuditEvent, CalendarDay, Call, ImportReject, ImportRun
-from helpdesk.phone import importer as calls_service
+from helpdesk import db
+from helpdesk.phone import generic
 from helpdesk.phone.parse_generic import COLUMNS, FileError, Parsed, Reject, read_calls_csv
 from tests.factories import tokyo
 
@@ -120,8 +121,8 @@ def test_same_call_twice_in_a_file_later_row_wins(tmp_path, run_import):
 
 
 def test_batches_are_streamed(tmp_path, run_import, monkeypatch):
-    monkeypatch.setattr(calls_service, "BATCH_SIZE", 7)
-    monkeypatch.setattr(calls_service, "SQL_BATCH_SIZE", 7)
+    monkeypatch.setattr(generic, "BATCH_SIZE", 7)
+    monkeypatch.setattr(generic, "SQL_BATCH_SIZE", 7)
     f = tmp_path / "many.csv"
     with f.open("w") as out:
         out.write(HEADER)
@@ -245,12 +246,12 @@ def test_each_backend_takes_its_own_path_with_the_same_result(calls_data, run_im
     Python: same counts and reasons either way (this suite runs on both)."""
     from django.db import connection
 
-    other = "_generic_batch_python" if connection.vendor == "postgresql" else "_generic_batch_sql"
+    other = "_generic_batch_python" if connection.vendor == "postgresql" else "generic_batch_sql"
 
     def must_not_run(*args, **kwargs):
         raise AssertionError(f"{other} ran on {connection.vendor}")
 
-    monkeypatch.setattr(calls_service, other, must_not_run)
+    monkeypatch.setattr(generic, other, must_not_run)
     run = run_import([calls_data / "generic_day.csv"])
     assert run.summary() == "18 read, 10 created, 0 updated, 0 unchanged, 8 rejected"
 
@@ -276,7 +277,7 @@ def test_sql_batches_outside_a_transaction(tmp_path, run_import, monkeypatch):
 
     if connection.vendor != "postgresql":
         pytest.skip("the SQL fast path is PostgreSQL's")
-    monkeypatch.setattr(calls_service, "SQL_BATCH_SIZE", 7)
+    monkeypatch.setattr(generic, "SQL_BATCH_SIZE", 7)
     f = tmp_path / "many.csv"
     with f.open("w") as out:
         out.write(HEADER)
@@ -306,7 +307,7 @@ def test_two_connections_write_and_each_call_stays_on_one(tmp_path, run_import, 
 
     from helpdesk.phone import parallel as calls_parallel
 
-    monkeypatch.setattr(calls_service, "SQL_BATCH_SIZE", 5)
+    monkeypatch.setattr(generic, "SQL_BATCH_SIZE", 5)
     writers: dict[str, set[int]] = {}
     real = calls_parallel.write_generic_batch
 
@@ -352,7 +353,7 @@ def test_a_failing_connection_fails_the_run_and_keeps_what_was_committed(tmp_pat
 
     from helpdesk.phone import parallel as calls_parallel
 
-    monkeypatch.setattr(calls_service, "SQL_BATCH_SIZE", 5)
+    monkeypatch.setattr(generic, "SQL_BATCH_SIZE", 5)
     real = calls_parallel.write_generic_batch
     written = []
 
@@ -386,7 +387,7 @@ def test_a_batch_the_database_refuses_is_written_row_by_row(tmp_path, run_import
     def refused(*args, **kwargs):
         raise IntegrityError("duplicate key value violates unique constraint")
 
-    monkeypatch.setattr(calls_service, "_generic_batch_sql", refused)
+    monkeypatch.setattr(generic, "generic_batch_sql", refused)
     Call.objects.create(call_id="r-1", arrived_at=tokyo(2026, 10, 1, 10), outcome="ivr_abandoned")
     f = tmp_path / "refused.csv"
     f.write_text(
@@ -404,8 +405,8 @@ def test_imports_give_the_garbage_collector_back_its_thresholds(calls_data, run_
     import gc
 
     before = gc.get_threshold()
-    with pytest.raises(RuntimeError), calls_service.fewer_collections():
-        assert gc.get_threshold()[0] == calls_service.GC_THRESHOLD
+    with pytest.raises(RuntimeError), db.fewer_collections():
+        assert gc.get_threshold()[0] == db.GC_THRESHOLD
         raise RuntimeError
     assert gc.get_threshold() == before
     run_import([calls_data / "queue_log", calls_data / "Master.csv"], fmt="asterisk")
