@@ -112,11 +112,31 @@ def rewrite(text: str, modules, symbols) -> str:
 
     def dotted(match: re.Match) -> str:
         before = text[max(0, match.start() - 20) : match.start()]
-        if TASK_NAME.search(before):
+        if TASK_NAME.search(before) or match.group(0).startswith("helpdesk.tasks."):
             return match.group(0)
         return _dotted(match, modules, symbols)
 
     return DOTTED.sub(dotted, text)
+
+
+SLASHED = re.compile(r"\bhelpdesk(?:/[A-Za-z_][A-Za-z0-9_]*)+(?:\.py)?/?")
+
+
+def rewrite_doc(text: str, modules, symbols) -> str:
+    """Markdown: dotted paths as in code, and file paths (`helpdesk/services/calls.py`)."""
+
+    def slashed(match: re.Match) -> str:
+        raw = match.group(0)
+        suffix = ".py" if raw.endswith(".py") else ("/" if raw.endswith("/") else "")
+        dotted = raw.removesuffix(".py").rstrip("/").replace("/", ".")
+        if dotted in modules:
+            return modules[dotted].replace(".", "/") + (suffix or "")
+        return raw
+
+    text = SLASHED.sub(slashed, text)
+    return DOTTED.sub(
+        lambda m: m.group(0) if m.group(0).startswith("helpdesk.tasks.") else _dotted(m, modules, symbols), text
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -130,10 +150,15 @@ def main(argv: list[str]) -> int:
     modules, symbols = load(moves)
     changed = 0
     for root in paths:
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*.py") if ".venv" not in p.parts)
+        files = (
+            [root]
+            if root.is_file()
+            else sorted(p for p in root.rglob("*") if p.suffix in (".py", ".md") and ".venv" not in p.parts)
+        )
         for path in files:
             text = path.read_text(encoding="utf-8")
-            new = rewrite(text, modules, symbols)
+            fix = rewrite_doc if path.suffix == ".md" else rewrite
+            new = fix(text, modules, symbols)
             if new != text:
                 changed += 1
                 print(path)

@@ -6,16 +6,16 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from helpdesk.api import serializers as s
 from helpdesk.api.permissions import IsStaffOperator, IsSupervisor
+from helpdesk.complaints.filters import ComplaintFilter
+from helpdesk.complaints.selectors import complaint_get, complaint_list
+from helpdesk.complaints.serializers import ComplaintClassifySerializer, ComplaintCreateSerializer, ComplaintSerializer
 from helpdesk.complaints.services import complaint_classify, complaint_record
-from helpdesk.filters import ComplaintFilter
-from helpdesk.selectors.records import complaint_get, complaint_list
 
 
 class ComplaintListCreateView(generics.ListAPIView):
     permission_classes = [IsStaffOperator]
-    serializer_class = s.ComplaintSerializer
+    serializer_class = ComplaintSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = ComplaintFilter
 
@@ -28,14 +28,14 @@ class ComplaintListCreateView(generics.ListAPIView):
 
     @extend_schema(
         summary="苦情を記録",
-        request=s.ComplaintCreateSerializer,
-        responses={201: s.ComplaintSerializer, 400: OpenApiResponse(description="入力エラー")},
+        request=ComplaintCreateSerializer,
+        responses={201: ComplaintSerializer, 400: OpenApiResponse(description="入力エラー")},
     )
     def post(self, request):
-        serializer = s.ComplaintCreateSerializer(data=request.data)
+        serializer = ComplaintCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         complaint = complaint_record(actor=request.user, **serializer.validated_data)
-        return Response(s.ComplaintSerializer(complaint).data, status=status.HTTP_201_CREATED)
+        return Response(ComplaintSerializer(complaint).data, status=status.HTTP_201_CREATED)
 
 
 class ComplaintClassifyView(APIView):
@@ -43,9 +43,9 @@ class ComplaintClassifyView(APIView):
 
     @extend_schema(
         summary="苦情の原因を確定（SVのみ。確定済みの原因の訂正は reason 必須）",
-        request=s.ComplaintClassifySerializer,
+        request=ComplaintClassifySerializer,
         responses={
-            200: s.ComplaintSerializer,
+            200: ComplaintSerializer,
             400: OpenApiResponse(description="入力エラー"),
             403: OpenApiResponse(description="権限なし"),
             404: OpenApiResponse(description="該当なし"),
@@ -53,7 +53,7 @@ class ComplaintClassifyView(APIView):
     )
     def post(self, request, pk: int):
         complaint = complaint_get(pk=pk)
-        serializer = s.ComplaintClassifySerializer(data=request.data)
+        serializer = ComplaintClassifySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         complaint = complaint_classify(complaint=complaint, actor=request.user, **serializer.validated_data)
-        return Response(s.ComplaintSerializer(complaint).data)
+        return Response(ComplaintSerializer(complaint).data)

@@ -6,16 +6,16 @@ from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from helpdesk.api import serializers as s
 from helpdesk.api.permissions import IsStaffOperator, IsSupervisor
+from helpdesk.escalations.filters import EscalationFilter
+from helpdesk.escalations.selectors import escalation_get, escalation_list
+from helpdesk.escalations.serializers import EscalationReturnSerializer, EscalationSerializer
 from helpdesk.escalations.services import escalation_record_return
-from helpdesk.filters import EscalationFilter
-from helpdesk.selectors.records import escalation_get, escalation_list
 
 
 class EscalationListView(generics.ListAPIView):
     permission_classes = [IsStaffOperator]
-    serializer_class = s.EscalationSerializer
+    serializer_class = EscalationSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = EscalationFilter
 
@@ -32,9 +32,9 @@ class EscalationReturnView(APIView):
 
     @extend_schema(
         summary="エスカレーション先の回答を記録（SVのみ）",
-        request=s.EscalationReturnSerializer,
+        request=EscalationReturnSerializer,
         responses={
-            200: s.EscalationSerializer,
+            200: EscalationSerializer,
             400: OpenApiResponse(description="入力エラー・回答記録済み"),
             403: OpenApiResponse(description="権限なし"),
             404: OpenApiResponse(description="該当なし"),
@@ -42,7 +42,7 @@ class EscalationReturnView(APIView):
     )
     def post(self, request, pk: int):
         escalation = escalation_get(pk=pk)
-        serializer = s.EscalationReturnSerializer(data=request.data)
+        serializer = EscalationReturnSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         escalation = escalation_record_return(escalation=escalation, actor=request.user, **serializer.validated_data)
-        return Response(s.EscalationSerializer(escalation).data)
+        return Response(EscalationSerializer(escalation).data)

@@ -8,19 +8,24 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from helpdesk.api import serializers as s
 from helpdesk.api.permissions import SecurityIncidentPermission
-from helpdesk.filters import SecurityIncidentFilter
+from helpdesk.incidents.filters import SecurityIncidentFilter
+from helpdesk.incidents.selectors import security_incident_get, security_incident_list
+from helpdesk.incidents.serializers import (
+    SecurityIncidentReviewerSerializer,
+    SecurityIncidentSerializer,
+    SecurityIncidentViewSerializer,
+    SecurityIncidentWriteSerializer,
+)
 from helpdesk.incidents.services import security_incident_create, security_incident_update
 from helpdesk.roles import is_admin
-from helpdesk.selectors.records import security_incident_get, security_incident_list
 
 # Admins and reviewers get one shape, reviewers without the two optional fields.
-INCIDENT_OUT = s.SecurityIncidentViewSerializer
+INCIDENT_OUT = SecurityIncidentViewSerializer
 
 
 def _out_serializer(user):
-    return s.SecurityIncidentSerializer if is_admin(user) else s.SecurityIncidentReviewerSerializer
+    return SecurityIncidentSerializer if is_admin(user) else SecurityIncidentReviewerSerializer
 
 
 class SecurityIncidentListCreateView(generics.ListAPIView):
@@ -40,16 +45,16 @@ class SecurityIncidentListCreateView(generics.ListAPIView):
 
     @extend_schema(
         summary="セキュリティインシデントを登録（管理者のみ）",
-        request=s.SecurityIncidentWriteSerializer,
-        responses={201: s.SecurityIncidentSerializer, 400: OpenApiResponse(description="入力エラー")},
+        request=SecurityIncidentWriteSerializer,
+        responses={201: SecurityIncidentSerializer, 400: OpenApiResponse(description="入力エラー")},
     )
     def post(self, request):
-        serializer = s.SecurityIncidentWriteSerializer(data=request.data)
+        serializer = SecurityIncidentWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         data.pop("reason", None)
         incident = security_incident_create(actor=request.user, **data)
-        return Response(s.SecurityIncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
+        return Response(SecurityIncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
 
 class SecurityIncidentDetailView(APIView):
@@ -62,14 +67,14 @@ class SecurityIncidentDetailView(APIView):
 
     @extend_schema(
         summary="セキュリティインシデントを更新（管理者のみ。発生日時・検知日時・重大度の変更は reason 必須）",
-        request=s.SecurityIncidentWriteSerializer,
-        responses={200: s.SecurityIncidentSerializer, 400: OpenApiResponse(description="入力エラー")},
+        request=SecurityIncidentWriteSerializer,
+        responses={200: SecurityIncidentSerializer, 400: OpenApiResponse(description="入力エラー")},
     )
     def patch(self, request, pk: int):
         incident = security_incident_get(pk=pk)
-        serializer = s.SecurityIncidentWriteSerializer(data=request.data, partial=True)
+        serializer = SecurityIncidentWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         reason = data.pop("reason", "")
         incident = security_incident_update(incident=incident, actor=request.user, data=data, reason=reason)
-        return Response(s.SecurityIncidentSerializer(incident).data)
+        return Response(SecurityIncidentSerializer(incident).data)

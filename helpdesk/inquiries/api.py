@@ -12,14 +12,24 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from helpdesk.api import serializers as s
 from helpdesk.api.concurrency import etag_for, expected_version
 from helpdesk.api.pagination import RecentFirstCursorPagination
 from helpdesk.api.permissions import IsStaffOperator
 from helpdesk.audit import audit_pii_view
+from helpdesk.escalations.serializers import EscalationCreateSerializer, EscalationSerializer
 from helpdesk.escalations.services import escalation_create
-from helpdesk.filters import InquiryFilter
+from helpdesk.inquiries.filters import InquiryFilter
 from helpdesk.inquiries.selectors import inquiry_get, inquiry_list
+from helpdesk.inquiries.serializers import (
+    INQUIRY_PII_FIELDS,
+    InquiryAssignSerializer,
+    InquiryCorrectionSerializer,
+    InquiryCreateSerializer,
+    InquiryDetailSerializer,
+    InquiryListSerializer,
+    InquiryTransitionSerializer,
+    InquiryUpdateSerializer,
+)
 from helpdesk.inquiries.services import (
     inquiry_assign,
     inquiry_correct,
@@ -52,10 +62,10 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 def _detail_response(request, inquiry, *, status_code=status.HTTP_200_OK, audit_note: str = "") -> Response:
     """Full record with its ETag; showing personal information leaves a VIEW_PII row."""
-    fields = [f for f in s.INQUIRY_PII_FIELDS if getattr(inquiry, f)]
+    fields = [f for f in INQUIRY_PII_FIELDS if getattr(inquiry, f)]
     if fields and audit_note:
         audit_pii_view(actor=request.user, obj=inquiry, fields=fields, note=audit_note)
-    response = Response(s.InquiryDetailSerializer(inquiry).data, status=status_code)
+    response = Response(InquiryDetailSerializer(inquiry).data, status=status_code)
     response["ETag"] = etag_for(inquiry.version)
     return response
 
@@ -86,7 +96,7 @@ def _replayed(request, inquiry) -> Response:
 
 class InquiryListCreateView(generics.ListAPIView):
     permission_classes = [IsStaffOperator]
-    serializer_class = s.InquiryListSerializer
+    serializer_class = InquiryListSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = InquiryFilter
     pagination_class = RecentFirstCursorPagination
@@ -94,24 +104,24 @@ class InquiryListCreateView(generics.ListAPIView):
     def get_queryset(self):
         return inquiry_list(user=self.request.user)
 
-    @extend_schema(summary="問い合わせ一覧（個人情報はマスク）", responses={200: s.InquiryListSerializer(many=True)})
+    @extend_schema(summary="問い合わせ一覧（個人情報はマスク）", responses={200: InquiryListSerializer(many=True)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
         summary="問い合わせを登録（Idempotency-Key で再送しても1件）",
         parameters=[IDEMPOTENCY_KEY],
-        request=s.InquiryCreateSerializer,
+        request=InquiryCreateSerializer,
         responses={
-            201: s.InquiryDetailSerializer,
+            201: InquiryDetailSerializer,
             200: OpenApiResponse(
-                s.InquiryDetailSerializer, description="同じ Idempotency-Key の再送: 登録済みの問い合わせ"
+                InquiryDetailSerializer, description="同じ Idempotency-Key の再送: 登録済みの問い合わせ"
             ),
             **ERROR_RESPONSES,
         },
     )
     def post(self, request):
-        serializer = s.InquiryCreateSerializer(data=request.data)
+        serializer = InquiryCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         data["call"] = data.pop("call_id")
@@ -132,7 +142,7 @@ class InquiryDetailView(APIView):
 
     @extend_schema(
         summary="問い合わせの詳細（個人情報を含む。閲覧は監査ログに記録）",
-        responses={200: s.InquiryDetailSerializer, 403: ERROR_RESPONSES[403], 404: ERROR_RESPONSES[404]},
+        responses={200: InquiryDetailSerializer, 403: ERROR_RESPONSES[403], 404: ERROR_RESPONSES[404]},
     )
     def get(self, request, ref: str):
         return _detail_response(request, inquiry_get(ref=ref), audit_note="api inquiry detail")
@@ -140,9 +150,9 @@ class InquiryDetailView(APIView):
     @extend_schema(
         summary="問い合わせを更新（If-Match または version 必須）",
         parameters=[IF_MATCH],
-        request=s.InquiryUpdateSerializer,
+        request=InquiryUpdateSerializer,
         responses={
-            200: s.InquiryDetailSerializer,
+            200: InquiryDetailSerializer,
             428: OpenApiResponse(description="If-Match も version もない"),
             **ERROR_RESPONSES,
             **CONCURRENCY_RESPONSES,
@@ -150,7 +160,7 @@ class InquiryDetailView(APIView):
     )
     def patch(self, request, ref: str):
         inquiry = inquiry_get(ref=ref)
-        serializer = s.InquiryUpdateSerializer(data=request.data)
+        serializer = InquiryUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         version = expected_version(request, data.pop("version", None), required=True)
@@ -167,12 +177,12 @@ class InquiryAssignView(APIView):
     @extend_schema(
         summary="担当者を割当（オペレーターは自分のみ、SVは誰でも）",
         parameters=[IF_MATCH],
-        request=s.InquiryAssignSerializer,
-        responses={200: s.InquiryDetailSerializer, **ERROR_RESPONSES, **CONCURRENCY_RESPONSES},
+        request=InquiryAssignSerializer,
+        responses={200: InquiryDetailSerializer, **ERROR_RESPONSES, **CONCURRENCY_RESPONSES},
     )
     def post(self, request, ref: str):
         inquiry = inquiry_get(ref=ref)
-        serializer = s.InquiryAssignSerializer(data=request.data)
+        serializer = InquiryAssignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         version = expected_version(request, serializer.validated_data.get("version"), required=False)
         updated = inquiry_assign(
@@ -190,12 +200,12 @@ class InquiryTransitionView(APIView):
     @extend_schema(
         summary="状態を変更（許可された遷移のみ。不可は409）",
         parameters=[IF_MATCH],
-        request=s.InquiryTransitionSerializer,
-        responses={200: s.InquiryDetailSerializer, **ERROR_RESPONSES, **CONCURRENCY_RESPONSES},
+        request=InquiryTransitionSerializer,
+        responses={200: InquiryDetailSerializer, **ERROR_RESPONSES, **CONCURRENCY_RESPONSES},
     )
     def post(self, request, ref: str):
         inquiry = inquiry_get(ref=ref)
-        serializer = s.InquiryTransitionSerializer(data=request.data)
+        serializer = InquiryTransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         version = expected_version(request, data.get("version"), required=False)
@@ -215,12 +225,12 @@ class InquiryCorrectionView(APIView):
     @extend_schema(
         summary="契約指標に関わる項目の訂正（SVのみ・理由必須）",
         parameters=[IF_MATCH],
-        request=s.InquiryCorrectionSerializer,
-        responses={200: s.InquiryDetailSerializer, **ERROR_RESPONSES, **CONCURRENCY_RESPONSES},
+        request=InquiryCorrectionSerializer,
+        responses={200: InquiryDetailSerializer, **ERROR_RESPONSES, **CONCURRENCY_RESPONSES},
     )
     def post(self, request, ref: str):
         inquiry = inquiry_get(ref=ref)
-        serializer = s.InquiryCorrectionSerializer(data=request.data)
+        serializer = InquiryCorrectionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         version = expected_version(request, data.pop("version", None), required=False)
@@ -237,13 +247,13 @@ class InquiryEscalationCreateView(APIView):
 
     @extend_schema(
         summary="エスカレーション（オペレーターは internal のみ、SVは受託者外も可）",
-        request=s.EscalationCreateSerializer,
-        responses={201: s.EscalationSerializer, **ERROR_RESPONSES},
+        request=EscalationCreateSerializer,
+        responses={201: EscalationSerializer, **ERROR_RESPONSES},
     )
     def post(self, request, ref: str):
         inquiry = inquiry_get(ref=ref)
-        serializer = s.EscalationCreateSerializer(data=request.data)
+        serializer = EscalationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         escalation = escalation_create(inquiry=inquiry, actor=request.user, **data)
-        return Response(s.EscalationSerializer(escalation).data, status=status.HTTP_201_CREATED)
+        return Response(EscalationSerializer(escalation).data, status=status.HTTP_201_CREATED)

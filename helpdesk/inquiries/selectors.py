@@ -11,7 +11,7 @@ SEARCH_FIELDS = ("search_text",)
 
 
 def inquiry_list(*, user=None) -> QuerySet[Inquiry]:
-    """Base queryset of the inquiry list; filtering is the FilterSet's job (helpdesk.filters).
+    """Base queryset of the inquiry list; filtering is the FilterSet's job (helpdesk.api.filters).
     Staff operators see every inquiry: the center works one shared queue."""
     return Inquiry.objects.select_related("assigned_to").order_by("-received_at", "-id")
 

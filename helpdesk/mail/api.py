@@ -4,8 +4,9 @@ public inquiry form. Views parse, call one service or selector, serialize."""
 import io
 
 from django.http import FileResponse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -13,11 +14,15 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from helpdesk import pii
+from helpdesk.api.pagination import DefaultCursorPagination
 from helpdesk.api.permissions import IsStaffOperator, IsSupervisor
 from helpdesk.audit import audit_pii_view
+from helpdesk.mail.filters import EmailMessageFilter
 from helpdesk.mail.intake import inquiry_form_submit, mail_import_enqueue
 from helpdesk.mail.outbox import mail_reply_create, outbox_requeue
 from helpdesk.mail.selectors import (
+    email_get,
+    email_list,
     mail_attachment_get,
     mail_import_rejects,
     mail_import_run_get,
@@ -25,6 +30,7 @@ from helpdesk.mail.selectors import (
     mail_outbox_list,
     mail_outbox_message_get,
 )
+from helpdesk.mail.serializers import EMAIL_PII_FIELDS, EmailDetailSerializer, EmailListSerializer
 from helpdesk.models import EmailMessage
 
 
@@ -226,3 +232,36 @@ class InquiryFormView(APIView):
             {"ref": inquiry.ref, "message": f"お問い合わせを受け付けました。受付番号は {inquiry.ref} です。"},
             status=status.HTTP_201_CREATED,
         )
+
+
+class EmailCursorPagination(DefaultCursorPagination):
+    ordering = ("-received_at", "-id")
+
+
+class EmailListView(generics.ListAPIView):
+    permission_classes = [IsStaffOperator]
+    serializer_class = EmailListSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = EmailMessageFilter
+    pagination_class = EmailCursorPagination
+
+    def get_queryset(self):
+        return email_list()
+
+    @extend_schema(summary="メール一覧（アドレス・氏名はマスク、本文なし）")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class EmailDetailView(APIView):
+    permission_classes = [IsStaffOperator]
+
+    @extend_schema(
+        summary="メールの詳細（アドレス・本文を含む。閲覧は監査ログに記録）", responses={200: EmailDetailSerializer}
+    )
+    def get(self, request, pk: int):
+        message = email_get(pk=pk)
+        fields = [f for f in EMAIL_PII_FIELDS if getattr(message, f)]
+        if fields:
+            audit_pii_view(actor=request.user, obj=message, fields=fields, note="api email detail")
+        return Response(EmailDetailSerializer(message).data)

@@ -1,6 +1,7 @@
 """Reads for the mail channel."""
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 
 from helpdesk.errors import NotFoundError
 from helpdesk.models import Attachment, EmailMessage, ImportRun, Inquiry
@@ -67,3 +68,18 @@ def mail_import_run_get(*, pk: int) -> ImportRun:
 
 def mail_import_rejects(*, run: ImportRun, limit: int = 100) -> list[dict]:
     return list(run.rejects.values("source_name", "line", "offset", "reason")[:limit])
+
+
+def email_list() -> QuerySet[EmailMessage]:
+    # `raw` can be megabytes per row: never loaded for a list.
+    return (
+        EmailMessage.objects.select_related("inquiry")
+        .defer("raw", "body_text", "body_html", "references")
+        .order_by("-received_at", "-id")
+    )
+
+
+def email_get(*, pk: int) -> EmailMessage:
+    return get_object_or_404(
+        EmailMessage.objects.select_related("inquiry").prefetch_related("attachments").defer("raw"), pk=pk
+    )

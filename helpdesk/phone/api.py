@@ -4,6 +4,7 @@ staff read). Thin: parse, call one service or selector, serialize."""
 
 import datetime as dt
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -12,24 +13,28 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from helpdesk.api.concurrency import etag_for, expected_version
+from helpdesk.api.fields import LocalTimeField
 from helpdesk.api.pagination import DefaultCursorPagination
 from helpdesk.api.permissions import IsAdmin, IsStaffOperator, IsSupervisor
-from helpdesk.api.serializers import CallDetailSerializer, LocalTimeField
 from helpdesk.audit import audit_pii_view
 from helpdesk.calendar import TOKYO
 from helpdesk.errors import NotFoundError
-from helpdesk.handover.api import ImportRunSerializer
+from helpdesk.imports.api import ImportRunSerializer
 from helpdesk.inquiries.selectors import inquiry_get_or_none
 from helpdesk.inquiries.services import inquiry_complete_wrapup
 from helpdesk.models import CalendarDay, Call
+from helpdesk.phone.filters import CallFilter
 from helpdesk.phone.linking import call_log_inquiry
 from helpdesk.phone.selectors import (
     calendar_day_list,
     call_by_call_id,
+    call_get,
     call_latest_for_agent,
+    call_list,
     calls_missing_wrapup,
     service_hours_list,
 )
+from helpdesk.phone.serializers import CallDetailSerializer, CallListSerializer
 from helpdesk.phone.service_hours import calendar_day_delete, calendar_day_set, service_hours_set
 from helpdesk.phone.uploads import calls_import_enqueue
 from helpdesk.roles import is_staff_operator
@@ -333,3 +338,35 @@ class CalendarDayDetailView(APIView):
         if not calendar_day_delete(date=self._date(date), actor=request.user):
             raise NotFoundError("この日の設定はありません。")
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CallCursorPagination(DefaultCursorPagination):
+    ordering = ("-arrived_at", "-id")
+
+
+class CallListView(generics.ListAPIView):
+    permission_classes = [IsStaffOperator]
+    serializer_class = CallListSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CallFilter
+    pagination_class = CallCursorPagination
+
+    def get_queryset(self):
+        return call_list()
+
+    @extend_schema(summary="通話一覧（発信者番号はマスク）")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class CallDetailView(APIView):
+    permission_classes = [IsStaffOperator]
+
+    @extend_schema(
+        summary="通話の詳細（発信者番号を含む。閲覧は監査ログに記録）", responses={200: CallDetailSerializer}
+    )
+    def get(self, request, call_id: str):
+        call = call_get(call_id=call_id)
+        if call.caller:
+            audit_pii_view(actor=request.user, obj=call, fields=["caller"], note="api call detail")
+        return Response(CallDetailSerializer(call).data)

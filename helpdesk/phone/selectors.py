@@ -4,9 +4,15 @@ wrapped up (supervisors), the service calendar."""
 import datetime as dt
 
 from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 
 from helpdesk.errors import NotFoundError
-from helpdesk.models import AgentProfile, CalendarDay, Call, ServiceHours
+from helpdesk.models import (
+    AgentProfile,
+    CalendarDay,
+    Call,
+    ServiceHours,
+)
 
 
 def call_by_call_id(*, call_id: str) -> Call:
@@ -63,3 +69,11 @@ def calendar_day_list(*, start: dt.date | None = None, end: dt.date | None = Non
     if end:
         days = days.filter(date__lte=end)
     return days
+
+
+def call_list() -> QuerySet[Call]:
+    return Call.objects.select_related("inquiry").order_by("-arrived_at", "-id")
+
+
+def call_get(*, call_id: str) -> Call:
+    return get_object_or_404(Call.objects.select_related("inquiry"), call_id=call_id)

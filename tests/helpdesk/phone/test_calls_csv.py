@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from helpdesk.models import AuditEvent, CalendarDay, Call, ImportReject, ImportRun
 from helpdesk import db
+from helpdesk.models import AuditEvent, CalendarDay, Call, ImportReject, ImportRun
 from helpdesk.phone import generic
 from helpdesk.phone.parse_generic import COLUMNS, FileError, Parsed, Reject, read_calls_csv
 from tests.factories import tokyo
