@@ -22,8 +22,10 @@ from django.db import models, transaction
 from django.db.models import Max, Min
 
 from helpdesk.audit import audit_record
+from helpdesk.clock import TOKYO
 from helpdesk.errors import ConflictError, PermissionDeniedError
-from helpdesk.models import AuditEvent
+from helpdesk.models import AuditEvent, Call
+from helpdesk.phone.tasks import calls_reclassify_service_hours_task
 from helpdesk.roles import is_admin
 
 ALL_FIELDS = "__all__"
@@ -268,23 +270,17 @@ def _after_write(obj: models.Model, before: dict[str, Any]) -> None:
 
 
 def _reclassify_later(start: dt.datetime, end: dt.datetime) -> None:
-    from helpdesk.phone.tasks import calls_reclassify_service_hours_task
-
     transaction.on_commit(lambda: calls_reclassify_service_hours_task.delay(start.isoformat(), end.isoformat()))
 
 
 def _calendar_day_changed(day: models.Model, before: dict[str, Any]) -> None:
     """The calls of the old and the new date may change service-hours verdict."""
-    from helpdesk.calendar import TOKYO
-
     for date in {day.date, before.get("date")} - {None}:
         start = dt.datetime.combine(date, dt.time(0), TOKYO)
         _reclassify_later(start, start + dt.timedelta(days=1))
 
 
 def _service_hours_changed(row: models.Model, before: dict[str, Any]) -> None:
-    from helpdesk.models import Call
-
     span = Call.objects.aggregate(first=Min("arrived_at"), last=Max("arrived_at"))
     if span["first"] is not None:
         _reclassify_later(span["first"], span["last"] + dt.timedelta(seconds=1))

@@ -13,9 +13,9 @@ from django.core.cache import cache
 from django.db import models, transaction
 from django.utils import timezone
 
+from helpdesk.clock import Month
 from helpdesk.corrections import record_correct, record_create, record_delete
 from kpi import selectors
-from kpi.metrics import Month
 from kpi.models import FiscalMonthPeriod, KpiTarget
 
 SETTINGS_MODELS = (KpiTarget, FiscalMonthPeriod)

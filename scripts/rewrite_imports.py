@@ -8,7 +8,9 @@ Reads scripts/module_moves.txt: `old.module new.module` (a whole module moved) a
 `from X import a, b` (splitting it by destination), `import X`, and dotted strings such as
 `"helpdesk.phone.importer.bulk_insert"` (patch targets, include() paths). Celery task names
 (`name="helpdesk.tasks..."`, `"task": "helpdesk.tasks..."`) are wire names stored in queued
-runs: they are left alone. Run `ruff check --fix . && ruff format .` afterwards to re-sort.
+runs: they are left alone. Run `ruff check --fix . && ruff format .` afterwards to re-sort. A split module imported as
+a module (`from helpdesk.api import serializers as s`, then `s.Name`) is named in a warning:
+its attribute uses need a hand edit.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 MOVES = Path(__file__).resolve().parent / "module_moves.txt"
 DOTTED = re.compile(r"\bhelpdesk(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+WARNINGS: list[str] = []
 TASK_NAME = re.compile(r"""(name=|["']task["']\s*:\s*)["']$""")
 
 
@@ -34,6 +37,7 @@ def load(path: Path = MOVES) -> tuple[dict[str, str], dict[tuple[str, str], str]
         if ":" in old:
             module, name = old.split(":")
             symbols[(module, name)] = new
+            symbols[(module, "*")] = module  # marks a module some names left
         else:
             modules[old] = new
     return modules, symbols
@@ -58,7 +62,7 @@ def _dotted(match: re.Match, modules, symbols) -> str:
 
 def _from_import(node: ast.ImportFrom, modules, symbols, indent: str) -> str | None:
     source = node.module or ""
-    if node.level or not source.startswith("helpdesk"):
+    if node.level or not (source.startswith("helpdesk") or source in modules or (source, "*") in symbols):
         return None
     groups: dict[str, list[str]] = {}
     changed = False
@@ -69,6 +73,8 @@ def _from_import(node: ast.ImportFrom, modules, symbols, indent: str) -> str | N
             target = symbols[(source, alias.name)]
         elif submodule in modules:
             # `from helpdesk.services import calls`: the module itself moved
+            if (submodule, "*") in symbols:
+                WARNINGS.append(f"{submodule} was split: check the uses of `{alias.asname or alias.name}.<name>`")
             new = modules[submodule]
             target, _, name = new.rpartition(".")
             as_text = f"{name} as {alias.asname or alias.name}" if (alias.asname or alias.name) != name else name
@@ -162,8 +168,11 @@ def main(argv: list[str]) -> int:
             if new != text:
                 changed += 1
                 print(path)
+                for warning in WARNINGS:
+                    print(f"  warning: {warning}", file=sys.stderr)
                 if not check:
                     path.write_text(new, encoding="utf-8")
+            WARNINGS.clear()
     return 1 if (check and changed) else 0
 
 

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from helpdesk.clock import TOKYO
 from helpdesk.complaints.services import complaint_classify, complaint_record
 from helpdesk.escalations.services import escalation_create, escalation_record_return
 from helpdesk.imports.services import import_run_start
@@ -31,7 +32,6 @@ from helpdesk.phone.importer import calls_import_run
 from helpdesk.roles import assign_roles
 
 DATA = Path(__file__).resolve().parent.parent / "demo_data" / "inquiries_dev.jsonl"
-TOKYO = dt.timezone(dt.timedelta(hours=9))
 # Web-form inquiries answered from this day on are left 回答済 (awaiting the citizen).
 FORM_AWAITING_CITIZEN_FROM = dt.datetime(2026, 9, 24, tzinfo=TOKYO)
 DEMO_USERS = [

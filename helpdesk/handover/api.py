@@ -11,7 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from helpdesk.api.permissions import IsAdmin
-from helpdesk.handover.services import records_export_lines, records_import_enqueue
+from helpdesk.handover.services import records_export_lines
+from helpdesk.handover.uploads import records_import_enqueue
 from helpdesk.imports.api import ImportRunSerializer
 
 

@@ -31,7 +31,9 @@ from django.db import connection, models
 from django.utils import timezone
 
 from helpdesk.handover import codec
+from helpdesk.handover.audit import audit_update
 from helpdesk.handover.codec import ImportContext, parse_inquiry_reference
+from helpdesk.models import Call, EmailMessage, Inquiry
 
 
 class NotBulkable(Exception):
@@ -192,8 +194,6 @@ def _q(name: str) -> str:
 
 def _resolve_sql(spec: CopyType, field: models.ForeignKey) -> str:
     """One UPDATE of the stage setting the id column of a pending reference."""
-    from helpdesk.models import Call, EmailMessage, Inquiry
-
     col, kind, key = field.column, _q(field.column + "__kind"), _q(field.column + "__key")
     inq, call, msg = Inquiry._meta.db_table, Call._meta.db_table, EmailMessage._meta.db_table
     target = field.related_model
@@ -243,8 +243,6 @@ def copy_import(
     """Import a run of lines of one type; one outcome per line (the bulk_importer contract).
     `on_stored(parsed, results, ids, stored_at)` runs after the upsert (email attachments) and
     returns the indexes of stored lines it changed."""
-    from helpdesk.handover.records import _audit_update
-
     refctx = _RefContext(ctx)
     opts = spec.model._meta
     now = timezone.now()
@@ -378,7 +376,7 @@ def copy_import(
             also_changed = on_stored(parsed, results, ids, stored_at)
 
         # The audit UPDATE rows of stored records the line changed (rare in a handover):
-        # the row path's own `_audit_update`, on an instance holding the line's values.
+        # the row path's own `audit_update`, on an instance holding the line's values.
         for index, (pk, changed, fk_ids) in stored_at.items():
             if results[index] == "defer" or not (changed or index in also_changed):
                 continue
@@ -393,6 +391,6 @@ def copy_import(
                 else:
                     setattr(instance, name, values[name])
             instance._handover_changed = changed or ["attachments"]
-            _audit_update(instance, "updated", ctx, prior=priors[index])
+            audit_update(instance, "updated", ctx, prior=priors[index])
 
     return [r + ("+retry" if retry[i] and r != "defer" else "") for i, r in enumerate(results)]

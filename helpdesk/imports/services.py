@@ -78,6 +78,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from config.celery import app
 from helpdesk.audit import audit_record
 from helpdesk.errors import PayloadTooLargeError, ServiceUnavailableError
 from helpdesk.models import AuditEvent, ImportReject, ImportRun
@@ -291,8 +292,6 @@ def import_files_remove(paths: Iterable[str | pathlib.Path]) -> None:
 def import_broker_check(*, timeout: float | None = None) -> None:
     """Raise ServiceUnavailableError unless the Celery broker answers within `timeout`
     seconds. Eager Celery (demo, tests) has no broker to reach."""
-    from config.celery import app
-
     if app.conf.task_always_eager:
         return
     try:
@@ -310,8 +309,6 @@ def _timeout(timeout: float | None) -> float:
 def _broker_connection(timeout: float | None = None):
     """A connection to the broker that gives up after `timeout` seconds: Celery's own
     producer retries a lost broker for minutes, which would hang the request."""
-    from config.celery import app
-
     timeout = _timeout(timeout)
     options = {
         **(app.conf.broker_transport_options or {}),
@@ -324,8 +321,6 @@ def _broker_connection(timeout: float | None = None):
 
 def _publish(run: ImportRun) -> bool:
     """Send the run's recorded task; False (logged, run left pending) when the broker refuses."""
-    from config.celery import app
-
     spec = run.queued_task
     task = app.tasks[spec["task"]]
     args, kwargs = spec.get("args", []), spec.get("kwargs", {})

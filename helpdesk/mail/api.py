@@ -17,8 +17,9 @@ from helpdesk import pii
 from helpdesk.api.pagination import DefaultCursorPagination
 from helpdesk.api.permissions import IsStaffOperator, IsSupervisor
 from helpdesk.audit import audit_pii_view
+from helpdesk.errors import GoneError
 from helpdesk.mail.filters import EmailMessageFilter
-from helpdesk.mail.intake import inquiry_form_submit, mail_import_enqueue
+from helpdesk.mail.form import inquiry_form_submit
 from helpdesk.mail.outbox import mail_reply_create, outbox_requeue
 from helpdesk.mail.selectors import (
     email_get,
@@ -31,6 +32,7 @@ from helpdesk.mail.selectors import (
     mail_outbox_message_get,
 )
 from helpdesk.mail.serializers import EMAIL_PII_FIELDS, EmailDetailSerializer, EmailListSerializer
+from helpdesk.mail.uploads import mail_import_enqueue
 from helpdesk.models import EmailMessage
 
 
@@ -122,19 +124,15 @@ class AttachmentDownloadView(APIView):
 
     @extend_schema(
         summary="添付ファイルのダウンロード（スタッフのみ・監査記録）",
-        responses={(200, "application/octet-stream"): bytes},
+        responses={(200, "application/octet-stream"): bytes, 404: None, 410: None},
     )
     def get(self, request, pk: int, n: int):
         attachment = mail_attachment_get(message_pk=pk, n=n)
         if attachment.truncated or attachment.content is None:
-            return Response(
-                {
-                    "message": "サイズ上限を超えたため保存されていない添付ファイルです。",
-                    "code": "attachment_not_kept",
-                    "errors": {},
-                    "extra": {"filename": attachment.filename, "size": attachment.size},
-                },
-                status=status.HTTP_410_GONE,
+            raise GoneError(
+                "サイズ上限を超えたため保存されていない添付ファイルです。",
+                code="attachment_not_kept",
+                extra={"filename": attachment.filename, "size": attachment.size},
             )
         audit_pii_view(
             actor=request.user, obj=attachment.message, fields=["attachment"], note=f"attachment {n} downloaded"

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import imaplib
 import logging
 import re
 import ssl
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -115,9 +117,6 @@ def _fetch(conn: imaplib.IMAP4, uid: int) -> tuple[bytes | None, Any]:
                     internal = None
             when = None
             if internal is not None:
-                import datetime as dt
-                import time
-
                 when = dt.datetime.fromtimestamp(time.mktime(internal), tz=dt.UTC)
             return item[1], when
     return None, None

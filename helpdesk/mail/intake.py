@@ -15,28 +15,24 @@ import dataclasses
 import datetime as dt
 import itertools
 import logging
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
 from helpdesk.audit import audit_record
-from helpdesk.errors import PermissionDeniedError
 from helpdesk.imports.services import (
     ImportCounts,
     import_run_begin,
-    import_run_create_pending,
-    import_run_enqueue,
     import_run_finish,
     import_run_progress,
     import_run_reject,
     import_run_start,
-    import_uploads_check,
 )
 from helpdesk.inquiries.services import (
     ANSWERABLE_STATUSES,
@@ -45,14 +41,16 @@ from helpdesk.inquiries.services import (
     inquiry_mark_citizen_replied,
     inquiry_mark_first_answer,
 )
+from helpdesk.mail.outbox import outbox_acknowledge
 from helpdesk.mail.parse.message import NotAMailMessage, ParsedMail, parse_message
 from helpdesk.mail.parse.sources import MailItem, iter_mail_items
 from helpdesk.mail.parse.threads import subject_refs, thread_candidates
+from helpdesk.mail.selectors import mail_real_answers
 from helpdesk.models import AuditEvent, EmailMessage, ImportRun, Inquiry, MailReference
 from helpdesk.models.mail import Attachment
-from helpdesk.roles import is_supervisor
 
 logger = logging.getLogger(__name__)
+
 
 COMMIT_EVERY = 500
 
@@ -120,14 +118,8 @@ def mail_refresh_first_answer(*, inquiry: Inquiry) -> bool:
     """first_answered_at = the earliest real answer (outbound, sent, not an automatic
     acknowledgement) at or after the question arrived. Idempotent."""
     earliest = (
-        EmailMessage.objects.filter(
-            inquiry=inquiry,
-            direction=EmailMessage.Direction.OUTBOUND,
-            is_auto_acknowledgement=False,
-            sent_at__isnull=False,
-            sent_at__gte=inquiry.received_at,
-        )
-        .filter(Q(send_status="") | Q(send_status=EmailMessage.SendStatus.SENT))
+        mail_real_answers()
+        .filter(inquiry=inquiry, sent_at__gte=inquiry.received_at)
         .aggregate(first=Min("sent_at"))["first"]
     )
     if earliest is None:
@@ -287,8 +279,6 @@ def mail_store(
             if acknowledge is None:
                 acknowledge = settings.HELPDESK_SEND_ACKNOWLEDGEMENT and source != EmailMessage.Source.FILE
             if result.inquiry_created and acknowledge:
-                from helpdesk.mail.outbox import outbox_acknowledge
-
                 outbox_acknowledge(inquiry=result.message.inquiry, in_reply_to=message)
     except IntegrityError:
         # A concurrent intake stored the same Message-ID first: what is stored wins.
@@ -299,9 +289,7 @@ def mail_store(
     return result
 
 
-def _valid_email(address: str) -> str:
-    from django.core.validators import validate_email
-
+def valid_email(address: str) -> str:
     try:
         validate_email(address)
     except ValidationError:
@@ -331,7 +319,7 @@ def _thread_new_message(*, message: EmailMessage, parsed: ParsedMail) -> IngestR
             subject=(message.subject or "")[:255],
             body=message.body_text,
             requester_name=message.from_name,
-            requester_email=_valid_email(message.from_address),
+            requester_email=valid_email(message.from_address),
             source_message=message,
         )
         inquiry_created = True
@@ -349,9 +337,6 @@ def _thread_new_message(*, message: EmailMessage, parsed: ParsedMail) -> IngestR
         if adopted or not message.is_auto_acknowledgement:
             mail_sync_inquiry_status(inquiry=inquiry)
     return IngestResult(message, True, inquiry_created)
-
-
-# --- file imports -------------------------------------------------------------------------
 
 
 def _reject_reason(exc: Exception) -> str:
@@ -418,34 +403,6 @@ def _import_one(*, run: ImportRun, item: MailItem, source: str) -> str:
     return "created" if result.created else "unchanged"
 
 
-def mail_import_enqueue(*, uploads: list, created_by) -> ImportRun:
-    """Uploaded mbox / .eml files: kept under MEDIA_ROOT/imports/mail/<random>/ and imported
-    by a Celery task after commit. Returns the pending run; its progress and report line
-    are polled on `GET /api/mail/imports/{id}/`. Only supervisors import mail."""
-    if not is_supervisor(created_by):
-        raise PermissionDeniedError("メールの取込はSVのみ行えます。")
-    if not uploads:
-        raise ValidationError({"file": "ファイルを指定してください。"})
-    import_uploads_check(uploads)
-    upload_dir = Path(settings.MEDIA_ROOT) / "imports" / "mail" / uuid.uuid4().hex
-    paths = [str(upload_dir / f"{i:03d}-{Path(upload.name).name or 'upload'}") for i, upload in enumerate(uploads)]
-    run = import_run_create_pending(
-        kind=ImportRun.Kind.MAIL, source_name=", ".join(u.name for u in uploads), created_by=created_by
-    )
-
-    def store() -> None:
-        upload_dir.mkdir(parents=True, exist_ok=True)
-        for upload, path in zip(uploads, paths, strict=True):
-            with open(path, "wb") as out:
-                for chunk in upload.chunks():
-                    out.write(chunk)
-
-    from helpdesk.mail.tasks import mail_import_run
-
-    # Nothing is written while the broker is down: 503 and no run (`import_run_enqueue`).
-    return import_run_enqueue(run, mail_import_run, run.pk, paths, True, store=store, paths=paths)
-
-
 def mail_import_paths(*, paths: list[str | Path], created_by=None, run: ImportRun | None = None) -> ImportRun:
     """Import mbox files, Maildirs, single .eml files or directories of them. Returns the
     finished run; `run.summary()` is the report line."""
@@ -464,87 +421,3 @@ def mail_import_paths(*, paths: list[str | Path], created_by=None, run: ImportRu
     finally:
         import_run_finish(run=run, **counts.as_kwargs(), error=error)
     return run
-
-
-# --- web inquiry form ---------------------------------------------------------------------
-
-
-@transaction.atomic
-def _require_single_line(**fields: str) -> None:
-    """Fields that go into mail headers (From's name, Subject) or one line of the stored
-    message hold no line break or NUL: a CR/LF there would forge a header of the
-    acknowledgement. A ValidationError naming each field (the API and the page say which)."""
-    bad = {
-        field: ["改行や制御文字は使えません。(no line breaks or control characters)"]
-        for field, value in fields.items()
-        if value and any(ch in value for ch in "\r\n\x00\x0b\x0c\x85\u2028\u2029")
-    }
-    if bad:
-        raise ValidationError(bad)
-
-
-def inquiry_form_submit(
-    *,
-    name: str,
-    email: str,
-    subject: str,
-    body: str,
-    phone: str = "",
-    organization: str = "",
-) -> Inquiry:
-    """A citizen's web-form submission: a `form` inquiry, with the submission kept as an
-    inbound message (source=form) so replies thread to it, and the acknowledgement mail."""
-    _require_single_line(name=name, subject=subject, phone=phone, organization=organization)
-    from email.message import EmailMessage as MimeMessage
-    from email.policy import SMTP
-    from email.utils import format_datetime, formataddr
-
-    from helpdesk.mail.outbox import outbox_acknowledge
-
-    now = timezone.now()
-    email = email.strip().lower()
-    domain = settings.HELPDESK_FROM_ADDRESS.rsplit("@", 1)[-1]
-    mime = MimeMessage(policy=SMTP)
-    message_id = f"<form.{uuid.uuid4().hex[:24]}@{domain}>"
-    mime["Message-ID"] = message_id
-    mime["Date"] = format_datetime(timezone.localtime(now))
-    mime["From"] = formataddr((name, email))
-    mime["To"] = settings.HELPDESK_FROM_ADDRESS
-    mime["Subject"] = subject
-    mime["X-EG-Source"] = "web-form"
-    lines = [body]
-    if phone or organization:
-        lines += ["", "--", f"電話番号: {phone}" if phone else "", f"所属: {organization}" if organization else ""]
-    mime.set_content("\n".join(line for line in lines if line is not None), charset="utf-8", cte="base64")
-    message = EmailMessage.objects.create(
-        message_id=message_id,
-        direction=EmailMessage.Direction.INBOUND,
-        source=EmailMessage.Source.FORM,
-        from_address=email,
-        from_name=name[:200],
-        to_addresses=settings.HELPDESK_FROM_ADDRESS,
-        subject=subject[:998],
-        body_text=body,
-        sent_at=now,
-        received_at=now,
-        raw=mime.as_bytes(),
-    )
-    inquiry = inquiry_create(
-        channel=Inquiry.Channel.FORM,
-        received_at=now,
-        subject=subject[:255],
-        body=body,
-        requester_name=name[:200],
-        requester_email=_valid_email(email),
-        requester_phone=phone[:64],
-        requester_organization=organization[:200],
-        source_message=message,
-    )
-    audit_record(
-        actor=None,
-        action=AuditEvent.Action.CREATE,
-        obj=message,
-        changes={"direction": "inbound", "source": "form", "inquiry": inquiry.ref},
-    )
-    outbox_acknowledge(inquiry=inquiry, in_reply_to=message)
-    return inquiry

@@ -83,3 +83,15 @@ def email_get(*, pk: int) -> EmailMessage:
     return get_object_or_404(
         EmailMessage.objects.select_related("inquiry").prefetch_related("attachments").defer("raw"), pk=pk
     )
+
+
+def mail_real_answers() -> QuerySet[EmailMessage]:
+    """Outbound mail that answers — the one definition (kpi §3, first_answered_at, the KPI
+    recompute): not an automatic acknowledgement, not queued or failed in the outbox, with a
+    sent time."""
+    return EmailMessage.objects.filter(
+        direction=EmailMessage.Direction.OUTBOUND,
+        is_auto_acknowledgement=False,
+        send_status__in=[EmailMessage.SendStatus.NOT_APPLICABLE, EmailMessage.SendStatus.SENT],
+        sent_at__isnull=False,
+    )

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django_ratelimit.core import is_ratelimited
 
-from helpdesk.mail.intake import inquiry_form_submit
+from helpdesk.mail.form import inquiry_form_submit
 
 RATE = "10/h"
 

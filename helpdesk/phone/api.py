@@ -17,7 +17,7 @@ from helpdesk.api.fields import LocalTimeField
 from helpdesk.api.pagination import DefaultCursorPagination
 from helpdesk.api.permissions import IsAdmin, IsStaffOperator, IsSupervisor
 from helpdesk.audit import audit_pii_view
-from helpdesk.calendar import TOKYO
+from helpdesk.clock import TOKYO
 from helpdesk.errors import NotFoundError
 from helpdesk.imports.api import ImportRunSerializer
 from helpdesk.inquiries.selectors import inquiry_get_or_none
@@ -37,7 +37,7 @@ from helpdesk.phone.selectors import (
 from helpdesk.phone.serializers import CallDetailSerializer, CallListSerializer
 from helpdesk.phone.service_hours import calendar_day_delete, calendar_day_set, service_hours_set
 from helpdesk.phone.uploads import calls_import_enqueue
-from helpdesk.roles import is_staff_operator
+from helpdesk.roles import can_read_kpi, is_admin, is_staff_operator
 
 # --- imports ------------------------------------------------------------------------------
 
@@ -226,8 +226,6 @@ class MissingWrapupView(generics.ListAPIView):
 
 class ReadStaffWriteAdmin(IsAuthenticated):
     def has_permission(self, request, view) -> bool:
-        from helpdesk.roles import can_read_kpi, is_admin
-
         if not super().has_permission(request, view):
             return False
         if request.method in ("GET", "HEAD", "OPTIONS"):

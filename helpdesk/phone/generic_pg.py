@@ -9,11 +9,9 @@ from django.db import connection, transaction
 from helpdesk.audit import audit_record
 from helpdesk.calendar import ServiceCalendar
 from helpdesk.models import AuditEvent
-from helpdesk.phone.parse_generic import (
-    ACW_PATTERN,
-    Row,
-)
+from helpdesk.phone.parse_generic import Row
 from helpdesk.phone.reclassify import service_hours_params
+from helpdesk.phone.rules import ACW_PATTERN, cross_case_sql, digest_sql
 from helpdesk.phone.upsert import PII_FIELDS
 
 _STAGE_SQL = """
@@ -27,11 +25,6 @@ CREATE TEMP TABLE IF NOT EXISTS calls_pending (
 ) ON COMMIT DELETE ROWS;
 TRUNCATE calls_stage, calls_pending;
 """
-
-
-def _q(expr: str, width: int) -> str:
-    """Python's repr() of a plain string, in SQL (they differ only for strings with quotes)."""
-    return f"quote_literal(left({expr}, {width}))"
 
 
 def _cast(col: str) -> str:
@@ -82,33 +75,9 @@ SELECT (SELECT count(*) FROM rejected), (SELECT count(*) FROM created), (SELECT 
 """
 
 
-_CROSS_CASE = f"""CASE
-    WHEN outcome = 'answered' AND answered IS NULL THEN 'answered call without answered_at'
-    WHEN outcome = 'answered' AND ended IS NULL THEN 'answered call without ended_at'
-    WHEN outcome = 'answered' AND answered < arrived THEN 'answered_at before arrived_at'
-    WHEN outcome = 'answered' AND queued IS NOT NULL AND answered < queued THEN 'answered_at before queued_at'
-    WHEN outcome = 'answered' AND ended < answered THEN 'ended_at before answered_at'
-    WHEN outcome <> 'answered' AND answered IS NOT NULL THEN 'answered_at on a call with outcome ' || outcome
-    WHEN outcome <> 'answered' AND agent <> '' THEN 'agent on a call with outcome ' || outcome
-    WHEN outcome IN ('ivr_abandoned', 'out_of_hours') AND queued IS NOT NULL
-        THEN 'queued_at on a call with outcome ' || outcome
-    WHEN ended < arrived THEN 'ended_at before arrived_at'
-    WHEN queued < arrived THEN 'queued_at before arrived_at'
-    WHEN ended < queued THEN 'ended_at before queued_at'
-    WHEN acw_text <> '' AND acw_text !~ '{ACW_PATTERN}'
-        THEN 'acw_seconds is not a whole number of seconds: ' || {_q("acw_text", 20)}
-    WHEN length(caller) > 64 OR length(queue) > 64 OR length(agent) > 64
-        THEN 'caller, queue or agent longer than 64 characters'
-    END"""
-
-
-_HASH_SQL = """md5(concat_ws(chr(31), call_id,
-        coalesce((extract(epoch FROM arrived) * 1000000)::bigint::text, ''), caller, outcome, queue,
-        coalesce((extract(epoch FROM queued) * 1000000)::bigint::text, ''),
-        coalesce((extract(epoch FROM answered) * 1000000)::bigint::text, ''),
-        coalesce((extract(epoch FROM ended) * 1000000)::bigint::text, ''),
-        agent, coalesce(acw::text, ''), 'generic'))"""
-
+# The cross-field rules and the digest, generated from their one statement in rules.py.
+_CROSS_CASE = cross_case_sql()
+_HASH_SQL = digest_sql()
 
 _CALL_COLUMNS = (
     "arrived_at, caller, outcome, in_service_hours, queue, queued_at, answered_at, ended_at, agent, "

@@ -13,8 +13,8 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
-from zoneinfo import ZoneInfo
 
+from helpdesk.clock import TOKYO
 from helpdesk.imports.lines import Overlong, Padding, bounded_lines, excerpt
 from helpdesk.phone.records import IVR_OR_OUT_OF_HOURS, CallRecord, RowError
 
@@ -235,9 +235,6 @@ def cdr_row(row: Sequence[str], *, raw_hash: str, tz: dt.tzinfo) -> CdrRow | Non
         disposition=row[14][:32],
         columns=n,
     )
-
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def read_cdr(fh: BinaryIO, *, encoding: str = "utf-8", tz: dt.tzinfo = TOKYO) -> Iterator[CdrRow | Bad]:

@@ -15,8 +15,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
+from helpdesk.clock import TOKYO
 from helpdesk.imports.lines import Overlong, bounded_lines, excerpt
-from helpdesk.phone.records import OUTCOMES, TOKYO, CallRecord, RowError
+from helpdesk.phone.records import OUTCOMES, CallRecord, RowError
+from helpdesk.phone.rules import Typed, cross_field_error
 
 COLUMNS = (
     "call_id",
@@ -118,7 +120,6 @@ _TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
 _TS_GROUPLESS = TIMESTAMP_PATTERN[1:-1].replace("(", "(?:")
 # The four timestamps of a row in one match (separated by \x1f, which no timestamp holds).
 _TIMESTAMPS = re.compile("\x1f".join([_TS_GROUPLESS, *[f"(?:{_TS_GROUPLESS})?"] * 3]))
-ACW_PATTERN = r"^[0-9]{1,9}$"
 _CENTURY = ("20", "")  # a timestamp's first two characters, or an empty field
 
 
@@ -169,7 +170,7 @@ def field_error(fields: Sequence[str]) -> str | None:
 
 def row_to_record(fields: Sequence[str]) -> CallRecord:
     """Validate one row (its fields stripped, in COLUMNS order) into a CallRecord; RowError
-    says why not. `helpdesk.phone.importer` applies the cross-field rules in SQL on PostgreSQL."""
+    says why not. The cross-field rules are `rules.CROSS_RULES` (also run in SQL by `generic_pg`)."""
     error = field_error(fields)
     if error:
         raise RowError(error)
@@ -179,38 +180,12 @@ def row_to_record(fields: Sequence[str]) -> CallRecord:
     answered_at = parse_timestamp(answered, "answered_at")
     ended_at = parse_timestamp(ended, "ended_at")
     assert arrived_at is not None
-    if outcome == "answered":
-        if answered_at is None:
-            raise RowError("answered call without answered_at")
-        if ended_at is None:
-            raise RowError("answered call without ended_at")
-        if answered_at < arrived_at:
-            raise RowError("answered_at before arrived_at")
-        if queued_at is not None and answered_at < queued_at:
-            raise RowError("answered_at before queued_at")
-        if ended_at < answered_at:
-            raise RowError("ended_at before answered_at")
-    else:
-        if answered_at is not None:
-            raise RowError(f"answered_at on a call with outcome {outcome}")
-        if agent:
-            raise RowError(f"agent on a call with outcome {outcome}")
-    if outcome in ("ivr_abandoned", "out_of_hours") and queued_at is not None:
-        raise RowError(f"queued_at on a call with outcome {outcome}")
-    if ended_at is not None and ended_at < arrived_at:
-        raise RowError("ended_at before arrived_at")
-    if queued_at is not None:
-        if queued_at < arrived_at:
-            raise RowError("queued_at before arrived_at")
-        if ended_at is not None and ended_at < queued_at:
-            raise RowError("ended_at before queued_at")
-    acw_seconds = None
-    if acw:
-        if not (acw.isascii() and acw.isdigit()) or len(acw) > 9:
-            raise RowError(f"acw_seconds is not a whole number of seconds: {acw[:20]!r}")
-        acw_seconds = int(acw)
-    if len(caller) > 64 or len(queue) > 64 or len(agent) > 64:
-        raise RowError("caller, queue or agent longer than 64 characters")
+    error = cross_field_error(
+        Typed(outcome, arrived_at, queued_at, answered_at, ended_at, caller, queue, agent, acw_text=acw)
+    )
+    if error:
+        raise RowError(error)
+    acw_seconds = int(acw) if acw else None
     return CallRecord(
         call_id=call_id,
         arrived_at=arrived_at,

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from helpdesk.audit import audit_record
 from helpdesk.calendar import ServiceCalendar, load_service_calendar
+from helpdesk.clock import TOKYO, Month
 from helpdesk.models import AuditEvent, Call
-from helpdesk.phone.records import TOKYO
 
 
 def service_hours_params(calendar: ServiceCalendar, lo: dt.datetime | None, hi: dt.datetime | None) -> dict:
@@ -45,11 +45,7 @@ def calls_reclassify_service_hours(*, start: dt.datetime, end: dt.datetime, acto
     changed = 0
     cursor = start
     while cursor < end:
-        local = cursor.astimezone(TOKYO)
-        month_end = (local.replace(day=1, hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=32)).replace(
-            day=1
-        )
-        stop = min(end, month_end)
+        stop = min(end, Month.of(cursor).end)
         base = Call.objects.filter(no_verdict, arrived_at__gte=cursor, arrived_at__lt=stop)
         open_q = Q(pk__in=[])
         for opens, closes in _open_intervals(calendar, cursor, stop):

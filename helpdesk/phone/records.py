@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-TOKYO = ZoneInfo("Asia/Tokyo")
+from helpdesk.phone.rules import row_digest
 
 OUTCOMES = frozenset(
     {"answered", "ivr_abandoned", "queue_abandoned", "queue_timeout", "queue_exit_key", "queue_empty", "out_of_hours"}
@@ -48,27 +46,5 @@ class CallRecord:
 
     def content_hash(self) -> str:
         """Digest of what the PBX said (before any calendar decision), so a re-import of the
-        same data is "unchanged" even after the calendar changed."""
-        parts = (
-            self.call_id,
-            _ts(self.arrived_at),
-            self.caller,
-            self.outcome,
-            self.queue,
-            _ts(self.queued_at),
-            _ts(self.answered_at),
-            _ts(self.ended_at),
-            self.agent,
-            "" if self.acw_seconds is None else str(self.acw_seconds),
-            self.source,
-        )
-        return hashlib.md5("\x1f".join(parts).encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
-
-
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MICROSECOND = dt.timedelta(microseconds=1)
-
-
-def _ts(value: dt.datetime | None) -> str:
-    """Microseconds since the epoch, exactly (the SQL fast path computes the same digest)."""
-    return "" if value is None else str((value - EPOCH) // _MICROSECOND)
+        same data is "unchanged" even after the calendar changed (`rules.row_digest`)."""
+        return row_digest(self)

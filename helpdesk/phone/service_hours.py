@@ -9,9 +9,10 @@ from django.db import transaction
 from django.db.models import Max, Min
 
 from helpdesk.audit import audit_record
-from helpdesk.calendar import TOKYO
+from helpdesk.clock import TOKYO
 from helpdesk.errors import PermissionDeniedError
 from helpdesk.models import AuditEvent, CalendarDay, Call, ServiceHours
+from helpdesk.phone.tasks import calls_reclassify_service_hours_task
 from helpdesk.roles import is_admin
 
 
@@ -21,8 +22,6 @@ def _require_admin(actor) -> None:
 
 
 def _reclassify_later(start: dt.datetime, end: dt.datetime) -> None:
-    from helpdesk.phone.tasks import calls_reclassify_service_hours_task
-
     transaction.on_commit(lambda: calls_reclassify_service_hours_task.delay(start.isoformat(), end.isoformat()))
 
 

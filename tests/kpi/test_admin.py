@@ -4,9 +4,9 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
+from helpdesk.clock import Month
 from helpdesk.models import AuditEvent
 from kpi import selectors
-from kpi.metrics import Month
 from kpi.models import KpiSnapshot, KpiTarget
 from tests.admin_forms import post_admin_form
 from tests.factories import CallFactory, UserFactory

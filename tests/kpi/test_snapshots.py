@@ -8,10 +8,10 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from helpdesk.clock import Month
 from helpdesk.complaints.services import complaint_classify
 from helpdesk.models import AuditEvent, Complaint
 from kpi import selectors, services
-from kpi.metrics import Month
 from kpi.models import KpiSnapshot
 from tests.factories import CallFactory, ComplaintFactory, tokyo
 from tests.factories.kpi import KpiSnapshotFactory, answer_mail, email_inquiry

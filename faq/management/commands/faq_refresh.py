@@ -8,10 +8,9 @@ from django.contrib.auth import get_user_model
 
 from faq.models import FaqEntry
 from faq.services import faq_cluster_run, faq_entry_publish
+from helpdesk.clock import TOKYO
 from helpdesk.management.base import HelpdeskCommand, UsageError
 from helpdesk.roles import is_admin
-
-TOKYO = dt.timezone(dt.timedelta(hours=9))
 
 
 class Command(HelpdeskCommand):

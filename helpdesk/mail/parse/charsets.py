@@ -12,7 +12,10 @@ katakana (ESC ( I, or SO/SI) survive, which Python's strict `iso2022_jp` rejects
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
+import quopri
 import re
 
 REPLACEMENT = "\ufffd"
@@ -294,10 +297,6 @@ _BETWEEN_WORDS = re.compile(rb"^[ \t\r\n]*$")
 
 
 def _decode_word_payload(kind: bytes, payload: bytes) -> bytes:
-    import base64
-    import binascii
-    import quopri
-
     if kind in (b"b", b"B"):
         padded = payload + b"=" * (-len(payload) % 4)
         try:

@@ -6,6 +6,7 @@ mislabelled Japanese mail is read best-effort and flagged instead of rejected.""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import email
@@ -14,16 +15,16 @@ import hashlib
 import html
 import re
 from email import policy
+from email.generator import BytesGenerator
 from email.message import Message
 from html.parser import HTMLParser
-from zoneinfo import ZoneInfo
+from io import BytesIO
 
 import nh3
 
+from helpdesk.clock import TOKYO
 from helpdesk.mail.parse.charsets import decode_bytes, decode_header_value
 from helpdesk.mail.parse.threads import parse_message_ids
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 class NotAMailMessage(ValueError):
@@ -262,8 +263,6 @@ def _is_attachment(part: Message) -> bool:
 
 
 def _lenient_base64(text: str) -> bytes:
-    import base64
-
     cleaned = re.sub(r"[^A-Za-z0-9+/]", "", text)
     if len(cleaned) % 4 == 1:
         cleaned = cleaned[:-1]  # a truncated last quantum: the stray character is dropped
@@ -412,9 +411,6 @@ def _replace_with_note(part: Message, attachment: ParsedAttachment) -> None:
 def _regenerate(msg: Message, raw: bytes) -> bytes:
     """The message tree back to bytes: headers as they were (raw, not re-folded), the line
     ending of the original."""
-    from email.generator import BytesGenerator
-    from io import BytesIO
-
     head = raw[: raw.find(b"\n") + 1]
     linesep = "\r\n" if head.endswith(b"\r\n") else "\n"
     out = BytesIO()

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from helpdesk.mail.intake import mail_store
-from helpdesk.mail.outbox import outbox_backoff, outbox_release_stale, outbox_send, outbox_send_due
+from helpdesk.mail.sender import outbox_backoff, outbox_release_stale, outbox_send, outbox_send_due
 from helpdesk.models import AuditEvent, EmailMessage, Inquiry
 from tests.factories import PhoneInquiryFactory
 from tests.helpdesk.mail import builders as b

@@ -10,7 +10,7 @@ from helpdesk.complaints.services import complaint_classify
 from helpdesk.errors import PermissionDeniedError
 from helpdesk.escalations.services import escalation_record_return
 from helpdesk.incidents.services import security_incident_create, security_incident_update
-from helpdesk.mail.intake import mail_import_enqueue
+from helpdesk.mail.uploads import mail_import_enqueue
 from helpdesk.models import AuditEvent, Complaint, SecurityIncident
 from tests.factories import ComplaintFactory, EscalationFactory, SecurityIncidentFactory, tokyo
 

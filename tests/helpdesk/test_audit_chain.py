@@ -11,12 +11,12 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, connections, transaction
 
 from helpdesk.audit import audit_chain_head, audit_chain_verify, audit_record
+from helpdesk.clock import Month
 from helpdesk.management.base import ExitCode
 from helpdesk.management.commands import verify_audit
 from helpdesk.models import AuditEvent
 from helpdesk.models.audit import GENESIS_HASH, audit_chain_hash
 from kpi import services as kpi_services
-from kpi.metrics import Month
 
 pytestmark = pytest.mark.django_db
 
