@@ -9,6 +9,7 @@ never deleted; the audit trail is read-only; admins manage users."""
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -655,8 +656,6 @@ class FallbackAdmin(admin.ModelAdmin):
 
 
 def register_remaining_helpdesk_models() -> None:
-    from django.apps import apps
-
     for model in apps.get_app_config("helpdesk").get_models():
         if not admin.site.is_registered(model):
             admin.site.register(model, FallbackAdmin)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from knox.models import AuthToken
 from knox.settings import knox_settings
@@ -75,8 +76,6 @@ def _revoke_after_change(sender, instance, raw=False, **kwargs) -> None:
 
 
 def connect_token_revocation() -> None:
-    from django.db.models.signals import post_save, pre_save
-
     user_model = get_user_model()
     pre_save.connect(_remember_credentials, sender=user_model, dispatch_uid="helpdesk_token_credentials")
     post_save.connect(_revoke_after_change, sender=user_model, dispatch_uid="helpdesk_token_revoke")

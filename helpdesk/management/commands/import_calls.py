@@ -47,7 +47,7 @@ class Command(HelpdeskCommand):
         bar = None
         progress = None
         if self.stdout.isatty() and options.get("verbosity", 1) > 0:
-            from tqdm import tqdm
+            from tqdm import tqdm  # only for a terminal: not loaded by the worker or the API
 
             bar = tqdm(total=0, unit=" lines", unit_scale=True, file=sys.stderr, desc="import_calls")
 
