@@ -228,9 +228,9 @@ def child_import(url: str, kind: str, files: list[str], truncate: bool) -> dict:
     django_setup(url)
     from django.db import connection
 
+    from helpdesk.imports.services import import_run_start
     from helpdesk.models import Call, ImportRun
-    from helpdesk.services.calls import calls_import_run
-    from helpdesk.services.imports import import_run_start
+    from helpdesk.phone.importer import calls_import_run
 
     if truncate:
         with connection.cursor() as cur:

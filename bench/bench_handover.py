@@ -190,8 +190,8 @@ def phase_import(path: str, label: str) -> None:
 
     call_command("migrate", verbosity=0)
     from helpdesk.handover.services import file_size, records_import
+    from helpdesk.imports.services import import_run_start
     from helpdesk.models import ImportRun
-    from helpdesk.services.imports import import_run_start
 
     t0 = time.perf_counter()
     with open(path, "rb") as stream:
@@ -524,8 +524,8 @@ def phase_import_path(path: str, label: str, bulk: str) -> None:
     from django.db import connection
 
     from helpdesk.handover.services import file_size, records_import
+    from helpdesk.imports.services import import_run_start
     from helpdesk.models import ImportRun
-    from helpdesk.services.imports import import_run_start
 
     with connection.cursor() as cursor:
         cursor.execute("CHECKPOINT")

@@ -419,9 +419,9 @@ def main() -> int:
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
+    from helpdesk.clock import Month
     from helpdesk.models import Call, Inquiry
     from kpi import metrics, selectors, services
-    from kpi.metrics import Month
     from kpi.models import KpiSnapshot
 
     call_command("migrate", verbosity=0)

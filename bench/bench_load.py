@@ -72,8 +72,8 @@ def prepare(args: argparse.Namespace, url: str) -> dict:
     from bench_inquiry_api import generate
     from django.core.management import call_command
 
+    from helpdesk.accounts.tokens import api_token_issue
     from helpdesk.models import Call, Inquiry, Role
-    from helpdesk.services.tokens import api_token_issue
     from tests.factories import CallFactory, UserFactory, tokyo
 
     call_command("migrate", verbosity=0)

@@ -147,8 +147,8 @@ def child(path: str) -> None:
     import django
 
     django.setup()
+    from helpdesk.mail.intake import mail_import_paths
     from helpdesk.models import EmailMessage, Inquiry
-    from helpdesk.services.mail import mail_import_paths
 
     start = time.perf_counter()
     run = mail_import_paths(paths=[path])

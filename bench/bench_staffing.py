@@ -42,7 +42,8 @@ def parse_args() -> argparse.Namespace:
 def generate(calls_per_day: int) -> int:
     import numpy as np
 
-    from helpdesk.calendar import TOKYO, load_service_calendar
+    from helpdesk.calendar import load_service_calendar
+    from helpdesk.clock import TOKYO
     from helpdesk.models import Call
 
     rng = np.random.default_rng(16)
@@ -104,9 +105,8 @@ def main() -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from helpdesk.calendar import TOKYO
+    from helpdesk.clock import TOKYO, Month
     from helpdesk.models import Call
-    from kpi.metrics import Month
     from kpi.staffing import erlang
     from kpi.staffing.models import RosterSlot, StaffingCost
     from kpi.staffing.plan import WhatIf, staffing_plan

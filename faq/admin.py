@@ -8,9 +8,9 @@ from django.http import HttpResponseRedirect
 
 from faq import services
 from faq.models import ClusterRun, FaqCategory, FaqEntry, FaqSettings, IvrAnnouncement, SurgeAlert, TopicCluster
+from helpdesk import corrections
 from helpdesk.admin import error_text
 from helpdesk.errors import ApplicationError
-from helpdesk.services import corrections
 
 
 class ServiceErrorsAsMessages(admin.ModelAdmin):

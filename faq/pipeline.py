@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -17,9 +16,9 @@ from typing import NamedTuple
 import numpy as np
 
 from faq import clustering, surges, text
+from helpdesk.clock import TOKYO
 
 logger = logging.getLogger(__name__)
-TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
 
 
 class Document(NamedTuple):

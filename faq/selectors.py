@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,9 +20,8 @@ from faq.models import (
     SurgeAlert,
     TopicCluster,
 )
+from helpdesk.clock import month_bounds
 from helpdesk.models import Inquiry
-
-TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
 
 
 def faq_settings_get() -> FaqSettings:
@@ -83,12 +81,6 @@ class UsageShare:
     @property
     def share(self) -> float | None:
         return round(self.answered_with_faq / self.inquiries, 4) if self.inquiries else None
-
-
-def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.strptime(month, "%Y-%m").replace(tzinfo=TOKYO)
-    end = (start + dt.timedelta(days=32)).replace(day=1)
-    return start, end
 
 
 def faq_usage_share(*, month: str) -> UsageShare:

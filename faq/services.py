@@ -30,10 +30,10 @@ from faq.models import (
     TopicCluster,
 )
 from faq.selectors import faq_settings_get
+from helpdesk.audit import audit_record, diff_fields
 from helpdesk.errors import ConflictError, InvalidTransitionError, PermissionDeniedError
 from helpdesk.models import AuditEvent, EmailMessage, Inquiry
 from helpdesk.roles import is_admin, is_staff_operator
-from helpdesk.services.audit import audit_record, diff_fields
 
 logger = logging.getLogger(__name__)
 

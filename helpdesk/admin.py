@@ -3,12 +3,13 @@
 (helpdesk.roles.ROLE_PERMISSIONS); list columns mask personal information; a record's page
 shows it only to roles that may see it, and each such view is audit-logged; every save and
 delete goes through the services, and a field that feeds a contract figure is changed only
-by an audited correction with a reason (helpdesk.services.corrections); KPI records are
+by an audited correction with a reason (helpdesk.corrections); KPI records are
 never deleted; the audit trail is read-only; admins manage users."""
 
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -18,8 +19,20 @@ from django.db import models
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
-from helpdesk import pii
+from helpdesk import corrections, pii
+from helpdesk.accounts import staff_users
+from helpdesk.audit import audit_pii_view
+from helpdesk.complaints.services import complaint_classify, complaint_record
 from helpdesk.errors import ApplicationError
+from helpdesk.escalations.services import escalation_create, escalation_record_return
+from helpdesk.incidents.services import security_incident_create
+from helpdesk.inquiries.services import (
+    UPDATABLE_FIELDS,
+    inquiry_assign,
+    inquiry_create,
+    inquiry_transition,
+    inquiry_update,
+)
 from helpdesk.models import (
     AgentProfile,
     Attachment,
@@ -37,18 +50,6 @@ from helpdesk.models import (
     ServiceHours,
 )
 from helpdesk.roles import can_see_pii, is_admin
-from helpdesk.services import corrections, staff_users
-from helpdesk.services.audit import audit_pii_view
-from helpdesk.services.complaints import complaint_classify, complaint_record
-from helpdesk.services.escalations import escalation_create, escalation_record_return
-from helpdesk.services.incidents import security_incident_create
-from helpdesk.services.inquiries import (
-    UPDATABLE_FIELDS,
-    inquiry_assign,
-    inquiry_create,
-    inquiry_transition,
-    inquiry_update,
-)
 
 
 def error_text(exc: Exception) -> str:
@@ -62,7 +63,7 @@ def error_text(exc: Exception) -> str:
 
 class CorrectionForm(forms.ModelForm):
     """Every admin form of a record or setting. A change to a field that feeds a contract
-    figure (helpdesk.services.corrections.CONTRACT_FIELDS) is refused without a reason; adding
+    figure (helpdesk.corrections.CONTRACT_FIELDS) is refused without a reason; adding
     a contract setting (targets, calendars) needs one too."""
 
     correction_reason = forms.CharField(
@@ -92,7 +93,7 @@ class CorrectionForm(forms.ModelForm):
 
 
 class ServiceWriteAdmin(admin.ModelAdmin):
-    """Saves and deletes go through the services (helpdesk.services.corrections and the
+    """Saves and deletes go through the services (helpdesk.corrections and the
     records' own services), never a bare `obj.save()`: each leaves an audit row, bumps a
     version where there is one, and applies the status rules. KPI records are not deleted
     here; a contract setting is removed with a reason (confirmation page asks for it)."""
@@ -571,7 +572,7 @@ for model in (User, Group):
 
 @admin.register(User)
 class HelpdeskUserAdmin(UserAdmin):
-    """Account changes and role grants are audit-logged (helpdesk.services.staff_users)."""
+    """Account changes and role grants are audit-logged (helpdesk.accounts.staff_users)."""
 
     list_display = ("username", "email", "is_active", "is_staff", "last_login")
 
@@ -655,8 +656,6 @@ class FallbackAdmin(admin.ModelAdmin):
 
 
 def register_remaining_helpdesk_models() -> None:
-    from django.apps import apps
-
     for model in apps.get_app_config("helpdesk").get_models():
         if not admin.site.is_registered(model):
             admin.site.register(model, FallbackAdmin)

@@ -37,6 +37,8 @@ class HelpdeskConfig(AppConfig):
         connection_created.connect(_register_sqlite_functions, dispatch_uid="helpdesk_sqlite_functions")
         post_migrate.connect(_sync_role_permissions, sender=self, dispatch_uid="helpdesk_role_permissions")
         post_migrate.connect(_create_cache_tables, sender=self, dispatch_uid="helpdesk_cache_tables")
-        from helpdesk.services.tokens import connect_token_revocation
+        # Imported here, once the app registry is ready (they import models), as Django asks.
+        from helpdesk.accounts.tokens import connect_token_revocation
+        from helpdesk.handover import records  # noqa: F401  (registers the built-in handover record types)
 
         connect_token_revocation()  # API tokens die with a password change or a deactivation

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
-TOKYO = ZoneInfo("Asia/Tokyo")
+from helpdesk.clock import TOKYO
+from helpdesk.models import CalendarDay, ServiceHours
+
 DEFAULT_OPEN = dt.time(9, 0)
 DEFAULT_CLOSE = dt.time(17, 0)
 
@@ -77,8 +78,6 @@ DEFAULT_WEEKLY = {wd: (DEFAULT_OPEN, DEFAULT_CLOSE) for wd in range(5)}
 
 def load_service_calendar(start: dt.date | None = None, end: dt.date | None = None) -> ServiceCalendar:
     """Read ServiceHours and CalendarDay (optionally only days in [start, end])."""
-    from helpdesk.models import CalendarDay, ServiceHours
-
     weekly = {row.weekday: (row.opens_at, row.closes_at) for row in ServiceHours.objects.all()}
     days = CalendarDay.objects.all()
     if start:

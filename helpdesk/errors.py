@@ -4,11 +4,14 @@ from typing import Any
 
 
 class ApplicationError(Exception):
+    """`code` in the error body: the class name unless the raiser names a finer one."""
+
     status_code = 400
 
-    def __init__(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str, *, code: str = "", extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.code = code or type(self).__name__
         self.extra = extra or {}
 
 
@@ -28,6 +31,12 @@ class ConflictError(ApplicationError):
 
 class InvalidTransitionError(ApplicationError):
     status_code = 409
+
+
+class GoneError(ApplicationError):
+    """The thing existed but is not kept (an attachment over the size limit)."""
+
+    status_code = 410
 
 
 class PayloadTooLargeError(ApplicationError):

@@ -3,7 +3,9 @@ checks every cell. Roles are Django auth Groups; a superuser counts as every sta
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 
 from helpdesk.models import Role
 
@@ -52,8 +54,6 @@ def can_see_pii(user) -> bool:
 
 
 def assign_roles(user, roles: Iterable[str]) -> None:
-    from django.contrib.auth.models import Group
-
     user.groups.set(Group.objects.filter(name__in=list(roles)))
     if hasattr(user, "_helpdesk_roles"):
         del user._helpdesk_roles
@@ -127,8 +127,6 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
 
 def role_permission_codenames(role: str) -> set[tuple[str, str]]:
     """(app_label, codename) pairs the role's Group holds, `.*` entries expanded."""
-    from django.apps import apps
-
     pairs: set[tuple[str, str]] = set()
     for label, actions in ROLE_PERMISSIONS.get(role, {}).items():
         app_label, model_name = label.split(".")
@@ -144,10 +142,6 @@ def role_permission_codenames(role: str) -> set[tuple[str, str]]:
 def sync_role_permissions(*, using: str = "default") -> None:
     """Make each role's Group hold exactly the permissions of ROLE_PERMISSIONS (idempotent;
     creates a missing Group). Permissions of apps not migrated yet are created first."""
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-
     for app_label in {label.split(".")[0] for table in ROLE_PERMISSIONS.values() for label in table}:
         create_permissions(apps.get_app_config(app_label), verbosity=0, using=using)
     for role in Role.values:

@@ -5,5 +5,5 @@ from helpdesk import views
 app_name = "helpdesk"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("", include("helpdesk.mail_page_urls")),  # public inquiry form
+    path("", include("helpdesk.mail.page_urls")),  # public inquiry form
 ]

@@ -1,7 +1,7 @@
 """Writes on the contract settings the KPI reads: targets per contract period (KpiTarget) and
 the busy-month calendar (FiscalMonthPeriod). Every field of both feeds a figure, so each
 add, change or removal is an audited correction with a required reason
-(helpdesk.services.corrections); the cached figures of the months it affects are dropped
+(helpdesk.corrections); the cached figures of the months it affects are dropped
 after commit, so the next read recomputes them."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from django.core.cache import cache
 from django.db import models, transaction
 from django.utils import timezone
 
-from helpdesk.services.corrections import record_correct, record_create, record_delete
+from helpdesk.clock import Month
+from helpdesk.corrections import record_correct, record_create, record_delete
 from kpi import selectors
-from kpi.metrics import Month
 from kpi.models import FiscalMonthPeriod, KpiTarget
 
 SETTINGS_MODELS = (KpiTarget, FiscalMonthPeriod)

@@ -99,8 +99,8 @@ def _record(instance: models.Model, type_name: str) -> dict[str, Any]:
 def _upsert(model, *, lookup: dict, values: dict, stamps: dict, ctx) -> str:
     """Create or bring up to date, with the model's full validation (KpiTarget refuses a
     contract period that overlaps another)."""
+    from helpdesk.handover.audit import audit_update
     from helpdesk.handover.codec import restore_stamps
-    from helpdesk.handover.records import audit_update
 
     instance = model._default_manager.filter(**lookup).first()
     if instance is None:

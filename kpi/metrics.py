@@ -7,7 +7,6 @@ queries per month and no Python loop over rows."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,85 +33,10 @@ from django.db.models.functions import Cast, Coalesce, Greatest, Lead, Least
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 from django.utils import timezone
 
-from helpdesk.calendar import TOKYO, ServiceCalendar, load_service_calendar
-from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry, SecurityIncident
-
-MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-# --- months ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Month:
-    """A calendar month on the Tokyo clock: [start, end) as aware datetimes."""
-
-    year: int
-    month: int
-
-    @classmethod
-    def parse(cls, value: str) -> Month:
-        """'2026-10' → Month(2026, 10). Anything else — '2026-13', '2026-1', '0000-01' —
-        raises ValueError with a message fit for the user (API, page, command)."""
-        m = MONTH_RE.match(value or "")
-        if not m:
-            raise ValueError(f"月は YYYY-MM 形式（月は01〜12）で指定してください: {value!r} (month must be YYYY-MM)")
-        month = cls(int(m.group(1)), int(m.group(2)))
-        if not (MONTH_MIN <= month <= MONTH_MAX):
-            raise ValueError(f"月は {MONTH_MIN}〜{MONTH_MAX} の範囲で指定してください: {value!r} (month out of range)")
-        return month
-
-    @classmethod
-    def of(cls, moment: dt.datetime) -> Month:
-        local = moment.astimezone(TOKYO)
-        return cls(local.year, local.month)
-
-    def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
-
-    @property
-    def start(self) -> dt.datetime:
-        return dt.datetime(self.year, self.month, 1, tzinfo=TOKYO)
-
-    @property
-    def end(self) -> dt.datetime:
-        return self.next().start
-
-    @property
-    def first_day(self) -> dt.date:
-        return dt.date(self.year, self.month, 1)
-
-    @property
-    def fiscal_year(self) -> int:
-        """April–March: January 2027 belongs to fiscal 2026."""
-        return self.year if self.month >= 4 else self.year - 1
-
-    def next(self) -> Month:
-        return Month(self.year + self.month // 12, self.month % 12 + 1)
-
-    def prev(self) -> Month:
-        return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
-
-    def __lt__(self, other: Month) -> bool:
-        return (self.year, self.month) < (other.year, other.month)
-
-    def __le__(self, other: Month) -> bool:
-        return (self.year, self.month) <= (other.year, other.month)
-
-
-# The first month the Japanese era display knows (昭和 began 1926-12-25, and a month takes
-# the era of its first day); the last whose end (the next month's start) is a datetime.
-MONTH_MIN = Month(1927, 1)
-MONTH_MAX = Month(9998, 12)
-
-
-def month_range(first: Month, last: Month) -> list[Month]:
-    months, m = [], first
-    while m <= last:
-        months.append(m)
-        m = m.next()
-    return months
-
+from helpdesk.calendar import ServiceCalendar, load_service_calendar
+from helpdesk.clock import TOKYO, Month
+from helpdesk.mail.selectors import mail_real_answers
+from helpdesk.models import Call, Complaint, Escalation, Inquiry, SecurityIncident
 
 # --- duration arithmetic in SQL, on both backends ---------------------------------------------
 
@@ -407,20 +331,9 @@ def average_handle_time(
 EMAIL_CHANNELS = (Inquiry.Channel.EMAIL, Inquiry.Channel.FORM)
 
 
-def real_answers():
-    """Outbound mail that answers: not an automatic acknowledgement, not queued or failed
-    in the outbox, with a sent time."""
-    return EmailMessage.objects.filter(
-        direction=EmailMessage.Direction.OUTBOUND,
-        is_auto_acknowledgement=False,
-        send_status__in=[EmailMessage.SendStatus.NOT_APPLICABLE, EmailMessage.SendStatus.SENT],
-        sent_at__isnull=False,
-    )
-
-
 def first_mail_answer_subquery() -> Subquery:
     """Sent time of the inquiry's first real outbound answer."""
-    return Subquery(real_answers().filter(inquiry=OuterRef("pk")).order_by("sent_at").values("sent_at")[:1])
+    return Subquery(mail_real_answers().filter(inquiry=OuterRef("pk")).order_by("sent_at").values("sent_at")[:1])
 
 
 def answer_expression() -> Coalesce:

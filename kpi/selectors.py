@@ -16,10 +16,10 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRe
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from helpdesk.calendar import TOKYO
+from helpdesk.clock import TOKYO, Month, month_range
+from helpdesk.mail.selectors import mail_real_answers
 from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry, SecurityIncident
 from kpi import display, metrics
-from kpi.metrics import Month
 from kpi.models import FiscalMonthPeriod, KpiSnapshot, KpiTarget, PeriodType
 
 # 2: average_handle_time gained calls_acw_capped and acw_limit_seconds (the ACW rule of
@@ -277,7 +277,7 @@ def kpi_month_get(*, month: Month, fresh: bool = False) -> dict[str, Any]:
 
 
 def kpi_months_get(*, first: Month, last: Month, fresh: bool = False) -> list[dict[str, Any]]:
-    return [kpi_month_get(month=m, fresh=fresh) for m in metrics.month_range(first, last)]
+    return [kpi_month_get(month=m, fresh=fresh) for m in month_range(first, last)]
 
 
 # --- drill-down ---------------------------------------------------------------------------
@@ -323,7 +323,7 @@ def drill_emails(*, month: Month) -> QuerySet[Inquiry]:
     it, so the per-inquiry lookup runs once, for the order, not twice). Whether the answer
     was a mail is a separate, cheap EXISTS the database hashes once."""
     answer = Coalesce(metrics.first_mail_answer_subquery(), F("first_answered_at"))
-    answered_by_mail = Exists(metrics.real_answers().filter(inquiry=OuterRef("pk")))
+    answered_by_mail = Exists(mail_real_answers().filter(inquiry=OuterRef("pk")))
     return (
         Inquiry.objects.filter(
             received_at__gte=month.start, received_at__lt=month.end, channel__in=metrics.EMAIL_CHANNELS
@@ -381,15 +381,7 @@ def drill_incidents(*, month: Month) -> QuerySet[SecurityIncident]:
 
 def months_with_unanswered_email(*, since: Month) -> list[Month]:
     """Months whose email figure can still change (a late answer joins the mean)."""
-    answered = Q(first_answered_at__isnull=False) | Exists(
-        EmailMessage.objects.filter(
-            inquiry=OuterRef("pk"),
-            direction=EmailMessage.Direction.OUTBOUND,
-            is_auto_acknowledgement=False,
-            send_status__in=["", "sent"],
-            sent_at__isnull=False,
-        )
-    )
+    answered = Q(first_answered_at__isnull=False) | Exists(mail_real_answers().filter(inquiry=OuterRef("pk")))
     rows = (
         Inquiry.objects.filter(channel__in=metrics.EMAIL_CHANNELS, received_at__gte=since.start)
         .exclude(answered)

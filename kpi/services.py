@@ -12,10 +12,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from helpdesk.audit import audit_chain_head, audit_record
+from helpdesk.clock import Month
 from helpdesk.models import AuditEvent
-from helpdesk.services.audit import audit_chain_head, audit_record
 from kpi import selectors
-from kpi.metrics import Month
 from kpi.models import KpiSnapshot
 
 RECOMPUTE_LOCK = "kpi:lock:recompute-open-months"

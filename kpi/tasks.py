@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
+from helpdesk.clock import Month
 from kpi import services
-from kpi.metrics import Month
 
 
 @shared_task(name="kpi.tasks.kpi_recompute_open_months")

@@ -19,10 +19,10 @@ from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from helpdesk.calendar import TOKYO
+from helpdesk.clock import MONTH_MAX, MONTH_MIN, TOKYO, Month
+from helpdesk.mail.selectors import mail_real_answers
 from helpdesk.models import Call, Escalation, Inquiry
 from kpi import metrics
-from kpi.metrics import MONTH_MAX, MONTH_MIN, Month
 from kpi.models import PeriodType
 from kpi.selectors import kpi_period_type, kpi_target_for, kpi_transaction
 
@@ -123,7 +123,7 @@ def waiting_mail(*, as_of: dt.datetime, email_max_seconds: int) -> dict[str, Any
 
     The oldest's age, and how many are past the §3 target or within EMAIL_NEAR_SECONDS of
     it. Two queries."""
-    answers = metrics.real_answers().filter(inquiry=OuterRef("pk"))
+    answers = mail_real_answers().filter(inquiry=OuterRef("pk"))
     base = (
         Inquiry.objects.filter(
             channel__in=metrics.EMAIL_CHANNELS, received_at__lt=as_of, received_at__gte=as_of - EMAIL_LOOKBACK

@@ -8,11 +8,11 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from helpdesk.audit import audit_record
+from helpdesk.clock import Month, month_range
 from helpdesk.models import AuditEvent
 from helpdesk.roles import can_read_kpi
-from helpdesk.services.audit import audit_record
 from kpi import selectors
-from kpi.metrics import Month, month_range
 from kpi.reports import chart, exports, table
 
 MAX_MONTHS = 60

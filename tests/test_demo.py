@@ -6,8 +6,8 @@ from django.core.management import call_command
 from django.db.models import Count, Exists, OuterRef, Q
 
 from faq.models import FaqEntry
+from helpdesk.clock import Month
 from helpdesk.models import AuditEvent, Call, Complaint, EmailMessage, Escalation, ImportRun, Inquiry
-from kpi.metrics import Month
 from kpi.selectors import kpi_month_get
 from tests.factories import tokyo
 

@@ -214,6 +214,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every documented error response is the one error shape (helpdesk/api/exception_handler.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "helpdesk.api.exception_handler.error_responses_hook",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CallSourceEnum": "helpdesk.models.calls.Call.Source",
         "EmailSourceEnum": "helpdesk.models.mail.EmailMessage.Source",

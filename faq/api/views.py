@@ -6,6 +6,7 @@ and surges. Views parse, call one service/selector, serialize."""
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
@@ -92,7 +93,7 @@ class EntryDetailView(APIView):
         if is_admin(request.user):
             return Response(s.FaqEntrySerializer(entry).data)
         if entry.status != FaqEntry.Status.PUBLISHED:
-            return Response({"message": "該当なし", "code": "not_found"}, status=status.HTTP_404_NOT_FOUND)
+            raise NotFound("該当なし")
         return Response(s.PublicFaqEntrySerializer(entry).data)
 
     @extend_schema(

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
-from helpdesk.errors import ApplicationError, ServiceUnavailableError
+from helpdesk.errors import ApplicationError, ConflictError, ServiceUnavailableError
 
 
 def api_exception_handler(exc, context):
@@ -26,10 +26,10 @@ def api_exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
 
     if isinstance(exc, ApplicationError):
-        code = type(exc).__name__
+        code = exc.code
         status_code = exc.status_code
         request = context.get("request")
-        if code == "ConflictError" and request is not None and request.headers.get("If-Match"):
+        if isinstance(exc, ConflictError) and request is not None and request.headers.get("If-Match"):
             status_code = status.HTTP_412_PRECONDITION_FAILED
         body = {"message": exc.message, "code": code, "errors": {}, "extra": exc.extra}
         if "field" in exc.extra:
@@ -54,3 +54,31 @@ def api_exception_handler(exc, context):
             "extra": {},
         }
     return response
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["message", "code", "errors", "extra"],
+    "properties": {
+        "message": {"type": "string", "description": "for a person (Japanese first)"},
+        "code": {"type": "string", "description": "for a program: invalid, not_found, ConflictError, …"},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "field name → messages (400)",
+        },
+        "extra": {"type": "object", "additionalProperties": {}, "description": "details (limits, refs, retry)"},
+    },
+}
+
+
+def error_responses_hook(result, generator, request, public):
+    """drf-spectacular postprocessing: every documented 4xx/5xx response has the one error
+    shape above (`Error`), whatever the view wrote for it."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    for methods in result.get("paths", {}).values():
+        for operation in methods.values():
+            for status_code, response in operation.get("responses", {}).items():
+                if str(status_code)[0] in "45":
+                    response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return result

@@ -1,11 +1,19 @@
-"""API routes of the helpdesk app, one module per area so each area owns its routes."""
+"""API routes of the helpdesk app: each package owns its routes (its urls.py). No two
+packages share a path prefix that one's pattern could swallow from another, so the order of
+the includes below does not matter (tests/helpdesk/api/test_urls.py checks every order)."""
 
 from django.urls import include, path
 
-urlpatterns = [
-    # phone first: its fixed paths (calls/import/, calls/missing-wrapup/) must win over calls/<call_id>/
-    path("", include("helpdesk.api.phone_urls")),  # call imports, linking calls, wrap-up, calendar
-    path("", include("helpdesk.api.core_urls")),  # inquiries, escalations, complaints, incidents, calls, emails
-    path("", include("helpdesk.api.mail_urls")),  # mail imports, replies, attachments, web form
-    path("", include("helpdesk.api.handover_urls")),  # contractor handover import/export
-]
+PACKAGES = (
+    "helpdesk.accounts",  # the API token
+    "helpdesk.inquiries",
+    "helpdesk.escalations",
+    "helpdesk.complaints",
+    "helpdesk.incidents",
+    "helpdesk.phone",  # calls, call imports, wrap-up, the service calendar
+    "helpdesk.mail",  # emails, replies, outbox, mail imports, web form
+    "helpdesk.imports",  # import-run status, every import kind
+    "helpdesk.handover",  # contractor handover import/export
+)
+
+urlpatterns = [path("", include(f"{package}.urls")) for package in PACKAGES]

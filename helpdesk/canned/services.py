@@ -1,4 +1,4 @@
-"""Writes on canned responses (admins only, audited through helpdesk.services.corrections)
+"""Writes on canned responses (admins only, audited through helpdesk.corrections)
 and their rendering for an inquiry.
 
 Rendering is a plain substitution of `{name}` (or full-width `｛name｝`) by the known
@@ -17,11 +17,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from helpdesk import corrections
 from helpdesk.canned.dates import japanese_era_date
 from helpdesk.errors import PermissionDeniedError
 from helpdesk.models import CannedResponse, Inquiry
 from helpdesk.roles import is_admin
-from helpdesk.services import corrections
 
 VARIABLE = re.compile(r"[{｛]\s*([A-Za-z_][A-Za-z0-9_]*)\s*[}｝]")
 

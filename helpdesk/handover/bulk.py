@@ -32,7 +32,9 @@ from django.db import connection, models
 from django.utils import timezone
 
 from helpdesk.handover import codec
+from helpdesk.handover.audit import audit_update
 from helpdesk.handover.codec import ImportContext, parse_inquiry_reference
+from helpdesk.models import Call, EmailMessage, Inquiry
 
 
 class NotBulkable(Exception):
@@ -236,8 +238,6 @@ def _q(name: str) -> str:
 def _reference_value(target: type[models.Model], kind: str, key: str) -> str:
     """The SQL expression giving the id a pending reference (its kind and key columns,
     already quoted and qualified) resolves to, NULL when nothing matches."""
-    from helpdesk.models import Call, EmailMessage, Inquiry
-
     inq, call, msg = Inquiry._meta.db_table, Call._meta.db_table, EmailMessage._meta.db_table
     if target is Inquiry:
         # The row path's order: by ref; the phone inquiry of a call; the inquiry a message
@@ -424,8 +424,6 @@ def _copy_import(
     *,
     on_stored: Callable | None = None,
 ) -> list[str]:
-    from helpdesk.handover.records import _audit_update
-
     refctx = _RefContext(ctx)
     opts = spec.model._meta
     now = timezone.now()
@@ -569,7 +567,7 @@ def _copy_import(
             also_changed = on_stored(parsed, results, ids, stored_at)
 
         # The audit UPDATE rows of stored records the line changed (rare in a handover):
-        # the row path's own `_audit_update`, on an instance holding the line's values.
+        # the row path's own `audit_update`, on an instance holding the line's values.
         for index, (pk, changed, fk_ids) in stored_at.items():
             if results[index] == "defer" or not (changed or index in also_changed):
                 continue
@@ -584,7 +582,7 @@ def _copy_import(
                 else:
                     setattr(instance, name, values[name])
             instance._handover_changed = changed or ["attachments"]
-            _audit_update(instance, "updated", ctx, prior=priors[index])
+            audit_update(instance, "updated", ctx, prior=priors[index])
 
         if spec.link_line is not None:
             # Rows created now without their link may be retried for the link alone; rows this

@@ -19,6 +19,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models
 from django.utils import timezone
 
+from helpdesk.models import Call, EmailMessage, Inquiry
+
 # Namespace of the keys derived from content for lines that carry no "key" (uuid5).
 HANDOVER_NAMESPACE = uuid.UUID("6b1d6b1e-6f0c-5b7e-9a43-2c1e0f9e4a51")
 
@@ -360,8 +362,6 @@ class ImportContext:
 
     def inquiry(self, reference: Any):
         """Resolve ``{"ref"}`` / ``{"call_id"}`` / ``{"message_id"}`` to an Inquiry."""
-        from helpdesk.models import Inquiry
-
         kind, value = parse_inquiry_reference(reference)
         if (kind, value) in self._cache:
             found = self._cache[(kind, value)]
@@ -380,8 +380,6 @@ class ImportContext:
 
     def call(self, call_id: Any):
         """The Call with this PBX id (UnresolvedReference if there is none yet)."""
-        from helpdesk.models import Call
-
         if not isinstance(call_id, str) or not call_id:
             raise ValueError("field 'call_id' must be a non-empty string")
         key = ("call", call_id)
@@ -392,8 +390,6 @@ class ImportContext:
 
     def message(self, message_id: Any):
         """The EmailMessage with this Message-ID (UnresolvedReference if there is none yet)."""
-        from helpdesk.models import EmailMessage
-
         if not isinstance(message_id, str) or not message_id:
             raise ValueError("field 'message_id' must be a non-empty string")
         key = ("message", message_id)
@@ -405,8 +401,6 @@ class ImportContext:
     def prefetch(self, kind: str, keys: set) -> None:
         """Look up many calls ("call"), messages ("message") or inquiries by ref ("ref") in
         one query for the lines about to be imported together."""
-        from helpdesk.models import Call, EmailMessage, Inquiry
-
         model, field = {"call": (Call, "call_id"), "message": (EmailMessage, "message_id"), "ref": (Inquiry, "ref")}[
             kind
         ]

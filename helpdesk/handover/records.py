@@ -14,9 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import OuterRef, Subquery
 
+from helpdesk.audit import audit_record
+from helpdesk.db import bulk_insert
 from helpdesk.handover import bulk, codec
+from helpdesk.handover.audit import audit_update
 from helpdesk.handover.codec import (
     ImportContext,
     UnresolvedReference,
@@ -46,70 +50,8 @@ from helpdesk.models import (
     SecurityIncident,
     ServiceHours,
 )
-from helpdesk.services.audit import audit_record
 
 CHUNK = 2000
-PII_FIELDS = frozenset(
-    {
-        "caller",
-        "from_address",
-        "from_name",
-        "to_addresses",
-        "subject",
-        "body",
-        "body_text",
-        "body_html",
-        "raw",
-        "requester_name",
-        "requester_email",
-        "requester_phone",
-        "requester_organization",
-        "description",
-        "note",
-        "answer",
-        "resolution",
-        "first_name",
-        "last_name",
-        "email",
-    }
-)
-
-
-def _audit_update(instance, outcome: str, ctx: ImportContext, prior: str | None = "") -> str:
-    """An existing record changed by an import leaves an UPDATE row naming the fields
-    (values only for non-personal fields). Created rows are covered by the run's IMPORT."""
-    if prior == "":
-        prior = ctx.prior_outcome
-    if outcome == "updated" and prior != "created":
-        fields = getattr(instance, "_handover_changed", [])
-        changes = {
-            f: ({"changed": True} if f in PII_FIELDS else {"new": _jsonable(getattr(instance, f, None))})
-            for f in fields
-        }
-        audit_record(
-            actor=getattr(ctx.run, "created_by", None),
-            action=AuditEvent.Action.UPDATE,
-            obj=instance,
-            changes=changes,
-            note=f"handover import run {getattr(ctx.run, 'pk', '')}",
-        )
-    return outcome
-
-
-# For other apps' importers (kpi, faq): the same UPDATE audit row for an existing record changed.
-audit_update = _audit_update
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "pk"):
-        return value.pk
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, (bytes, memoryview)):
-        return f"<{len(value)} bytes>"
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
 
 
 def _bulk(model, key_field: str, parse, *, prefetch=None, after=None):
@@ -145,7 +87,7 @@ def _bulk(model, key_field: str, parse, *, prefetch=None, after=None):
                     new_stamps.append((instance, stamps))
                     results[index] = "created"
                 else:
-                    results[index] = _audit_update(
+                    results[index] = audit_update(
                         instance, codec.update_existing(instance, values), ctx, prior=priors[index]
                     )
                 touched.append(instance)
@@ -158,9 +100,6 @@ def _bulk(model, key_field: str, parse, *, prefetch=None, after=None):
             ctx.clear_cache()
 
     return bulk_importer
-
-
-# --- user -------------------------------------------------------------------------------------
 
 
 def export_users():
@@ -205,9 +144,6 @@ def import_user(data: dict, ctx: ImportContext) -> str:
     return outcome
 
 
-# --- service calendar -------------------------------------------------------------------------
-
-
 def export_service_hours():
     """The whole week, one line per weekday: a closed weekday (no ServiceHours row) is written
     with null hours, so that the receiving instance closes it too (its fresh database opens
@@ -237,7 +173,7 @@ def import_service_hours(data: dict, ctx: ImportContext) -> str:
         raise ValueError("'opens_at' and 'closes_at' are both set (open) or both null (closed)")
     values = {"opens_at": opens_at, "closes_at": closes_at}
     instance, outcome = upsert(ServiceHours, lookup={"weekday": weekday}, values=values)
-    return _audit_update(instance, outcome, ctx)
+    return audit_update(instance, outcome, ctx)
 
 
 def _close_weekday(weekday: int, ctx: ImportContext) -> str:
@@ -278,10 +214,8 @@ def import_calendar_day(data: dict, ctx: ImportContext) -> str:
         "note": text(data, "note"),
     }
     instance, outcome = upsert(CalendarDay, lookup={"date": parse_date(data["date"], field="date")}, values=values)
-    return _audit_update(instance, outcome, ctx)
+    return audit_update(instance, outcome, ctx)
 
-
-# --- call -------------------------------------------------------------------------------------
 
 CALL_TIMES = ("arrived_at", "queued_at", "answered_at", "ended_at")
 
@@ -311,7 +245,7 @@ def export_calls():
 def import_call(data: dict, ctx: ImportContext) -> str:
     key, values = _parse_call(data, ctx)
     instance, outcome = upsert(Call, lookup={"call_id": key}, values=values, stamps=codec.line_stamps(Call, data))
-    return _audit_update(instance, outcome, ctx)
+    return audit_update(instance, outcome, ctx)
 
 
 def _parse_call(data: dict, ctx: ImportContext) -> tuple[str, dict]:
@@ -331,9 +265,6 @@ def _parse_call(data: dict, ctx: ImportContext) -> tuple[str, dict]:
         "content_hash": text(data, "content_hash"),
     }
     return required_text(data, "call_id"), values
-
-
-# --- email ------------------------------------------------------------------------------------
 
 
 def export_emails():
@@ -467,7 +398,7 @@ def import_email(data: dict, ctx: ImportContext) -> str:
     )
     stored = [_attachment_out(a) for a in instance.attachments.order_by("pk")] if outcome != "created" else []
     outcome = _sync_attachments(instance, attachments, stored, outcome)
-    return _audit_update(instance, outcome, ctx)
+    return audit_update(instance, outcome, ctx)
 
 
 def bulk_import_emails(items: list[dict], priors: list[str | None], ctx: ImportContext) -> list[str]:
@@ -495,7 +426,7 @@ def bulk_import_emails(items: list[dict], priors: list[str | None], ctx: ImportC
             else:
                 outcome = codec.update_existing(instance, values)
                 outcome = _sync_attachments(instance, attachments, stored.get(instance.pk, []), outcome)
-                outcome = _audit_update(instance, outcome, ctx, prior=priors[index])
+                outcome = audit_update(instance, outcome, ctx, prior=priors[index])
             results.append(outcome + ("+retry" if retry else ""))
         EmailMessage.objects.bulk_create([m for m, _ in new], batch_size=200)
         codec.restore_stamps(EmailMessage, new_stamps)
@@ -505,9 +436,6 @@ def bulk_import_emails(items: list[dict], priors: list[str | None], ctx: ImportC
         return results
     finally:
         ctx.clear_cache()
-
-
-# --- inquiry ----------------------------------------------------------------------------------
 
 
 def export_inquiries():
@@ -572,7 +500,7 @@ def import_inquiry(data: dict, ctx: ImportContext) -> str:
     if message is not None and message.inquiry_id is None:
         # The opening message belongs to the inquiry it opened.
         EmailMessage.objects.filter(pk=message.pk, inquiry__isnull=True).update(inquiry=instance)
-    return _audit_update(instance, outcome, ctx)
+    return audit_update(instance, outcome, ctx)
 
 
 def _prefetch_refs(items: list[dict], ctx: ImportContext) -> None:
@@ -621,9 +549,6 @@ def _parse_inquiry(data: dict, ctx: ImportContext) -> tuple[str, dict]:
     return required_text(data, "ref"), values
 
 
-# --- escalation, complaint, security incident ----------------------------------------------
-
-
 def export_escalations():
     qs = Escalation.objects.order_by("pk").values(
         "handover_key",
@@ -660,7 +585,7 @@ def import_escalation(data: dict, ctx: ImportContext) -> str:
     instance, outcome = upsert(
         Escalation, lookup={"handover_key": key}, values=values, stamps=codec.line_stamps(Escalation, data)
     )
-    return _audit_update(instance, outcome, ctx)
+    return audit_update(instance, outcome, ctx)
 
 
 def _parse_escalation(data: dict, ctx: ImportContext) -> tuple:
@@ -716,7 +641,7 @@ def import_complaint(data: dict, ctx: ImportContext) -> str:
     instance, outcome = upsert(
         Complaint, lookup={"handover_key": key}, values=values, stamps=codec.line_stamps(Complaint, data)
     )
-    return _audit_update(instance, outcome, ctx)
+    return audit_update(instance, outcome, ctx)
 
 
 def _parse_complaint(data: dict, ctx: ImportContext) -> tuple:
@@ -765,7 +690,7 @@ def import_security_incident(data: dict, ctx: ImportContext) -> str:
     instance, outcome = upsert(
         SecurityIncident, lookup={"handover_key": key}, values=values, stamps=codec.line_stamps(SecurityIncident, data)
     )
-    return _audit_update(instance, outcome, ctx)
+    return audit_update(instance, outcome, ctx)
 
 
 def _parse_security_incident(data: dict, ctx: ImportContext) -> tuple:
@@ -785,9 +710,6 @@ def _parse_security_incident(data: dict, ctx: ImportContext) -> tuple:
         "reported_by": ctx.user(data.get("reported_by")),
     }
     return key, values
-
-
-# --- the bulk path (PostgreSQL): COPY + one upsert per batch, references in SQL ------------
 
 
 def _copy_or(copy_importer, orm_importer):
@@ -812,8 +734,6 @@ def _copy(copy_type: bulk.CopyType, on_stored=None):
 def _email_attachments(parsed: list, results: list[str], ids: dict, stored_at: dict) -> set[int]:
     """Attachments of the emails just written in bulk: COPYed for new messages; for stored
     ones compared with the line and replaced when they differ (as _sync_attachments)."""
-    from helpdesk.services.calls import bulk_insert
-
     rows = []
     for index, (key, _values, rest) in enumerate(parsed):
         if results[index] == "created":
@@ -859,9 +779,17 @@ COPY_EMAIL = bulk.CopyType(
     keep_if_null=("inquiry",),
     link_line=_email_link,
 )
+
+
 COPY_INQUIRY = bulk.CopyType(Inquiry, "ref", _parse_inquiry, pending=("call", "source_message"))
+
+
 COPY_ESCALATION = bulk.CopyType(Escalation, "handover_key", _parse_escalation, pending=("inquiry",))
+
+
 COPY_COMPLAINT = bulk.CopyType(Complaint, "handover_key", _parse_complaint, pending=("inquiry",))
+
+
 COPY_INCIDENT = bulk.CopyType(SecurityIncident, "handover_key", _parse_security_incident)
 
 
@@ -871,7 +799,6 @@ def _link_opening_messages_sql(copy_type: bulk.CopyType):
 
     def importer(items: list[dict], priors: list[str | None], ctx: ImportContext) -> list[str]:
         results = bulk.copy_import(copy_type, items, priors, ctx)
-        from django.db import connection
 
         with connection.cursor() as cursor:
             # By key, probe by probe (the messages without an inquiry may be most of the
@@ -900,9 +827,15 @@ def _link_opening_messages_sql(copy_type: bulk.CopyType):
 
 
 register_record_type("user", export_users, import_user, 10, counter=lambda: get_user_model()._default_manager.count())
+
+
 # The whole week is written, closed weekdays too: always seven lines.
 register_record_type("service_hours", export_service_hours, import_service_hours, 12, counter=lambda: 7)
+
+
 register_record_type("calendar_day", export_calendar_days, import_calendar_day, 14, CalendarDay.objects.count)
+
+
 register_record_type(
     "call",
     export_calls,
@@ -911,6 +844,8 @@ register_record_type(
     Call.objects.count,
     bulk_importer=_copy_or(_copy(COPY_CALL), _bulk(Call, "call_id", _parse_call)),
 )
+
+
 register_record_type(
     "email",
     export_emails,
@@ -919,6 +854,8 @@ register_record_type(
     EmailMessage.objects.count,
     bulk_importer=_copy_or(_copy(COPY_EMAIL, on_stored=_email_attachments), bulk_import_emails),
 )
+
+
 register_record_type(
     "inquiry",
     export_inquiries,
@@ -930,6 +867,8 @@ register_record_type(
         _bulk(Inquiry, "ref", _parse_inquiry, prefetch=_prefetch_inquiry_refs, after=_link_opening_messages),
     ),
 )
+
+
 register_record_type(
     "escalation",
     export_escalations,
@@ -940,6 +879,8 @@ register_record_type(
         _copy(COPY_ESCALATION), _bulk(Escalation, "handover_key", _parse_escalation, prefetch=_prefetch_refs)
     ),
 )
+
+
 register_record_type(
     "complaint",
     export_complaints,
@@ -950,6 +891,8 @@ register_record_type(
         _copy(COPY_COMPLAINT), _bulk(Complaint, "handover_key", _parse_complaint, prefetch=_prefetch_refs)
     ),
 )
+
+
 register_record_type(
     "security_incident",
     export_security_incidents,

@@ -58,7 +58,6 @@ class RecordType:
 
 
 _registry: dict[str, RecordType] = {}
-_builtins_loaded = False
 
 
 def register_record_type(
@@ -82,21 +81,12 @@ def unregister_record_type(type_name: str) -> None:
     _registry.pop(type_name, None)
 
 
-def _ensure_builtins() -> None:
-    global _builtins_loaded
-    if not _builtins_loaded:
-        _builtins_loaded = True
-        from helpdesk.handover import records  # noqa: F401  (registers on import)
-
-
 def registered_types() -> list[RecordType]:
     """All record types, in export order."""
-    _ensure_builtins()
     return sorted(_registry.values(), key=lambda t: (t.order, t.type_name))
 
 
 def get_record_type(type_name: str) -> RecordType | None:
-    _ensure_builtins()
     return _registry.get(type_name)
 
 

@@ -23,37 +23,47 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from helpdesk.audit import audit_record
 from helpdesk.handover.codec import ImportContext, UnresolvedReference
 from helpdesk.handover.registry import RecordType, get_record_type, registered_types
-from helpdesk.ingest.lines import Overlong, bounded_lines
-from helpdesk.models import AuditEvent, ImportRun
-from helpdesk.services.audit import audit_record
-from helpdesk.services.imports import (
+from helpdesk.imports.lines import Overlong, bounded_lines
+from helpdesk.imports.services import (
     ImportCounts,
-    import_run_create_pending,
-    import_run_enqueue,
     import_run_finish,
     import_run_progress,
     import_run_reject,
-    import_upload_path,
-    import_upload_write,
-    import_uploads_check,
 )
+from helpdesk.models import AuditEvent, ImportRun
 
 logger = logging.getLogger(__name__)
 
+
 FORMAT_VERSION = 1
+
+
 SUPPORTED_VERSIONS = frozenset({1})
+
+
 BATCH_LINES = 500
+
+
 BATCH_BYTES = 8 * 1024 * 1024
+
+
 # The bulk path (COPY, PostgreSQL) commits larger batches: its cost per batch is a few
 # statements, whatever the number of lines.
 BULK_BATCH_LINES = 5000
+
+
 BULK_BATCH_BYTES = 32 * 1024 * 1024
-# A line longer than this is rejected unread (helpdesk.ingest.lines.bounded_lines), so one
+
+
+# A line longer than this is rejected unread (helpdesk.imports.lines.bounded_lines), so one
 # huge line never costs more memory than this. 40 MiB holds a mail with a 10 MB attachment
 # (raw message and attachment, both base64). Setting: HELPDESK_HANDOVER_MAX_LINE_BYTES.
 MAX_LINE_BYTES = 40 * 1024 * 1024
+
+
 # No record nests deeper than a few levels; 100,000 nested arrays would exhaust the
 # interpreter's stack in json.loads.
 MAX_JSON_DEPTH = 64
@@ -70,6 +80,8 @@ def bulk_default() -> bool:
 
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 
 
@@ -91,9 +103,6 @@ def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 
 def _dumps(obj: dict[str, Any]) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-
-
-# --- export -----------------------------------------------------------------------------------
 
 
 def records_export_lines(*, actor, note: str = "") -> Iterator[str]:
@@ -137,9 +146,6 @@ def records_export(*, out: IO[str], actor, note: str = "") -> Counter:
         out.write("\n")
         written[line[9 : line.index('"', 9)] if line.startswith('{"type":"') else "?"] += 1
     return written
-
-
-# --- import -----------------------------------------------------------------------------------
 
 
 class _Line(NamedTuple):
@@ -448,30 +454,6 @@ def records_import(*, run: ImportRun, stream: IO[bytes], source_name: str = "", 
         import_run_finish(run=run, **importer.counts.as_kwargs(), error=f"{type(exc).__name__}: {_first_line(exc)}")
         raise
     return import_run_finish(run=run, **importer.counts.as_kwargs(), error=error)
-
-
-@transaction.atomic
-def records_import_enqueue(*, upload, actor) -> ImportRun:
-    """Store the upload and queue `handover_import_file` once the run row is committed."""
-    from helpdesk.tasks.handover import handover_import_file
-
-    import_uploads_check([upload])
-    run = import_run_create_pending(
-        kind=ImportRun.Kind.RECORDS, source_name=upload.name or "upload.jsonl", created_by=actor, total=upload.size
-    )
-    path = import_upload_path(run=run, upload=upload)
-    # Nothing is written while the broker is down: 503 and no run (`import_run_enqueue`).
-    return import_run_enqueue(
-        run,
-        handover_import_file,
-        run.pk,
-        str(path),
-        store=lambda: import_upload_write(upload=upload, path=path),
-        paths=[path],
-    )
-
-
-# --- helpers ----------------------------------------------------------------------------------
 
 
 def _combine(prior: str | None, now: str) -> str:

@@ -3,7 +3,7 @@
 Every queue_log line and every CDR row is kept once, keyed by a hash of its bytes, so
 files can be imported in any order, in overlapping rotated pieces and more than once:
 a line already staged is a no-op. Calls are (re)built from these tables by
-`helpdesk.services.calls` (the Asterisk join) whenever a new piece touches them."""
+`helpdesk.phone.importer` (the Asterisk join) whenever a new piece touches them."""
 
 from django.db import models
 

@@ -52,7 +52,7 @@ def audit_chain_hash(prev_hash: str, canonical: str) -> str:
 class AuditEvent(models.Model):
     """Append-only, tamper-evident trail of who changed, viewed or exported what.
 
-    Rows are written only by `helpdesk.services.audit.audit_record`; a trigger refuses UPDATE
+    Rows are written only by `helpdesk.audit.audit_record`; a trigger refuses UPDATE
     and DELETE (PostgreSQL and SQLite) so the trail cannot be rewritten through the ORM, and
     each row carries `chain_hash` = sha256(previous row's hash + its own content), so a row
     changed, removed or slipped in from SQL by someone who can lift the trigger shows up in

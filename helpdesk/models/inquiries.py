@@ -31,7 +31,7 @@ class Inquiry(models.Model):
         RESOLVED = "resolved", "解決"
         CLOSED = "closed", "完了"
 
-    # Allowed status moves; enforced by helpdesk.services.inquiries.inquiry_transition.
+    # Allowed status moves; enforced by helpdesk.inquiries.services.inquiry_transition.
     TRANSITIONS: dict[str, tuple[str, ...]] = {
         Status.NEW: (Status.IN_PROGRESS, Status.ESCALATED, Status.ANSWERED, Status.RESOLVED, Status.CLOSED),
         Status.IN_PROGRESS: (Status.ESCALATED, Status.ANSWERED, Status.RESOLVED, Status.CLOSED),

@@ -6,7 +6,7 @@ from django.db.models import Q
 class InquiryNote(models.Model):
     """An internal note on an inquiry: staff only, never sent to the citizen, never shown
     outside the desk. Append-only (a wrong note is corrected by a new one), so the thread
-    reads as it happened; written by helpdesk.services.notes.inquiry_note_add."""
+    reads as it happened; written by helpdesk.inquiries.notes.inquiry_note_add."""
 
     inquiry = models.ForeignKey("helpdesk.Inquiry", on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(

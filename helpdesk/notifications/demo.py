@@ -1,4 +1,4 @@
-"""The desk's part of `make demo` (called once from helpdesk.services.demo.demo_seed): a few
+"""The desk's part of `make demo` (called once from helpdesk.demo.seed.demo_seed): a few
 canned responses as an admin would write them, a supervisor handing out the web-form
 inquiries still awaiting the citizen (each a notification for the agent), and the older
 notifications read — so the badge and the list look lived in. The escalation answers the
@@ -7,8 +7,8 @@ demo records already told the agents (helpdesk.notifications.services)."""
 from django.utils import timezone
 
 from helpdesk.canned.services import canned_response_create
+from helpdesk.inquiries.services import inquiry_assign
 from helpdesk.models import Inquiry, Notification
-from helpdesk.services.inquiries import inquiry_assign
 
 CANNED = [
     (

@@ -129,7 +129,7 @@ def mail_due_soon_window() -> dt.timedelta:
 def mail_target_seconds(now: dt.datetime) -> int:
     """The contract's mail target (kpi-rules.md §3: first answer in under 24 h, calendar
     time) for the month of `now`, as the KPI reads it (KpiTarget.email_max_seconds)."""
-    from kpi.metrics import Month
+    from helpdesk.clock import Month
     from kpi.selectors import kpi_target_for
 
     return kpi_target_for(month=Month.of(now)).email_max_seconds

@@ -4,7 +4,7 @@ import datetime as dt
 
 import django_filters as df
 
-from helpdesk.calendar import TOKYO
+from helpdesk.clock import TOKYO
 from helpdesk.models import Call, Complaint, Escalation, Inquiry, SecurityIncident
 from kpi import metrics
 

@@ -15,8 +15,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from helpdesk.clock import Month
 from helpdesk.roles import is_supervisor
-from kpi.metrics import Month
 from kpi.staffing.plan import BASES, PlanError, WhatIf, staffing_plan
 
 

@@ -13,11 +13,11 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from helpdesk.clock import Month, month_range
 from helpdesk.models import Call, Complaint, Escalation, Inquiry, SecurityIncident
 from kpi import selectors, services
 from kpi.api import filters, serializers
 from kpi.api.permissions import CanPublishKpi, CanReadKpi
-from kpi.metrics import Month, month_range
 from kpi.models import KpiSnapshot
 
 MAX_RANGE_MONTHS = 60

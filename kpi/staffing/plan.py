@@ -15,9 +15,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from helpdesk.calendar import TOKYO, ServiceCalendar, load_service_calendar
+from helpdesk.calendar import ServiceCalendar, load_service_calendar
+from helpdesk.clock import TOKYO, Month
 from kpi import selectors as kpi_selectors
-from kpi.metrics import Month
 from kpi.models import PeriodType
 from kpi.staffing import estimates
 from kpi.staffing import forecast as fc

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from django.db.models import Count, F, FloatField, Func, IntegerField, Q, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
-from helpdesk.calendar import TOKYO
+from helpdesk.clock import TOKYO, Month
 from helpdesk.models import Call
-from kpi.metrics import TOKYO_OFFSET, HandleParts, Month, SecondsBetween, acw_inputs
+from kpi.metrics import TOKYO_OFFSET, HandleParts, SecondsBetween, acw_inputs
 from kpi.selectors import kpi_target_for, kpi_transaction
 from kpi.staffing.models import RosterSlot, StaffingCost
 

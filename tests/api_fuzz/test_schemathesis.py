@@ -31,8 +31,8 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from faq.models import FaqEntry
+from helpdesk.accounts.tokens import api_token_issue
 from helpdesk.models import CalendarDay, Call, EmailMessage, Role, SecurityIncident
-from helpdesk.services.tokens import api_token_issue
 from tests.factories import (
     CallFactory,
     ComplaintFactory,

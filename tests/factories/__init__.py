@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from helpdesk.inquiries.services import inquiry_new_ref
 from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry, SecurityIncident
-from helpdesk.services.inquiries import inquiry_new_ref
 
 TOKYO = dt.timezone(dt.timedelta(hours=9))
 

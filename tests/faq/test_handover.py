@@ -18,7 +18,6 @@ def _snapshot():
 def test_faq_entry_is_registered_with_the_handover_registry():
     from helpdesk.handover import registry
 
-    registry._ensure_builtins()
     assert registry._registry["faq_entry"].exporter is handover.export_entries
 
 

@@ -376,8 +376,8 @@ def test_calls_and_mail_are_not_added_by_hand(admin_client):
 
 
 def test_a_stale_service_refusal_is_a_message_not_a_traceback(admin_client, monkeypatch):
+    from helpdesk import corrections
     from helpdesk.errors import ConflictError
-    from helpdesk.services import corrections
 
     incident = SecurityIncidentFactory()
 
@@ -397,7 +397,7 @@ def test_a_stale_service_refusal_is_a_message_not_a_traceback(admin_client, monk
 def test_every_contract_field_named_exists_on_its_model():
     from django.apps import apps
 
-    from helpdesk.services.corrections import CONTRACT_FIELDS, PERSONAL_FIELDS, contract_fields
+    from helpdesk.corrections import CONTRACT_FIELDS, PERSONAL_FIELDS, contract_fields
 
     for table in (CONTRACT_FIELDS, PERSONAL_FIELDS):
         for label in table:

@@ -13,10 +13,11 @@ import time_machine
 from django.core.management import call_command
 from django.db.models import Q
 
+from helpdesk.clock import Month
+from helpdesk.inquiries.services import inquiry_complete_wrapup
 from helpdesk.models import Call, Inquiry
-from helpdesk.services.calls import call_log_inquiry
-from helpdesk.services.inquiries import inquiry_complete_wrapup
-from kpi.metrics import NEXT_ANSWER_LEADS, Month, acw_inputs, call_aggregates, next_answer_windowed
+from helpdesk.phone.linking import call_log_inquiry
+from kpi.metrics import NEXT_ANSWER_LEADS, acw_inputs, call_aggregates, next_answer_windowed
 from kpi.selectors import drill_answered_calls, kpi_month_compute
 from tests.factories import CallFactory, PhoneInquiryFactory, tokyo
 from tests.factories.kpi import KpiTargetFactory

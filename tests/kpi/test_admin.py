@@ -4,9 +4,9 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
+from helpdesk.clock import Month
 from helpdesk.models import AuditEvent
 from kpi import selectors
-from kpi.metrics import Month
 from kpi.models import KpiSnapshot, KpiTarget
 from tests.admin_forms import post_admin_form
 from tests.factories import CallFactory, UserFactory
@@ -152,7 +152,7 @@ def test_busy_month_change_is_an_audited_correction(admin_client):
 def test_every_target_field_is_a_contract_field_and_on_the_form(admin_client):
     """Generic on purpose: a target added to the model later (such as the ACW limit) is a
     contract field and appears on the admin form and list without touching the admin."""
-    from helpdesk.services.corrections import contract_fields, editable_fields
+    from helpdesk.corrections import contract_fields, editable_fields
 
     target = KpiTargetFactory()
     assert contract_fields(KpiTarget) == editable_fields(KpiTarget)

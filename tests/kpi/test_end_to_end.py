@@ -12,7 +12,7 @@ from email.utils import format_datetime
 import pytest
 from django.core.management import call_command
 
-from kpi.metrics import Month
+from helpdesk.clock import Month
 from kpi.selectors import kpi_month_compute
 from tests.factories import tokyo
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from helpdesk.clock import Month
 from helpdesk.models import CalendarDay, Call, Complaint, Escalation, ImportReject, Inquiry, ServiceHours
 from kpi import selectors, services
-from kpi.metrics import Month
 from kpi.models import FiscalMonthPeriod, KpiSnapshot, KpiTarget, PeriodType
 from tests.factories import (
     CallFactory,

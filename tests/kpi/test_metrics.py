@@ -11,9 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from helpdesk.calendar import load_service_calendar
+from helpdesk.clock import Month
 from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry, SecurityIncident
 from kpi import metrics
-from kpi.metrics import Month
 from kpi.selectors import kpi_month_compute
 from tests.factories import (
     CallFactory,

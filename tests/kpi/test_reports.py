@@ -5,9 +5,9 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from helpdesk.clock import Month
 from helpdesk.models import AuditEvent
 from kpi import selectors
-from kpi.metrics import Month
 from kpi.reports import chart, table
 from tests.kpi.reports_data import build_report_months
 

@@ -8,10 +8,10 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from helpdesk.clock import Month
+from helpdesk.complaints.services import complaint_classify
 from helpdesk.models import AuditEvent, Complaint
-from helpdesk.services.complaints import complaint_classify
 from kpi import selectors, services
-from kpi.metrics import Month
 from kpi.models import KpiSnapshot
 from tests.factories import CallFactory, ComplaintFactory, tokyo
 from tests.factories.kpi import KpiSnapshotFactory, answer_mail, email_inquiry
@@ -111,7 +111,7 @@ def test_snapshot_published_before_the_acw_keys_is_not_restated_by_them(admin_us
 
 
 def test_wrapup_completed_months_after_publication_moves_counts_not_the_figure(admin_user, agent):
-    from helpdesk.services.inquiries import inquiry_complete_wrapup
+    from helpdesk.inquiries.services import inquiry_complete_wrapup
     from tests.factories import PhoneInquiryFactory
 
     with time_machine.travel(tokyo(2026, 10, 30, 18), tick=False):
@@ -193,7 +193,7 @@ def test_beat_schedule_names_the_nightly_task():
 
 
 def test_publish_records_the_audit_chain_head(admin_user):
-    from helpdesk.services.audit import audit_record
+    from helpdesk.audit import audit_record
 
     assert services.kpi_snapshot_publish(month=OCT, actor=admin_user).audit_head_id is None  # empty trail
     last = audit_record(actor=admin_user, action=AuditEvent.Action.UPDATE, object_type="x", object_id="1")

@@ -6,9 +6,9 @@ import datetime as dt
 import pytest
 import time_machine
 
+from helpdesk.clock import Month
 from helpdesk.models import Call, Escalation
 from kpi import selectors
-from kpi.metrics import Month
 from kpi.today import Day, answering_agents_by_slot, day_phone_figures, latest_queue_wait, waiting_mail
 from tests.factories import CallFactory, EscalationFactory, PhoneInquiryFactory, tokyo
 from tests.factories.kpi import FiscalMonthPeriodFactory, KpiTargetFactory, answer_mail, email_inquiry

@@ -6,9 +6,8 @@ Exit codes: docs/commands.md (0 ok, 1 failed, 2 bad argument: --as-of)."""
 import datetime as dt
 
 from faq.services import faq_cluster_run
+from helpdesk.clock import TOKYO
 from helpdesk.management.base import HelpdeskCommand, UsageError
-
-TOKYO = dt.timezone(dt.timedelta(hours=9))
 
 
 class Command(HelpdeskCommand):

@@ -14,9 +14,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max, Min
 
-from helpdesk.calendar import TOKYO
+from helpdesk.clock import TOKYO, Month, month_range
 from helpdesk.models import Call
-from kpi.metrics import Month, month_range
 from kpi.models import KpiSnapshot, PeriodType
 from kpi.selectors import kpi_month_compute
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from faq.models import FaqEntry, IvrAnnouncement, SurgeAlert
 from faq.services import faq_text_pii
+from helpdesk.clock import Month
 from helpdesk.models import CalendarDay, ImportReject, ImportRun, Inquiry, Role, ServiceHours
-from kpi.metrics import Month
 from kpi.models import FiscalMonthPeriod, KpiSnapshot, KpiTarget
 from kpi.selectors import DEFAULT_PERIODS
 

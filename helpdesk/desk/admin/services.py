@@ -13,12 +13,13 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from helpdesk.calendar import TOKYO
+from helpdesk.accounts import staff_users
+from helpdesk.clock import TOKYO
 from helpdesk.errors import PermissionDeniedError
 from helpdesk.models import CalendarDay, Role, ServiceHours
+from helpdesk.phone import service_hours
+from helpdesk.phone.reclassify import calls_reclassify_service_hours
 from helpdesk.roles import is_admin
-from helpdesk.services import service_hours, staff_users
-from helpdesk.services.calls import calls_reclassify_service_hours
 from kpi import contract_settings
 from kpi.models import FiscalMonthPeriod, KpiTarget
 

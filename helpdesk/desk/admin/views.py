@@ -388,15 +388,15 @@ def calendar_hours(request: HttpRequest) -> HttpResponse:
 
 def _enqueue(kind: str, upload, encoding: str, actor) -> ImportRun:
     if kind in (ImportRun.Kind.CALLS_GENERIC, ImportRun.Kind.CALLS_ASTERISK):
-        from helpdesk.services.calls import calls_import_enqueue
+        from helpdesk.phone.uploads import calls_import_enqueue
 
         fmt = "asterisk" if kind == ImportRun.Kind.CALLS_ASTERISK else "generic"
         return calls_import_enqueue(uploads=[upload], fmt=fmt, encoding=encoding, actor=actor)
     if kind == ImportRun.Kind.MAIL:
-        from helpdesk.services.mail import mail_import_enqueue
+        from helpdesk.mail.uploads import mail_import_enqueue
 
         return mail_import_enqueue(uploads=[upload], created_by=actor)
-    from helpdesk.handover.services import records_import_enqueue
+    from helpdesk.handover.uploads import records_import_enqueue
 
     return records_import_enqueue(upload=upload, actor=actor)
 

@@ -19,12 +19,13 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from helpdesk.imports.services import import_run_start
+from helpdesk.inquiries.notes import inquiry_note_add
+from helpdesk.inquiries.services import inquiry_assign, inquiry_transition
+from helpdesk.mail.intake import mail_import_paths
 from helpdesk.models import Call, ImportRun, Inquiry
-from helpdesk.services.calls import call_log_inquiry, calls_import_run
-from helpdesk.services.imports import import_run_start
-from helpdesk.services.inquiries import inquiry_assign, inquiry_transition
-from helpdesk.services.mail import mail_import_paths
-from helpdesk.services.notes import inquiry_note_add
+from helpdesk.phone.importer import calls_import_run
+from helpdesk.phone.linking import call_log_inquiry
 
 TODAY_MAILS = [
     (
@@ -51,7 +52,7 @@ TODAY_MAILS = [
 
 def desk_demo_today(*, agent, admin, now: dt.datetime | None = None) -> list[str]:
     """Add today's open work for the demo desk; returns report lines."""
-    from helpdesk.services.demo import _mail  # the seed's own mail builder
+    from helpdesk.demo.seed import _mail
 
     now = now or timezone.now()
     center = settings.HELPDESK_FROM_ADDRESS

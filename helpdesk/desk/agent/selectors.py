@@ -5,7 +5,7 @@ the number of rows (tests/helpdesk/desk/agent/test_queries.py).
 
 The mail target is the KPI rules' (docs/kpi-rules.md §3): an email or web-form inquiry
 that is not handed to the responsible section (or its designee) is answered when a real
-answer left (`kpi.metrics.real_answers`: no automatic acknowledgement, nothing still in
+answer left (`helpdesk.mail.selectors.mail_real_answers`: no automatic acknowledgement, nothing still in
 the outbox) or an answer by another channel was stamped (`first_answered_at`); until
 then it is due at received + the contract's `email_max_seconds` (24 h, calendar time)."""
 
@@ -22,11 +22,12 @@ from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from helpdesk.calendar import TOKYO
-from helpdesk.ingest.mail.parse import sanitize_html
+from helpdesk.clock import TOKYO, Month
+from helpdesk.inquiries.selectors import inquiry_search
+from helpdesk.mail.parse.message import sanitize_html
+from helpdesk.mail.selectors import mail_real_answers
 from helpdesk.models import Attachment, AuditEvent, Call, EmailMessage, Escalation, Inquiry, InquiryNote, Role
-from helpdesk.selectors.inquiries import inquiry_search
-from kpi.metrics import EMAIL_CHANNELS, Month, real_answers
+from kpi.metrics import EMAIL_CHANNELS
 from kpi.selectors import kpi_target_for
 
 OPEN_STATUSES = (
@@ -79,7 +80,7 @@ def mail_target_seconds(*, now: dt.datetime | None = None) -> int:
 
 
 def _has_real_answer() -> Exists:
-    return Exists(real_answers().filter(inquiry=OuterRef("pk")))
+    return Exists(mail_real_answers().filter(inquiry=OuterRef("pk")))
 
 
 def _handed_to_section() -> Exists:
@@ -102,7 +103,7 @@ def with_mail_due(queryset: QuerySet[Inquiry]) -> QuerySet[Inquiry]:
     scan of every answer ever sent), evaluated by CASE only for such rows and only for the
     rows of the page (after the LIMIT): one index probe each."""
     candidate = Q(channel__in=EMAIL_CHANNELS, first_answered_at__isnull=True, status__in=OPEN_STATUSES)
-    answer = real_answers().filter(inquiry=OuterRef("pk")).order_by().values("id")[:1]
+    answer = mail_real_answers().filter(inquiry=OuterRef("pk")).order_by().values("id")[:1]
     section = (
         Escalation.objects.filter(inquiry=OuterRef("pk"), target__in=Escalation.RESPONSIBLE_SECTION_TARGETS)
         .order_by()

@@ -1,4 +1,4 @@
-"""Writes the desk composes from the existing services (helpdesk.services.*): nothing here
+"""Writes the desk composes from the existing services (helpdesk.*.services): nothing here
 decides a business rule of its own, it only runs several of them in one transaction.
 
 - `desk_reply`: the reply box. The API's reply takes no version; the desk's form does
@@ -14,9 +14,9 @@ from django.db import transaction
 from faq.models import FaqEntry
 from faq.services import faq_usage_record
 from helpdesk.errors import ConflictError
+from helpdesk.inquiries.services import inquiry_complete_wrapup, inquiry_transition, inquiry_update
+from helpdesk.mail.outbox import mail_reply_create
 from helpdesk.models import EmailMessage, Inquiry
-from helpdesk.services.inquiries import inquiry_complete_wrapup, inquiry_transition, inquiry_update
-from helpdesk.services.outbox import mail_reply_create
 
 
 def _check_version(inquiry: Inquiry, expected_version: int | None) -> None:

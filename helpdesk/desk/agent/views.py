@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from faq.selectors import faq_entry_suggestions
 from helpdesk import pii
-from helpdesk.api.serializers import INQUIRY_PII_FIELDS
+from helpdesk.audit import audit_pii_view
 from helpdesk.desk.agent import forms as f
 from helpdesk.desk.agent import selectors as sel
 from helpdesk.desk.agent.services import desk_reply, desk_wrapup
@@ -29,14 +29,14 @@ from helpdesk.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from helpdesk.escalations.services import escalation_create
+from helpdesk.inquiries.notes import inquiry_note_add
+from helpdesk.inquiries.serializers import INQUIRY_PII_FIELDS
+from helpdesk.inquiries.services import inquiry_assign, inquiry_transition
 from helpdesk.models import Call, Inquiry
+from helpdesk.phone.linking import call_log_inquiry
+from helpdesk.phone.selectors import call_by_call_id, call_latest_for_agent
 from helpdesk.roles import is_supervisor
-from helpdesk.selectors.calls import call_by_call_id, call_latest_for_agent
-from helpdesk.services.audit import audit_pii_view
-from helpdesk.services.calls import call_log_inquiry
-from helpdesk.services.escalations import escalation_create
-from helpdesk.services.inquiries import inquiry_assign, inquiry_transition
-from helpdesk.services.notes import inquiry_note_add
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:

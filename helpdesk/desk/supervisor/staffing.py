@@ -17,8 +17,7 @@ from typing import Any
 from django.core.cache import cache
 from django.utils import timezone
 
-from helpdesk.calendar import TOKYO
-from kpi.metrics import Month
+from helpdesk.clock import TOKYO, Month
 from kpi.staffing.models import slot_of, slot_start
 from kpi.staffing.plan import PlanError, staffing_plan
 from kpi.today import Day, answering_agents_by_slot

@@ -15,14 +15,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.complaints.services import complaint_classify, complaint_record
 from helpdesk.desk.permissions import supervisor_required
 from helpdesk.desk.supervisor import selectors
 from helpdesk.desk.supervisor.cache import cached, data_version, invalidate
 from helpdesk.desk.supervisor.staffing import staffing_panel
 from helpdesk.errors import ApplicationError
+from helpdesk.escalations.services import escalation_create, escalation_forward, escalation_record_return
 from helpdesk.models import Complaint, Escalation, Inquiry
-from helpdesk.services.complaints import complaint_classify, complaint_record
-from helpdesk.services.escalations import escalation_create, escalation_forward, escalation_record_return
 from kpi.today import Day
 
 # How often the live panels refresh (DESK_SUPERVISOR_POLL_SECONDS; the browser test shortens it).

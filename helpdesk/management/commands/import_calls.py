@@ -1,6 +1,6 @@
 """python manage.py import_calls FILE... [--format generic|asterisk] [--encoding cp932]
 
-Parses arguments and runs `helpdesk.services.calls.calls_import_run`, the same service
+Parses arguments and runs `helpdesk.phone.importer.calls_import_run`, the same service
 behind the API upload and the Celery task. Prints
 `N read, N created, N updated, N unchanged, N rejected` (and, for Asterisk, what happened
 to calls); rejects go to stderr with file, line and reason. A progress bar is shown when
@@ -10,11 +10,11 @@ rows rejected)."""
 import sys
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from helpdesk.ingest.calls_csv import FileError, normalise_encoding
+from helpdesk.imports.services import import_run_start
 from helpdesk.management.base import Failed, HelpdeskCommand, UsageError, describe_os_error, readable_files
 from helpdesk.models import ImportRun
-from helpdesk.services.calls import calls_import_run
-from helpdesk.services.imports import import_run_start
+from helpdesk.phone.importer import calls_import_run
+from helpdesk.phone.parse_generic import FileError, normalise_encoding
 
 
 class Command(HelpdeskCommand):
@@ -47,7 +47,7 @@ class Command(HelpdeskCommand):
         bar = None
         progress = None
         if self.stdout.isatty() and options.get("verbosity", 1) > 0:
-            from tqdm import tqdm
+            from tqdm import tqdm  # only for a terminal: not loaded by the worker or the API
 
             bar = tqdm(total=0, unit=" lines", unit_scale=True, file=sys.stderr, desc="import_calls")
 

@@ -5,8 +5,8 @@ prints `N read, N created, N updated, N unchanged, N rejected`, rejects on stder
 that does not exist is a reject (the other paths still import). Exit codes: docs/commands.md
 (0 ok, 1 failed, nothing read or everything rejected, 2 bad argument, 3 some rejected)."""
 
+from helpdesk.mail.intake import mail_import_paths
 from helpdesk.management.base import HelpdeskCommand
-from helpdesk.services.mail import mail_import_paths
 
 
 class Command(HelpdeskCommand):

@@ -10,9 +10,9 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 
 from helpdesk.handover.services import file_size, records_import
+from helpdesk.imports.services import import_run_start
 from helpdesk.management.base import HelpdeskCommand, UsageError, readable_files
 from helpdesk.models import ImportRun
-from helpdesk.services.imports import import_run_start
 
 
 class Command(HelpdeskCommand):

@@ -2,8 +2,8 @@
 built from helpdesk/demo_data/inquiries_dev.jsonl (the labelled dev set, also in tests/data/faq/).
 Exit codes: docs/commands.md (0 ok, 1 failed, 2 bad argument)."""
 
+from helpdesk.demo.seed import demo_seed
 from helpdesk.management.base import HelpdeskCommand, UsageError
-from helpdesk.services.demo import demo_seed
 
 
 class Command(HelpdeskCommand):

@@ -1,11 +1,11 @@
 """python manage.py sweep_import_runs — give up on import runs whose worker is gone.
 
-The Celery beat task `helpdesk.tasks.imports.import_runs_sweep_task` does the same every five
+The Celery beat task `helpdesk.imports.tasks.import_runs_sweep_task` does the same every five
 minutes; the command is for a site without beat, or to do it now. Exit codes: docs/commands.md
 (0 swept, 1 failed, 3 some pending runs could not be queued again: the broker is down)."""
 
+from helpdesk.imports.services import import_runs_sweep
 from helpdesk.management.base import ExitCode, HelpdeskCommand
-from helpdesk.services.imports import import_runs_sweep
 
 
 class Command(HelpdeskCommand):

@@ -6,8 +6,8 @@ intact, 1 a link is broken (the first one is named on stderr) or the check could
 
 from django.apps import apps
 
+from helpdesk.audit import audit_chain_verify
 from helpdesk.management.base import ExitCode, HelpdeskCommand
-from helpdesk.services.audit import audit_chain_verify
 
 
 class Command(HelpdeskCommand):

@@ -4,9 +4,9 @@ Exit codes: docs/commands.md (0 ok, 1 failed, 2 a month that does not exist or i
 
 import json
 
+from helpdesk.clock import Month
 from helpdesk.management.base import HelpdeskCommand, UsageError
 from kpi import display, selectors
-from kpi.metrics import Month
 
 
 class Command(HelpdeskCommand):

@@ -3,7 +3,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kpi.metrics import Month
+from helpdesk.clock import Month
 from kpi.staffing.plan import BASES, PlanError, WhatIf, staffing_plan
 
 

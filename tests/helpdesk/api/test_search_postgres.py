@@ -5,8 +5,8 @@ Django's plain icontains would not be — the reason for the trgm_icontains look
 import pytest
 from django.db import connection
 
+from helpdesk.inquiries.selectors import inquiry_list, inquiry_search
 from helpdesk.models import Inquiry
-from helpdesk.selectors.inquiries import inquiry_list, inquiry_search
 from tests.factories import InquiryFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from helpdesk.imports.services import import_run_finish, import_run_reject, import_run_start
 from helpdesk.models import AuditEvent, ImportRun, Inquiry
-from helpdesk.services.imports import import_run_finish, import_run_reject, import_run_start
 from tests.factories import InquiryFactory
 from tests.helpdesk.handover.conftest import jsonl
 
@@ -88,7 +88,7 @@ def test_import_run_status_shows_progress_and_is_limited_to_its_owner_or_admins(
     run = import_run_start(kind=ImportRun.Kind.CALLS_GENERIC, source_name="calls.csv", created_by=agent, total=200)
     for line in (5, 3):
         import_run_reject(run=run, source_name="calls.csv", line=line, reason="bad outcome", raw=b"a,b")
-    from helpdesk.services.imports import import_run_progress
+    from helpdesk.imports.services import import_run_progress
 
     import_run_progress(run=run, done=50)
 
@@ -112,8 +112,8 @@ def test_import_run_status_shows_progress_and_is_limited_to_its_owner_or_admins(
 
 
 def test_task_with_a_missing_upload_fails_the_run_instead_of_leaving_it_pending(tmp_path):
-    from helpdesk.services.imports import import_run_create_pending
-    from helpdesk.tasks.handover import handover_import_file
+    from helpdesk.handover.tasks import handover_import_file
+    from helpdesk.imports.services import import_run_create_pending
 
     run = import_run_create_pending(kind=ImportRun.Kind.RECORDS, source_name="gone.jsonl")
     handover_import_file(run.pk, str(tmp_path / "gone.jsonl"))
@@ -123,8 +123,8 @@ def test_task_with_a_missing_upload_fails_the_run_instead_of_leaving_it_pending(
 
 
 def test_task_does_not_rerun_a_finished_run(tmp_path):
-    from helpdesk.services.imports import import_run_create_pending
-    from helpdesk.tasks.handover import handover_import_file
+    from helpdesk.handover.tasks import handover_import_file
+    from helpdesk.imports.services import import_run_create_pending
 
     path = tmp_path / "f.jsonl"
     path.write_text(jsonl(GOOD), encoding="utf-8")

@@ -10,6 +10,7 @@ import time_machine
 
 from helpdesk.handover import bulk, services
 from helpdesk.handover.services import records_import
+from helpdesk.imports.services import import_run_start
 from helpdesk.models import (
     AuditEvent,
     Call,
@@ -21,7 +22,6 @@ from helpdesk.models import (
     Inquiry,
     SecurityIncident,
 )
-from helpdesk.services.imports import import_run_start
 from tests.helpdesk.handover.conftest import empty_database, export_text, jsonl, snapshot
 from tests.helpdesk.handover.test_forward_references import RAW
 from tests.helpdesk.handover.test_import_rejects import CALL, HEADER, INQUIRY

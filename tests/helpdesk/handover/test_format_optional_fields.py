@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from helpdesk.clock import Month
+from helpdesk.complaints.services import complaint_classify
 from helpdesk.models import Complaint, ImportReject, SecurityIncident, ServiceHours
-from helpdesk.services.complaints import complaint_classify
-from kpi.metrics import Month
 from kpi.selectors import kpi_month_compute
 from tests.helpdesk.handover.conftest import empty_database, export_text, import_file, jsonl
 

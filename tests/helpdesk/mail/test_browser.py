@@ -5,7 +5,7 @@ import os
 import pytest
 from django.core.cache import cache
 
-from helpdesk.ingest.mail.parse import parse_message
+from helpdesk.mail.parse.message import parse_message
 from helpdesk.models import Inquiry
 from tests.helpdesk.mail import builders as b
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.ingest.mail.sources import MAX_LINE_BYTES, iter_mbox
+from helpdesk.mail.intake import mail_import_paths
+from helpdesk.mail.parse.sources import MAX_LINE_BYTES, iter_mbox
 from helpdesk.models import EmailMessage, ImportReject
-from helpdesk.services.mail import mail_import_paths
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "mail"
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from helpdesk.ingest.mail import imap as intake
+from helpdesk.mail import imap as intake
 from helpdesk.models import EmailMessage, ImapMailbox, ImapReceipt, Inquiry
 from tests.helpdesk.mail import builders as b
 
@@ -210,7 +210,7 @@ def test_new_uidvalidity_starts_over_without_duplicates(mailbox):
 def test_overlapping_runs_are_refused(mailbox, settings):
     from django.core.cache import cache
 
-    from helpdesk.tasks.mail import mail_poll_imap as task
+    from helpdesk.mail.tasks import mail_poll_imap as task
 
     settings.HELPDESK_IMAP = mailbox.config()
     cache.add(intake.LOCK_KEY, "someone-else", timeout=60)
@@ -233,7 +233,7 @@ def test_not_mail_is_left_unmarked_and_the_rest_goes_on(mailbox):
 KILLED_INTAKE = """
 import json, os, time, django
 django.setup()
-from helpdesk.ingest.mail.imap import mail_poll_imap
+from helpdesk.mail.imap import mail_poll_imap
 mail_poll_imap(config=json.loads(os.environ["IMAP_CONFIG"]), after_commit=lambda uid: time.sleep(0.05))
 """
 

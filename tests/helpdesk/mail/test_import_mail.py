@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from helpdesk.ingest.mail.sources import iter_mbox
+from helpdesk.mail.parse.sources import iter_mbox
 from helpdesk.models import EmailMessage, ImportReject, ImportRun, Inquiry
 from tests.helpdesk.mail import builders as b
 
@@ -94,8 +94,8 @@ def test_upload_api_runs_the_import_task(
 
 
 def test_attachment_download_is_staff_only_and_audited(api, agent, reviewer):
+    from helpdesk.mail.intake import mail_store
     from helpdesk.models import AuditEvent
-    from helpdesk.services.mail import mail_store
 
     raw = (
         b"From: a@example.com\r\nMessage-ID: <att@x>\r\nSubject: s\r\n"

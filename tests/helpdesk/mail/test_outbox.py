@@ -7,9 +7,9 @@ from email import policy
 import pytest
 import time_machine
 
+from helpdesk.mail.intake import mail_store
+from helpdesk.mail.sender import outbox_backoff, outbox_release_stale, outbox_send, outbox_send_due
 from helpdesk.models import AuditEvent, EmailMessage, Inquiry
-from helpdesk.services.mail import mail_store
-from helpdesk.services.outbox import outbox_backoff, outbox_release_stale, outbox_send, outbox_send_due
 from tests.factories import PhoneInquiryFactory
 from tests.helpdesk.mail import builders as b
 
@@ -102,7 +102,7 @@ def test_backoff_is_exponential_and_capped():
 
 
 def test_a_sender_that_died_mid_send_is_not_retried_automatically(question, agent):
-    from helpdesk.services.outbox import mail_reply_create
+    from helpdesk.mail.outbox import mail_reply_create
 
     with time_machine.travel(NOW, tick=False):
         message = mail_reply_create(inquiry=question, actor=agent, body="回答")
@@ -115,7 +115,7 @@ def test_a_sender_that_died_mid_send_is_not_retried_automatically(question, agen
 
 
 def test_requeue_after_failure(api, agent, question, smtp_server, django_capture_on_commit_callbacks):
-    from helpdesk.services.outbox import mail_reply_create
+    from helpdesk.mail.outbox import mail_reply_create
 
     message = mail_reply_create(inquiry=question, actor=agent, body="回答")
     EmailMessage.objects.filter(pk=message.pk).update(send_status="failed", send_next_attempt_at=None)
@@ -127,7 +127,7 @@ def test_requeue_after_failure(api, agent, question, smtp_server, django_capture
 
 
 def test_acknowledgement_is_auto_and_never_an_answer(question, smtp_server, django_capture_on_commit_callbacks):
-    from helpdesk.services.outbox import outbox_acknowledge
+    from helpdesk.mail.outbox import outbox_acknowledge
 
     with django_capture_on_commit_callbacks(execute=True):
         ack = outbox_acknowledge(inquiry=question, in_reply_to=question.source_message)

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from helpdesk.ingest.mail.parse import NotAMailMessage, parse_message, sanitize_html
+from helpdesk.mail.parse.message import NotAMailMessage, parse_message, sanitize_html
 from tests.helpdesk.mail import builders as b
 
 TOKYO = dt.timezone(dt.timedelta(hours=9))

@@ -7,9 +7,9 @@ from email import policy
 
 import pytest
 
-from helpdesk.ingest.mail.parse import parse_message
+from helpdesk.mail.intake import mail_store
+from helpdesk.mail.parse.message import parse_message
 from helpdesk.models import AuditEvent, EmailMessage
-from helpdesk.services.mail import mail_store
 
 pytestmark = pytest.mark.django_db
 

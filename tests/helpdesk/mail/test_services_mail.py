@@ -5,8 +5,8 @@ import itertools
 
 import pytest
 
+from helpdesk.mail.intake import mail_store
 from helpdesk.models import AuditEvent, EmailMessage, Inquiry
-from helpdesk.services.mail import mail_store
 from tests.factories import InquiryFactory
 from tests.helpdesk.mail import builders as b
 

@@ -6,8 +6,8 @@ import time
 import pytest
 from django.db import connection
 
+from helpdesk.mail.intake import mail_store
 from helpdesk.models import EmailMessage
-from helpdesk.services.mail import mail_store
 from tests.helpdesk.mail import builders as b
 from tests.helpdesk.mail.test_imap import Mailbox, _messages
 
@@ -50,9 +50,9 @@ def test_outbox_and_imap_tasks_in_a_real_worker(imap_env, celery_worker, api, ag
     one session: a second start in the same process gets no ping)."""
     from django.contrib.auth.models import Group
 
+    from helpdesk.mail.tasks import mail_poll_imap
     from helpdesk.models import Role
     from helpdesk.roles import assign_roles
-    from helpdesk.tasks.mail import mail_poll_imap
 
     # Earlier transactional tests flush the role groups the migrations created.
     for role in Role.values:

@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
+from helpdesk.audit import audit_record
 from helpdesk.models import AuditEvent, Call, Complaint, Escalation, Inquiry, SecurityIncident
-from helpdesk.services.audit import audit_record
 from tests.factories import (
     CallFactory,
     ComplaintFactory,

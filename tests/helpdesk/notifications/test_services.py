@@ -8,6 +8,12 @@ import time_machine
 from django.core import mail
 
 from helpdesk.errors import NotFoundError
+from helpdesk.escalations.services import escalation_create, escalation_record_return
+from helpdesk.inquiries.services import inquiry_assign
+from helpdesk.mail import sender
+from helpdesk.mail.intake import mail_store
+from helpdesk.mail.outbox import mail_reply_create
+from helpdesk.mail.sender import outbox_release_stale, outbox_send
 from helpdesk.models import EmailMessage, Escalation, Inquiry, Notification
 from helpdesk.notifications.services import (
     notification_mark_all_read,
@@ -15,11 +21,6 @@ from helpdesk.notifications.services import (
     notification_preference_set,
     notify,
 )
-from helpdesk.services import outbox
-from helpdesk.services.escalations import escalation_create, escalation_record_return
-from helpdesk.services.inquiries import inquiry_assign
-from helpdesk.services.mail import mail_store
-from helpdesk.services.outbox import mail_reply_create, outbox_release_stale, outbox_send
 from tests.factories import InquiryFactory, PhoneInquiryFactory, UserFactory, tokyo
 from tests.helpdesk.mail import builders as b
 
@@ -154,14 +155,14 @@ class _DownBackend:
 
 @pytest.fixture
 def smtp_down(monkeypatch):
-    monkeypatch.setattr(outbox, "get_connection", lambda **kw: _DownBackend())
+    monkeypatch.setattr(sender, "get_connection", lambda **kw: _DownBackend())
 
 
 def test_a_reply_the_outbox_gives_up_on_tells_the_assignee_once(agent, smtp_down):
     inquiry = InquiryFactory(assigned_to=agent)
     message = mail_reply_create(inquiry=inquiry, actor=agent, body="回答します。")
 
-    for _ in range(outbox.MAX_ATTEMPTS - 1):  # retried with back-off: nothing to tell yet
+    for _ in range(sender.MAX_ATTEMPTS - 1):  # retried with back-off: nothing to tell yet
         assert outbox_send(pk=message.pk, force=True).send_next_attempt_at is not None
     assert not Notification.objects.exists()
 
@@ -175,7 +176,7 @@ def test_a_reply_the_outbox_gives_up_on_tells_the_assignee_once(agent, smtp_down
 def test_a_failed_reply_on_an_unassigned_inquiry_tells_whoever_wrote_it(agent, smtp_down):
     inquiry = InquiryFactory()
     message = mail_reply_create(inquiry=inquiry, actor=agent, body="回答します。")
-    EmailMessage.objects.filter(pk=message.pk).update(send_attempts=outbox.MAX_ATTEMPTS - 1)
+    EmailMessage.objects.filter(pk=message.pk).update(send_attempts=sender.MAX_ATTEMPTS - 1)
 
     outbox_send(pk=message.pk, force=True)
 

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from helpdesk.imports.services import import_run_start
 from helpdesk.models import ImportRun
-from helpdesk.services.calls import calls_import_run
-from helpdesk.services.imports import import_run_start
+from helpdesk.phone.importer import calls_import_run
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "calls"
 

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from helpdesk.ingest.asterisk import Coverage, build_call, detect_kind, parse_queue_log_line, read_cdr
-from helpdesk.ingest.records import RowError
 from helpdesk.models import AsteriskCdr, AsteriskQueueEvent, Call, ImportReject, ImportRun
+from helpdesk.phone.parse_asterisk import Coverage, build_call, detect_kind, parse_queue_log_line, read_cdr
+from helpdesk.phone.records import RowError
 from tests.factories import tokyo
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,10 @@ import tracemalloc
 
 import pytest
 
-from helpdesk.ingest.asterisk import read_queue_log
-from helpdesk.ingest.calls_csv import COLUMNS, Reject, iter_rows
-from helpdesk.ingest.lines import MAX_LINE_BYTES, REJECT_EXCERPT_BYTES
+from helpdesk.imports.lines import MAX_LINE_BYTES, REJECT_EXCERPT_BYTES
 from helpdesk.models import Call, ImportReject, ImportRun
+from helpdesk.phone.parse_asterisk import read_queue_log
+from helpdesk.phone.parse_generic import COLUMNS, Reject, iter_rows
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from helpdesk.models import AuditEvent, CalendarDay, ServiceHours
-from helpdesk.services.calls import calls_reclassify_service_hours
+from helpdesk.phone.reclassify import calls_reclassify_service_hours
 from tests.factories import CallFactory, tokyo
 
 pytestmark = pytest.mark.django_db

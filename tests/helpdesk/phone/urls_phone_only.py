@@ -1,3 +1,3 @@
 from django.urls import include, path
 
-urlpatterns = [path("api/", include("helpdesk.api.phone_urls"))]
+urlpatterns = [path("api/", include("helpdesk.phone.urls"))]

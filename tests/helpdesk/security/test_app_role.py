@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from helpdesk.audit import audit_chain_verify, audit_record
 from helpdesk.models import AuditEvent
-from helpdesk.services.audit import audit_chain_verify, audit_record
 
 GRANTS = Path(__file__).resolve().parents[3] / "scripts" / "app_role.sql"
 

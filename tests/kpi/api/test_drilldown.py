@@ -174,8 +174,8 @@ def test_email_answered_state_agrees_with_the_response_time():
     """`answered` (what the state filter reads, without the answer lookup) is exactly
     `response_s IS NOT NULL`: mail answers, answers by other channels, acknowledgements and
     unsent outbox mail."""
+    from helpdesk.clock import Month
     from helpdesk.models import EmailMessage
-    from kpi.metrics import Month
     from kpi.selectors import drill_emails
     from tests.factories.kpi import answer_mail
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from helpdesk.calendar import TOKYO
+from helpdesk.clock import TOKYO
 from helpdesk.models import Call
 from tests.kpi.staffing import sim
 

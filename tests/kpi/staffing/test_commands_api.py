@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from helpdesk.calendar import TOKYO
+from helpdesk.clock import TOKYO
 from helpdesk.models import Call
 from kpi.staffing.erlang import erlang_a, erlang_c
 from kpi.staffing.models import RosterSlot

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from faq.models import ClusterRun, IvrAnnouncement, SurgeAlert, TopicCluster
-from helpdesk.calendar import TOKYO
+from helpdesk.clock import TOKYO, Month
 from helpdesk.models import Call
-from kpi.metrics import Month
 from kpi.staffing.plan import staffing_plan
 from kpi.staffing.selectors import ivr_deflection
 from tests.factories import InquiryFactory

@@ -6,10 +6,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from helpdesk.calendar import TOKYO, load_service_calendar
+from helpdesk.calendar import load_service_calendar
+from helpdesk.clock import TOKYO, Month
 from helpdesk.models import Call
 from kpi import metrics
-from kpi.metrics import Month
 from kpi.staffing import selectors
 from kpi.staffing.erlang import agents_needed
 from kpi.staffing.models import RosterSlot, StaffingCost

@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from faq.models import FaqEntry
+from helpdesk.imports.services import import_run_create_pending
 from helpdesk.models import ImportRun
-from helpdesk.services.imports import import_run_create_pending
 from tests.factories import InquiryFactory, UserFactory
 from tests.factories.faq import FaqEntryFactory, IvrAnnouncementFactory, TopicClusterFactory
 

@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from helpdesk.clock import Month
 from helpdesk.models import AuditEvent, CalendarDay, Call, ServiceHours
-from kpi.metrics import Month
 from kpi.models import FiscalMonthPeriod, KpiTarget
 from kpi.services import kpi_snapshot_publish
 from tests.factories import CallFactory, tokyo

@@ -5,8 +5,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from helpdesk.imports.services import import_run_create_pending
 from helpdesk.models import Call, ImportRun
-from helpdesk.services.imports import import_run_create_pending
 
 pytestmark = pytest.mark.django_db
 

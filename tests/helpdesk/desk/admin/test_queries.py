@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from helpdesk.imports.services import import_run_create_pending
 from helpdesk.models import ImportReject, ImportRun
-from helpdesk.services.imports import import_run_create_pending
 from tests.factories import InquiryFactory, UserFactory
 from tests.factories.faq import FaqEntryFactory, IvrAnnouncementFactory, SurgeAlertFactory, TopicClusterFactory
 from tests.factories.kpi import KpiTargetFactory

@@ -4,8 +4,8 @@
 import pytest
 
 from faq.models import FaqUsage
+from helpdesk.inquiries.services import inquiry_assign, inquiry_transition
 from helpdesk.models import AuditEvent, EmailMessage, Escalation, Inquiry, InquiryNote
-from helpdesk.services.inquiries import inquiry_assign, inquiry_transition
 from tests.factories import InquiryFactory
 
 pytestmark = pytest.mark.usefixtures("frozen")

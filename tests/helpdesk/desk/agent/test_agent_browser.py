@@ -148,7 +148,7 @@ def test_a_conflict_is_shown_plainly_and_the_text_is_kept(desk_page, live_server
     page.goto(f"{live_server.url}/desk/inquiries/{inquiry.ref}/")
     page.fill("#reply-body", "書きかけの長い回答です。")
     # Meanwhile a supervisor takes the inquiry.
-    from helpdesk.services.inquiries import inquiry_assign
+    from helpdesk.inquiries.services import inquiry_assign
 
     sv = UserFactory(username="sv9", roles=["supervisor"])
     inquiry_assign(inquiry=inquiry, actor=sv, assignee=sv)

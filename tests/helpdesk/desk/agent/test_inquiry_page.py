@@ -5,10 +5,10 @@ import datetime as dt
 
 import pytest
 
+from helpdesk.escalations.services import escalation_create, escalation_record_return
+from helpdesk.inquiries.notes import inquiry_note_add
+from helpdesk.inquiries.services import inquiry_transition
 from helpdesk.models import Attachment, AuditEvent, EmailMessage, Escalation, Inquiry
-from helpdesk.services.escalations import escalation_create, escalation_record_return
-from helpdesk.services.inquiries import inquiry_transition
-from helpdesk.services.notes import inquiry_note_add
 from tests.factories import EmailMessageFactory, InquiryFactory, PhoneInquiryFactory
 from tests.helpdesk.desk.agent.conftest import NOW
 

@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from helpdesk.escalations.services import escalation_create
+from helpdesk.inquiries.notes import inquiry_note_add
 from helpdesk.models import Attachment, EmailMessage, Escalation
-from helpdesk.services.escalations import escalation_create
-from helpdesk.services.notes import inquiry_note_add
 from tests.factories import EmailMessageFactory, InquiryFactory
 from tests.helpdesk.desk.agent.conftest import NOW
 

@@ -8,9 +8,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from helpdesk.clock import Month
 from helpdesk.models import AgentProfile, Call, Complaint, Escalation, Inquiry
 from kpi import selectors as kpi_selectors
-from kpi.metrics import Month
 from kpi.staffing.models import RosterSlot
 from tests.factories import (
     CallFactory,

@@ -1,0 +1,1 @@
+"""Staff accounts: API tokens, staff users, the token endpoint."""

@@ -1,0 +1,48 @@
+"""Serializer fields shared by every API: record datetimes, blankable emails, local times, user refs."""
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+User = get_user_model()
+
+
+# Before 1888 Tokyo kept local mean time (+09:18:59), which no RFC 3339 date-time can state:
+# a record time that old is a typo, refused with the field named rather than echoed back in
+# an offset the published schema (and most clients) cannot parse.
+EARLIEST_RECORD_TIME = dt.datetime(1900, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+
+
+class RecordDateTimeField(serializers.DateTimeField):
+    """A record's moment (arrival, answer, occurrence…): from 1900 on."""
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        if parsed < EARLIEST_RECORD_TIME:
+            raise serializers.ValidationError("1900年より前の日時は指定できません。")
+        return parsed
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0}]})
+class BlankableEmailField(serializers.EmailField):
+    """An e-mail address or "" (no address given): the schema says both, as the data has both."""
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+        "example": "09:00:00",
+        "description": "東京時間の時刻（時差なし）",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time of day in Tokyo. OpenAPI's `format: time` (RFC 3339 full-time) demands
+    a UTC offset that an opening hour does not have, so the schema states the real shape."""
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)

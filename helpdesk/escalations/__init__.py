@@ -1,0 +1,1 @@
+"""Escalations to the ministry desk and their return."""

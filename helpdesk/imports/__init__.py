@@ -1,0 +1,1 @@
+"""Import runs: the ImportRun lifecycle, upload → run → enqueue, the sweeper, /api/import-runs/."""

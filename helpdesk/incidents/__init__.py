@@ -1,0 +1,1 @@
+"""Security incidents (personal-data leaks and the like)."""

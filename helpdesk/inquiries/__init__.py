@@ -1,0 +1,1 @@
+"""Inquiries: the record every channel feeds (services, selectors, filters, API, routes)."""

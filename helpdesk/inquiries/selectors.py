@@ -1,0 +1,38 @@
+"""Reads of inquiries. The list query joins what every row shows (assignee) so an API
+page costs the same number of queries whatever its size."""
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from helpdesk.models import Inquiry
+from helpdesk.search import text_search_q
+
+SEARCH_FIELDS = ("search_text",)
+
+
+def inquiry_list(*, user=None) -> QuerySet[Inquiry]:
+    """Base queryset of the inquiry list; filtering is the FilterSet's job (helpdesk.api.filters).
+    Staff operators see every inquiry: the center works one shared queue."""
+    return Inquiry.objects.select_related("assigned_to").order_by("-received_at", "-id")
+
+
+def inquiry_search(*, queryset: QuerySet[Inquiry], q: str) -> QuerySet[Inquiry]:
+    return queryset.filter(text_search_q(q, SEARCH_FIELDS))
+
+
+def inquiry_get(*, ref: str) -> Inquiry:
+    return get_object_or_404(
+        Inquiry.objects.select_related("assigned_to", "call", "source_message", "created_by"), ref=ref
+    )
+
+
+def inquiry_get_or_none(*, ref: str) -> Inquiry | None:
+    return Inquiry.objects.select_related("call").filter(ref=ref).first()
+
+
+def inquiry_by_idempotency_key(*, user, key: str) -> Inquiry | None:
+    return (
+        Inquiry.objects.select_related("assigned_to", "call", "source_message")
+        .filter(created_by=user, idempotency_key=key)
+        .first()
+    )

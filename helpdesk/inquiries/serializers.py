@@ -1,0 +1,173 @@
+"""Inquiry API shapes."""
+
+from rest_framework import serializers
+
+from helpdesk import pii
+from helpdesk.api.fields import BlankableEmailField, RecordDateTimeField, User, UserRefSerializer
+from helpdesk.models import Call, Inquiry
+
+
+class InquiryListSerializer(serializers.ModelSerializer):
+    """One row of the agents' queue. Contact details are masked; the body is not sent."""
+
+    assigned_to = UserRefSerializer(read_only=True, allow_null=True)
+    requester_name = serializers.SerializerMethodField()
+    requester_email = serializers.SerializerMethodField()
+    requester_phone = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Inquiry
+        fields = [
+            "ref",
+            "channel",
+            "status",
+            "category",
+            "subject",
+            "requester_name",
+            "requester_email",
+            "requester_phone",
+            "assigned_to",
+            "received_at",
+            "first_answered_at",
+            "wrapup_completed_at",
+            "resolved_at",
+            "version",
+        ]
+        read_only_fields = fields
+
+    def get_requester_name(self, obj) -> str:
+        return pii.mask_name(obj.requester_name)
+
+    def get_requester_email(self, obj) -> str:
+        return pii.mask_email(obj.requester_email)
+
+    def get_requester_phone(self, obj) -> str:
+        return pii.mask_phone(obj.requester_phone)
+
+
+class InquiryDetailSerializer(serializers.ModelSerializer):
+    """The full record, personal information included (staff operators only, audit-logged)."""
+
+    assigned_to = UserRefSerializer(read_only=True, allow_null=True)
+    call_id = serializers.CharField(source="call.call_id", read_only=True, allow_null=True, default=None)
+    source_message_id = serializers.IntegerField(read_only=True, allow_null=True)
+    requester_email = BlankableEmailField(read_only=True)
+
+    class Meta:
+        model = Inquiry
+        fields = [
+            "ref",
+            "channel",
+            "status",
+            "category",
+            "subject",
+            "body",
+            "resolution",
+            "ministry_guidance",
+            "requester_name",
+            "requester_email",
+            "requester_phone",
+            "requester_organization",
+            "assigned_to",
+            "call_id",
+            "source_message_id",
+            "received_at",
+            "first_answered_at",
+            "wrapup_completed_at",
+            "resolved_at",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+# The contact fields an inquiry's detail view reveals (recorded in the VIEW_PII audit row).
+INQUIRY_PII_FIELDS = ("requester_name", "requester_email", "requester_phone", "requester_organization", "body")
+
+
+class InquiryCreateSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Inquiry.Channel.choices)
+    received_at = RecordDateTimeField(required=False, help_text="省略時は現在時刻（電話で通話指定時は着信時刻）")
+    subject = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    body = serializers.CharField(required=False, allow_blank=True, default="")
+    category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    resolution = serializers.CharField(required=False, allow_blank=True, default="")
+    ministry_guidance = serializers.BooleanField(required=False, default=False)
+    requester_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    requester_email = BlankableEmailField(max_length=254, required=False, allow_blank=True, default="")
+    requester_phone = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    requester_organization = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    call_id = serializers.SlugRelatedField(
+        slug_field="call_id",
+        queryset=Call.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="電話の問い合わせを記録する通話（PBXの通話ID）",
+    )
+    assigned_to = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True, default=None
+    )
+
+
+class InquiryUpdateSerializer(serializers.Serializer):
+    """PATCH body. `version` (the version read) is required unless the request sends
+    `If-Match: "v<version>"`."""
+
+    version = serializers.IntegerField(min_value=1, required=False)
+    subject = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    body = serializers.CharField(required=False, allow_blank=True)
+    category = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    resolution = serializers.CharField(required=False, allow_blank=True)
+    ministry_guidance = serializers.BooleanField(required=False)
+    requester_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    requester_email = BlankableEmailField(max_length=254, required=False, allow_blank=True)
+    requester_phone = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    requester_organization = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reason = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, default="", help_text="契約指標に関わる項目を変える理由"
+    )
+
+    def validate(self, attrs):
+        # A PATCH of `status` or `assigned_to` must not be silently ignored: those have
+        # their own endpoints (transition, assign) with their own rules.
+        unknown = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["この項目はここでは変更できません（状態は transition、担当者は assign）。"] for name in unknown}
+            )
+        return attrs
+
+
+class InquiryAssignSerializer(serializers.Serializer):
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), allow_null=True, help_text="ユーザーID、null で割当解除"
+    )
+    version = serializers.IntegerField(min_value=1, required=False)
+
+
+class InquiryTransitionSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Inquiry.Status.choices)
+    version = serializers.IntegerField(min_value=1, required=False)
+    at = RecordDateTimeField(required=False, help_text="状態変更の時刻（省略時は現在）")
+
+
+class InquiryCorrectionSerializer(serializers.Serializer):
+    """A supervisor's correction of fields that feed a contract figure. Only the fields
+    sent are corrected; `reason` is required and kept in the audit row."""
+
+    version = serializers.IntegerField(min_value=1, required=False)
+    reason = serializers.CharField(max_length=1000, help_text="訂正の理由（監査ログに記録）")
+    channel = serializers.ChoiceField(choices=Inquiry.Channel.choices, required=False)
+    received_at = RecordDateTimeField(required=False)
+    first_answered_at = RecordDateTimeField(required=False, allow_null=True)
+    wrapup_completed_at = RecordDateTimeField(required=False, allow_null=True)
+    resolved_at = RecordDateTimeField(required=False, allow_null=True)
+    ministry_guidance = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        unknown = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["この項目は訂正の対象ではありません。"] for name in unknown})
+        return attrs

@@ -1,0 +1,1 @@
+"""Mail channel: intake (the one place an email becomes an inquiry), IMAP, outbox, web form, mail API."""

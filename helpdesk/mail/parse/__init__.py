@@ -1,0 +1,1 @@
+"""Pure mail parsing: charsets, messages, threading keys, file sources (no ORM)."""

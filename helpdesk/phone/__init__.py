@@ -1,0 +1,1 @@
+"""Phone channel: PBX files in (generic CSV, Asterisk), call rules, upsert, service hours, calls API."""

@@ -1,0 +1,43 @@
+"""Call API shapes."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from helpdesk import pii
+from helpdesk.models import Call
+
+
+class CallListSerializer(serializers.ModelSerializer):
+    caller = serializers.SerializerMethodField()
+    inquiry = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Call
+        fields = [
+            "call_id",
+            "arrived_at",
+            "caller",
+            "outcome",
+            "in_service_hours",
+            "queue",
+            "queued_at",
+            "answered_at",
+            "ended_at",
+            "agent",
+            "acw_seconds",
+            "source",
+            "inquiry",
+        ]
+        read_only_fields = fields
+
+    def get_caller(self, obj) -> str:
+        return pii.mask_phone(obj.caller)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_inquiry(self, obj):
+        inquiry = getattr(obj, "inquiry", None)  # reverse one-to-one: absent → None
+        return inquiry.ref if inquiry else None
+
+
+class CallDetailSerializer(CallListSerializer):
+    caller = serializers.CharField(read_only=True)

@@ -1,0 +1,413 @@
+"""Generic call CSV adapter: every outcome, every contradiction, encodings, idempotency,
+corrections and service hours."""
+
+import datetime as dt
+import io
+
+import pytest
+
+from helpdesk import db
+from helpdesk.models import AuditEvent, CalendarDay, Call, ImportReject, ImportRun
+from helpdesk.phone import generic
+from helpdesk.phone.parse_generic import COLUMNS, FileError, Parsed, Reject, read_calls_csv
+from tests.factories import tokyo
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ",".join(COLUMNS) + "\n"
+
+
+def parse(text: str, encoding="utf-8"):
+    return list(read_calls_csv(io.BytesIO(text.encode(encoding)), encoding=encoding))
+
+
+def test_every_outcome_and_contradiction_in_the_sample_day(calls_data, run_import):
+    run = run_import([calls_data / "generic_day.csv"])
+
+    assert run.status == ImportRun.Status.DONE
+    assert run.summary() == "18 read, 10 created, 0 updated, 0 unchanged, 8 rejected"
+    outcomes = dict(Call.objects.values_list("call_id", "outcome"))
+    assert outcomes == {
+        "c-001": "answered",
+        "c-002": "ivr_abandoned",
+        "c-003": "queue_abandoned",
+        "c-004": "queue_timeout",
+        "c-005": "queue_exit_key",
+        "c-006": "queue_empty",
+        "c-007": "out_of_hours",
+        "c-008": "ivr_abandoned",
+        "c-009": "answered",
+        "c-010": "queue_abandoned",
+    }
+    rejects = {r.line: r.reason for r in ImportReject.objects.filter(run=run)}
+    assert rejects == {
+        11: "answered call without answered_at",
+        12: "ended_at before arrived_at",
+        13: "unknown outcome 'busy'",
+        14: "answered_at on a call with outcome queue_abandoned",
+        15: "missing call_id",
+        16: "bad timestamp in arrived_at: '2026/10/01 11:50'",
+        17: "wrong column count: expected 10, got 7",
+        18: "undecodable bytes (utf-8) at byte 33",
+    }
+    assert bytes(ImportReject.objects.get(run=run, line=18).raw).startswith(b"c-bad8,")
+
+
+def test_times_naive_are_tokyo_and_offsets_are_kept(calls_data, run_import):
+    run_import([calls_data / "generic_day.csv"])
+    c1, c2, c9 = (Call.objects.get(call_id=i) for i in ("c-001", "c-002", "c-009"))
+    assert c1.answered_at == tokyo(2026, 10, 1, 9, 5, 40)
+    assert c2.arrived_at == tokyo(2026, 10, 1, 10, 0)
+    assert c9.arrived_at == tokyo(2026, 10, 1, 11, 0)  # 02:00Z
+    assert c9.acw_seconds == 45
+    assert c1.connected_seconds == 300
+
+
+def test_service_hours_pbx_verdict_first_then_calendar(calls_data, run_import):
+    run_import([calls_data / "generic_day.csv"])
+    flags = dict(Call.objects.values_list("call_id", "in_service_hours"))
+    assert flags["c-002"] is True  # IVR abandon on a Thursday at 10:00
+    assert flags["c-007"] is False  # the PBX said out of hours
+    assert flags["c-008"] is False  # IVR abandon at 18:00: the calendar says closed
+    assert flags["c-010"] is True  # queued on a Saturday night: the PBX opened the queue
+
+
+def test_reimport_is_a_no_op(calls_data, run_import):
+    run_import([calls_data / "generic_day.csv"])
+    before = list(Call.objects.order_by("call_id").values())
+    audits = AuditEvent.objects.filter(object_type="helpdesk.call").count()
+
+    again = run_import([calls_data / "generic_day.csv"])
+
+    assert again.summary() == "18 read, 0 created, 0 updated, 10 unchanged, 8 rejected"
+    assert list(Call.objects.order_by("call_id").values()) == before
+    assert AuditEvent.objects.filter(object_type="helpdesk.call").count() == audits
+
+
+def test_corrected_row_updates_and_is_audited_without_the_number(tmp_path, run_import):
+    first = tmp_path / "day.csv"
+    first.write_text(
+        HEADER + "x-1,2026-10-01 10:00:00,0312345678,queue_abandoned,egov,2026-10-01 10:00:10,,2026-10-01 10:01:00,,\n"
+    )
+    run_import([first])
+    corrected = tmp_path / "day-reexport.csv"
+    corrected.write_text(
+        HEADER
+        + "x-1,2026-10-01 10:00:00,0399998888,answered,egov,2026-10-01 10:00:10,"
+        + "2026-10-01 10:00:50,2026-10-01 10:05:00,op01,\n"
+    )
+
+    run = run_import([corrected])
+
+    assert run.summary() == "1 read, 0 created, 1 updated, 0 unchanged, 0 rejected"
+    call = Call.objects.get(call_id="x-1")
+    assert (call.outcome, call.agent, call.caller) == ("answered", "op01", "0399998888")
+    audit = AuditEvent.objects.get(object_type="helpdesk.call", object_id="x-1", action="update")
+    assert audit.changes["outcome"] == {"old": "queue_abandoned", "new": "answered"}
+    assert audit.changes["caller"] == {"changed": True}
+    assert "0399998888" not in str(audit.changes) and "0312345678" not in str(audit.changes)
+
+
+def test_same_call_twice_in_a_file_later_row_wins(tmp_path, run_import):
+    f = tmp_path / "dup.csv"
+    f.write_text(
+        HEADER
+        + "d-1,2026-10-01 10:00:00,,ivr_abandoned,,,,2026-10-01 10:00:30,,\n"
+        + "d-1,2026-10-01 10:00:00,,ivr_abandoned,,,,2026-10-01 10:00:40,,\n"
+    )
+    run = run_import([f])
+    assert run.summary() == "2 read, 1 created, 1 updated, 0 unchanged, 0 rejected"
+    assert Call.objects.get(call_id="d-1").ended_at == tokyo(2026, 10, 1, 10, 0, 40)
+
+
+def test_batches_are_streamed(tmp_path, run_import, monkeypatch):
+    monkeypatch.setattr(generic, "BATCH_SIZE", 7)
+    monkeypatch.setattr(generic, "SQL_BATCH_SIZE", 7)
+    f = tmp_path / "many.csv"
+    with f.open("w") as out:
+        out.write(HEADER)
+        for i in range(50):
+            out.write(f"m-{i},2026-10-01 10:{i:02d}:00,,ivr_abandoned,,,,2026-10-01 10:{i:02d}:30,,\n")
+    seen = []
+    run = run_import([f], progress=lambda done, total: seen.append((done, total)))
+    assert run.summary() == "50 read, 50 created, 0 updated, 0 unchanged, 0 rejected"
+    assert run.total == 51 and run.done == 51
+    assert len(seen) >= 7 and seen == sorted(seen)
+
+
+def test_cp932_on_request(calls_data, run_import):
+    run = run_import([calls_data / "generic_cp932.csv"], encoding="cp932")
+    assert run.summary() == "2 read, 2 created, 0 updated, 0 unchanged, 0 rejected"
+    call = Call.objects.get(call_id="sj-001")
+    assert (call.agent, call.queue, call.acw_seconds) == ("山田", "電子政府", 30)
+
+
+def test_cp932_file_read_as_utf8_is_rejected_line_by_line(calls_data, run_import):
+    run = run_import([calls_data / "generic_cp932.csv"])
+    assert run.summary() == "2 read, 0 created, 0 updated, 0 unchanged, 2 rejected"
+    assert set(ImportReject.objects.filter(run=run).values_list("line", flat=True)) == {2, 3}
+
+
+def test_wrong_header_fails_the_file_with_a_reject(tmp_path, run_import):
+    f = tmp_path / "other.csv"
+    f.write_text("id,start,number\n1,2,3\n")
+    run = run_import([f])
+    assert run.status == ImportRun.Status.FAILED
+    assert "header must name exactly the columns" in run.error
+    reject = ImportReject.objects.get(run=run)
+    assert reject.line == 1 and "missing" in reject.reason
+    assert not Call.objects.exists()
+
+
+def test_bom_and_column_order(tmp_path, run_import):
+    cols = list(reversed(COLUMNS))
+    values = dict.fromkeys(COLUMNS, "")
+    values.update(call_id="o-1", arrived_at="2026-10-01 10:00:00", outcome="ivr_abandoned", ended_at="")
+    f = tmp_path / "bom.csv"
+    f.write_bytes(b"\xef\xbb\xbf" + (",".join(cols) + "\n" + ",".join(values[c] for c in cols) + "\n").encode())
+    run = run_import([f])
+    assert run.created == 1
+    assert Call.objects.get(call_id="o-1").arrived_at == tokyo(2026, 10, 1, 10)
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("a,2026-10-01 10:00:00,,answered,q,,2026-10-01 10:00:10,,op,", "answered call without ended_at"),
+        (
+            "a,2026-10-01 10:00:00,,answered,q,,2026-10-01 09:59:00,2026-10-01 10:05:00,op,",
+            "answered_at before arrived_at",
+        ),
+        (
+            "a,2026-10-01 10:00:00,,answered,q,2026-10-01 10:00:30,2026-10-01 10:00:10,2026-10-01 10:05:00,op,",
+            "answered_at before queued_at",
+        ),
+        (
+            "a,2026-10-01 10:00:00,,answered,q,,2026-10-01 10:01:00,2026-10-01 10:00:30,op,",
+            "ended_at before answered_at",
+        ),
+        (
+            "a,2026-10-01 10:00:00,,queue_abandoned,q,2026-10-01 09:59:00,,2026-10-01 10:01:00,,",
+            "queued_at before arrived_at",
+        ),
+        (
+            "a,2026-10-01 10:00:00,,queue_abandoned,q,,,2026-10-01 10:01:00,op,",
+            "agent on a call with outcome queue_abandoned",
+        ),
+        (
+            "a,2026-10-01 10:00:00,,ivr_abandoned,,2026-10-01 10:00:05,,2026-10-01 10:01:00,,",
+            "queued_at on a call with outcome ivr_abandoned",
+        ),
+        (
+            "a,2026-10-01 10:00:00,,ivr_abandoned,,,,2026-10-01 10:01:00,,-5",
+            "acw_seconds is not a whole number of seconds: '-5'",
+        ),
+        ("a,,,ivr_abandoned,,,,,,", "missing arrived_at"),
+        ("a,2026-10-01,,ivr_abandoned,,,,,,", "bad timestamp in arrived_at: '2026-10-01'"),
+        (
+            "a,2026-10-01 10:00:00,,ivr_abandoned,,,,2026-13-01 10:00:00,,",
+            "bad timestamp in ended_at: '2026-13-01 10:00:00'",
+        ),
+        ('a,2026-10-01 10:00:00,,"ivr_abandoned,,,,,,', "malformed CSV: unexpected end of data"),
+    ],
+)
+def test_contradictions_are_rejected_with_the_reason(row, reason):
+    items = parse(HEADER + row + "\n")
+    assert len(items) == 1 and isinstance(items[0], Reject)
+    assert (items[0].line, items[0].reason) == (2, reason)
+
+
+def test_parser_keeps_going_after_a_bad_row():
+    items = parse(
+        HEADER
+        + "a,2026-10-01 10:00:00,,teleported,,,,,,\n"
+        + "\n"
+        + "b,2026-10-01 10:00:00+09:00,,ivr_abandoned,,,,,,\n"
+    )
+    assert [type(i) for i in items] == [Reject, Parsed]
+    assert items[1].line == 4 and items[1].record.arrived_at == dt.datetime(2026, 10, 1, 1, tzinfo=dt.UTC)
+
+
+def test_empty_file_is_a_file_error():
+    with pytest.raises(FileError):
+        parse("")
+
+
+def test_calendar_special_day_is_used_at_import(tmp_path, run_import):
+    CalendarDay.objects.create(date=dt.date(2026, 10, 3), kind="open", opens_at=dt.time(9), closes_at=dt.time(12))
+    f = tmp_path / "sat.csv"
+    f.write_text(HEADER + "s-1,2026-10-03 10:00:00,,ivr_abandoned,,,,2026-10-03 10:00:30,,\n")
+    run_import([f])
+    assert Call.objects.get(call_id="s-1").in_service_hours is True
+
+
+def test_each_backend_takes_its_own_path_with_the_same_result(calls_data, run_import, monkeypatch):
+    """PostgreSQL validates and upserts a batch in SQL, other databases row by row in
+    Python: same counts and reasons either way (this suite runs on both)."""
+    from django.db import connection
+
+    other = "_generic_batch_python" if connection.vendor == "postgresql" else "generic_batch_sql"
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError(f"{other} ran on {connection.vendor}")
+
+    monkeypatch.setattr(generic, other, must_not_run)
+    run = run_import([calls_data / "generic_day.csv"])
+    assert run.summary() == "18 read, 10 created, 0 updated, 0 unchanged, 8 rejected"
+
+
+def test_a_date_the_pattern_allows_but_the_calendar_does_not(tmp_path, run_import):
+    f = tmp_path / "feb30.csv"
+    f.write_text(
+        HEADER
+        + "f-1,2026-02-30 10:00:00,,ivr_abandoned,,,,,,\n"
+        + "f-2,2026-02-27 10:00:00,,ivr_abandoned,,,,2026-02-27 10:00:30,,\n"
+    )
+    run = run_import([f])
+    assert run.summary() == "2 read, 1 created, 0 updated, 0 unchanged, 1 rejected"
+    assert ImportReject.objects.get(run=run).reason == "bad timestamp in arrived_at: '2026-02-30 10:00:00'"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sql_batches_outside_a_transaction(tmp_path, run_import, monkeypatch):
+    """As the command and the Celery task run it (each batch its own committed transaction):
+    file order kept (a later row wins), rejects, service hours and corrections."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL fast path is PostgreSQL's")
+    monkeypatch.setattr(generic, "SQL_BATCH_SIZE", 7)
+    f = tmp_path / "many.csv"
+    with f.open("w") as out:
+        out.write(HEADER)
+        for i in range(40):
+            out.write(f"p-{i},2026-10-01 10:{i:02d}:00,,ivr_abandoned,,,,2026-10-01 10:{i:02d}:30,,\n")
+        out.write("p-3,2026-10-01 10:03:00,,ivr_abandoned,,,,2026-10-01 10:03:50,,\n")  # later row wins
+        out.write("p-x,2026-10-01 10:00:00,,answered,egov,,,,op01,\n")  # rejected in SQL
+        out.write("p-y,not a time,,answered,egov,,,,op01,\n")  # rejected in Python
+    seen = []
+    run = run_import([f], progress=lambda done, total: seen.append((done, total)))
+    assert run.summary() == "43 read, 40 created, 1 updated, 0 unchanged, 2 rejected"
+    assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == (44, 44)
+    assert Call.objects.get(call_id="p-3").ended_at == tokyo(2026, 10, 1, 10, 3, 50)
+    assert Call.objects.get(call_id="p-10").in_service_hours is True
+    assert sorted(ImportReject.objects.filter(run=run).values_list("line", flat=True)) == [43, 44]
+    assert AuditEvent.objects.filter(object_id="p-3").count() == 1
+    again = run_import([f])
+    assert again.summary() == "43 read, 0 created, 2 updated, 39 unchanged, 2 rejected"  # p-3 twice
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_connections_write_and_each_call_stays_on_one(tmp_path, run_import, monkeypatch):
+    """Outside a transaction, PostgreSQL batches go to two connections at once; every row of
+    a call goes to the same one, in file order."""
+    from django.db import connection
+
+    from helpdesk.phone import parallel as calls_parallel
+
+    monkeypatch.setattr(generic, "SQL_BATCH_SIZE", 5)
+    writers: dict[str, set[int]] = {}
+    real = calls_parallel.write_generic_batch
+
+    def spy(run, name, rows, calendar, reject):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        for row in rows:
+            writers.setdefault(row.fields[0], set()).add(pid)
+        return real(run, name, rows, calendar, reject)
+
+    monkeypatch.setattr(calls_parallel, "write_generic_batch", spy)
+    f = tmp_path / "two.csv"
+    with f.open("w") as out:
+        out.write(HEADER)
+        for minute in range(3):  # every call three times: the last row must win
+            for i in range(30):
+                out.write(f"w-{i},2026-10-01 10:00:00,,ivr_abandoned,,,,2026-10-01 10:0{minute}:30,,\n")
+    run = run_import([f])
+
+    assert run.summary() == "90 read, 30 created, 60 updated, 0 unchanged, 0 rejected"
+    assert all(len(pids) == 1 for pids in writers.values())
+    assert len(set().union(*writers.values())) == 2
+    assert {c.ended_at for c in Call.objects.filter(call_id__startswith="w-")} == {tokyo(2026, 10, 1, 10, 2, 30)}
+
+
+@pytest.mark.parametrize("column", ["arrived_at", "queued_at", "answered_at", "ended_at"])
+def test_each_bad_timestamp_is_named(column):
+    from helpdesk.phone.parse_generic import field_error
+
+    row = dict.fromkeys(COLUMNS, "")
+    row.update(call_id="b-1", outcome="answered", arrived_at="2026-10-01 10:00:00")
+    row[column] = "2026/10/01 10:00"
+    assert field_error(tuple(row[c] for c in COLUMNS)) == f"bad timestamp in {column}: '2026/10/01 10:00'"
+    row[column] = "2026-10-01T10:00:00.5+09:00"
+    assert field_error(tuple(row[c] for c in COLUMNS)) is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_connection_fails_the_run_and_keeps_what_was_committed(tmp_path, run_import, monkeypatch):
+    import threading
+
+    from helpdesk.phone import parallel as calls_parallel
+
+    monkeypatch.setattr(generic, "SQL_BATCH_SIZE", 5)
+    real = calls_parallel.write_generic_batch
+    written = []
+
+    def flaky(run, name, rows, calendar, reject):
+        if len(written) >= 2:
+            raise RuntimeError("connection lost")
+        written.append(len(rows))
+        return real(run, name, rows, calendar, reject)
+
+    monkeypatch.setattr(calls_parallel, "write_generic_batch", flaky)
+    f = tmp_path / "flaky.csv"
+    f.write_text(
+        HEADER + "".join(f"k-{i},2026-10-01 10:00:00,,ivr_abandoned,,,,2026-10-01 10:00:30,,\n" for i in range(60))
+    )
+    threads_before = threading.active_count()
+
+    with pytest.raises(RuntimeError, match="connection lost"):
+        run_import([f])
+
+    run = ImportRun.objects.get(source_name="test")
+    assert run.status == ImportRun.Status.FAILED and "connection lost" in run.error
+    assert Call.objects.filter(call_id__startswith="k-").count() == sum(written) == 10
+    assert threading.active_count() == threads_before  # both writers stopped
+
+
+def test_a_batch_the_database_refuses_is_written_row_by_row(tmp_path, run_import, monkeypatch):
+    """Another import storing one of these calls meanwhile (IntegrityError), or a date
+    PostgreSQL refuses (DataError): that batch goes through the Python path."""
+    from django.db import IntegrityError
+
+    def refused(*args, **kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(generic, "generic_batch_sql", refused)
+    Call.objects.create(call_id="r-1", arrived_at=tokyo(2026, 10, 1, 10), outcome="ivr_abandoned")
+    f = tmp_path / "refused.csv"
+    f.write_text(
+        HEADER
+        + "r-1,2026-10-01 10:00:00,,ivr_abandoned,,,,2026-10-01 10:00:30,,\n"
+        + "r-2,2026-10-01 10:01:00,,ivr_abandoned,,,,2026-10-01 10:01:30,,\n"
+        + "r-3,2026-10-01 10:02:00,,answered,egov,,,,op01,\n"
+    )
+    run = run_import([f])
+    assert run.summary() == "3 read, 1 created, 1 updated, 0 unchanged, 1 rejected"
+    assert ImportReject.objects.get(run=run).reason == "answered call without answered_at"
+
+
+def test_imports_give_the_garbage_collector_back_its_thresholds(calls_data, run_import):
+    import gc
+
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), db.fewer_collections():
+        assert gc.get_threshold()[0] == db.GC_THRESHOLD
+        raise RuntimeError
+    assert gc.get_threshold() == before
+    run_import([calls_data / "queue_log", calls_data / "Master.csv"], fmt="asterisk")
+    assert gc.get_threshold() == before
