@@ -64,6 +64,9 @@ class Call(models.Model):
             models.Index(
                 fields=["agent", "answered_at"], name="call_agent_answered", condition=Q(answered_at__isnull=False)
             ),
+            # A day's §1/§2 aggregate also reads the calls answered in its ACW window
+            # (kpi.metrics.next_answer_windowed): arrived_at OR answered_at, two index ranges.
+            models.Index(fields=["answered_at"], name="call_answered_at", condition=Q(answered_at__isnull=False)),
         ]
         constraints = [
             models.UniqueConstraint(fields=["call_id"], name="call_call_id_unique"),

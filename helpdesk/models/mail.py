@@ -64,6 +64,14 @@ class EmailMessage(models.Model):
         indexes = [
             models.Index(fields=["inquiry", "direction", "sent_at"], name="email_inquiry_dir_sent"),
             models.Index(fields=["send_status"], name="email_send_status", condition=~Q(send_status="")),
+            # The real answers (helpdesk.mail.selectors.mail_real_answers' filter): the board's
+            # mail-waiting read anti-joins them from this index alone, not from the mail table.
+            models.Index(
+                fields=["inquiry", "sent_at"],
+                name="email_real_answer",
+                condition=Q(direction="outbound", is_auto_acknowledgement=False, send_status__in=["", "sent"])
+                & Q(sent_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(direction__in=["inbound", "outbound"]), name="email_direction_valid"),

@@ -1,0 +1,54 @@
+"""The board reads a day through indexes, not by scanning the call or mail tables
+(bench/bench_board.py: a day of a 1 M-call month). Seq scans are disabled so the planner
+takes an index whenever one serves the query; a scan left in the plan means none does."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+
+from kpi import metrics
+from kpi.today import Day, waiting_mail
+from tests.factories import CallFactory, tokyo
+from tests.factories.kpi import answer_mail, email_inquiry
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+def _plans(run) -> str:
+    """EXPLAIN of every SELECT `run()` sends, with seq scans disabled."""
+    sqls: list[tuple[str, object]] = []
+
+    def capture(execute, sql, params, many, context):
+        sqls.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        run()
+    plans = []
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        for sql, params in sqls:
+            if sql.lstrip().upper().startswith("SELECT"):
+                cursor.execute("EXPLAIN " + sql, params)
+                plans.append("\n".join(row[0] for row in cursor.fetchall()))
+        cursor.execute("RESET enable_seqscan")
+    return "\n".join(plans)
+
+
+def test_the_days_call_aggregate_reads_two_index_ranges():
+    # arrived in the day, or answered in its ACW window: arrived_at OR answered_at
+    CallFactory(arrived_at=tokyo(2026, 10, 2, 10), agent="op01")
+    CallFactory(arrived_at=tokyo(2026, 10, 1, 23, 50), agent="op01")
+    plan = _plans(lambda: metrics.call_aggregates(Day(dt.date(2026, 10, 2))))  # type: ignore[arg-type]
+    assert "Seq Scan on helpdesk_call" not in plan, plan
+    assert "call_answered_at" in plan, plan
+
+
+def test_waiting_mail_reads_the_real_answers_from_their_index():
+    inquiry = email_inquiry(tokyo(2026, 10, 2, 9))
+    answer_mail(inquiry, tokyo(2026, 10, 2, 10))
+    email_inquiry(tokyo(2026, 10, 2, 11))
+    plan = _plans(lambda: waiting_mail(as_of=tokyo(2026, 10, 2, 12), email_max_seconds=86400))
+    assert "Seq Scan on helpdesk_emailmessage" not in plan, plan
+    assert "email_real_answer" in plan, plan
