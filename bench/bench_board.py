@@ -99,6 +99,8 @@ def main() -> int:
         ("complaints panel", "/desk/supervisor/complaints/"),
         ("surges panel", "/desk/supervisor/surges/"),
     ]
+    # the machine is shared: timings move with its load, so the run says what it was
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"backend: {connection.vendor}; median of {args.repeat}, server time (Django test client, in process)")
     print(f"{'':34s}  {'cold':>9s}  {'cached':>9s}  queries (cold)")
     results = {}
@@ -129,6 +131,7 @@ def main() -> int:
     t_warm, _ = timed(get("/desk/supervisor/staffing/"), args.repeat)
     print(f"{'staffing panel, plan computed':34s}: {t_cold * 1000:8.1f} ms")
     print(f"{'staffing panel, plan cached':34s}: {t_warm * 1000:8.1f} ms")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     cold, warm = results["board page"]
     print(
         f"board page < 200 ms: cold {'yes' if cold < 0.2 else 'NO'}, from the shared cache {'yes' if warm < 0.2 else 'NO'}"
