@@ -12,11 +12,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 app = Celery("helpdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each package with Celery tasks, listed (not every installed app: `helpdesk` keeps its
-# tasks in its channel packages, one tasks.py each; mail's senders are send_tasks.py).
+# tasks in its channel packages, one tasks.py each; mail's and notifications' senders are send_tasks.py).
 app.autodiscover_tasks(
     ["helpdesk.imports", "helpdesk.phone", "helpdesk.mail", "helpdesk.handover", "helpdesk.notifications", "kpi", "faq"]
 )
-app.autodiscover_tasks(["helpdesk.mail"], related_name="send_tasks")
+app.autodiscover_tasks(["helpdesk.mail", "helpdesk.notifications"], related_name="send_tasks")
 
 app.conf.beat_schedule = {
     "poll-imap-mailbox": {

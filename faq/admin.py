@@ -9,7 +9,7 @@ from django.http import HttpResponseRedirect
 from faq import services
 from faq.models import ClusterRun, FaqCategory, FaqEntry, FaqSettings, IvrAnnouncement, SurgeAlert, TopicCluster
 from helpdesk import corrections
-from helpdesk.admin import error_text
+from helpdesk.admin_writes import error_text
 from helpdesk.errors import ApplicationError
 
 

@@ -11,9 +11,9 @@ from django.db import transaction
 
 
 def inquiry_saved(sender, instance, created, raw=False, update_fields=None, **kwargs) -> None:
-    if raw or not getattr(settings, "FAQ_EMBED_ON_SAVE", True):
+    if raw or not settings.FAQ_EMBED_ON_SAVE:
         return
-    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+    if settings.CELERY_TASK_ALWAYS_EAGER:
         return
     if update_fields is not None and not ({"subject", "body"} & set(update_fields)):
         return

@@ -16,7 +16,7 @@ from django.http import HttpRequest
 
 def client_ip(request: HttpRequest) -> str:
     remote_addr = request.META.get("REMOTE_ADDR") or ""
-    trusted = getattr(settings, "HELPDESK_TRUSTED_PROXY_COUNT", 0)
+    trusted = settings.HELPDESK_TRUSTED_PROXY_COUNT
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
     if trusted <= 0 or not forwarded:
         return remote_addr

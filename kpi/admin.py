@@ -5,7 +5,7 @@ and published through the action below or the API."""
 
 from django.contrib import admin, messages
 
-from helpdesk.admin import ServiceWriteAdmin
+from helpdesk.admin_writes import ServiceWriteAdmin
 from helpdesk.clock import Month
 from kpi import contract_settings, services
 from kpi.models import FiscalMonthPeriod, KpiSnapshot, KpiTarget

@@ -59,7 +59,7 @@ def kpi_snapshot_publish(*, month: Month, actor, note: str = "") -> KpiSnapshot:
 
 
 def _ttl() -> int:
-    return getattr(settings, "KPI_CACHE_SECONDS", 3600)
+    return settings.KPI_CACHE_SECONDS
 
 
 def kpi_open_months(*, today: dt.date | None = None) -> list[Month]:
@@ -70,7 +70,7 @@ def kpi_open_months(*, today: dt.date | None = None) -> list[Month]:
     current = Month(today.year, today.month) if today else Month(now.year, now.month)
     months = {current}
     m = current
-    for _ in range(getattr(settings, "KPI_OPEN_MONTHS", 3) - 1):
+    for _ in range(settings.KPI_OPEN_MONTHS - 1):
         m = m.prev()
         months.add(m)
     horizon = current

@@ -134,17 +134,25 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return groups
 
 
-def main(argv: list[str]) -> int:
-    modules = project_modules()
+def analyse(
+    modules: dict[str, Path] | None = None,
+) -> tuple[list[list[str]], list[list[str]], list[tuple[str, int, str]]]:
+    """(cycles of module-level imports, cycles once function-local imports count, every
+    function-local import as (module, line, source)). tests/test_architecture.py asserts on it."""
+    modules = project_modules() if modules is None else modules
     graph, every, local = scan(modules)
     # A package's own __init__ importing its submodules is not a cycle worth naming: drop the edge
     # from a module to the package that contains it (Python loads the package first anyway).
     for g in (graph, every):
         for name in g:
             g[name] = {t for t in g[name] if not name.startswith(t + ".")}
-    groups = cycles(graph)
     # The cycles function-local imports hide: the same graph counting imports inside functions.
-    hidden = cycles(every)
+    return cycles(graph), cycles(every), local
+
+
+def main(argv: list[str]) -> int:
+    modules = project_modules()
+    groups, hidden, local = analyse(modules)
     sizes = sorted(((len(p.read_text(encoding="utf-8").splitlines()), n) for n, p in modules.items()), reverse=True)
     print(f"modules: {len(modules)}")
     print(f"largest module: {sizes[0][1]} ({sizes[0][0]} lines)")

@@ -23,6 +23,8 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 # Tests that use a real server are marked by the fixture they use, so a run can select or
 # deselect them by marker (the SQLite pass of `make test` deselects them) instead of skipping.
 _FIXTURE_MARKERS = {"celery_worker": "celery_worker", "page": "browser", "browser": "browser"}
+# A real worker or browser costs seconds per test: they are `slow` too (`-m "not slow"`).
+_SLOW_MARKERS = ("celery_worker", "browser")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -30,6 +32,8 @@ def pytest_collection_modifyitems(config, items):
         for fixture, marker in _FIXTURE_MARKERS.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(getattr(pytest.mark, marker))
+        if any(item.get_closest_marker(m) for m in _SLOW_MARKERS):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from helpdesk.models import AuditEvent, Call, Complaint, EmailMessage, Escalatio
 from kpi.selectors import kpi_month_get
 from tests.factories import tokyo
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # seeds the whole demo
 
 
 def test_demo_seed_builds_two_realistic_months_once(capsys):

@@ -124,6 +124,9 @@ else:
 # months the nightly task recomputes (docs/kpi.md).
 KPI_CACHE_SECONDS = env.int("KPI_CACHE_SECONDS", default=3600)
 KPI_OPEN_MONTHS = env.int("KPI_OPEN_MONTHS", default=3)
+# PostgreSQL's JIT for KPI reads (kpi.selectors.kpi_transaction): off by default, since
+# compiling a once-run aggregate costs more (2–3 s a month at 300 k inquiries) than it saves.
+KPI_POSTGRES_JIT = env.bool("KPI_POSTGRES_JIT", default=False)
 
 # --- Celery: eager in-process without Redis (demo), a real broker with it.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -275,3 +278,46 @@ HELPDESK_NOTIFY_DUE_SOON_MINUTES = env.int("HELPDESK_NOTIFY_DUE_SOON_MINUTES", d
 HELPDESK_NOTIFICATION_POLL_SECONDS = env.int("HELPDESK_NOTIFICATION_POLL_SECONDS", default=30)
 # The desk's address as staff reach it, for links in the notification mail copy.
 HELPDESK_DESK_URL = env("HELPDESK_DESK_URL", default="http://127.0.0.1:8000")
+
+# --- Phone imports (Asterisk; docs/phone.md)
+# Dialplan contexts a help-desk call may end in without reaching a queue (glob patterns):
+# trunk entry points and the IVR / announcement contexts (FreePBX/Issabel names).
+HELPDESK_ASTERISK_INBOUND_CONTEXTS = tuple(
+    env.list(
+        "HELPDESK_ASTERISK_INBOUND_CONTEXTS",
+        default=[
+            "from-trunk*",
+            "from-pstn*",
+            "ext-did*",
+            "from-external*",
+            "incoming*",
+            "inbound*",
+            "ivr*",
+            "app-ivr*",
+            "app-announcement*",
+            "ext-queues",
+        ],
+    )
+)
+# A caller id of at most this many digits is one of the PBX's own extensions, not a citizen.
+HELPDESK_ASTERISK_EXTENSION_DIGITS = env.int("HELPDESK_ASTERISK_EXTENSION_DIGITS", default=6)
+
+# --- Handover imports (docs/handover.md)
+# The bulk path (COPY + set-based upsert) on PostgreSQL; false: row by row through the ORM.
+HELPDESK_HANDOVER_BULK = env.bool("HELPDESK_HANDOVER_BULK", default=True)
+# A longer line is rejected unread: 40 MiB holds a mail with a 10 MB attachment (the raw
+# message and the attachment, both base64).
+HELPDESK_HANDOVER_MAX_LINE_BYTES = env.int("HELPDESK_HANDOVER_MAX_LINE_BYTES", default=40 * 1024 * 1024)
+
+# --- Supervisor board (docs/desk-supervisor.md)
+# How long a panel's figures are served from the cache while the data has not changed (s;
+# 0: never cached), and how often the live panels refresh in the browser (s).
+DESK_SUPERVISOR_CACHE_SECONDS = env.int("DESK_SUPERVISOR_CACHE_SECONDS", default=60)
+DESK_SUPERVISOR_POLL_SECONDS = env.int("DESK_SUPERVISOR_POLL_SECONDS", default=30)
+
+# --- FAQ (docs/faq.md)
+# Contact details published on purpose (the help desk's own number, address): never flagged
+# as personal information in FAQ drafts.
+FAQ_PII_ALLOWED = env.list("FAQ_PII_ALLOWED", default=[])
+# Embed an inquiry for clustering when it is saved (queued after commit; never with eager Celery).
+FAQ_EMBED_ON_SAVE = env.bool("FAQ_EMBED_ON_SAVE", default=True)

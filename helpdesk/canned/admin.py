@@ -3,7 +3,7 @@ helpdesk.canned.services (admins only, variables checked, audited)."""
 
 from django.contrib import admin
 
-from helpdesk.admin import ServiceWriteAdmin
+from helpdesk.admin_writes import ServiceWriteAdmin
 from helpdesk.canned import services
 from helpdesk.models import CannedResponse
 

@@ -11,9 +11,7 @@ import json
 import mailbox
 import random
 import tempfile
-from email.message import EmailMessage as MimeMessage
-from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import make_msgid
 from pathlib import Path
 
 from django.conf import settings
@@ -22,6 +20,8 @@ from django.db import transaction
 
 from helpdesk.clock import TOKYO
 from helpdesk.complaints.services import complaint_classify, complaint_record
+from helpdesk.demo.mime import demo_mail
+from helpdesk.desk.agent.demo import desk_demo_today
 from helpdesk.escalations.services import escalation_create, escalation_record_return
 from helpdesk.imports.services import import_run_start
 from helpdesk.incidents.services import security_incident_create
@@ -166,33 +166,6 @@ def _write_calls(path: Path, phone_rows: list[dict], rng: random.Random) -> None
             day += dt.timedelta(days=1)
 
 
-def _mail(
-    *,
-    sender: tuple[str, str],
-    to: str,
-    subject: str,
-    body: str,
-    date: dt.datetime,
-    charset: str,
-    msgid: str,
-    in_reply_to: str = "",
-) -> bytes:
-    msg = MimeMessage(policy=SMTP)
-    msg["From"] = formataddr(sender)
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = msgid
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-        msg["References"] = in_reply_to
-    try:
-        msg.set_content(body, charset=charset)
-    except UnicodeEncodeError:  # a character JIS X 0208 lacks: send it the modern way
-        msg.set_content(body, charset="utf-8")
-    return msg.as_bytes()
-
-
 def _write_mailbox(path: Path, mail_rows: list[dict], form_refs: dict[str, str], rng: random.Random) -> None:
     """Citizens' mails (ISO-2022-JP, as many Japanese mail clients still send, or UTF-8) and
     the center's answers; form inquiries are answered with their [EG-…] reference."""
@@ -204,7 +177,7 @@ def _write_mailbox(path: Path, mail_rows: list[dict], form_refs: dict[str, str],
         question_id = make_msgid(domain="example.com")
         if row["id"] not in form_refs:
             box.add(
-                _mail(
+                demo_mail(
                     sender=citizen,
                     to=center,
                     subject=row["subject"],
@@ -220,7 +193,7 @@ def _write_mailbox(path: Path, mail_rows: list[dict], form_refs: dict[str, str],
             subject = f"[{form_refs[row['id']]}] {subject}"
         answer = f"{citizen[0]} 様\n\nお問い合わせありがとうございます。\n{ANSWERS.get(row['topic'], '')}\n\ne-Gov利用者サポートデスク"
         box.add(
-            _mail(
+            demo_mail(
                 sender=("e-Gov利用者サポートデスク", center),
                 to=citizen[1],
                 subject=subject,
@@ -396,7 +369,6 @@ def demo_seed(*, password: str) -> list[str]:
         f"{Inquiry.objects.filter(channel=Inquiry.Channel.EMAIL).count()} email), "
         f"{Call.objects.count()} calls, months 2026-08 and 2026-09"
     )
-    from helpdesk.desk.agent.demo import desk_demo_today  # today's open work on the agent's desk
-
+    # Today's open work on the agent's desk.
     report += desk_demo_today(agent=agent, admin=admin)
     return report

@@ -58,25 +58,21 @@ BULK_BATCH_LINES = 5000
 BULK_BATCH_BYTES = 32 * 1024 * 1024
 
 
-# A line longer than this is rejected unread (helpdesk.imports.lines.bounded_lines), so one
-# huge line never costs more memory than this. 40 MiB holds a mail with a 10 MB attachment
-# (raw message and attachment, both base64). Setting: HELPDESK_HANDOVER_MAX_LINE_BYTES.
-MAX_LINE_BYTES = 40 * 1024 * 1024
-
-
 # No record nests deeper than a few levels; 100,000 nested arrays would exhaust the
 # interpreter's stack in json.loads.
 MAX_JSON_DEPTH = 64
 
 
 def max_line_bytes() -> int:
-    return int(getattr(settings, "HELPDESK_HANDOVER_MAX_LINE_BYTES", MAX_LINE_BYTES))
+    """A line longer than this is rejected unread (helpdesk.imports.lines.bounded_lines), so one
+    huge line never costs more memory than this (config/settings/base.py: 40 MiB)."""
+    return settings.HELPDESK_HANDOVER_MAX_LINE_BYTES
 
 
 def bulk_default() -> bool:
     """The bulk path (COPY + set-based upsert) on PostgreSQL, unless the setting
     HELPDESK_HANDOVER_BULK is False; SQLite always imports through the ORM."""
-    return connection.vendor == "postgresql" and bool(getattr(settings, "HELPDESK_HANDOVER_BULK", True))
+    return connection.vendor == "postgresql" and settings.HELPDESK_HANDOVER_BULK
 
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -472,7 +468,7 @@ def _validation_message(exc: ValidationError) -> str:
     return " ".join(exc.messages)[:500]
 
 
-def _read_lines(stream: IO[bytes], limit: int = MAX_LINE_BYTES) -> Iterator[tuple[int, int, bytes | Overlong]]:
+def _read_lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, int, bytes | Overlong]]:
     """(line number, byte offset, line without its end), never more than `limit` bytes of a
     line in memory: a longer line comes as an Overlong (rejected with its number)."""
     offset = 0

@@ -2,7 +2,7 @@
 what the other services call (one line each) when something happens that a staff member
 must see. A trigger never raises a business error into the write that called it and never
 waits for mail: the optional mail copy is queued after commit and a failure there is only
-logged (helpdesk.notifications.tasks)."""
+logged (helpdesk.notifications.send_tasks)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from helpdesk.clock import Month
 from helpdesk.errors import NotFoundError
 from helpdesk.models import AuditEvent, EmailMessage, Escalation, Inquiry, Notification, NotificationPreference
+from helpdesk.notifications.send_tasks import notification_send_mail
+from kpi.selectors import kpi_target_for
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +61,6 @@ def _wants_mail(user) -> bool:
 
 def _mail_copy_on_commit(pk: int) -> None:
     def enqueue() -> None:
-        from helpdesk.notifications.tasks import notification_send_mail
-
         try:
             notification_send_mail.delay(pk)
         except Exception:  # broker down: the in-app notification is there; the copy is optional
@@ -129,9 +130,6 @@ def mail_due_soon_window() -> dt.timedelta:
 def mail_target_seconds(now: dt.datetime) -> int:
     """The contract's mail target (kpi-rules.md §3: first answer in under 24 h, calendar
     time) for the month of `now`, as the KPI reads it (KpiTarget.email_max_seconds)."""
-    from helpdesk.clock import Month
-    from kpi.selectors import kpi_target_for
-
     return kpi_target_for(month=Month.of(now)).email_max_seconds
 
 
@@ -191,7 +189,3 @@ def notification_mark_all_read(*, user) -> int:
 def notification_preference_set(*, user, email_copy: bool) -> NotificationPreference:
     preference, _ = NotificationPreference.objects.update_or_create(user=user, defaults={"email_copy": email_copy})
     return preference
-
-
-def notification_mark_emailed(*, pk: int) -> None:
-    Notification.objects.filter(pk=pk).update(emailed_at=timezone.now())

@@ -24,8 +24,6 @@ from helpdesk.imports.services import (
 )
 from helpdesk.models import AsteriskCdr, AsteriskQueueEvent
 from helpdesk.phone.parse_asterisk import (
-    DEFAULT_EXTENSION_DIGITS,
-    DEFAULT_INBOUND_CONTEXTS,
     NON_CALL_IDS,
     Bad,
     CdrRow,
@@ -43,11 +41,11 @@ BATCH_SIZE = 5000  # staged lines per insert
 
 
 def inbound_contexts() -> tuple[str, ...]:
-    return tuple(getattr(settings, "HELPDESK_ASTERISK_INBOUND_CONTEXTS", DEFAULT_INBOUND_CONTEXTS))
+    return tuple(settings.HELPDESK_ASTERISK_INBOUND_CONTEXTS)
 
 
 def extension_digits() -> int:
-    return int(getattr(settings, "HELPDESK_ASTERISK_EXTENSION_DIGITS", DEFAULT_EXTENSION_DIGITS))
+    return settings.HELPDESK_ASTERISK_EXTENSION_DIGITS
 
 
 @dataclass

@@ -4,7 +4,7 @@ bulk changes come through `import_roster` (docs/staffing.md)."""
 
 from django.contrib import admin
 
-from helpdesk.admin import ServiceWriteAdmin
+from helpdesk.admin_writes import ServiceWriteAdmin
 from kpi.staffing.models import RosterSlot, StaffingCost
 
 

@@ -12,7 +12,7 @@ from django.core.cache import caches
 from config import cache as fail_open
 from helpdesk.models import Inquiry
 
-pytestmark = pytest.mark.redis
+pytestmark = [pytest.mark.redis, pytest.mark.slow]  # stops and restarts a Redis server
 
 
 def _free_port() -> int:

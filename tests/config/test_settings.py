@@ -35,6 +35,7 @@ def test_production_refuses_a_published_or_weak_key(tmp_path, key):
     assert "SECRET_KEY is unset, too short or a published example" in result.stderr
 
 
+@pytest.mark.slow
 def test_production_starts_with_a_real_key_and_sends_hsts(tmp_path):
     result = _settings("config.settings.production", tmp_path, SECRET_KEY="k" * 10 + "a-real-random-key-of-forty-chars")
     assert result.returncode == 0, result.stderr
@@ -44,6 +45,7 @@ def test_production_starts_with_a_real_key_and_sends_hsts(tmp_path):
     assert int(conn_max_age) >= 60 and health_checks == "True"
 
 
+@pytest.mark.slow  # starts the entry points in processes of their own
 @pytest.mark.parametrize("key", [None, "change-me"])
 def test_the_default_entry_points_never_run_debug_with_a_published_key(tmp_path, key):
     """manage.py and the Celery app default to config.settings.local (DEBUG on)."""

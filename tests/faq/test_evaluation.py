@@ -65,6 +65,7 @@ def test_held_out_splits_tune_on_some_topics_and_score_on_the_others(dev):
     assert len({s.held_out_topics for s in report.splits}) == 3
 
 
+@pytest.mark.slow
 def test_quality_on_held_out_topics_of_the_dev_set(dev):
     assert dev.embeddings is not None
     report = evaluation.held_out_topics(dev, repeats=10)

@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import DATA, REPO
 
+pytestmark = pytest.mark.slow  # every test runs manage.py in a child process
+
 COMMANDS = DATA / "commands"
 
 

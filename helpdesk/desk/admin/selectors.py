@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
@@ -182,8 +183,6 @@ def import_percent(run: ImportRun) -> int:
 
 
 def staff_users() -> list:
-    from django.contrib.auth.models import Group
-
     users = list(
         get_user_model()
         ._default_manager.order_by("username")

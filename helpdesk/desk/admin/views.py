@@ -25,7 +25,10 @@ from helpdesk.desk.admin import forms, restatement, selectors
 from helpdesk.desk.admin import services as desk_services
 from helpdesk.desk.permissions import admin_required
 from helpdesk.errors import ApplicationError
+from helpdesk.handover.uploads import records_import_enqueue
+from helpdesk.mail.uploads import mail_import_enqueue
 from helpdesk.models import ImportRun
+from helpdesk.phone.uploads import calls_import_enqueue
 from kpi.contract_settings import kpi_setting_months
 from kpi.models import FiscalMonthPeriod, KpiTarget, PeriodType
 
@@ -388,16 +391,10 @@ def calendar_hours(request: HttpRequest) -> HttpResponse:
 
 def _enqueue(kind: str, upload, encoding: str, actor) -> ImportRun:
     if kind in (ImportRun.Kind.CALLS_GENERIC, ImportRun.Kind.CALLS_ASTERISK):
-        from helpdesk.phone.uploads import calls_import_enqueue
-
         fmt = "asterisk" if kind == ImportRun.Kind.CALLS_ASTERISK else "generic"
         return calls_import_enqueue(uploads=[upload], fmt=fmt, encoding=encoding, actor=actor)
     if kind == ImportRun.Kind.MAIL:
-        from helpdesk.mail.uploads import mail_import_enqueue
-
         return mail_import_enqueue(uploads=[upload], created_by=actor)
-    from helpdesk.handover.uploads import records_import_enqueue
-
     return records_import_enqueue(upload=upload, actor=actor)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from helpdesk.demo.mime import demo_mail
 from helpdesk.imports.services import import_run_start
 from helpdesk.inquiries.notes import inquiry_note_add
 from helpdesk.inquiries.services import inquiry_assign, inquiry_transition
@@ -52,8 +53,6 @@ TODAY_MAILS = [
 
 def desk_demo_today(*, agent, admin, now: dt.datetime | None = None) -> list[str]:
     """Add today's open work for the demo desk; returns report lines."""
-    from helpdesk.demo.seed import _mail
-
     now = now or timezone.now()
     center = settings.HELPDESK_FROM_ADDRESS
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,7 +60,7 @@ def desk_demo_today(*, agent, admin, now: dt.datetime | None = None) -> list[str
         box = mailbox.mbox(str(box_path), create=True)
         for n, (hours, name, subject, body) in enumerate(TODAY_MAILS):
             box.add(
-                _mail(
+                demo_mail(
                     sender=(name, f"today-{n}@example.com"),
                     to=center,
                     subject=subject,

@@ -23,7 +23,6 @@ from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry
 from kpi.today import Day
 
 T = TypeVar("T")
-DEFAULT_SECONDS = 60
 PAST_DAY_FACTOR = 20
 GENERATION_KEY = "desk:sv:generation"
 
@@ -47,7 +46,7 @@ def data_version() -> str:
 def cached(name: str, day: Day, *, live: bool, compute: Callable[[], T], version: str | None = None) -> T:
     """`compute()` from the cache when its data has not changed; `version` lets a page that
     reads several panels read the data version once."""
-    seconds = getattr(settings, "DESK_SUPERVISOR_CACHE_SECONDS", DEFAULT_SECONDS)
+    seconds = settings.DESK_SUPERVISOR_CACHE_SECONDS
     if seconds <= 0:
         return compute()
     key = f"desk:sv:{name}:{day}:{cache.get(GENERATION_KEY, 0)}:{version or data_version()}"

@@ -25,8 +25,6 @@ from helpdesk.escalations.services import escalation_create, escalation_forward,
 from helpdesk.models import Complaint, Escalation, Inquiry
 from kpi.today import Day
 
-# How often the live panels refresh (DESK_SUPERVISOR_POLL_SECONDS; the browser test shortens it).
-POLL_SECONDS = 30
 EXTERNAL_TARGETS = [(t.value, t.label) for t in Escalation.EXTERNAL_TARGETS]
 
 
@@ -90,7 +88,7 @@ def _context(day: Day, **extra: Any) -> dict[str, Any]:
         "day": day,
         "is_today": day == today,
         "today": today,
-        "poll_seconds": getattr(settings, "DESK_SUPERVISOR_POLL_SECONDS", POLL_SECONDS),
+        "poll_seconds": settings.DESK_SUPERVISOR_POLL_SECONDS,
         "links": _links(day),
         "external_targets": EXTERNAL_TARGETS,
         **extra,
@@ -133,7 +131,7 @@ def board(request: HttpRequest) -> HttpResponse:
         day = _day(request)
     except BadInput as exc:
         return _bad_request(exc)
-    version = data_version() if getattr(settings, "DESK_SUPERVISOR_CACHE_SECONDS", 1) > 0 else None
+    version = data_version() if settings.DESK_SUPERVISOR_CACHE_SECONDS > 0 else None
     ctx = _live_context(day, version)
     ctx.update(escalations=_escalations(day, version), complaints=_complaints(day, version))
     ctx.update(surges=selectors.surges_panel(day=day))

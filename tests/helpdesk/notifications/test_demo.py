@@ -7,7 +7,7 @@ from django.db.models import F
 from helpdesk.canned.services import canned_render
 from helpdesk.models import CannedResponse, Inquiry, Notification
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # seeds the whole demo
 
 
 def test_the_demo_has_canned_responses_and_notifications(capsys):

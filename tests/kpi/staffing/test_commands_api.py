@@ -67,6 +67,7 @@ def test_what_if_text_output_is_japanese():
     assert "応答率" in out and "Erlang C" in out
 
 
+@pytest.mark.slow  # a child process each
 @pytest.mark.parametrize(
     ("flag", "value"),
     [

@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from helpdesk.models import Inquiry, InquiryNote
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # seeds the whole demo
 
 
 def test_the_demo_agent_finds_open_work_on_the_desk(client):
