@@ -27,6 +27,10 @@ def _plans(run) -> str:
         run()
     plans = []
     with connection.cursor() as cursor:
+        # Statistics of this test's rows, not of whatever an earlier test left behind.
+        cursor.execute("ANALYZE helpdesk_call")
+        cursor.execute("ANALYZE helpdesk_emailmessage")
+        cursor.execute("ANALYZE helpdesk_inquiry")
         cursor.execute("SET enable_seqscan = off")
         for sql, params in sqls:
             if sql.lstrip().upper().startswith("SELECT"):
@@ -41,8 +45,9 @@ def test_the_days_call_aggregate_reads_two_index_ranges():
     CallFactory(arrived_at=tokyo(2026, 10, 2, 10), agent="op01")
     CallFactory(arrived_at=tokyo(2026, 10, 1, 23, 50), agent="op01")
     plan = _plans(lambda: metrics.call_aggregates(Day(dt.date(2026, 10, 2))))  # type: ignore[arg-type]
+    # Before `call_answered_at` no index served the answered_at side of the OR: a scan. Which
+    # index the planner then picks for each side depends on statistics; a scan must not remain.
     assert "Seq Scan on helpdesk_call" not in plan, plan
-    assert "call_answered_at" in plan, plan
 
 
 def test_waiting_mail_reads_the_real_answers_from_their_index():
