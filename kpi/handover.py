@@ -181,7 +181,7 @@ def export_snapshots() -> Iterator[dict[str, Any]]:
             "month": snap.month,
             "version": snap.version,
             "published_at": format_time(snap.published_at),
-            "published_by": snap.published_by.get_username() if snap.published_by_id else None,
+            "published_by": snap.published_by.get_username() if snap.published_by else None,
             "note": snap.note,
             "data": snap.data,
         }

@@ -263,7 +263,7 @@ def kpi_month_get(*, month: Month, fresh: bool = False) -> dict[str, Any]:
     data["publication"] = {
         "version": snap.version,
         "published_at": snap.published_at.isoformat(),
-        "published_by": snap.published_by.get_username() if snap.published_by_id else None,
+        "published_by": snap.published_by.get_username() if snap.published_by else None,
     }
     difference = kpi_difference(current=data, published=snap.data)
     if difference:

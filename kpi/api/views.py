@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
@@ -100,6 +104,7 @@ class KpiPublishedView(APIView):
     def get(self, request, month: str):
         qs = KpiSnapshot.objects.filter(month=str(_month(month)))
         version = request.query_params.get("version")
+        snap: KpiSnapshot | None
         if version:
             if not version.isdigit():
                 raise ValidationError({"version": ["整数で指定してください。"]})
@@ -126,11 +131,17 @@ class KpiChangesView(APIView):
         snap = selectors.kpi_snapshot_latest(month=m)
         if snap is None:
             raise Http404
-        out = {"month": str(m), "published_version": snap.version, "published_at": snap.published_at, "records": {}}
+        records: dict[str, object] = {}
+        out = {
+            "month": str(m),
+            "published_version": snap.version,
+            "published_at": snap.published_at,
+            "records": records,
+        }
         for name, qs in selectors.kpi_changed_records(month=m, since=snap.published_at).items():
             fields = ("id", "ref") if name == "inquiries" else ("id",)
             rows = list(qs.order_by("id").values(*fields)[: self.LIMIT])
-            out["records"][name] = {"count": qs.count(), "items": rows}
+            records[name] = {"count": qs.count(), "items": rows}
         return Response(out)
 
 
@@ -150,14 +161,15 @@ def cursor(*ordering: str) -> type[CursorPagination]:
 class _DrillView(generics.ListAPIView):
     permission_classes = [CanReadKpi]
     filter_backends = [DjangoFilterBackend]
-    model: type = KpiSnapshot  # the listed model, for the schema generator
+    model: type[Model] = KpiSnapshot  # the listed model, for the schema generator
+    drill: Callable[..., QuerySet[Any]]  # each view sets its selector
 
     def month(self) -> Month:
         return _month(self.kwargs["month"])
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no month
-            return self.model.objects.none()
+            return self.model._default_manager.none()
         return self.drill(month=self.month())
 
     def list(self, request, *args, **kwargs):

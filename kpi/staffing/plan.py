@@ -198,7 +198,7 @@ def staffing_plan(
     queue_target = queue_target_for(reach_default)
     unreachable = 0  # half-hours where even a queue that answers everyone misses the target
 
-    days_out = []
+    days_out: list[dict[str, Any]] = []
     totals = {
         "callers": 0.0,
         "arrivals": 0.0,
