@@ -15,7 +15,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from django.conf import settings
@@ -405,7 +405,7 @@ def _import_one(*, run: ImportRun, item: MailItem, source: str) -> str:
     return "created" if result.created else "unchanged"
 
 
-def mail_import_paths(*, paths: list[str | Path], created_by=None, run: ImportRun | None = None) -> ImportRun:
+def mail_import_paths(*, paths: Sequence[str | Path], created_by=None, run: ImportRun | None = None) -> ImportRun:
     """Import mbox files, Maildirs, single .eml files or directories of them. Returns the
     finished run; `run.summary()` is the report line."""
     names = ", ".join(str(p) for p in paths)
