@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.forms import ChoiceField
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -110,7 +111,7 @@ def _pii_fields(inquiry: Inquiry, thread) -> list[str]:
     fields = [name for name in INQUIRY_PII_FIELDS if getattr(inquiry, name)]
     if any(item.kind == "mail" for item in thread):
         fields.append("messages")
-    if inquiry.call_id and inquiry.call.caller:
+    if inquiry.call and inquiry.call.caller:
         fields.append("caller")
     return fields
 
@@ -136,7 +137,9 @@ def _page_context(request: HtmxHttpRequest, inquiry: Inquiry, **forms) -> dict:
     version = {"version": inquiry.version}
     allowed = [(s, Inquiry.Status(s).label) for s in Inquiry.TRANSITIONS.get(inquiry.status, ())]
     transition_form = forms.get("transition_form") or f.TransitionForm(initial=version)
-    transition_form.fields["status"].choices = allowed
+    status_field = transition_form.fields["status"]
+    assert isinstance(status_field, ChoiceField)
+    status_field.choices = allowed
     can_reply = inquiry.channel in (Inquiry.Channel.EMAIL, Inquiry.Channel.FORM)
     can_wrapup = inquiry.call_id is not None and inquiry.wrapup_completed_at is None
     context = {
