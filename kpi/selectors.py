@@ -5,6 +5,7 @@ each figure (drill-down) and the records changed since publication."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -66,7 +67,7 @@ def _f(value: Decimal) -> float:
 
 
 @contextmanager
-def kpi_transaction():
+def kpi_transaction() -> Iterator[None]:
     """One transaction for a KPI read, with PostgreSQL's JIT off (unless KPI_POSTGRES_JIT):
     each KPI query is run once, and compiling its expressions costs more than it saves —
     2–3 s on a month's aggregates at 300 k inquiries, 0.45 s on an email drill-down page."""

@@ -412,7 +412,7 @@ def _share(part: float, whole: float) -> float | None:
     return round(part / whole, 4) if whole > 0 else None
 
 
-def _cells(targets: dict[dt.date, list[int]]):
+def _cells(targets: dict[dt.date, list[int]]) -> list[tuple[dt.date, int]]:
     return [(d, s) for d, slots in targets.items() for s in slots]
 
 
