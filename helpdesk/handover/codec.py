@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models
 from django.utils import timezone
 
+from helpdesk.db import column_of, pk_column
 from helpdesk.models import Call, EmailMessage, Inquiry
 
 # Namespace of the keys derived from content for lines that carry no "key" (uuid5).
@@ -223,8 +224,8 @@ def _update_from_values(model: type[models.Model], fields: tuple[str, ...], inst
     took 41–45 s of a 36 k-line import (~100 s); this takes 6–7 s of ~70 s (docs/handover.md)."""
     qn = connection.ops.quote_name
     opts = model._meta
-    columns = [opts.get_field(name).column for name in fields]
-    pk = opts.pk.column
+    columns = [column_of(model, name) for name in fields]
+    pk = pk_column(model)
     assignments = ", ".join(f"{qn(c)} = v.{qn(c)}" for c in columns)
     row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
     # The first row's casts type the VALUES list.
