@@ -86,7 +86,8 @@ class AnsweredCallSerializer(serializers.ModelSerializer):
             "inquiry_ref",
         ]
 
-    def get_handle_display(self, obj: Any) -> str:  # annotated by selectors.drill_answered_calls
+    # a row carrying the .annotate() values of selectors.drill_answered_calls
+    def get_handle_display(self, obj: Any) -> str:
         return display.aht_display(obj.handle_s)
 
 
@@ -113,18 +114,21 @@ class EmailInquirySerializer(serializers.ModelSerializer):
             "response_display",
         ]
 
-    def get_answer_at(self, obj: Any) -> str | None:  # annotated by selectors.drill_emails
+    # a row carrying the .annotate() values of selectors.drill_emails
+    def get_answer_at(self, obj: Any) -> str | None:
         if obj.response_s is None:
             return None
         at = obj.received_at + dt.timedelta(seconds=obj.response_s)
         return serializers.DateTimeField().to_representation(at)
 
-    def get_answered_by(self, obj: Any) -> str | None:  # annotated by selectors.drill_emails
+    # a row carrying the .annotate() values of selectors.drill_emails
+    def get_answered_by(self, obj: Any) -> str | None:
         if obj.response_s is None:
             return None
         return "mail" if obj.answered_by_mail else "other_channel"
 
-    def get_response_display(self, obj: Any) -> str | None:  # annotated by selectors.drill_emails
+    # a row carrying the .annotate() values of selectors.drill_emails
+    def get_response_display(self, obj: Any) -> str | None:
         return display.email_time_display(obj.response_s) if obj.response_s is not None else None
 
 
