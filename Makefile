@@ -32,6 +32,7 @@ test: venv
 	eval "$$(scripts/services.sh)" && \
 	$(VENV)/bin/ruff check . && \
 	$(VENV)/bin/ruff format --check . && \
+	$(VENV)/bin/mypy && \
 	$(PY) manage.py makemigrations --check --dry-run && \
 	$(VENV)/bin/python -m pytest -p no:cacheprovider && \
 	env -u DATABASE_URL $(VENV)/bin/python -m pytest -p no:cacheprovider -q -m "not browser and not celery_worker and not imap and not postgres"

@@ -291,6 +291,7 @@ def cluster_documents(
             emb_centroids = _unit(np.vstack([embeddings[assign == k].mean(axis=0) for k in range(n_clusters)]))
 
     if sampled and n_clusters:
+        assert tf_centroids is not None  # set above whenever there are clusters
         in_sample = np.zeros(n, dtype=bool)
         in_sample[sample] = True
         rest = np.flatnonzero(~in_sample)
@@ -298,7 +299,7 @@ def cluster_documents(
         for start in range(0, len(rest), 20000):
             idx = rest[start : start + 20000]
             s = np.asarray(X[idx] @ tf_centroids.T) * w
-            if emb_centroids is not None:
+            if emb_centroids is not None and embeddings is not None:  # (set together)
                 s = s + (1.0 - w) * (embeddings[idx] @ emb_centroids.T)
             best = s.argmax(axis=1)
             ok = s[np.arange(len(idx)), best] >= (1.0 - threshold)
@@ -312,6 +313,7 @@ def cluster_documents(
     keywords, term_weights = _ctfidf_from_counts(counts, terms, assign, n_clusters, top=params.keywords)
     clusters: list[Cluster] = []
     for i, members in enumerate(member_sets):
+        assert tf_centroids is not None  # member_sets is empty when there are no clusters
         central = _central(
             members, X, embeddings, w, tf_centroids[i], None if emb_centroids is None else emb_centroids[i]
         )

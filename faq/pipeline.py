@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from faq import clustering, surges, text
+from faq.clustering import Cluster
 from helpdesk.clock import TOKYO
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class PipelineResult:
             self._weeks = ([w.isoformat() for w in labels], idx)
         return self._weeks
 
-    def weekly_counts(self, cluster: clustering.Cluster) -> dict[str, int]:
+    def weekly_counts(self, cluster: Cluster) -> dict[str, int]:
         labels, idx = self._week_index()
         counts = np.bincount(idx[cluster.members], minlength=len(labels))
         return {labels[i]: int(n) for i, n in enumerate(counts) if n}

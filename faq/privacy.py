@@ -26,6 +26,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 LABELS: dict[str, str] = {
     "email": "メールアドレス",
@@ -64,7 +65,7 @@ class Finding:
         return LABELS.get(self.kind, self.kind)
 
 
-def _tokenizer():
+def _tokenizer() -> Any:  # a sudachipy Tokenizer (untyped)
     from faq.text import _tokenizer as sudachi
 
     return sudachi()

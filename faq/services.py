@@ -696,6 +696,7 @@ def ivr_announcement_close(*, actor, announcement: IvrAnnouncement) -> IvrAnnoun
         new = IvrAnnouncement.Status.WITHDRAWN
         now = timezone.now()
         if ann.ends_at and ann.ends_at > now:
+            assert ann.starts_at is not None  # an approved announcement has its window (DB constraint)
             ann.ends_at = max(now, ann.starts_at + dt.timedelta(microseconds=1))
     else:
         raise InvalidTransitionError("この案内は既に終了しています。")

@@ -6,11 +6,21 @@ embedding inline would make every inquiry save load a 30 MB model and block the 
 periodic faq_cluster_and_detect job embeds whatever is missing before it clusters, so nothing is lost.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Model
 
 
-def inquiry_saved(sender, instance, created, raw=False, update_fields=None, **kwargs) -> None:
+def inquiry_saved(
+    sender: type[Model],
+    instance: Model,
+    created: bool,
+    raw: bool = False,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
+) -> None:
     if raw or not settings.FAQ_EMBED_ON_SAVE:
         return
     if settings.CELERY_TASK_ALWAYS_EAGER:

@@ -160,7 +160,9 @@ def detect_surges(
     return surges
 
 
-def _test(*, count: int, base_count: int, base_total: int, total: int, params: SurgeParams, threshold: float):
+def _test(
+    *, count: int, base_count: int, base_total: int, total: int, params: SurgeParams, threshold: float
+) -> tuple[int, float, float, float] | None:
     if count < params.min_count or base_total <= 0 or total <= 0:
         return None
     expected = max(total * base_count / base_total, params.min_expected)

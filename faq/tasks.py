@@ -2,7 +2,7 @@
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.core.cache import cache
 
 from faq import services
@@ -13,7 +13,7 @@ LOCK_SECONDS = 3 * 3600
 
 
 @shared_task(bind=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
-def faq_embed_inquiry(self, inquiry_id: int) -> int:
+def faq_embed_inquiry(self: Task, inquiry_id: int) -> int:
     """Store the content words and sentence embedding of one inquiry (skipped if unchanged)."""
     return services.inquiry_embeddings_compute(inquiry_ids=[inquiry_id])
 
@@ -30,7 +30,7 @@ def faq_embed_missing(days: int = 7 * 12) -> int:
 
 
 @shared_task(bind=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
-def faq_embed_chunk(self, inquiry_ids: list[int]) -> int:
+def faq_embed_chunk(self: Task, inquiry_ids: list[int]) -> int:
     """One chunk of a backfill. Idempotent per inquiry: unchanged texts are skipped, so a chunk
     retried or delivered twice (acks_late) does no harm."""
     return services.inquiry_embeddings_compute(inquiry_ids=inquiry_ids)

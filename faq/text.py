@@ -12,6 +12,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 # Lines that start a quoted original message; everything from there on is dropped.
 _QUOTE_HEADERS = (
@@ -122,7 +123,7 @@ def clean(text: str) -> str:
 _local = threading.local()
 
 
-def _tokenizer():
+def _tokenizer() -> Any:  # a sudachipy Tokenizer (untyped)
     tok = getattr(_local, "tokenizer", None)
     if tok is None:
         from sudachipy import Dictionary, SplitMode

@@ -120,7 +120,7 @@ class InquiryForm(CorrectionForm):
             raise ValidationError("この問い合わせは他のユーザーによって更新されています。再読み込みしてください。")
         status = cleaned.get("status")
         moved = not self.instance._state.adding and "status" in self.changed_data and status
-        if moved and not self.instance.can_transition_to(status):
+        if moved and status is not None and not self.instance.can_transition_to(status):
             self.add_error(
                 "status",
                 f"「{self.instance.get_status_display()}」から「{Inquiry.Status(status).label}」へは変更できません。",

@@ -46,6 +46,7 @@ class CorrectionForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # ModelForm.clean returns cleaned_data
         touched = self.contract_changes()
         if touched and not (cleaned.get("correction_reason") or "").strip():
             model = self._meta.model

@@ -52,7 +52,7 @@ class ServiceCalendar:
     def is_open_at(self, moment: dt.datetime) -> bool:
         local = moment.astimezone(TOKYO)
         hours = self.hours_on(local.date())
-        return bool(hours) and hours[0] <= local.time() < hours[1]
+        return hours is not None and hours[0] <= local.time() < hours[1]
 
     def open_seconds_between(self, start: dt.datetime, end: dt.datetime) -> float:
         """Seconds of service time in [start, end): the business-hours clock."""
@@ -84,5 +84,13 @@ def load_service_calendar(start: dt.date | None = None, end: dt.date | None = No
         days = days.filter(date__gte=start)
     if end:
         days = days.filter(date__lte=end)
-    overrides = {d.date: (None if d.kind == CalendarDay.Kind.CLOSED else (d.opens_at, d.closes_at)) for d in days}
+    overrides = {d.date: _day_hours(d) for d in days}
     return ServiceCalendar(weekly=weekly, overrides=overrides)
+
+
+def _day_hours(day: CalendarDay) -> tuple[dt.time, dt.time] | None:
+    if day.kind == CalendarDay.Kind.CLOSED:
+        return None
+    # The constraint calendarday_open_needs_hours: a day that is not closed has both times.
+    assert day.opens_at is not None and day.closes_at is not None
+    return (day.opens_at, day.closes_at)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -24,9 +24,11 @@ from django.db.models import Max, Min
 from helpdesk.audit import audit_record
 from helpdesk.clock import TOKYO
 from helpdesk.errors import ConflictError, PermissionDeniedError
-from helpdesk.models import AuditEvent, Call
+from helpdesk.models import AuditEvent, CalendarDay, Call
 from helpdesk.phone.tasks import calls_reclassify_service_hours_task
 from helpdesk.roles import is_admin
+
+M = TypeVar("M", bound=models.Model)
 
 ALL_FIELDS = "__all__"
 
@@ -139,10 +141,16 @@ def _require_admin(actor) -> None:
         raise PermissionDeniedError("記録の訂正は管理者のみ行えます。")
 
 
+def _verbose_name(model: type[models.Model], name: str) -> Any:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)  # contract fields are concrete columns
+    return field.verbose_name
+
+
 def _require_reason(model: type[models.Model], fields: set[str], reason: str) -> None:
     touched = sorted(fields & contract_fields(model))
     if touched and not reason.strip():
-        names = "、".join(str(model._meta.get_field(f).verbose_name) for f in touched)
+        names = "、".join(str(_verbose_name(model, f)) for f in touched)
         raise ValidationError({"correction_reason": f"契約指標に関わる項目（{names}）の変更には訂正理由が必要です。"})
 
 
@@ -182,9 +190,7 @@ def _values(obj: models.Model, *, side: str) -> dict[str, Any]:
 
 
 @transaction.atomic
-def record_correct(
-    *, obj: models.Model, actor, data: dict[str, Any], reason: str = "", expected_version: int | None = None
-) -> models.Model:
+def record_correct(*, obj: M, actor, data: dict[str, Any], reason: str = "", expected_version: int | None = None) -> M:
     """Change fields of `obj` by hand. Fields that feed a contract figure need `reason`
     (ValidationError on `correction_reason` without one). The row is locked, the model's
     constraints are checked, a `version` field is bumped and one audit row is written."""
@@ -217,7 +223,7 @@ def record_correct(
 
 
 @transaction.atomic
-def record_create(*, model: type[models.Model], actor, data: dict[str, Any], reason: str = "") -> models.Model:
+def record_create(*, model: type[M], actor, data: dict[str, Any], reason: str = "") -> M:
     """Add a row by hand (contract settings, agent profiles). A contract setting needs a reason."""
     _require_admin(actor)
     unknown = set(data) - editable_fields(model)
@@ -275,7 +281,8 @@ def _reclassify_later(start: dt.datetime, end: dt.datetime) -> None:
 
 def _calendar_day_changed(day: models.Model, before: dict[str, Any]) -> None:
     """The calls of the old and the new date may change service-hours verdict."""
-    for date in {day.date, before.get("date")} - {None}:
+    assert isinstance(day, CalendarDay)  # registered for helpdesk.calendarday below
+    for date in {d for d in (day.date, before.get("date")) if d is not None}:
         start = dt.datetime.combine(date, dt.time(0), TOKYO)
         _reclassify_later(start, start + dt.timedelta(days=1))
 

@@ -8,7 +8,7 @@ import gc
 import json
 from collections.abc import Iterable, Sequence
 
-from django.db import connection
+from django.db import connection, models
 from psycopg.types.json import Jsonb
 
 
@@ -74,3 +74,17 @@ def fewer_collections():
         yield
     finally:
         gc.set_threshold(*thresholds)
+
+
+def column_of(model: type[models.Model], name: str) -> str:
+    """The database column of a concrete field (`_meta.get_field()` is typed to return reverse
+    relations too; the writers here only name concrete fields)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column is not None
+    return field.column
+
+
+def pk_column(model: type[models.Model]) -> str:
+    pk = model._meta.pk
+    assert pk is not None and pk.column is not None  # every table here has a primary key
+    return pk.column

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 from django.apps import apps
 from django.contrib.auth.management import create_permissions
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.contrib.auth.models import AbstractUser, AnonymousUser, Group, Permission
 
 from helpdesk.models import Role
 
@@ -13,7 +13,7 @@ from helpdesk.models import Role
 PII_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
 
 
-def user_roles(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[str]:
+def user_roles(user: AbstractUser | AnonymousUser | None) -> frozenset[str]:
     if user is None or not user.is_authenticated:
         return frozenset()
     cached = getattr(user, "_helpdesk_roles", None)
@@ -23,7 +23,7 @@ def user_roles(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[str]:
         roles = frozenset(Role.values)
     else:
         roles = frozenset(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
-    user._helpdesk_roles = roles  # type: ignore[union-attr]
+    setattr(user, "_helpdesk_roles", roles)  # a per-request cache on the user object  # noqa: B010
     return roles
 
 

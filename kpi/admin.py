@@ -3,7 +3,12 @@ snapshots. Every field of a setting feeds a figure, so each add, change and remo
 audited correction with a required reason (kpi.contract_settings); snapshots are read-only
 and published through the action below or the API."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 
 from helpdesk.admin_writes import ServiceWriteAdmin
 from helpdesk.clock import Month
@@ -12,13 +17,13 @@ from kpi.models import FiscalMonthPeriod, KpiSnapshot, KpiTarget
 
 
 class ContractSettingAdmin(ServiceWriteAdmin):
-    def write_change(self, request, current, data, reason):
+    def write_change(self, request: HttpRequest, current: Model, data: dict[str, Any], reason: str) -> Model:
         return contract_settings.kpi_setting_correct(obj=current, actor=request.user, data=data, reason=reason)
 
-    def write_add(self, request, data, reason):
+    def write_add(self, request: HttpRequest, data: dict[str, Any], reason: str) -> Model:
         return contract_settings.kpi_setting_create(model=self.model, actor=request.user, data=data, reason=reason)
 
-    def write_delete(self, request, obj, reason):
+    def write_delete(self, request: HttpRequest, obj: Model, reason: str) -> None:
         contract_settings.kpi_setting_delete(obj=obj, actor=request.user, reason=reason)
 
 
@@ -27,7 +32,7 @@ class KpiTargetAdmin(ContractSettingAdmin):
     # Columns from the model, so a target added later (e.g. the ACW limit) shows up too.
     readonly_fields = ("created_at", "updated_at")
 
-    def get_list_display(self, request):
+    def get_list_display(self, request: HttpRequest) -> list[str | Callable[[Any], str | bool]]:
         skip = {"id", "created_at", "updated_at"}
         return [f.name for f in KpiTarget._meta.concrete_fields if f.name not in skip]
 
@@ -47,22 +52,22 @@ class KpiSnapshotAdmin(admin.ModelAdmin):
     readonly_fields = ("month", "version", "data", "published_at", "published_by", "note")
     actions = ["republish"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: KpiSnapshot | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: KpiSnapshot | None = None) -> bool:
         return False
 
     @admin.action(description="選択した月の現在値を新しい版として公表する", permissions=["publish"])
-    def republish(self, request, queryset):
+    def republish(self, request: HttpRequest, queryset: QuerySet[KpiSnapshot]) -> None:
         for month in sorted(set(queryset.values_list("month", flat=True))):
             snap = services.kpi_snapshot_publish(month=Month.parse(month), actor=request.user)
             self.message_user(request, f"{snap} を公表しました", messages.SUCCESS)
 
-    def has_publish_permission(self, request) -> bool:
+    def has_publish_permission(self, request: HttpRequest) -> bool:
         from helpdesk.roles import is_admin
 
         return is_admin(request.user)

@@ -7,7 +7,7 @@ after commit, so the next read recomputes them."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import models, transaction
@@ -17,6 +17,8 @@ from helpdesk.clock import Month
 from helpdesk.corrections import record_correct, record_create, record_delete
 from kpi import selectors
 from kpi.models import FiscalMonthPeriod, KpiTarget
+
+M = TypeVar("M", bound=models.Model)
 
 SETTINGS_MODELS = (KpiTarget, FiscalMonthPeriod)
 
@@ -58,7 +60,7 @@ def _check(model: type[models.Model]) -> None:
 
 
 @transaction.atomic
-def kpi_setting_create(*, model: type[models.Model], actor, data: dict[str, Any], reason: str) -> models.Model:
+def kpi_setting_create(*, model: type[M], actor, data: dict[str, Any], reason: str) -> M:
     """Add a target period or a month's period type."""
     _check(model)
     obj = record_create(model=model, actor=actor, data=data, reason=reason)
@@ -67,7 +69,7 @@ def kpi_setting_create(*, model: type[models.Model], actor, data: dict[str, Any]
 
 
 @transaction.atomic
-def kpi_setting_correct(*, obj: models.Model, actor, data: dict[str, Any], reason: str) -> models.Model:
+def kpi_setting_correct(*, obj: M, actor, data: dict[str, Any], reason: str) -> M:
     """Change a target period or a month's period type; every field may be changed."""
     _check(type(obj))
     before = _months_of(type(obj)._default_manager.get(pk=obj.pk))

@@ -96,7 +96,7 @@ def _record(instance: models.Model, type_name: str) -> dict[str, Any]:
     return {"type": type_name, **{f.name: _out(getattr(instance, f.attname)) for f in _plain_fields(type(instance))}}
 
 
-def _upsert(model, *, lookup: dict, values: dict, stamps: dict, ctx) -> str:
+def _upsert(model: type[models.Model], *, lookup: dict, values: dict, stamps: dict, ctx: Any) -> str:
     """Create or bring up to date, with the model's full validation (KpiTarget refuses a
     contract period that overlaps another)."""
     from helpdesk.handover.audit import audit_update
@@ -116,7 +116,7 @@ def _upsert(model, *, lookup: dict, values: dict, stamps: dict, ctx) -> str:
         setattr(instance, name, values[name])
     instance.full_clean(validate_constraints=False)
     instance.save()
-    instance._handover_changed = changed
+    instance._handover_changed = changed  # type: ignore[attr-defined]  # read by audit_update
     return audit_update(instance, "updated", ctx)
 
 
@@ -181,7 +181,7 @@ def export_snapshots() -> Iterator[dict[str, Any]]:
             "month": snap.month,
             "version": snap.version,
             "published_at": format_time(snap.published_at),
-            "published_by": snap.published_by.get_username() if snap.published_by_id else None,
+            "published_by": snap.published_by.get_username() if snap.published_by else None,
             "note": snap.note,
             "data": snap.data,
         }

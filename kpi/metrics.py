@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import (
     Avg,
@@ -226,7 +226,8 @@ class HandleParts:
         )
         pbx = Q(acw_seconds__isnull=False)
         no_pbx = Q(acw_seconds__isnull=True)
-        capped = no_pbx & Q(acw_wrapup_at__isnull=False) & GreaterThan(wrapup, bound)
+        # Q & a lookup is a Q at run time (Q._combine); the stubs only know Combinable.__and__.
+        capped = cast(Q, no_pbx & Q(acw_wrapup_at__isnull=False) & GreaterThan(wrapup, bound))
         missing = no_pbx & Q(acw_wrapup_at__isnull=True)
         # Which of the rule's ends applied (the drill-down's `acw_end`).
         at_next = Q(acw_next_answer_at__isnull=False) & LessThanOrEqual(next_call, limit)

@@ -5,6 +5,7 @@ by hand: `kpi.metrics` derives them from helpdesk records."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -129,13 +130,13 @@ class KpiSnapshot(models.Model):
     def __str__(self) -> str:
         return f"{self.month} v{self.version}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Invariant, not business logic: a published snapshot never changes.
         if self.pk is not None and not self._state.adding:
             raise ValidationError("KPI snapshots are immutable; publish a new version instead.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ValidationError("KPI snapshots are immutable and cannot be deleted.")
 
 

@@ -5,6 +5,7 @@ each figure (drill-down) and the records changed since publication."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -66,7 +67,7 @@ def _f(value: Decimal) -> float:
 
 
 @contextmanager
-def kpi_transaction():
+def kpi_transaction() -> Iterator[None]:
     """One transaction for a KPI read, with PostgreSQL's JIT off (unless KPI_POSTGRES_JIT):
     each KPI query is run once, and compiling its expressions costs more than it saves —
     2–3 s on a month's aggregates at 300 k inquiries, 0.45 s on an email drill-down page."""
@@ -263,7 +264,7 @@ def kpi_month_get(*, month: Month, fresh: bool = False) -> dict[str, Any]:
     data["publication"] = {
         "version": snap.version,
         "published_at": snap.published_at.isoformat(),
-        "published_by": snap.published_by.get_username() if snap.published_by_id else None,
+        "published_by": snap.published_by.get_username() if snap.published_by else None,
     }
     difference = kpi_difference(current=data, published=snap.data)
     if difference:

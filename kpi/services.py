@@ -66,8 +66,11 @@ def kpi_open_months(*, today: dt.date | None = None) -> list[Month]:
     """Months whose figures can still change: the last KPI_OPEN_MONTHS months (default 3,
     the current one included) and every month of the past two years that still has an
     unanswered email inquiry (a late answer joins that month's mean)."""
-    now = timezone.localtime(timezone.now()) if today is None else None
-    current = Month(today.year, today.month) if today else Month(now.year, now.month)
+    if today is None:
+        now = timezone.localtime(timezone.now())
+        current = Month(now.year, now.month)
+    else:
+        current = Month(today.year, today.month)
     months = {current}
     m = current
     for _ in range(settings.KPI_OPEN_MONTHS - 1):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -26,7 +28,7 @@ class RangeError(ValueError):
         self.field = field
 
 
-def _range(request) -> tuple[Month, Month]:
+def _range(request: HttpRequest) -> tuple[Month, Month]:
     """The requested months; the current fiscal year to date when none is given. A month
     that does not exist (`2026-13`), a reversed or too long range is an error the page
     shows — never silently another range."""
@@ -48,7 +50,7 @@ def _range(request) -> tuple[Month, Month]:
     return first, last
 
 
-def _guard(request):
+def _guard(request: HttpRequest) -> HttpResponseRedirect | None:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not can_read_kpi(request.user):
@@ -56,13 +58,13 @@ def _guard(request):
     return None
 
 
-def _rows(request):
+def _rows(request: HttpRequest) -> tuple[Month, Month, list[dict[str, Any]], list[table.Row]]:
     first, last = _range(request)
     data = selectors.kpi_months_get(first=first, last=last)
     return first, last, data, table.evaluation_rows(data)
 
 
-def _range_error(request, exc: RangeError):
+def _range_error(request: HttpRequest, exc: RangeError) -> HttpResponse:
     """The page with the error and the values as typed, status 400: no table of another range."""
     context = {
         "error": str(exc),
@@ -76,7 +78,7 @@ def _range_error(request, exc: RangeError):
     return render(request, "kpi/report.html", context, status=400)
 
 
-def report(request):
+def report(request: HttpRequest) -> HttpResponse:
     if (resp := _guard(request)) is not None:
         return resp
     try:
@@ -104,7 +106,9 @@ def report(request):
     return render(request, "kpi/report.html", context)
 
 
-def _download(request, content: bytes, content_type: str, ext: str, first: Month, last: Month):
+def _download(
+    request: HttpRequest, content: bytes, content_type: str, ext: str, first: Month, last: Month
+) -> HttpResponse:
     audit_record(
         actor=request.user,
         action=AuditEvent.Action.EXPORT,
@@ -121,7 +125,7 @@ def _bad_range(exc: RangeError) -> HttpResponse:
     return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
 
 
-def report_csv(request):
+def report_csv(request: HttpRequest) -> HttpResponse:
     if (resp := _guard(request)) is not None:
         return resp
     try:
@@ -131,7 +135,7 @@ def report_csv(request):
     return _download(request, exports.table_csv(rows), "text/csv; charset=utf-8", "csv", first, last)
 
 
-def report_xlsx(request):
+def report_xlsx(request: HttpRequest) -> HttpResponse:
     if (resp := _guard(request)) is not None:
         return resp
     try:

@@ -287,6 +287,7 @@ class IvrActiveView(APIView):
     @extend_schema(summary="現在放送中のIVR案内（PBX用・公開）", responses=s.IvrActiveSerializer)
     def get(self, request):
         ann = selectors.ivr_announcement_active()
+        data: dict[str, object]
         if ann is None:
             data = {"active": False, "id": None, "text": None, "starts_at": None, "ends_at": None}
         else:

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group, Permission
-from django.db import models, transaction
+from django.db import transaction
 
 from helpdesk.audit import audit_record
 from helpdesk.errors import PermissionDeniedError
@@ -90,7 +91,7 @@ def staff_user_set_access(
 
 
 @transaction.atomic
-def staff_user_delete(*, actor, user: models.Model) -> None:
+def staff_user_delete(*, actor, user: AbstractBaseUser) -> None:
     _require_admin(actor)
     object_id, username = str(user.pk), user.get_username()
     user.delete()

@@ -8,7 +8,7 @@ class DefaultCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
-    ordering = ("-id",)
+    ordering: tuple[str, ...] = ("-id",)
 
 
 class RecentFirstCursorPagination(DefaultCursorPagination):

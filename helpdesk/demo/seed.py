@@ -147,16 +147,16 @@ def _write_calls(path: Path, phone_rows: list[dict], rng: random.Random) -> None
                     n += 1
                     hour = rng.choice([18, 19, 7]) if kind == "out_of_hours" else rng.randint(9, 16)
                     arrived = dt.datetime.combine(day, dt.time(hour, rng.randint(0, 59), rng.randint(0, 59)), TOKYO)
-                    queued = arrived + dt.timedelta(seconds=20) if kind.startswith("queue") else None
-                    ended = (queued or arrived) + dt.timedelta(seconds=rng.randint(10, 300))
+                    queued_at = arrived + dt.timedelta(seconds=20) if kind.startswith("queue") else None
+                    ended = (queued_at or arrived) + dt.timedelta(seconds=rng.randint(10, 300))
                     out.writerow(
                         [
                             f"demo-x{n:05d}",
                             _iso(arrived),
                             f"090{rng.randint(10000000, 99999999)}",
                             kind,
-                            "egov" if queued else "",
-                            _iso(queued),
+                            "egov" if queued_at else "",
+                            _iso(queued_at),
                             "",
                             _iso(ended),
                             "",
@@ -262,6 +262,7 @@ def demo_seed(*, password: str) -> list[str]:
             created_by=actor,
         )
         if rng.random() < 0.97:  # a few wrap-ups are forgotten: supervisors see them
+            assert call.ended_at is not None  # every demo call the agents log was answered and ended
             done = call.ended_at + dt.timedelta(seconds=rng.randint(30, 200))
             inquiry_complete_wrapup(inquiry=inquiry, actor=actor, at=done)
             inquiry_transition(inquiry=inquiry, actor=actor, status=Inquiry.Status.RESOLVED, at=done)

@@ -13,13 +13,17 @@ import binascii
 import datetime as dt
 import functools
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal, TypeVar, overload
 
 from django.contrib.auth import get_user_model
 from django.db import connection, models
 from django.utils import timezone
 
+from helpdesk.db import column_of, pk_column
 from helpdesk.models import Call, EmailMessage, Inquiry
+
+M = TypeVar("M", bound=models.Model)
 
 # Namespace of the keys derived from content for lines that carry no "key" (uuid5).
 HANDOVER_NAMESPACE = uuid.UUID("6b1d6b1e-6f0c-5b7e-9a43-2c1e0f9e4a51")
@@ -194,7 +198,7 @@ def line_stamps(model: type[models.Model], data: dict) -> dict[str, dt.datetime]
     return out
 
 
-def restore_stamps(model: type[models.Model], rows: list[tuple[models.Model, dict[str, dt.datetime]]]) -> None:
+def restore_stamps(model: type[models.Model], rows: Sequence[tuple[models.Model, dict[str, dt.datetime]]]) -> None:
     """Write the file's bookkeeping times on rows just created (one UPDATE per field set)."""
     rows = [(instance, values) for instance, values in rows if values]
     if not rows:
@@ -223,8 +227,8 @@ def _update_from_values(model: type[models.Model], fields: tuple[str, ...], inst
     took 41–45 s of a 36 k-line import (~100 s); this takes 6–7 s of ~70 s (docs/handover.md)."""
     qn = connection.ops.quote_name
     opts = model._meta
-    columns = [opts.get_field(name).column for name in fields]
-    pk = opts.pk.column
+    columns = [column_of(model, name) for name in fields]
+    pk = pk_column(model)
     assignments = ", ".join(f"{qn(c)} = v.{qn(c)}" for c in columns)
     row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
     # The first row's casts type the VALUES list.
@@ -249,12 +253,12 @@ def _update_from_values(model: type[models.Model], fields: tuple[str, ...], inst
 
 
 def upsert(
-    model: type[models.Model],
+    model: type[M],
     *,
     lookup: dict[str, Any],
     values: dict[str, Any],
     stamps: dict[str, dt.datetime] | None = None,
-) -> tuple[models.Model, str]:
+) -> tuple[M, str]:
     """Create the row identified by `lookup` with `values` (and the bookkeeping times
     `stamps`), or bring an existing one to `values`. Field validation (choices, lengths)
     here; constraints are the database's. Returns the row and "created", "updated" or
@@ -352,6 +356,10 @@ class ImportContext:
         """Drop cached users (a rolled-back savepoint may have created some)."""
         self._users.clear()
 
+    @overload
+    def time(self, data: dict, field: str, *, required: Literal[True]) -> dt.datetime: ...
+    @overload
+    def time(self, data: dict, field: str, *, required: bool = False) -> dt.datetime | None: ...
     def time(self, data: dict, field: str, *, required: bool = False) -> dt.datetime | None:
         if required:
             value = parse_time(data[field], field=field)

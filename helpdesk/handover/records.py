@@ -384,7 +384,7 @@ def _sync_attachments(instance: EmailMessage, wanted: list[dict], stored: list[d
         instance.attachments.all().delete()
     Attachment.objects.bulk_create([Attachment(message=instance, **a) for a in wanted])
     if outcome == "unchanged":
-        instance._handover_changed = ["attachments"]
+        instance._handover_changed = ["attachments"]  # type: ignore[attr-defined]  # read by audit_update
         return "updated"
     return outcome
 
@@ -414,7 +414,8 @@ def bulk_import_emails(items: list[dict], priors: list[str | None], ctx: ImportC
         stored: dict[int, list[dict]] = {}
         for a in Attachment.objects.filter(message__in=list(existing.values())).order_by("pk"):
             stored.setdefault(a.message_id, []).append(_attachment_out(a))
-        results, new, new_stamps, new_attachments = [], [], [], []
+        results, new, new_stamps = [], [], []
+        new_attachments: list[Attachment] = []
         for index, (key, values, attachments, retry) in enumerate(parsed):
             instance = existing.get(key)
             if instance is None:
@@ -734,7 +735,7 @@ def _copy(copy_type: bulk.CopyType, on_stored=None):
 def _email_attachments(parsed: list, results: list[str], ids: dict, stored_at: dict) -> set[int]:
     """Attachments of the emails just written in bulk: COPYed for new messages; for stored
     ones compared with the line and replaced when they differ (as _sync_attachments)."""
-    rows = []
+    rows: list[tuple] = []
     for index, (key, _values, rest) in enumerate(parsed):
         if results[index] == "created":
             message = ids[key]

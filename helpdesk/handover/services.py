@@ -15,7 +15,7 @@ import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, NamedTuple, cast
 
 import orjson
 from django.conf import settings
@@ -29,6 +29,7 @@ from helpdesk.handover.registry import RecordType, get_record_type, registered_t
 from helpdesk.imports.lines import Overlong, bounded_lines
 from helpdesk.imports.services import (
     ImportCounts,
+    Outcome,
     import_run_finish,
     import_run_progress,
     import_run_reject,
@@ -204,7 +205,7 @@ class _Importer:
         record = {"line": line, "offset": offset, "prior": prior, "text": text}
         self.staged_defers.append(orjson.dumps(record) + b"\n")
 
-    def prepare(self, *, line: int, offset: int, raw: bytes, prior: str | None, retry: bool) -> _Line | None:
+    def prepare(self, *, line: int, offset: int, raw: bytes | Overlong, prior: str | None, retry: bool) -> _Line | None:
         """Decode and check one line; None if it is blank or was rejected here."""
         if isinstance(raw, Overlong):
             self.staged_counts.read += 1
@@ -260,7 +261,7 @@ class _Importer:
             return
         if outcome not in ("created", "updated", "unchanged"):
             raise RuntimeError(f"importer of {item.record_type.type_name!r} returned {outcome!r}")
-        combined = _combine(item.prior, outcome)
+        combined = _combine(item.prior, cast(Outcome, outcome))  # one of the three, checked above
         if wants_retry and not final:
             self.defer(line=item.line, offset=item.offset, prior=combined, text=item.text)
             return
@@ -342,7 +343,9 @@ class _Importer:
             if item is not None:
                 self.import_one(item, final=final, savepoint=True)
 
-    def run_pass(self, entries: Iterable[tuple[int, int, bytes, str | None]], *, final: bool, retry: bool) -> None:
+    def run_pass(
+        self, entries: Iterable[tuple[int, int, bytes | Overlong, str | None]], *, final: bool, retry: bool
+    ) -> None:
         for batch in _batches(entries, self.batch_lines, self.batch_bytes):
             try:
                 with transaction.atomic():
@@ -452,9 +455,11 @@ def records_import(*, run: ImportRun, stream: IO[bytes], source_name: str = "", 
     return import_run_finish(run=run, **importer.counts.as_kwargs(), error=error)
 
 
-def _combine(prior: str | None, now: str) -> str:
-    if prior in ("created", "updated"):
-        return prior
+def _combine(prior: str | None, now: Outcome) -> Outcome:
+    if prior == "created":
+        return "created"
+    if prior == "updated":
+        return "updated"
     return now
 
 
@@ -511,7 +516,7 @@ def _spool_entries(spool: IO[bytes]) -> Iterator[tuple[int, int, bytes, str | No
 
 
 def _batches(
-    entries: Iterable[tuple[int, int, bytes, str | None]], lines: int = BATCH_LINES, limit: int = BATCH_BYTES
+    entries: Iterable[tuple[int, int, bytes | Overlong, str | None]], lines: int = BATCH_LINES, limit: int = BATCH_BYTES
 ) -> Iterator[list]:
     batch: list = []
     size = 0

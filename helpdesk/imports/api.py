@@ -1,6 +1,8 @@
 """The import-run status endpoint every import kind (phone, mail, handover) shares:
 GET /api/import-runs/ and /api/import-runs/{id}/."""
 
+from typing import Any
+
 from django.db.models.functions import Length
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
@@ -16,7 +18,7 @@ MAX_REJECTS_SHOWN = 1000
 
 
 class ImportRunSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
     progress = serializers.SerializerMethodField(help_text="0…1 when the size is known; 1 when done")
     summary = serializers.CharField(read_only=True)
 
@@ -77,7 +79,7 @@ class ImportRunDetailSerializer(ImportRunSerializer):
             .annotate(raw_size=Length("raw"))
             .values("source_name", "line", "offset", "reason", "raw_size")[:limit]
         )
-        return ImportRejectSerializer(rows, many=True).data
+        return list(ImportRejectSerializer(rows, many=True).data)
 
 
 class ImportRunListView(generics.ListAPIView):

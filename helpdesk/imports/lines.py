@@ -7,12 +7,13 @@ adapter can reject it with its line number and carry on.
 """
 
 from collections.abc import Iterator
-from typing import BinaryIO, NamedTuple
+from typing import IO, NamedTuple, final, overload
 
 MAX_LINE_BYTES = 64 * 1024
 REJECT_EXCERPT_BYTES = 4096  # what a reject keeps of a line
 
 
+@final  # (the readers test `type(raw) is Overlong` in their hot loop; final lets mypy narrow it)
 class Overlong(NamedTuple):
     excerpt: bytes
     length: int
@@ -23,6 +24,7 @@ class Overlong(NamedTuple):
         return f"line longer than {self.limit} bytes ({self.length} bytes)"
 
 
+@final
 class Padding(NamedTuple):
     """A run of padding bytes before a line (logrotate's copytruncate leaves as many NULs as
     the file had bytes): skipped, whatever its length, and never part of the line."""
@@ -30,8 +32,12 @@ class Padding(NamedTuple):
     length: int
 
 
+@overload
+def bounded_lines(fh: IO[bytes], limit: int = ..., *, padding: None = None) -> Iterator[bytes | Overlong]: ...
+@overload
+def bounded_lines(fh: IO[bytes], limit: int = ..., *, padding: bytes) -> Iterator[bytes | Overlong | Padding]: ...
 def bounded_lines(
-    fh: BinaryIO, limit: int = MAX_LINE_BYTES, *, padding: bytes | None = None
+    fh: IO[bytes], limit: int = MAX_LINE_BYTES, *, padding: bytes | None = None
 ) -> Iterator[bytes | Overlong | Padding]:
     """Every line of `fh` (with its line end), or an `Overlong` for a line over `limit` bytes.
     With `padding` (one byte), a run of it before a line comes out first as a `Padding`.

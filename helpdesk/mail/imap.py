@@ -179,7 +179,9 @@ def _poll(config: dict[str, Any], *, token: str, limit: int | None, after_commit
     conn = imap_connect(config)
     try:
         _check(conn.select(_quote(folder)), "SELECT")
-        uidvalidity = int(conn.untagged_responses.get("UIDVALIDITY", [b"0"])[0])
+        uidvalidity_raw = conn.untagged_responses.get("UIDVALIDITY", [b"0"])[0]
+        assert isinstance(uidvalidity_raw, bytes)  # an untagged UIDVALIDITY response is one number
+        uidvalidity = int(uidvalidity_raw)
         mailbox, _ = ImapMailbox.objects.get_or_create(host=config["HOST"], user=config["USER"], folder=folder)
         if mailbox.uidvalidity != uidvalidity:
             result.uidvalidity_reset = mailbox.uidvalidity != 0
@@ -203,7 +205,9 @@ def _poll(config: dict[str, Any], *, token: str, limit: int | None, after_commit
         criteria = f"UID {mailbox.last_uid + 1}:*"
         if not processed:
             criteria += f" UNKEYWORD {IMPORTED_KEYWORD}"
-        uids = [u for u in _uids(_check(conn.uid("SEARCH", None, criteria), "SEARCH")) if u > mailbox.last_uid]
+        # charset None is what imaplib documents for SEARCH; typeshed types the argument as str.
+        found = conn.uid("SEARCH", None, criteria)  # type: ignore[arg-type]
+        uids = [u for u in _uids(_check(found, "SEARCH")) if u > mailbox.last_uid]
         if limit is not None:
             uids = uids[:limit]
         for i, uid in enumerate(uids):

@@ -15,7 +15,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from django.conf import settings
@@ -28,6 +28,7 @@ from django.utils import timezone
 from helpdesk.audit import audit_record
 from helpdesk.imports.services import (
     ImportCounts,
+    Outcome,
     import_run_begin,
     import_run_finish,
     import_run_progress,
@@ -67,7 +68,9 @@ def mail_is_own_address(address: str) -> bool:
     return (address or "").strip().lower() in set(settings.HELPDESK_MAILBOX_ADDRESSES)
 
 
-def _find_inquiry(*, parsed: ParsedMail, referrers: list[tuple[int, int | None, dt.datetime | None]]) -> Inquiry | None:
+def _find_inquiry(
+    *, parsed: ParsedMail, referrers: Sequence[tuple[int, int | None, dt.datetime | None]]
+) -> Inquiry | None:
     candidates = thread_candidates(in_reply_to=parsed.in_reply_to, references=parsed.references)
     if candidates:
         found = dict(
@@ -84,7 +87,9 @@ def _find_inquiry(*, parsed: ParsedMail, referrers: list[tuple[int, int | None, 
         if inquiry is not None:
             return inquiry
     # Messages stored earlier that refer to this one (a reply imported before its question).
-    threaded = sorted((r for r in referrers if r[1] is not None), key=lambda r: (r[2] is None, r[2], r[0]))
+    threaded = sorted(
+        ((i, pk, at) for i, pk, at in referrers if pk is not None), key=lambda r: (r[2] is None, r[2], r[0])
+    )
     if threaded:
         return Inquiry.objects.get(pk=threaded[0][1])
     return None
@@ -260,7 +265,7 @@ def mail_store(
                 changes={
                     "direction": message.direction,
                     "source": source,
-                    "inquiry": result.message.inquiry.ref if result.message.inquiry_id else None,
+                    "inquiry": result.message.inquiry.ref if result.message.inquiry else None,
                     "auto": parsed.auto_reason,
                     **(
                         {
@@ -280,6 +285,7 @@ def mail_store(
             if acknowledge is None:
                 acknowledge = settings.HELPDESK_SEND_ACKNOWLEDGEMENT and source != EmailMessage.Source.FILE
             if result.inquiry_created and acknowledge:
+                assert result.message.inquiry is not None  # it was just created for this message
                 outbox_acknowledge(inquiry=result.message.inquiry, in_reply_to=message)
     except IntegrityError:
         # A concurrent intake stored the same Message-ID first: what is stored wins.
@@ -375,7 +381,7 @@ def mail_import_items(
     return counts
 
 
-def _import_one(*, run: ImportRun, item: MailItem, source: str) -> str:
+def _import_one(*, run: ImportRun, item: MailItem, source: str) -> Outcome:
     if item.error:
         import_run_reject(
             run=run,
@@ -405,7 +411,7 @@ def _import_one(*, run: ImportRun, item: MailItem, source: str) -> str:
     return "created" if result.created else "unchanged"
 
 
-def mail_import_paths(*, paths: list[str | Path], created_by=None, run: ImportRun | None = None) -> ImportRun:
+def mail_import_paths(*, paths: Sequence[str | Path], created_by=None, run: ImportRun | None = None) -> ImportRun:
     """Import mbox files, Maildirs, single .eml files or directories of them. Returns the
     finished run; `run.summary()` is the report line."""
     names = ", ".join(str(p) for p in paths)

@@ -67,7 +67,7 @@ def mail_import_run_get(*, pk: int) -> ImportRun:
 
 
 def mail_import_rejects(*, run: ImportRun, limit: int = 100) -> list[dict]:
-    return list(run.rejects.values("source_name", "line", "offset", "reason")[:limit])
+    return [dict(row) for row in run.rejects.values("source_name", "line", "offset", "reason")[:limit]]
 
 
 def email_list() -> QuerySet[EmailMessage]:

@@ -44,7 +44,7 @@ def outbox_backoff(attempts: int) -> int:
 class _WireMessage(MimeMessage):
     """A stdlib message that serializes the way Django's SMTP backend asks (`linesep`)."""
 
-    def as_bytes(self, unixfrom: bool = False, policy=None, linesep: str | None = None) -> bytes:  # type: ignore[override]
+    def as_bytes(self, unixfrom: bool = False, policy=None, linesep: str | None = None) -> bytes:
         policy = policy or self.policy
         if linesep is not None:
             policy = policy.clone(linesep=linesep)

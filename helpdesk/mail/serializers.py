@@ -15,9 +15,9 @@ class AttachmentSerializer(serializers.Serializer):
 
 
 class EmailListSerializer(serializers.ModelSerializer):
-    from_address = serializers.SerializerMethodField()
-    from_name = serializers.SerializerMethodField()
-    to_addresses = serializers.SerializerMethodField()
+    from_address: serializers.Field = serializers.SerializerMethodField()
+    from_name: serializers.Field = serializers.SerializerMethodField()
+    to_addresses: serializers.Field = serializers.SerializerMethodField()
     inquiry = serializers.CharField(source="inquiry.ref", read_only=True, allow_null=True, default=None)
 
     class Meta:

@@ -48,7 +48,7 @@ def demo_seed_desk(*, users: dict) -> list[str]:
     for inquiry in awaiting.order_by("-received_at")[:3]:
         inquiry_assign(inquiry=inquiry, actor=supervisor, assignee=agent, expected_version=inquiry.version)
     # Each user's latest few stay unread (the badge shows them); the older ones were read.
-    keep = set()
+    keep: set[int] = set()
     for user in users.values():
         keep.update(Notification.objects.filter(recipient=user).values_list("id", flat=True)[:UNREAD_PER_USER])
     Notification.objects.filter(read_at=None).exclude(id__in=keep).update(read_at=timezone.now())

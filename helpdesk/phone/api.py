@@ -273,7 +273,7 @@ class CalendarDaySerializer(serializers.ModelSerializer):
     class Meta:
         model = CalendarDay
         fields = ["date", "kind", "opens_at", "closes_at", "note"]
-        extra_kwargs = {"date": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, list[object]]] = {"date": {"validators": []}}
 
     def validate(self, attrs):
         if attrs.get("kind") == CalendarDay.Kind.OPEN and not (attrs.get("opens_at") and attrs.get("closes_at")):

@@ -17,7 +17,10 @@ from helpdesk.models import AuditEvent, Call
 
 def service_hours_params(calendar: ServiceCalendar, lo: dt.datetime | None, hi: dt.datetime | None) -> dict:
     """The open intervals between `lo` and `hi` as the two arrays `_TYPED_VALUES` reads."""
-    intervals = _open_intervals(calendar, lo, hi) if lo is not None else []
+    if lo is None:
+        return {"opens": [], "closes": []}
+    assert hi is not None  # lo and hi bound the same rows: both set or both None
+    intervals = _open_intervals(calendar, lo, hi)
     return {"opens": [a for a, _ in intervals], "closes": [b for _, b in intervals]}
 
 

@@ -8,7 +8,7 @@ from helpdesk.models import Call
 
 
 class CallListSerializer(serializers.ModelSerializer):
-    caller = serializers.SerializerMethodField()
+    caller: serializers.Field = serializers.SerializerMethodField()  # CallDetailSerializer: a CharField
     inquiry = serializers.SerializerMethodField()
 
     class Meta:

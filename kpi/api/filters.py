@@ -1,15 +1,17 @@
 """Allow-listed filters of the drill-down endpoints (never raw request parameters)."""
 
 import datetime as dt
+from typing import Any
 
 import django_filters as df
+from django.db.models import QuerySet
 
 from helpdesk.clock import TOKYO
 from helpdesk.models import Call, Complaint, Escalation, Inquiry, SecurityIncident
 from kpi import metrics
 
 
-def _tokyo_day(queryset, field: str, day: dt.date):
+def _tokyo_day(queryset: QuerySet[Any], field: str, day: dt.date) -> QuerySet[Any]:
     start = dt.datetime.combine(day, dt.time(0), TOKYO)
     return queryset.filter(**{f"{field}__gte": start, f"{field}__lt": start + dt.timedelta(days=1)})
 
@@ -27,12 +29,12 @@ class AbandonedCallFilter(df.FilterSet):
         model = Call
         fields: list[str] = []
 
-    def filter_kind(self, queryset, name, value):
+    def filter_kind(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         if value == "ivr":
             return queryset.filter(outcome=Call.Outcome.IVR_ABANDONED)
         return queryset.filter(outcome__in=Call.QUEUE_ABANDON_OUTCOMES)
 
-    def filter_date(self, queryset, name, value):
+    def filter_date(self, queryset: QuerySet[Any], name: str, value: dt.date) -> QuerySet[Any]:
         return _tokyo_day(queryset, "arrived_at", value)
 
 
@@ -56,7 +58,7 @@ class AnsweredCallFilter(df.FilterSet):
         model = Call
         fields: list[str] = []
 
-    def filter_date(self, queryset, name, value):
+    def filter_date(self, queryset: QuerySet[Any], name: str, value: dt.date) -> QuerySet[Any]:
         return _tokyo_day(queryset, "arrived_at", value)
 
 
@@ -72,7 +74,7 @@ class EmailDrillFilter(df.FilterSet):
         model = Inquiry
         fields: list[str] = []
 
-    def filter_state(self, queryset, name, value):
+    def filter_state(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         if value == "excluded":
             return queryset.filter(handed_to_section=True)
         queryset = queryset.filter(handed_to_section=False)
@@ -95,7 +97,7 @@ class ComplaintDrillFilter(df.FilterSet):
         model = Complaint
         fields: list[str] = []
 
-    def filter_counted(self, queryset, name, value):
+    def filter_counted(self, queryset: QuerySet[Any], name: str, value: bool | None) -> QuerySet[Any]:
         # The metric's own condition: a confirmed operator error (kpi.metrics).
         if value:
             return queryset.filter(metrics.COUNTED_COMPLAINTS)

@@ -1,4 +1,6 @@
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from helpdesk.roles import can_read_kpi, is_admin
 
@@ -9,12 +11,12 @@ class CanReadKpi(BasePermission):
 
     message = "KPIは審査担当・SV・管理者のみ閲覧できます。"
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return can_read_kpi(request.user)
 
 
 class CanPublishKpi(BasePermission):
     message = "KPIの公表は管理者のみ行えます。"
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return is_admin(request.user)

@@ -4,6 +4,7 @@ and staff who need the person follow the inquiry `ref` into the help desk, where
 view of personal information is audit-logged."""
 
 import datetime as dt
+from typing import Any
 
 from rest_framework import serializers
 
@@ -11,7 +12,7 @@ from helpdesk.models import Call, Complaint, Escalation, Inquiry, SecurityIncide
 from kpi import display
 
 
-def _seconds(a, b):
+def _seconds(a: dt.datetime | None, b: dt.datetime | None) -> float | None:
     return (a - b).total_seconds() if a and b else None
 
 
@@ -38,13 +39,13 @@ class AbandonedCallSerializer(serializers.ModelSerializer):
             "seconds_in_queue",
         ]
 
-    def get_kind(self, obj) -> str:
+    def get_kind(self, obj: Call) -> str:
         return "ivr" if obj.outcome == Call.Outcome.IVR_ABANDONED else "queue"
 
-    def get_seconds_before_abandon(self, obj) -> float | None:
+    def get_seconds_before_abandon(self, obj: Call) -> float | None:
         return _seconds(obj.ended_at, obj.arrived_at)
 
-    def get_seconds_in_queue(self, obj) -> float | None:
+    def get_seconds_in_queue(self, obj: Call) -> float | None:
         return _seconds(obj.ended_at, obj.queued_at)
 
 
@@ -85,7 +86,8 @@ class AnsweredCallSerializer(serializers.ModelSerializer):
             "inquiry_ref",
         ]
 
-    def get_handle_display(self, obj) -> str:
+    # a row carrying the .annotate() values of selectors.drill_answered_calls
+    def get_handle_display(self, obj: Any) -> str:
         return display.aht_display(obj.handle_s)
 
 
@@ -112,18 +114,21 @@ class EmailInquirySerializer(serializers.ModelSerializer):
             "response_display",
         ]
 
-    def get_answer_at(self, obj) -> str | None:
+    # a row carrying the .annotate() values of selectors.drill_emails
+    def get_answer_at(self, obj: Any) -> str | None:
         if obj.response_s is None:
             return None
         at = obj.received_at + dt.timedelta(seconds=obj.response_s)
         return serializers.DateTimeField().to_representation(at)
 
-    def get_answered_by(self, obj) -> str | None:
+    # a row carrying the .annotate() values of selectors.drill_emails
+    def get_answered_by(self, obj: Any) -> str | None:
         if obj.response_s is None:
             return None
         return "mail" if obj.answered_by_mail else "other_channel"
 
-    def get_response_display(self, obj) -> str | None:
+    # a row carrying the .annotate() values of selectors.drill_emails
+    def get_response_display(self, obj: Any) -> str | None:
         return display.email_time_display(obj.response_s) if obj.response_s is not None else None
 
 
@@ -149,7 +154,7 @@ class HandoverSerializer(serializers.ModelSerializer):
             "excludes_from_email_metric",
         ]
 
-    def get_excludes_from_email_metric(self, obj) -> bool:
+    def get_excludes_from_email_metric(self, obj: Escalation) -> bool:
         return obj.target in Escalation.RESPONSIBLE_SECTION_TARGETS and obj.inquiry.channel != Inquiry.Channel.PHONE
 
 
@@ -162,7 +167,7 @@ class ComplaintDrillSerializer(serializers.ModelSerializer):
         model = Complaint
         fields = ["id", "inquiry_ref", "received_at", "cause", "cause_display", "confirmed_at", "counted"]
 
-    def get_counted(self, obj) -> bool:
+    def get_counted(self, obj: Complaint) -> bool:
         return obj.cause == Complaint.Cause.OPERATOR_ERROR and obj.confirmed_at is not None
 
 

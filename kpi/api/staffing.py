@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.http import QueryDict
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,11 +25,11 @@ from kpi.staffing.plan import BASES, PlanError, WhatIf, staffing_plan
 class CanPlanStaffing(BasePermission):
     message = "要員計画はSV・管理者のみ閲覧できます。"
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return is_supervisor(request.user)
 
 
-def _float(params, name: str) -> float | None:
+def _float(params: QueryDict, name: str) -> float | None:
     raw = params.get(name)
     if raw in (None, ""):
         return None
@@ -50,7 +52,7 @@ class StaffingPlanView(APIView):
         ],
         responses=OpenApiTypes.OBJECT,
     )
-    def get(self, request, month: str):
+    def get(self, request: Request, month: str) -> Response:
         q = request.query_params
         try:
             m = Month.parse(month)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
@@ -10,6 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -31,7 +36,7 @@ def _month(value: str, field: str = "month") -> Month:
         raise ValidationError({field: [str(exc)]}) from exc
 
 
-def _fresh(request) -> bool:
+def _fresh(request: Request) -> bool:
     return request.query_params.get("fresh", "").lower() in ("1", "true", "yes")
 
 
@@ -46,7 +51,7 @@ class KpiMonthView(APIView):
         parameters=[OpenApiParameter("fresh", OpenApiTypes.BOOL, description="recompute instead of the cache")],
         responses=OpenApiTypes.OBJECT,
     )
-    def get(self, request, month: str):
+    def get(self, request: Request, month: str) -> Response:
         return Response(selectors.kpi_month_get(month=_month(month), fresh=_fresh(request)))
 
 
@@ -64,7 +69,7 @@ class KpiMonthRangeView(APIView):
         ],
         responses=OpenApiTypes.OBJECT,
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         first = _month(request.query_params.get("from", ""), "from")
         last = _month(request.query_params.get("to", ""), "to")
         if last < first:
@@ -81,7 +86,7 @@ class KpiPublishView(APIView):
     permission_classes = [CanPublishKpi]
 
     @extend_schema(request=None, responses={201: serializers.SnapshotSerializer})
-    def post(self, request, month: str):
+    def post(self, request, month: str):  # not annotated yet: see docs/architecture.md, "Type checking"
         snap = services.kpi_snapshot_publish(
             month=_month(month), actor=request.user, note=str(request.data.get("note", ""))
         )
@@ -97,9 +102,10 @@ class KpiPublishedView(APIView):
     permission_classes = [CanReadKpi]
 
     @extend_schema(parameters=[OpenApiParameter("version", OpenApiTypes.INT)], responses=OpenApiTypes.OBJECT)
-    def get(self, request, month: str):
+    def get(self, request: Request, month: str) -> Response:
         qs = KpiSnapshot.objects.filter(month=str(_month(month)))
         version = request.query_params.get("version")
+        snap: KpiSnapshot | None
         if version:
             if not version.isdigit():
                 raise ValidationError({"version": ["整数で指定してください。"]})
@@ -121,16 +127,22 @@ class KpiChangesView(APIView):
     LIMIT = 200
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request, month: str):
+    def get(self, request: Request, month: str) -> Response:
         m = _month(month)
         snap = selectors.kpi_snapshot_latest(month=m)
         if snap is None:
             raise Http404
-        out = {"month": str(m), "published_version": snap.version, "published_at": snap.published_at, "records": {}}
+        records: dict[str, object] = {}
+        out = {
+            "month": str(m),
+            "published_version": snap.version,
+            "published_at": snap.published_at,
+            "records": records,
+        }
         for name, qs in selectors.kpi_changed_records(month=m, since=snap.published_at).items():
             fields = ("id", "ref") if name == "inquiries" else ("id",)
             rows = list(qs.order_by("id").values(*fields)[: self.LIMIT])
-            out["records"][name] = {"count": qs.count(), "items": rows}
+            records[name] = {"count": qs.count(), "items": rows}
         return Response(out)
 
 
@@ -150,17 +162,18 @@ def cursor(*ordering: str) -> type[CursorPagination]:
 class _DrillView(generics.ListAPIView):
     permission_classes = [CanReadKpi]
     filter_backends = [DjangoFilterBackend]
-    model: type = KpiSnapshot  # the listed model, for the schema generator
+    model: type[Model] = KpiSnapshot  # the listed model, for the schema generator
+    drill: Callable[..., QuerySet[Any]]  # each view sets its selector
 
     def month(self) -> Month:
         return _month(self.kwargs["month"])
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Any]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no month
-            return self.model.objects.none()
+            return self.model._default_manager.none()
         return self.drill(month=self.month())
 
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         with selectors.kpi_transaction():  # (JIT off: each page's query runs once)
             return super().list(request, *args, **kwargs)
 
@@ -197,7 +210,7 @@ class EmailsView(_DrillView):
     model = Inquiry
     drill = staticmethod(selectors.drill_emails)
 
-    def filter_queryset(self, queryset):
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         params = self.request.query_params.copy()
         params.setdefault("state", "answered")
         fs = self.filterset_class(params, queryset=queryset, request=self.request)
@@ -206,7 +219,7 @@ class EmailsView(_DrillView):
         return fs.qs
 
     @property
-    def paginator(self):
+    def paginator(self) -> CursorPagination:
         if not hasattr(self, "_paginator"):
             state = self.request.query_params.get("state", "answered")
             ordering = ("-response_s", "-id") if state == "answered" else ("received_at", "id")

@@ -29,7 +29,9 @@ def _nice_max(value: float) -> float:
     return 10 * exp if (10 * exp) % 4 == 0 else 4 * math.ceil(value / 4)
 
 
-def _text(x, y, s, *, size=12, anchor="start", color="#333", weight="normal") -> str:
+def _text(
+    x: float, y: float, s: str, *, size: int = 12, anchor: str = "start", color: str = "#333", weight: str = "normal"
+) -> str:
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{color}" '
         f'font-weight="{weight}">{escape(str(s))}</text>'

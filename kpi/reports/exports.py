@@ -76,8 +76,8 @@ def table_xlsx(rows: list[Row], summary: list[SummaryRow]) -> bytes:
     # The metric values as numbers: table_matrix puts metric i's value in column 3 + 2i.
     for r, row in enumerate(rows, start=2):
         for i, metric in enumerate(row.cells):
-            value, number_format = xlsx_value(metric)
-            target = ws.cell(row=r, column=3 + 2 * i, value=value)
+            number, number_format = xlsx_value(metric)
+            target = ws.cell(row=r, column=3 + 2 * i, value=number)
             if number_format:
                 target.number_format = number_format
                 target.alignment = Alignment(horizontal="right")
@@ -89,8 +89,8 @@ def table_xlsx(rows: list[Row], summary: list[SummaryRow]) -> bytes:
     ws2.append(["評価期間", "指標", "達成月数", "未達月数", "対象外"])
     titles = {k: t for t, k in COLUMNS}
     for s in summary:
-        for key, c in s.counts.items():
-            ws2.append([s.label, titles[key], c["met"], c["unmet"], c["na"]])
+        for key, tally in s.counts.items():
+            ws2.append([s.label, titles[key], tally["met"], tally["unmet"], tally["na"]])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -198,7 +198,7 @@ def staffing_plan(
     queue_target = queue_target_for(reach_default)
     unreachable = 0  # half-hours where even a queue that answers everyone misses the target
 
-    days_out = []
+    days_out: list[dict[str, Any]] = []
     totals = {
         "callers": 0.0,
         "arrivals": 0.0,
@@ -412,7 +412,7 @@ def _share(part: float, whole: float) -> float | None:
     return round(part / whole, 4) if whole > 0 else None
 
 
-def _cells(targets: dict[dt.date, list[int]]):
+def _cells(targets: dict[dt.date, list[int]]) -> list[tuple[dt.date, int]]:
     return [(d, s) for d, slots in targets.items() for s in slots]
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.db.models import Count, F, FloatField, Func, IntegerField, Q, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
@@ -109,7 +110,8 @@ def interval_history(*, first: dt.date, last: dt.date, counts_only: bool = False
         .order_by("half_hour")
     )
     with kpi_transaction():  # JIT off, as for every KPI read
-        rows = list(rows)
+        # The annotations depend on counts_only: the rows are plain dicts to the type checker.
+        fetched = cast(list[dict[str, Any]], list(rows))
     return [
         IntervalStats(
             date=EPOCH + dt.timedelta(days=r["half_hour"] // 48),
@@ -121,7 +123,7 @@ def interval_history(*, first: dt.date, last: dt.date, counts_only: bool = False
             wait_seconds=float(r.get("waited") or 0.0),
             ivr_abandoned=r["n_ivr"],
         )
-        for r in rows
+        for r in fetched
     ]
 
 
@@ -214,6 +216,7 @@ def ivr_deflection(*, first: dt.date, last: dt.date) -> IvrEffect | None:
     counted = Q(in_service_hours=True, outcome__in=(*OFFERED_OUTCOMES, Call.Outcome.IVR_ABANDONED))
     ivr = Q(outcome=Call.Outcome.IVR_ABANDONED)
     for a_start, a_end in runs:
+        assert a_start is not None and a_end is not None  # the filter above excludes NULLs
         before_start = a_start - dt.timedelta(days=IVR_BASELINE_DAYS)
         agg = Call.objects.filter(counted, arrived_at__gte=before_start, arrived_at__lt=a_end).aggregate(
             during=Count("id", filter=Q(arrived_at__gte=a_start)),
@@ -238,8 +241,8 @@ def ivr_windows(*, first: dt.date, last: dt.date) -> list[tuple[dt.datetime, dt.
 
     start = dt.datetime.combine(first, dt.time(), TOKYO)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), TOKYO)
-    return list(
-        IvrAnnouncement.objects.filter(
-            status=IvrAnnouncement.Status.APPROVED, starts_at__lt=end, ends_at__gt=start
-        ).values_list("starts_at", "ends_at")
-    )
+    runs = IvrAnnouncement.objects.filter(
+        status=IvrAnnouncement.Status.APPROVED, starts_at__lt=end, ends_at__gt=start
+    ).values_list("starts_at", "ends_at")
+    # The filter excludes NULLs; the check only tells the type checker so.
+    return [(s, e) for s, e in runs if s is not None and e is not None]

@@ -8,6 +8,9 @@ Exit codes: docs/commands.md (0 ok, 1 the file is missing, unreadable, empty or 
 
 import json
 import sys
+from typing import Any
+
+from django.core.management.base import CommandParser
 
 from faq import pipeline
 from helpdesk.management.base import Failed, HelpdeskCommand, describe_os_error
@@ -16,12 +19,12 @@ from helpdesk.management.base import Failed, HelpdeskCommand, describe_os_error
 class Command(HelpdeskCommand):
     help = "Cluster inquiries and detect surges (offline over a JSONL file, or the database job)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--from-jsonl", metavar="FILE", help="read records from FILE ('-' for stdin); no database")
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
         parser.add_argument("--no-embeddings", action="store_true", help="TF-IDF only (skip the sentence encoder)")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         path = options["from_jsonl"]
         if not path:
             from faq.services import faq_cluster_run

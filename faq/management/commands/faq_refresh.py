@@ -4,6 +4,9 @@ publishes: a draft reaches /faq/ only when an admin publishes it on /desk/admin/
 Exit codes: docs/commands.md (0 ok, 1 failed, 2 bad argument: --as-of)."""
 
 import datetime as dt
+from typing import Any
+
+from django.core.management.base import CommandParser
 
 from faq.services import faq_cluster_run
 from helpdesk.clock import TOKYO
@@ -13,10 +16,10 @@ from helpdesk.management.base import HelpdeskCommand, UsageError
 class Command(HelpdeskCommand):
     help = "Cluster inquiries, detect surges and propose FAQ drafts now (an admin reviews and publishes them)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--as-of", help="end of the window, YYYY-MM-DD (default: now)")
 
-    def handle(self, *args, as_of=None, **options):
+    def handle(self, *args: Any, as_of: str | None = None, **options: Any) -> None:
         when = None
         if as_of:
             try:

@@ -84,7 +84,7 @@ def _fmt(metric: str, key: str, value: Any) -> Any:
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
     out: list[Change] = []
     if before.get("period_type") != after.get("period_type"):
-        labels = dict(PeriodType.choices)
+        labels: dict[str | None, str] = dict(PeriodType.choices)
         old, new = before.get("period_type"), after.get("period_type")
         out.append(Change("期区分", labels.get(old, old), labels.get(new, new)))
     for metric, label in METRIC_LABELS.items():

@@ -2,6 +2,8 @@
 error, answered 400), the services decide the rest."""
 
 from django import forms
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy as _
 
 from faq.models import FaqEntry
@@ -104,6 +106,8 @@ class EscalationForm(forms.Form):
     note = forms.CharField(
         label=_("依頼内容"), max_length=5000, widget=forms.Textarea(attrs={"id": "escalation-note", "rows": 3})
     )
+
+    user: AbstractBaseUser | AnonymousUser  # set by the view (inquiry_escalate)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

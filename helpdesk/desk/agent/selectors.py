@@ -16,6 +16,7 @@ import binascii
 import datetime as dt
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, When
@@ -182,7 +183,7 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 def queue_queryset(*, user, filters: QueueFilters, now: dt.datetime, target_seconds: int) -> QuerySet[Inquiry]:
     """The rows of one queue view, filtered and ordered (not yet paged)."""
-    qs = Inquiry.objects.all()
+    qs: QuerySet[Inquiry] = Inquiry.objects.all()
     statuses = filters.status or (list(OPEN_STATUSES) if filters.view != "all" else [])
     if statuses:
         # IN over the open statuses matches the partial index `inquiry_agent_open_recent`.
@@ -304,7 +305,7 @@ def inquiry_thread(*, inquiry: Inquiry) -> list[ThreadItem]:
     moves = AuditEvent.objects.filter(
         object_type="helpdesk.inquiry", object_id=inquiry.ref, action=AuditEvent.Action.TRANSITION
     ).only("at", "actor_label", "changes", "note")
-    labels = dict(Inquiry.Status.choices)
+    labels: dict[Any, str] = dict(Inquiry.Status.choices)
     for event in moves:
         change = (event.changes or {}).get("status") or {}
         items.append(

@@ -49,7 +49,9 @@ def desk_reply(
 
 
 @transaction.atomic
-def desk_wrapup(*, inquiry: Inquiry, actor, data: dict, expected_version: int | None, resolve: bool = False) -> Inquiry:
+def desk_wrapup(
+    *, inquiry: Inquiry, actor, data: dict, expected_version: int | None, resolve: bool | None = False
+) -> Inquiry:
     """Save what the agent wrote (inquiry_update), complete the call's wrap-up
     (inquiry_complete_wrapup) and, if asked, resolve the inquiry (inquiry_transition) —
     all or nothing. Each step checks the version the previous one left."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.forms import ChoiceField
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +22,7 @@ from helpdesk.audit import audit_pii_view
 from helpdesk.desk.agent import forms as f
 from helpdesk.desk.agent import selectors as sel
 from helpdesk.desk.agent.services import desk_reply, desk_wrapup
+from helpdesk.desk.htmx import HtmxHttpRequest
 from helpdesk.desk.permissions import operator_required
 from helpdesk.errors import (
     ApplicationError,
@@ -39,7 +41,7 @@ from helpdesk.phone.selectors import call_by_call_id, call_latest_for_agent
 from helpdesk.roles import is_supervisor
 
 
-def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+def _render(request: HtmxHttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
     # Every page here is for staff operators (the decorators checked): the navigation shows
     # the agent's links without asking the permission tables again (two queries a page).
     return render(request, template, {**context, "desk_operator": True}, status=status)
@@ -50,7 +52,7 @@ def _render(request: HttpRequest, template: str, context: dict, status: int = 20
 
 @require_GET
 @operator_required
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: HtmxHttpRequest) -> HttpResponse:
     """/desk/: my open inquiries, unassigned ones, the ones near or past the mail target —
     filtered, searched, paged by cursor. Requesters' names are masked, as in every list."""
     form = f.QueueFilterForm(request.GET)
@@ -87,7 +89,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return _render(request, "desk/agent/queue.html", context, status=status)
 
 
-def _next_query(request: HttpRequest, cursor: str) -> str:
+def _next_query(request: HtmxHttpRequest, cursor: str) -> str:
     params = request.GET.copy()
     params["cursor"] = cursor
     return params.urlencode()
@@ -109,12 +111,12 @@ def _pii_fields(inquiry: Inquiry, thread) -> list[str]:
     fields = [name for name in INQUIRY_PII_FIELDS if getattr(inquiry, name)]
     if any(item.kind == "mail" for item in thread):
         fields.append("messages")
-    if inquiry.call_id and inquiry.call.caller:
+    if inquiry.call and inquiry.call.caller:
         fields.append("caller")
     return fields
 
 
-def _page_context(request: HttpRequest, inquiry: Inquiry, **forms) -> dict:
+def _page_context(request: HtmxHttpRequest, inquiry: Inquiry, **forms) -> dict:
     user = request.user
     thread = sel.inquiry_thread(inquiry=inquiry)
     has_mail = any(item.kind == "mail" for item in thread)
@@ -135,7 +137,9 @@ def _page_context(request: HttpRequest, inquiry: Inquiry, **forms) -> dict:
     version = {"version": inquiry.version}
     allowed = [(s, Inquiry.Status(s).label) for s in Inquiry.TRANSITIONS.get(inquiry.status, ())]
     transition_form = forms.get("transition_form") or f.TransitionForm(initial=version)
-    transition_form.fields["status"].choices = allowed
+    status_field = transition_form.fields["status"]
+    assert isinstance(status_field, ChoiceField)
+    status_field.choices = allowed
     can_reply = inquiry.channel in (Inquiry.Channel.EMAIL, Inquiry.Channel.FORM)
     can_wrapup = inquiry.call_id is not None and inquiry.wrapup_completed_at is None
     context = {
@@ -170,7 +174,7 @@ def _page_context(request: HttpRequest, inquiry: Inquiry, **forms) -> dict:
 
 @require_GET
 @operator_required
-def inquiry_detail(request: HttpRequest, ref: str) -> HttpResponse:
+def inquiry_detail(request: HtmxHttpRequest, ref: str) -> HttpResponse:
     """/desk/inquiries/<ref>/: header, thread, the requester's history, the actions. Shows
     personal information in full: one VIEW_PII audit row per view."""
     inquiry = sel.desk_inquiry_get(ref=ref)
@@ -183,7 +187,7 @@ def inquiry_detail(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_GET
 @operator_required
-def faq_suggestions(request: HttpRequest, ref: str) -> HttpResponse:
+def faq_suggestions(request: HtmxHttpRequest, ref: str) -> HttpResponse:
     """Published FAQ entries nearest to the inquiry, loaded after the page (htmx): each one
     a button that inserts its answer into the reply box (static/desk/agent.js)."""
     inquiry = get_object_or_404(Inquiry.objects.only("id", "ref", "subject", "body"), ref=ref.upper())
@@ -204,7 +208,7 @@ _PARTIALS = {
 }
 
 
-def _done(request: HttpRequest, inquiry: Inquiry, message: str) -> HttpResponse:
+def _done(request: HtmxHttpRequest, inquiry: Inquiry, message: str) -> HttpResponse:
     """After a write: back to the inquiry page (a fresh read, a fresh version)."""
     messages.success(request, message)
     url = reverse("desk:inquiry", args=[inquiry.ref])
@@ -216,7 +220,7 @@ def _done(request: HttpRequest, inquiry: Inquiry, message: str) -> HttpResponse:
 
 
 def _failed(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     inquiry: Inquiry,
     name: str,
     form,
@@ -244,7 +248,7 @@ def _failed(
     return _render(request, "desk/agent/action_failed.html", context, status=status)
 
 
-def _run(request: HttpRequest, inquiry: Inquiry, name: str, form, action, success: str) -> HttpResponse:
+def _run(request: HtmxHttpRequest, inquiry: Inquiry, name: str, form, action, success: str) -> HttpResponse:
     """Validate `form`, run `action(form.cleaned_data)`, and answer: the page on success,
     the form with its error otherwise (400 bad input, 403, 404, 409 conflict/transition)."""
     if not form.is_valid():
@@ -293,7 +297,7 @@ def _inquiry_for_action(ref: str) -> Inquiry:
 
 @require_POST
 @operator_required
-def inquiry_reply(request: HttpRequest, ref: str) -> HttpResponse:
+def inquiry_reply(request: HtmxHttpRequest, ref: str) -> HttpResponse:
     inquiry = _inquiry_for_action(ref)
     form = f.ReplyForm(request.POST)
     return _run(
@@ -315,7 +319,7 @@ def inquiry_reply(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @operator_required
-def inquiry_note(request: HttpRequest, ref: str) -> HttpResponse:
+def inquiry_note(request: HtmxHttpRequest, ref: str) -> HttpResponse:
     inquiry = _inquiry_for_action(ref)
     form = f.NoteForm(request.POST)
     return _run(
@@ -330,7 +334,7 @@ def inquiry_note(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @operator_required
-def inquiry_status(request: HttpRequest, ref: str) -> HttpResponse:
+def inquiry_status(request: HtmxHttpRequest, ref: str) -> HttpResponse:
     inquiry = _inquiry_for_action(ref)
     form = f.TransitionForm(request.POST)
     return _run(
@@ -347,7 +351,7 @@ def inquiry_status(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @operator_required
-def inquiry_assign_view(request: HttpRequest, ref: str) -> HttpResponse:
+def inquiry_assign_view(request: HtmxHttpRequest, ref: str) -> HttpResponse:
     inquiry = _inquiry_for_action(ref)
     form = f.AssignForm(request.POST)
 
@@ -368,7 +372,7 @@ def inquiry_assign_view(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @operator_required
-def inquiry_escalate(request: HttpRequest, ref: str) -> HttpResponse:
+def inquiry_escalate(request: HtmxHttpRequest, ref: str) -> HttpResponse:
     inquiry = _inquiry_for_action(ref)
     form = f.EscalationForm(request.POST, user=request.user)
     form.user = request.user
@@ -390,7 +394,7 @@ def inquiry_escalate(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @operator_required
-def inquiry_wrapup(request: HttpRequest, ref: str) -> HttpResponse:
+def inquiry_wrapup(request: HtmxHttpRequest, ref: str) -> HttpResponse:
     inquiry = _inquiry_for_action(ref)
     form = f.WrapupForm(request.POST)
 
@@ -407,7 +411,7 @@ def inquiry_wrapup(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 @operator_required
-def my_call(request: HttpRequest) -> HttpResponse:
+def my_call(request: HtmxHttpRequest) -> HttpResponse:
     """Log the inquiry for the latest call this agent answered (by their PBX login),
     prefilled from the PBX record. A call already logged opens its inquiry."""
     try:

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.desk.htmx import HtmxHttpRequest
 from helpdesk.desk.permissions import operator_required
 from helpdesk.errors import NotFoundError
 from helpdesk.notifications import selectors, services
@@ -44,7 +45,7 @@ def badge(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @operator_required
-def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
+def mark_read(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     try:
         notification = services.notification_mark_read(user=request.user, pk=pk)
     except NotFoundError as exc:

@@ -92,7 +92,7 @@ def staffing_panel(*, day: Day, now: dt.datetime | None = None) -> dict[str, Any
     answering = answering_agents_by_slot(day=day) if day.start <= now else {}
     per_day = {d: _day_slots(plans[d.month], d.date) for d in days}
     slots = sorted({s for cells in per_day.values() for s in cells} | set(answering))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in slots:
         cells = []
         for i, d in enumerate(days):

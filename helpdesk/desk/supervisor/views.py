@@ -9,13 +9,14 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.complaints.services import complaint_classify, complaint_record
+from helpdesk.desk.htmx import HtmxHttpRequest
 from helpdesk.desk.permissions import supervisor_required
 from helpdesk.desk.supervisor import selectors
 from helpdesk.desk.supervisor.cache import cached, data_version, invalidate
@@ -34,7 +35,7 @@ class BadInput(Exception):
         self.field, self.message = field, message
 
 
-def _day(request: HttpRequest) -> Day:
+def _day(request: HtmxHttpRequest) -> Day:
     raw = request.GET.get("date") or request.POST.get("date")
     if not raw:
         return Day.today()
@@ -126,7 +127,7 @@ def _complaints_context(day: Day, **extra: Any) -> dict[str, Any]:
 
 @supervisor_required
 @require_GET
-def board(request: HttpRequest) -> HttpResponse:
+def board(request: HtmxHttpRequest) -> HttpResponse:
     try:
         day = _day(request)
     except BadInput as exc:
@@ -141,7 +142,7 @@ def board(request: HttpRequest) -> HttpResponse:
 def _fragment(template: str, build):
     @supervisor_required
     @require_GET
-    def view(request: HttpRequest) -> HttpResponse:
+    def view(request: HtmxHttpRequest) -> HttpResponse:
         try:
             day = _day(request)
         except BadInput as exc:
@@ -162,7 +163,7 @@ staffing = _fragment("desk/supervisor/_staffing.html", lambda day: _context(day,
 # --- writes ---------------------------------------------------------------------------------
 
 
-def _answer(request: HttpRequest, day: Day, template: str, build, *, error: BadInput | None = None) -> HttpResponse:
+def _answer(request: HtmxHttpRequest, day: Day, template: str, build, *, error: BadInput | None = None) -> HttpResponse:
     """After a write: the refreshed panel for htmx (400 with the error named when the input
     was refused), a redirect to the board otherwise."""
     if error is None:
@@ -186,7 +187,7 @@ def _service_error(exc: Exception, default_field: str) -> BadInput:
     raise exc
 
 
-def _post_day(request: HttpRequest) -> Day:
+def _post_day(request: HtmxHttpRequest) -> Day:
     try:
         return _day(request)
     except BadInput:
@@ -195,7 +196,7 @@ def _post_day(request: HttpRequest) -> Day:
 
 @supervisor_required
 @require_POST
-def escalate(request: HttpRequest) -> HttpResponse:
+def escalate(request: HtmxHttpRequest) -> HttpResponse:
     """Escalate outside the contractor: an agent's request (`request` = its id) or any
     inquiry by its reference (`inquiry`)."""
     day = _post_day(request)
@@ -237,7 +238,7 @@ def escalate(request: HttpRequest) -> HttpResponse:
 
 @supervisor_required
 @require_POST
-def record_return(request: HttpRequest, pk: int) -> HttpResponse:
+def record_return(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The other party's answer came back (or the supervisor answers an agent's request):
     `escalation_record_return` moves the inquiry on; the agent's notification hangs off
     that service (issue 13's notifications), nothing extra is called here."""
@@ -258,7 +259,7 @@ def record_return(request: HttpRequest, pk: int) -> HttpResponse:
 
 @supervisor_required
 @require_POST
-def complaint_new(request: HttpRequest) -> HttpResponse:
+def complaint_new(request: HtmxHttpRequest) -> HttpResponse:
     day = _post_day(request)
     error = None
     inquiry = selectors.inquiry_by_ref(request.POST.get("inquiry", ""))
@@ -279,7 +280,7 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
 
 @supervisor_required
 @require_POST
-def complaint_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+def complaint_confirm(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Classify and confirm a complaint's cause (only a confirmed operator error counts)."""
     day = _post_day(request)
     error = None

@@ -37,5 +37,6 @@ def _kpi_anchors() -> dict[int, tuple[str, str]]:
     anchors: dict[int, tuple[str, str]] = {}
     rows = KpiSnapshot.objects.exclude(audit_head_id=None).order_by("month", "version")
     for month, version, head_id, head_hash in rows.values_list("month", "version", "audit_head_id", "audit_head_hash"):
+        assert head_id is not None  # excluded above
         anchors.setdefault(head_id, (head_hash, f"KPI snapshot {month} v{version}"))
     return anchors

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kpi.staffing.services import RosterFileError, roster_import_csv
 
@@ -11,10 +13,10 @@ class Command(BaseCommand):
         "listed on stderr with their line numbers and counted."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", help="roster CSV")
 
-    def handle(self, *args, path: str, **options):
+    def handle(self, *args: Any, path: str, **options: Any) -> None:
         try:
             result = roster_import_csv(path=path)
         except RosterFileError as exc:

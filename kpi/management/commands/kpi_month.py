@@ -3,6 +3,9 @@
 Exit codes: docs/commands.md (0 ok, 1 failed, 2 a month that does not exist or is out of range)."""
 
 import json
+from typing import Any
+
+from django.core.management.base import CommandParser
 
 from helpdesk.clock import Month
 from helpdesk.management.base import HelpdeskCommand, UsageError
@@ -12,12 +15,12 @@ from kpi import display, selectors
 class Command(HelpdeskCommand):
     help = "One month's KPI object (docs/kpi.md): `kpi_month YYYY-MM [--json]`."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("month", help="YYYY-MM (Asia/Tokyo)")
         parser.add_argument("--json", action="store_true", help="print the KPI object as JSON")
         parser.add_argument("--cached", action="store_true", help="use the cached figures if present")
 
-    def handle(self, *args, month: str, json: bool = False, cached: bool = False, **options):
+    def handle(self, *args: Any, month: str, json: bool = False, cached: bool = False, **options: Any) -> None:
         m = _month(month)
         data = selectors.kpi_month_get(month=m, fresh=not cached)
         if json:
@@ -49,5 +52,5 @@ def _month(value: str) -> Month:
         raise UsageError(str(exc)) from None
 
 
-def _dumps(data) -> str:
+def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, default=str)

@@ -1,7 +1,8 @@
 import datetime as dt
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from helpdesk.clock import Month
 from kpi.staffing.plan import BASES, PlanError, WhatIf, staffing_plan
@@ -14,7 +15,7 @@ class Command(BaseCommand):
         "or when there is nothing to plan from."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("month", help="YYYY-MM (Asia/Tokyo)")
         parser.add_argument("--target", type=float, help="answer-rate target, e.g. 0.70 (default: the contract's)")
         parser.add_argument("--basis", choices=BASES, default="auto", help="recorded arrivals or a forecast")
@@ -22,7 +23,16 @@ class Command(BaseCommand):
         parser.add_argument("--what-if-from", help="YYYY-MM-DD: the what-if starts that day (default: the 1st)")
         parser.add_argument("--json", action="store_true", help="print the whole plan as JSON")
 
-    def handle(self, *args, month, target=None, basis="auto", what_if_agents=None, what_if_from=None, **options):
+    def handle(
+        self,
+        *args: Any,
+        month: str,
+        target: float | None = None,
+        basis: str = "auto",
+        what_if_agents: int | None = None,
+        what_if_from: str | None = None,
+        **options: Any,
+    ) -> None:
         try:
             m = Month.parse(month)
         except ValueError as exc:

@@ -1,7 +1,8 @@
 import json
 import math
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kpi.staffing.erlang import queue_model
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         "Exit 0 on success, 1 on bad input."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--arrivals-per-hour", type=float, required=True, help="calls offered to the queue per hour"
         )
@@ -28,7 +29,16 @@ class Command(BaseCommand):
         parser.add_argument("--patience-seconds", type=float, help="mean caller patience; omit for Erlang C")
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
-    def handle(self, *args, arrivals_per_hour, aht_seconds, agents, patience_seconds=None, json=False, **options):
+    def handle(
+        self,
+        *args: Any,
+        arrivals_per_hour: float,
+        aht_seconds: float,
+        agents: int,
+        patience_seconds: float | None = None,
+        json: bool = False,
+        **options: Any,
+    ) -> None:
         _positive("arrivals-per-hour", arrivals_per_hour, allow_zero=True)
         _positive("aht-seconds", aht_seconds)
         _positive("patience-seconds", patience_seconds)
@@ -55,5 +65,5 @@ class Command(BaseCommand):
         )
 
 
-def _dumps(data) -> str:
+def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
