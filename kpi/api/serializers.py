@@ -185,3 +185,9 @@ class SnapshotSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     published_at = serializers.DateTimeField()
     note = serializers.CharField()
+
+
+class PublishRequestSerializer(serializers.Serializer):
+    """The optional note of a published snapshot."""
+
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")

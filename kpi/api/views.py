@@ -85,11 +85,13 @@ class KpiPublishView(APIView):
 
     permission_classes = [CanPublishKpi]
 
-    @extend_schema(request=None, responses={201: serializers.SnapshotSerializer})
-    def post(self, request, month: str):  # not annotated yet: see docs/architecture.md, "Type checking"
-        snap = services.kpi_snapshot_publish(
-            month=_month(month), actor=request.user, note=str(request.data.get("note", ""))
-        )
+    @extend_schema(request=serializers.PublishRequestSerializer, responses={201: serializers.SnapshotSerializer})
+    def post(self, request: Request, month: str) -> Response:
+        # A body that is not an object (a JSON array, a bare string) is a 400 naming the
+        # problem, not an AttributeError on `.get`.
+        body = serializers.PublishRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        snap = services.kpi_snapshot_publish(month=_month(month), actor=request.user, note=body.validated_data["note"])
         return Response(
             {"month": snap.month, "version": snap.version, "published_at": snap.published_at, "note": snap.note},
             status=status.HTTP_201_CREATED,

@@ -201,3 +201,16 @@ def test_publish_records_the_audit_chain_head(admin_user):
     # The head the figures were computed against: before this publication's own audit row.
     assert (snap.audit_head_id, snap.audit_head_hash) == (last.pk, last.chain_hash)
     assert KpiSnapshot.objects.get(pk=snap.pk).audit_head_hash == last.chain_hash
+
+
+@pytest.mark.parametrize("body", [["確定"], "確定", 3])
+def test_publish_with_a_body_that_is_not_an_object_is_a_400(api, admin_user, body):
+    CallFactory()
+    r = api.as_user(admin_user).post("/api/kpi/months/2026-10/publish/", body, format="json")
+    assert r.status_code == 400
+    assert not KpiSnapshot.objects.exists()
+
+
+def test_publish_note_too_long_is_a_400_naming_the_field(api, admin_user):
+    r = api.as_user(admin_user).post("/api/kpi/months/2026-10/publish/", {"note": "あ" * 256}, format="json")
+    assert r.status_code == 400 and "note" in r.content.decode()

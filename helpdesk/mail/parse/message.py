@@ -269,6 +269,16 @@ def _lenient_base64(text: str) -> bytes:
     return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4))
 
 
+def _charset_label(part: Message) -> str | None:
+    """The part's declared charset as text. `get_content_charset` gives up (None) on an
+    RFC 2231 value that is not ASCII once decoded; `get_param` then returns it as a
+    (charset, language, value) tuple, which is collapsed here rather than passed on."""
+    label = part.get_content_charset() or part.get_param("charset")
+    if isinstance(label, tuple):
+        label = email.utils.collapse_rfc2231_value(label)
+    return label if isinstance(label, str) else None
+
+
 def _payload_bytes(part: Message) -> bytes:
     if (part.get("Content-Transfer-Encoding") or "").strip().lower() == "base64" and not part.is_multipart():
         inner = part.get_payload()
@@ -339,7 +349,7 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -
                 _replace_with_note(part, attachment)
             continue
         data = _payload_bytes(part)
-        text, p = decode_bytes(data, part.get_content_charset() or part.get_param("charset"))
+        text, p = decode_bytes(data, _charset_label(part))
         if part.get_content_charset() is None and not data.isascii():
             p = True
         problem |= p

@@ -241,3 +241,18 @@ def test_references_and_in_reply_to():
     parsed = parse_message(b.message(in_reply_to="<b@x> (comment)", references="<a@x>\r\n <b@x>", extra_headers={}))
     assert parsed.in_reply_to == "<b@x>"
     assert parsed.references == ["<a@x>", "<b@x>"]
+
+
+def test_an_rfc2231_charset_that_is_not_ascii_once_decoded_does_not_stop_the_message():
+    # get_content_charset() gives up on such a value and get_param() returns a tuple: the
+    # parser once passed that tuple on and failed on `.strip()`; the message is now read
+    # with the charset treated as unknown (a problem noted, the text kept).
+    raw = (
+        b"From: citizen@example.jp\r\nTo: support@example.go.jp\r\nSubject: test\r\n"
+        b"Message-ID: <rfc2231-charset@example.jp>\r\nDate: Thu, 01 Oct 2026 10:00:00 +0900\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset*=utf-8''%E3%81%82\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+    ) + "電子申請のエラーについて".encode()
+    parsed = parse_message(raw)
+    assert "電子申請" in parsed.body_text
