@@ -9,6 +9,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from helpdesk.desk.admin.services import TARGET_FIELDS
 from helpdesk.models import CalendarDay, ImportRun, Role
 from kpi.models import KpiTarget, PeriodType
 
@@ -49,20 +50,7 @@ class TargetForm(forms.ModelForm):
 
     class Meta:
         model = KpiTarget
-        fields = [
-            "name",
-            "valid_from",
-            "valid_to",
-            "answer_rate_normal",
-            "answer_rate_busy",
-            "aht_max_seconds",
-            "email_max_seconds",
-            "fcr_min",
-            "complaints_limit",
-            "incidents_max",
-            "acw_limit_seconds",
-            "email_use_business_hours",
-        ]
+        fields = list(TARGET_FIELDS)  # the fields the service writes, named once
         labels = {
             "name": _("契約期間の名前"),
             "valid_from": _("開始日"),
