@@ -235,9 +235,10 @@ def _inbound_q(prefix: str = "") -> Q:
     return q
 
 
-def _assemble(run, calendar, coverage, coverage_before, events_window, cdr_window, stats) -> None:
-    """Rebuild every call the imported pieces touch, in chunks of call ids read by keyset
-    (memory stays flat however many calls a file holds)."""
+def touched_querysets(coverage, coverage_before, events_window, cdr_window):
+    """(queue events, CDRs) whose call ids an import touched: every piece near the time the
+    files cover (2 h of slack), and the inbound CDRs in queue_log time newly covered. Both
+    assembly paths rebuild exactly these calls."""
     slack = dt.timedelta(hours=2)
     event_ids = AsteriskQueueEvent.objects.none()
     cdr_q = Q(pk__in=[])
@@ -253,7 +254,13 @@ def _assemble(run, calendar, coverage, coverage_before, events_window, cdr_windo
         if coverage_before.start is not None:
             newly &= Q(start__lt=coverage_before.start) | Q(end__gt=coverage_before.end)
         cdr_q |= newly & (_inbound_q() | Q(lastapp="Queue"))
-    cdr_ids = AsteriskCdr.objects.filter(cdr_q)
+    return event_ids, AsteriskCdr.objects.filter(cdr_q)
+
+
+def _assemble(run, calendar, coverage, coverage_before, events_window, cdr_window, stats) -> None:
+    """Rebuild every call the imported pieces touch, in chunks of call ids read by keyset
+    (memory stays flat however many calls a file holds)."""
+    event_ids, cdr_ids = touched_querysets(coverage, coverage_before, events_window, cdr_window)
     chunks = _touched_chunks_sql if connection.vendor == "postgresql" else _touched_chunks_orm
     for chunk in chunks(event_ids, cdr_ids):
         _assemble_chunk(run, chunk, calendar, coverage, stats)
@@ -284,9 +291,9 @@ def _touched_chunks_orm(event_ids, cdr_ids):
         last = chunk[-1]
 
 
-def _touched_chunks_sql(event_ids, cdr_ids):
-    """The union of both id sets, computed once into a temporary table with a primary key,
-    then read by keyset: one scan of the staging tables, not one per chunk."""
+def fill_touched(event_ids, cdr_ids) -> bool:
+    """The union of both id sets into the temporary table `calls_touched` (primary key `id`),
+    computed once: one scan of the staging tables. False when both sets are empty."""
     parts, params = [], []
     for qs, column in ((event_ids, "callid"), (cdr_ids, "uniqueid")):
         try:
@@ -296,13 +303,21 @@ def _touched_chunks_sql(event_ids, cdr_ids):
         parts.append(f"({sql})")
         params.extend(p)
     if not parts:
-        return
+        return False
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE IF NOT EXISTS calls_touched (id text PRIMARY KEY)")
         cursor.execute("TRUNCATE calls_touched")
         cursor.execute(
             f"INSERT INTO calls_touched SELECT DISTINCT u.id FROM ({' UNION '.join(parts)}) AS u(id)", params
         )
+        cursor.execute("ANALYZE calls_touched")
+    return True
+
+
+def _touched_chunks_sql(event_ids, cdr_ids):
+    """`calls_touched` read by keyset."""
+    if not fill_touched(event_ids, cdr_ids):
+        return
     last = ""
     while True:
         with connection.cursor() as cursor:
@@ -333,7 +348,7 @@ def _rows_for_ids(model, key: str, fields: Sequence[str], ids: list[str]) -> lis
         # the whole staging table, as it did for `= ANY(…)` in a database without statistics).
         cursor.execute(
             f"SELECT r.* FROM jsonb_array_elements_text(%s::jsonb) AS x(k) CROSS JOIN LATERAL "
-            f"(SELECT {columns} FROM {quote(model._meta.db_table)} t WHERE t.{column} = x.k OFFSET 0) AS r",
+            f"(SELECT {columns} FROM {quote(model._meta.db_table)} t WHERE t.{column} = x.k ORDER BY t.id OFFSET 0) AS r",
             [json.dumps(ids)],
         )
         return cursor.fetchall()

@@ -23,6 +23,7 @@ from helpdesk.imports.services import (
 )
 from helpdesk.models import ImportRun
 from helpdesk.phone.asterisk_join import _import_asterisk
+from helpdesk.phone.asterisk_pg import import_asterisk_pg
 from helpdesk.phone.generic import GenericRows
 from helpdesk.phone.parallel import import_generic_parallel
 from helpdesk.phone.parse_generic import (
@@ -43,6 +44,12 @@ def count_lines(path: str | Path) -> int:
         while chunk := fh.read(1 << 20):
             lines += chunk.count(b"\n")
     return lines
+
+
+def asterisk_in_sql() -> bool:
+    """The Asterisk import assembles calls in SQL on PostgreSQL (`asterisk_pg`), in Python
+    elsewhere (`asterisk_join`, SQLite: the zero-setup default)."""
+    return connection.vendor == "postgresql"
 
 
 def calls_import_run(
@@ -90,8 +97,9 @@ def calls_import_run(
                     errors.append(f"{name}: {exc}")
                 done = base + count_lines(path)
         elif fmt == "asterisk":
+            assemble = import_asterisk_pg if asterisk_in_sql() else _import_asterisk
             with fewer_collections():
-                stats = _import_asterisk(run, paths, names, encoding, ZoneInfo(cdr_timezone), calendar, counts, tick)
+                stats = assemble(run, paths, names, encoding, ZoneInfo(cdr_timezone), calendar, counts, tick)
             run.call_stats = stats  # type: ignore[attr-defined]
             counts.created, counts.updated, counts.unchanged = stats.created, stats.updated, stats.unchanged
         else:

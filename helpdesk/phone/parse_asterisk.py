@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import fnmatch
+import functools
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
@@ -67,6 +68,59 @@ DEFAULT_INBOUND_CONTEXTS = (
 DEFAULT_EXTENSION_DIGITS = 6
 
 CDR_COLUMN_COUNTS = (17, 18, 21)
+
+# --- what both assembly paths read: Python here, SQL in `asterisk_pg` -----------------------
+# Each pattern is written once, in the syntax Python's `re` and PostgreSQL's regular
+# expressions share; tests/helpdesk/phone/test_asterisk_parity.py runs both paths.
+
+FIELD_BLANKS = " \t"  # what a number field may carry around it
+CDR_INT_PATTERN = r"-?[0-9]{1,9}"  # CDR duration / billsec
+SECONDS_PATTERN = r"\+?[0-9]{1,9}"  # a queue_log seconds field (hold time, call time); else 0
+LOCAL_CHANNEL_PREFIX = "Local/"
+
+
+def extension_pattern(digits: int) -> str:
+    """A caller id that is one of the PBX's own extensions."""
+    return f"[0-9]{{1,{int(digits)}}}"
+
+
+def fnmatch_regex(pattern: str) -> str:
+    """A shell pattern (`fnmatch.fnmatchcase`: `*`, `?`, `[…]`, `[!…]`) as a regular expression
+    both Python (fullmatch, DOTALL) and PostgreSQL (`~ '^(?:…)$'`) read the same way."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        i += 1
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch == "[":
+            j = i
+            if j < n and pattern[j] == "!":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 1
+            if j >= n:
+                out.append("\\[")
+                continue
+            body, i = pattern[i:j], j + 1
+            negate = body.startswith("!")
+            body = (body[1:] if negate else body).replace("\\", "\\\\")
+            out.append("[" + ("^" if negate else "") + body + "]")
+        elif not ch.isascii() or ch.isalnum():
+            out.append(ch)
+        else:
+            out.append("\\" + ch)
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(regex: str) -> re.Pattern[str]:
+    return re.compile(regex, re.S)
 
 
 def line_hash(data: bytes) -> str:
@@ -152,6 +206,18 @@ def parse_queue_log_line(body: bytes, *, encoding: str = "utf-8") -> QueueLogLin
     )
 
 
+def queue_log_item(raw: bytes, lineno: int, start: int, *, encoding: str = "utf-8") -> QueueLogLine | Bad | None:
+    """One line as `bounded_lines` gave it (line end included): the parsed line, a Bad with
+    its reason, or None for a blank line."""
+    body = clean_line(raw)
+    if not body.strip():
+        return None
+    try:
+        return parse_queue_log_line(body, encoding=encoding)
+    except RowError as exc:
+        return Bad(lineno, start, excerpt(raw), str(exc))
+
+
 def read_queue_log(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[QueueLogLine | Bad]:
     offset = 0
     lineno = 0
@@ -166,13 +232,9 @@ def read_queue_log(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[QueueLo
             yield Bad(lineno, start, raw.excerpt, raw.reason)
             continue
         offset += len(raw)
-        body = clean_line(raw)
-        if not body.strip():
-            continue
-        try:
-            yield parse_queue_log_line(body, encoding=encoding)
-        except RowError as exc:
-            yield Bad(lineno, start, excerpt(raw), str(exc))
+        item = queue_log_item(raw, lineno, start, encoding=encoding)
+        if item is not None:
+            yield item
 
 
 def _cdr_time(value: str, field: str, tz: dt.tzinfo) -> dt.datetime | None:
@@ -192,7 +254,7 @@ def _int(value: str, field: str) -> int:
     value = value.strip()
     if not value:
         return 0
-    if not value.lstrip("-").isdigit():
+    if not re.fullmatch(CDR_INT_PATTERN, value):
         raise RowError(f"bad number in {field}: {value[:20]!r}")
     return int(value)
 
@@ -237,6 +299,28 @@ def cdr_row(row: Sequence[str], *, raw_hash: str, tz: dt.tzinfo) -> CdrRow | Non
     )
 
 
+def cdr_item(raw: bytes, lineno: int, start: int, *, encoding: str = "utf-8", tz: dt.tzinfo = TOKYO) -> CdrRow | Bad | None:
+    """One Master.csv line as `bounded_lines` gave it: the row, a Bad with its reason, or None
+    (a blank line or the header row)."""
+    body = clean_line(raw)
+    if not body.strip():
+        return None
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        return Bad(lineno, start, excerpt(raw), f"undecodable bytes ({encoding}) at byte {exc.start + 1}")
+    try:
+        rows = list(csv.reader([text], strict=True))
+        if len(rows) != 1:
+            raise RowError("truncated CDR row (unterminated quote)")
+        return cdr_row(rows[0], raw_hash=line_hash(body), tz=tz)
+    except csv.Error as exc:
+        reason = "truncated CDR row (unterminated quote)" if "end of data" in str(exc) else f"malformed CDR row: {exc}"
+        return Bad(lineno, start, excerpt(raw), reason)
+    except RowError as exc:
+        return Bad(lineno, start, excerpt(raw), str(exc))
+
+
 def read_cdr(fh: BinaryIO, *, encoding: str = "utf-8", tz: dt.tzinfo = TOKYO) -> Iterator[CdrRow | Bad]:
     offset = 0
     for lineno, raw in enumerate(bounded_lines(fh), 1):
@@ -246,30 +330,9 @@ def read_cdr(fh: BinaryIO, *, encoding: str = "utf-8", tz: dt.tzinfo = TOKYO) ->
             yield Bad(lineno, start, raw.excerpt, raw.reason)
             continue
         offset += len(raw)
-        body = clean_line(raw)
-        if not body.strip():
-            continue
-        try:
-            text = body.decode(encoding)
-        except UnicodeDecodeError as exc:
-            yield Bad(lineno, start, excerpt(raw), f"undecodable bytes ({encoding}) at byte {exc.start + 1}")
-            continue
-        try:
-            rows = list(csv.reader([text], strict=True))
-            if len(rows) != 1:
-                raise RowError("truncated CDR row (unterminated quote)")
-            row = cdr_row(rows[0], raw_hash=line_hash(body), tz=tz)
-        except csv.Error as exc:
-            reason = (
-                "truncated CDR row (unterminated quote)" if "end of data" in str(exc) else f"malformed CDR row: {exc}"
-            )
-            yield Bad(lineno, start, excerpt(raw), reason)
-            continue
-        except RowError as exc:
-            yield Bad(lineno, start, excerpt(raw), str(exc))
-            continue
-        if row is not None:
-            yield row
+        item = cdr_item(raw, lineno, start, encoding=encoding, tz=tz)
+        if item is not None:
+            yield item
 
 
 def detect_kind(head: bytes) -> str:
@@ -329,10 +392,9 @@ PENDING = Pending()
 
 
 def is_internal_caller(cdr: Cdr, extension_digits: int = DEFAULT_EXTENSION_DIGITS) -> bool:
-    if cdr.channel.startswith("Local/"):
+    if cdr.channel.startswith(LOCAL_CHANNEL_PREFIX):
         return True
-    src = cdr.src.strip()
-    return src.isdigit() and len(src) <= extension_digits
+    return _compiled(extension_pattern(extension_digits)).fullmatch(cdr.src.strip(FIELD_BLANKS)) is not None
 
 
 def is_inbound(cdrs: Iterable[Cdr], patterns: Sequence[str], extension_digits: int = DEFAULT_EXTENSION_DIGITS) -> bool:
@@ -341,15 +403,17 @@ def is_inbound(cdrs: Iterable[Cdr], patterns: Sequence[str], extension_digits: i
     cdrs = list(cdrs)
     if all(is_internal_caller(c, extension_digits) for c in cdrs):
         return False
-    return any(fnmatch.fnmatchcase(c.dcontext, p) for c in cdrs for p in patterns)
+    regexes = [_compiled(fnmatch_regex(p)) for p in patterns]
+    return any(r.fullmatch(c.dcontext) for c in cdrs for r in regexes)
 
 
-def _seconds(data: list, index: int) -> int | None:
+def _seconds(data: list, index: int) -> int:
+    """A seconds field of an event, 0 when it is missing or not a whole number."""
     try:
-        value = int(str(data[index]).strip())
-    except (IndexError, ValueError):
-        return None
-    return value if value >= 0 else None
+        value = str(data[index]).strip(FIELD_BLANKS)
+    except IndexError:
+        return 0
+    return int(value) if _compiled(SECONDS_PATTERN).fullmatch(value) else 0
 
 
 def build_call(
@@ -368,7 +432,8 @@ def build_call(
         return PENDING if events else None
     cdr_start = min(c.start for c in own)
     cdr_end = max(c.end for c in own)
-    caller = next((c.src for c in own if c.src), "")
+    # The caller: the earliest CDR that names one (ties: the order given, the staging order).
+    caller = next((c.src for c in sorted(own, key=lambda c: c.start) if c.src), "")
     by_time = sorted(events, key=lambda e: e.time)
     enters = [e for e in by_time if e.event == "ENTERQUEUE"]
 
@@ -398,15 +463,15 @@ def build_call(
         connect = connects[0]
         answered_at = connect.time
         if answered_at < queued_at:  # clock stepped back: trust the hold time instead
-            answered_at = queued_at + dt.timedelta(seconds=_seconds(connect.data, 0) or 0)
+            answered_at = queued_at + dt.timedelta(seconds=_seconds(connect.data, 0))
         ends = [e for e in by_time if e.event in AGENT_LEG_ENDS]
         if ends:
             last = ends[-1]
             ended_at = last.time
             if ended_at < answered_at:
                 calltime = _seconds(last.data, 3 if last.event in ("BLINDTRANSFER", "TRANSFER") else 1)
-                held = _seconds(last.data, 2 if last.event in ("BLINDTRANSFER", "TRANSFER") else 0) or 0
-                ended_at = answered_at + dt.timedelta(seconds=max((calltime or 0) - held, 0))
+                held = _seconds(last.data, 2 if last.event in ("BLINDTRANSFER", "TRANSFER") else 0)
+                ended_at = answered_at + dt.timedelta(seconds=max(calltime - held, 0))
         else:
             if not coverage.covers(cdr_start, cdr_end):
                 return PENDING

@@ -169,7 +169,7 @@ DIGEST_PARTS: tuple[tuple[str, str, str], ...] = (
     ("ended_at", "ended", "time"),
     ("agent", "agent", "text"),
     ("acw_seconds", "acw", "int"),
-    ("source", "'generic'", "text"),  # the fast path imports generic files only
+    ("source", "'generic'", "text"),  # a literal: `digest_sql(source=…)` names it
 )
 
 
@@ -188,8 +188,9 @@ def row_digest(record: Any) -> str:
     return hashlib.md5(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
 
 
-def digest_sql() -> str:
-    """`row_digest` over the fast path's typed columns."""
+def digest_sql(source: str = "generic") -> str:
+    """`row_digest` over the fast paths' typed columns (the generic path's rows are all
+    `generic`; the Asterisk SQL path passes `asterisk`)."""
 
     def part(column: str, kind: str) -> str:
         if kind == "time":
@@ -198,4 +199,5 @@ def digest_sql() -> str:
             return f"coalesce({column}::text, '')"
         return column
 
-    return "md5(concat_ws(chr(31), " + ", ".join(part(c, k) for _, c, k in DIGEST_PARTS) + "))"
+    columns = [(_literal(source) if attr == "source" else c, k) for attr, c, k in DIGEST_PARTS]
+    return "md5(concat_ws(chr(31), " + ", ".join(part(c, k) for c, k in columns) + "))"
