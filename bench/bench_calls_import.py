@@ -290,6 +290,13 @@ def main() -> int:
         default=0,
         help="then N interleaved rounds: the unchanged re-import and the two-connection indexed COPY",
     )
+    p.add_argument("--no-generic", action="store_true", help="the Asterisk section only")
+    p.add_argument(
+        "--asterisk-rounds",
+        type=int,
+        default=0,
+        help="then N interleaved rounds: the Asterisk pair's bare COPY and its import (new), order alternating",
+    )
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args()
 
@@ -312,7 +319,17 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
 
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     sizes = [args.rows] + ([] if args.no_double else [args.rows * 2])
+    if not args.no_generic:
+        bench_generic(args, url, tmp, sizes)
+    if not args.no_asterisk:
+        bench_asterisk(args, url, tmp, sizes)
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    return 0
+
+
+def bench_generic(args, url: str, tmp: Path, sizes: list[int]) -> None:
     generic = {n: tmp / f"bench_calls_{n}.csv" for n in sizes}
     for n, path in generic.items():
         generate_generic(path, n)
@@ -365,30 +382,57 @@ def main() -> int:
             flush=True,
         )
 
-    if not args.no_asterisk:
-        pairs = {}
-        for n in sizes:
-            qlog, master = tmp / f"bench_queue_log_{n}", tmp / f"bench_Master_{n}.csv"
-            generate_asterisk(qlog, master, n)
-            pairs[n] = [str(qlog), str(master)]
-        lines = count_lines(Path(pairs[args.rows][0])) + count_lines(Path(pairs[args.rows][1]))
-        print(f"asterisk pair: {lines:,} lines (queue_log + Master.csv)")
-        acopy = report(
-            "asterisk: COPY of both files into bare tables", spawn("copy", url, "asterisk", *pairs[args.rows])
+
+def bench_asterisk(args, url: str, tmp: Path, sizes: list[int]) -> None:
+    """The Asterisk pair: its bare COPY, `import_calls` (PostgreSQL: the SQL assembly of
+    helpdesk/phone/asterisk_pg.py) new and again, the pair twice the size; then, with
+    --asterisk-rounds, the COPY and the new import back to back, order alternating, and the
+    median of the ratios."""
+    pairs = {}
+    for n in sizes:
+        qlog, master = tmp / f"bench_queue_log_{n}", tmp / f"bench_Master_{n}.csv"
+        generate_asterisk(qlog, master, n)
+        pairs[n] = [str(qlog), str(master)]
+    lines = count_lines(Path(pairs[args.rows][0])) + count_lines(Path(pairs[args.rows][1]))
+    print(f"asterisk pair: {lines:,} lines (queue_log + Master.csv)")
+    acopy = report("asterisk: COPY of both files into bare tables", spawn("copy", url, "asterisk", *pairs[args.rows]))
+    for n in sizes:
+        report(
+            f"asterisk: import_calls ({n:,}-line pair, new)",
+            spawn("import", url, "asterisk", "truncate", *pairs[n]),
+            acopy,
         )
-        for n in sizes:
+        if n == args.rows:
             report(
-                f"asterisk: import_calls ({n:,}-line pair, new)",
-                spawn("import", url, "asterisk", "truncate", *pairs[n]),
+                "asterisk: import_calls again (unchanged)",
+                spawn("import", url, "asterisk", "keep", *pairs[n]),
                 acopy,
             )
-            if n == args.rows:
-                report(
-                    "asterisk: import_calls again (unchanged)",
-                    spawn("import", url, "asterisk", "keep", *pairs[n]),
-                    acopy,
-                )
-    return 0
+    if args.asterisk_rounds:
+        import statistics
+
+        ratios = []
+        for r in range(args.asterisk_rounds):
+            seconds = {}
+            for which in ("copy", "import") if r % 2 == 0 else ("import", "copy"):
+                if which == "copy":
+                    seconds[which] = spawn("copy", url, "asterisk", *pairs[args.rows])["seconds"]
+                else:
+                    seconds[which] = spawn("import", url, "asterisk", "truncate", *pairs[args.rows])["seconds"]
+            ratios.append((seconds["copy"] / seconds["import"], seconds["import"], seconds["copy"]))
+            print(
+                f"  round {r + 1}: import {seconds['import']:.1f} s, COPY {seconds['copy']:.2f} s, "
+                f"{ratios[-1][0]:.3f}× COPY (load {os.getloadavg()[0]:.2f})",
+                flush=True,
+            )
+        print(
+            f"asterisk import ÷ bare COPY, {args.asterisk_rounds} interleaved rounds: median "
+            f"{statistics.median(r[0] for r in ratios):.3f}× COPY's speed ("
+            + ", ".join(f"{r[0]:.3f}" for r in ratios)
+            + f"); import median {statistics.median(r[1] for r in ratios):.1f} s, "
+            f"COPY median {statistics.median(r[2] for r in ratios):.2f} s (goal ≥ 0.15×)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

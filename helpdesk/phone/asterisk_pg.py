@@ -63,8 +63,8 @@ from helpdesk.phone.parse_asterisk import (
     fnmatch_regex,
     queue_log_item,
 )
-from helpdesk.phone.records import IVR_OR_OUT_OF_HOURS, QUEUE_OUTCOMES
 from helpdesk.phone.reclassify import service_hours_params
+from helpdesk.phone.records import IVR_OR_OUT_OF_HOURS, QUEUE_OUTCOMES
 from helpdesk.phone.rules import digest_sql
 from helpdesk.phone.upsert import PII_FIELDS, WRITE_FIELDS
 
@@ -242,9 +242,12 @@ class _File:
         """Type a plain block; False when it turns out not to be plain (CSV rows over lines)."""
         cursor = self.cursor
         if self.kind == "queue_log":
-            escaped = data.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").split(b"\n")
+            escaped = data.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").split(b"\n")[: len(lines)]
             payload = b"".join(
-                [hexlify(blake2b(line, digest_size=16).digest()) + b"\t" + e + b"\n" for line, e in zip(lines, escaped)]
+                [
+                    hexlify(blake2b(line, digest_size=16).digest()) + b"\t" + e + b"\n"
+                    for line, e in zip(lines, escaped, strict=True)
+                ]
             )
             cursor.execute("TRUNCATE ast_qraw RESTART IDENTITY")
             with cursor.copy("COPY ast_qraw (h, raw) FROM STDIN") as copy:
@@ -260,18 +263,18 @@ class _File:
             if len(rows) != len(lines):
                 return False
             pad = ["\t" * (CDR_FIELDS - max(k, 1)) for k in range(CDR_FIELDS + 1)]
-            payload = "".join(
+            rows_text = "".join(
                 [
                     f"{blake2b(line, digest_size=16).hexdigest()}\t{len(r)}\t"
                     + ("\t".join(r) + pad[len(r)] if len(r) <= CDR_FIELDS else "\t" * (CDR_FIELDS - 1))
                     + "\n"
-                    for line, r in zip(lines, rows)
+                    for line, r in zip(lines, rows, strict=True)
                 ]
             )
             columns = ", ".join(f"f{i}" for i in range(1, CDR_FIELDS + 1))
             cursor.execute("TRUNCATE ast_craw RESTART IDENTITY")
             with cursor.copy(f"COPY ast_craw (h, ncols, {columns}) FROM STDIN") as copy:
-                copy.write(payload.encode("utf-8"))
+                copy.write(rows_text.encode("utf-8"))
             cursor.execute(_CDR_CLASSIFY_SQL, {"line0": self.lineno, "tz": self.tz.key})
         typed, odd = cursor.fetchone()
         self.counts.read += typed
@@ -286,7 +289,7 @@ class _File:
     def _line_by_line(self, fh, offset: int, end: int) -> int:
         """The Python reader over [offset, end) (and the rest of the line or run it ends in)."""
         padding = b"\x00" if self.kind == "queue_log" else None
-        for raw in bounded_lines(fh, padding=padding):  # type: ignore[call-overload]
+        for raw in bounded_lines(fh, padding=padding):
             if type(raw) is Padding:
                 offset += raw.length
             elif type(raw) is Overlong:
@@ -313,7 +316,12 @@ class _File:
         self.counts.read += 1
         if isinstance(item, Bad):
             import_run_reject(
-                run=self.run, source_name=self.name, reason=item.reason, line=item.line, offset=item.offset, raw=item.raw
+                run=self.run,
+                source_name=self.name,
+                reason=item.reason,
+                line=item.line,
+                offset=item.offset,
+                raw=item.raw,
             )
             self.counts.rejected += 1
         elif isinstance(item, QueueLogLine):
@@ -483,7 +491,9 @@ _OUTCOME = (
     f"CASE WHEN t.outcome = {_lit(IVR_OR_OUT_OF_HOURS)} THEN CASE WHEN {_OPEN} THEN 'ivr_abandoned' "
     "ELSE 'out_of_hours' END ELSE t.outcome END"
 )
-_IN_HOURS = f"CASE WHEN t.outcome <> {_lit(IVR_OR_OUT_OF_HOURS)} AND ({_VERDICT}) IS NOT NULL THEN {_VERDICT} ELSE {_OPEN} END"
+_IN_HOURS = (
+    f"CASE WHEN t.outcome <> {_lit(IVR_OR_OUT_OF_HOURS)} AND ({_VERDICT}) IS NOT NULL THEN {_VERDICT} ELSE {_OPEN} END"
+)
 _NEW_VALUES = (
     f"t.arrived, t.caller, {_OUTCOME}, {_IN_HOURS}, t.queue, t.queued, t.answered, t.ended, t.agent, t.acw, 'asterisk'"
 )

@@ -299,7 +299,9 @@ def cdr_row(row: Sequence[str], *, raw_hash: str, tz: dt.tzinfo) -> CdrRow | Non
     )
 
 
-def cdr_item(raw: bytes, lineno: int, start: int, *, encoding: str = "utf-8", tz: dt.tzinfo = TOKYO) -> CdrRow | Bad | None:
+def cdr_item(
+    raw: bytes, lineno: int, start: int, *, encoding: str = "utf-8", tz: dt.tzinfo = TOKYO
+) -> CdrRow | Bad | None:
     """One Master.csv line as `bounded_lines` gave it: the row, a Bad with its reason, or None
     (a blank line or the header row)."""
     body = clean_line(raw)
