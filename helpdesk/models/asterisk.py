@@ -11,9 +11,9 @@ from django.db import models
 class AsteriskQueueEvent(models.Model):
     """One queue_log line: `epoch|callid|queuename|agent|event|data1|data2|…`."""
 
-    line_hash = models.CharField(max_length=32, unique=True)
+    line_hash = models.CharField(max_length=32)
     time = models.DateTimeField(db_index=True)
-    callid = models.CharField(max_length=128, db_index=True)
+    callid = models.CharField(max_length=128)
     queue = models.CharField(max_length=128, blank=True)
     agent = models.CharField(max_length=128, blank=True)
     event = models.CharField(max_length=64)
@@ -25,6 +25,11 @@ class AsteriskQueueEvent(models.Model):
 
     class Meta:
         ordering = ["time", "id"]
+        # Plain b-tree indexes (not `unique=True` / `db_index=True`, which on PostgreSQL add a
+        # second, pattern-ops index per column that no query uses): every index is paid for by
+        # every staged line.
+        constraints = [models.UniqueConstraint(fields=["line_hash"], name="asterisk_event_line_hash_unique")]
+        indexes = [models.Index(fields=["callid"], name="asterisk_event_callid")]
 
     def __str__(self) -> str:
         return f"{self.time:%Y-%m-%d %H:%M:%S} {self.callid} {self.event}"
@@ -33,9 +38,9 @@ class AsteriskQueueEvent(models.Model):
 class AsteriskCdr(models.Model):
     """One CDR row of Master.csv (cdr_csv, 17/18/21 columns: with `uniqueid`)."""
 
-    row_hash = models.CharField(max_length=32, unique=True)
-    uniqueid = models.CharField(max_length=128, db_index=True)
-    linkedid = models.CharField(max_length=128, blank=True, db_index=True)
+    row_hash = models.CharField(max_length=32)
+    uniqueid = models.CharField(max_length=128)
+    linkedid = models.CharField(max_length=128, blank=True)  # read with its uniqueid's rows: no index
     src = models.CharField(max_length=80, blank=True)  # caller's number: personal information
     dst = models.CharField(max_length=80, blank=True)
     dcontext = models.CharField(max_length=80, blank=True)
@@ -54,6 +59,8 @@ class AsteriskCdr(models.Model):
 
     class Meta:
         ordering = ["start", "id"]
+        constraints = [models.UniqueConstraint(fields=["row_hash"], name="asterisk_cdr_row_hash_unique")]
+        indexes = [models.Index(fields=["uniqueid"], name="asterisk_cdr_uniqueid")]
         verbose_name = "Asterisk CDR"
 
     def __str__(self) -> str:
