@@ -124,13 +124,13 @@ class MailOpenAt(Func):
     def __init__(self, at: dt.datetime) -> None:
         super().__init__(F("received_at"), F("first_answered_at"), Value(at))
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
         (r, rp), (a, ap), (t, tp) = (compiler.compile(e) for e in self.source_expressions)
-        return f"({r} < {t} AND ({a} IS NULL OR {a} > {t}))", [*rp, *tp, *ap, *ap, *tp]
+        return f"({r} < {t} AND ({a} IS NULL OR {a} > {t}))", (*rp, *tp, *ap, *ap, *tp)
 
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
         (r, rp), (a, ap), (t, tp) = (compiler.compile(e) for e in self.source_expressions)
-        return f"(TSTZRANGE({r}, {a}, '()') @> {t}::timestamptz)", [*rp, *ap, *tp]
+        return f"(TSTZRANGE({r}, {a}, '()') @> {t}::timestamptz)", (*rp, *ap, *tp)
 
 
 def _mail_waiting_parts(*, as_of: dt.datetime) -> tuple[QuerySet[Inquiry], QuerySet[Inquiry]]:
