@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import BooleanField, Count, Exists, F, Func, Max, Min, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -111,26 +111,12 @@ def day_phone_figures(*, day: Day) -> dict[str, Any]:
     }
 
 
-class MailOpenAt(Func):
-    """`received_at < at AND (first_answered_at IS NULL OR first_answered_at > at)`: the
-    inquiry's own stamps leave it open at `at`. On PostgreSQL written as the open range
-    (received_at, first_answered_at) containing `at` — a missing upper bound is infinity, and
-    `first_answered_at >= received_at` holds (the `inquiry_answered_after_received` constraint),
-    so the range always exists — which the GiST index `inquiry_mail_open_range` answers with
-    the inquiries open at that moment alone, however long the history (migration 0020)."""
-
-    output_field = BooleanField()
-
-    def __init__(self, at: dt.datetime) -> None:
-        super().__init__(F("received_at"), F("first_answered_at"), Value(at))
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        (r, rp), (a, ap), (t, tp) = (compiler.compile(e) for e in self.source_expressions)
-        return f"({r} < {t} AND ({a} IS NULL OR {a} > {t}))", (*rp, *tp, *ap, *ap, *tp)
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        (r, rp), (a, ap), (t, tp) = (compiler.compile(e) for e in self.source_expressions)
-        return f"(TSTZRANGE({r}, {a}, '()') @> {t}::timestamptz)", (*rp, *ap, *tp)
+def mail_open_at(at: dt.datetime) -> Q:
+    """Received before `at` and no answer stamped by then (`first_answered_at` missing or
+    later): the inquiry's own stamps leave it open at `at`. Two ranges of the index
+    `inquiry_mail_answer_stamp` (answer stamp, received time; mail and form inquiries) — the
+    inquiries open at that moment alone, however long the history (migration 0020)."""
+    return Q(received_at__lt=at) & (Q(first_answered_at__isnull=True) | Q(first_answered_at__gt=at))
 
 
 def mail_waiting_at(*, as_of: dt.datetime) -> QuerySet[Inquiry]:
@@ -149,8 +135,8 @@ def mail_waiting_at(*, as_of: dt.datetime) -> QuerySet[Inquiry]:
 
     When no real answer at all was sent after `as_of` — a live board: one probe of the index
     `email_real_answer_sent` — the last disjunct is empty, so every inquiry of the set is open
-    by its own stamps (`MailOpenAt`): saying so lets PostgreSQL read them from the GiST index
-    `inquiry_mail_open_range` instead of the whole lookback. A moment with later answers (a
+    by its own stamps (`mail_open_at`): saying so lets PostgreSQL read them from the index
+    `inquiry_mail_answer_stamp` instead of the whole lookback. A moment with later answers (a
     past day) reads the lookback's candidates as before."""
     answers = mail_real_answers().filter(inquiry=OuterRef("pk"))
     waiting = (
@@ -177,7 +163,7 @@ def mail_waiting_at(*, as_of: dt.datetime) -> QuerySet[Inquiry]:
         .order_by()
     )
     if not mail_real_answers().filter(sent_at__gt=as_of).exists():
-        waiting = waiting.filter(MailOpenAt(as_of))
+        waiting = waiting.filter(mail_open_at(as_of))
     return waiting
 
 

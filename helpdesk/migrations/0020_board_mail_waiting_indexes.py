@@ -1,24 +1,8 @@
 # The board's mail waiting at a moment (kpi.today.mail_waiting_at) read through indexes: the
-# mail inquiries still open at the moment by their own stamps (a GiST index of the range
-# (received_at, first_answered_at), PostgreSQL only) and the real answers by sent time.
+# mail inquiries by their answer stamp (those open at a moment are two ranges of it) and the
+# real answers by sent time.
 
 from django.db import migrations, models
-
-PG_FORWARD = """
-CREATE INDEX IF NOT EXISTS inquiry_mail_open_range ON helpdesk_inquiry
-    USING gist (tstzrange(received_at, first_answered_at, '()'))
-    WHERE channel IN ('email', 'form');
-ANALYZE helpdesk_inquiry;
-"""
-PG_BACKWARD = "DROP INDEX IF EXISTS inquiry_mail_open_range;"
-
-
-def postgres_only(sql: str):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
-
-    return run
 
 
 class Migration(migrations.Migration):
@@ -40,5 +24,12 @@ class Migration(migrations.Migration):
                 name="email_real_answer_sent",
             ),
         ),
-        migrations.RunPython(postgres_only(PG_FORWARD), postgres_only(PG_BACKWARD)),
+        migrations.AddIndex(
+            model_name="inquiry",
+            index=models.Index(
+                condition=models.Q(("channel__in", ["email", "form"])),
+                fields=["first_answered_at", "received_at"],
+                name="inquiry_mail_answer_stamp",
+            ),
+        ),
     ]

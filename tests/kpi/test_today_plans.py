@@ -66,15 +66,15 @@ def test_waiting_mail_reads_the_real_answers_from_their_index():
     assert "email_real_answer" in plan, plan
 
 
-def test_a_live_moments_waiting_mail_reads_the_open_range_index():
+def test_a_live_moments_waiting_mail_reads_the_answer_stamp_index():
     # No real answer sent after the moment (a live board): the waiting mail comes from the
-    # GiST range index of the inquiries open by their own stamps, not from the lookback.
+    # index of mail inquiries by answer stamp (none, or a later one), not from the lookback.
     for day in range(1, 29):
         answered = email_inquiry(tokyo(2026, 9, day, 9), first_answered_at=tokyo(2026, 9, day, 10))
         answer_mail(answered, tokyo(2026, 9, day, 10))
         email_inquiry(tokyo(2026, 9, day, 11))
     plan = _plans(lambda: waiting_mail(as_of=tokyo(2026, 10, 2, 12), email_max_seconds=86400))
-    assert "inquiry_mail_open_range" in plan, plan
+    assert "inquiry_mail_answer_stamp" in plan, plan
     assert "Seq Scan on helpdesk_inquiry" not in plan, plan
 
 
