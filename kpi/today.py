@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -111,28 +111,41 @@ def day_phone_figures(*, day: Day) -> dict[str, Any]:
     }
 
 
-def waiting_mail(*, as_of: dt.datetime, email_max_seconds: int) -> dict[str, Any]:
-    """Mail inquiries (email / form) waiting for their first answer at `as_of`: the §3
-    population (not handed to the responsible section) whose answer — the metric's own
-    `metrics.answer_expression`, Coalesce(first real mail answer, first_answered_at) — is
-    missing or came later. Written as its equivalent with (anti-)semi-joins, which PostgreSQL
-    hashes once instead of looking the first answer up per inquiry:
+def mail_open_at(at: dt.datetime) -> Q:
+    """Received before `at` and no answer stamped by then (`first_answered_at` missing or
+    later): the inquiry's own stamps leave it open at `at`. Two ranges of the index
+    `inquiry_mail_answer_stamp` (answer stamp, received time; mail and form inquiries) — the
+    inquiries open at that moment alone, however long the history (migration 0020)."""
+    return Q(received_at__lt=at) & (Q(first_answered_at__isnull=True) | Q(first_answered_at__gt=at))
 
-        no real answer sent by `as_of`, and (a real answer came later, or
-        first_answered_at is missing or later)
 
-    Read through the partial index of real answers (`email_real_answer`, inquiry and sent time).
+def mail_waiting_at(*, as_of: dt.datetime) -> QuerySet[Inquiry]:
+    """Mail inquiries (email / form) waiting for their first answer at `as_of`, received in the
+    EMAIL_LOOKBACK before it: the §3 population (not handed to the responsible section by
+    then) whose answer — the metric's own `metrics.answer_expression`, Coalesce(first real
+    mail answer, first_answered_at) — is missing or came later. Written as its equivalent with
+    (anti-)semi-joins, which PostgreSQL hashes once instead of looking the first answer up per
+    inquiry:
 
-    The oldest's age, and how many are past the §3 target or within EMAIL_NEAR_SECONDS of
-    it. Two queries."""
+        no real answer sent by `as_of`, and (first_answered_at is missing or later, or a real
+        answer came later)
+
+    The set the board counts (`waiting_mail`) and the KPI API lists
+    (`/api/kpi/mail-waiting/?as_of=`).
+
+    When no real answer at all was sent after `as_of` — a live board: one probe of the index
+    `email_real_answer_sent` — the last disjunct is empty, so every inquiry of the set is open
+    by its own stamps (`mail_open_at`): saying so lets PostgreSQL read them from the index
+    `inquiry_mail_answer_stamp` instead of the whole lookback. A moment with later answers (a
+    past day) reads the lookback's candidates as before."""
     answers = mail_real_answers().filter(inquiry=OuterRef("pk"))
-    base = (
+    waiting = (
         Inquiry.objects.filter(
             channel__in=metrics.EMAIL_CHANNELS, received_at__lt=as_of, received_at__gte=as_of - EMAIL_LOOKBACK
         )
         .filter(~Exists(answers.filter(sent_at__lte=as_of)))
         # "a real answer came later": after the line above, any real answer is one sent after
-        # `as_of` — said so, the semi-join reads only those (none at all for a live day)
+        # `as_of` — said so, the semi-join reads only those (`email_real_answer_sent`)
         .filter(
             Q(first_answered_at__isnull=True)
             | Q(first_answered_at__gt=as_of)
@@ -149,6 +162,16 @@ def waiting_mail(*, as_of: dt.datetime, email_max_seconds: int) -> dict[str, Any
         )
         .order_by()
     )
+    if not mail_real_answers().filter(sent_at__gt=as_of).exists():
+        waiting = waiting.filter(mail_open_at(as_of))
+    return waiting
+
+
+def waiting_mail(*, as_of: dt.datetime, email_max_seconds: int) -> dict[str, Any]:
+    """`mail_waiting_at(as_of)` counted: how many, the oldest's age, and how many are past the
+    §3 target or within EMAIL_NEAR_SECONDS of it. Three queries (the probe for later answers,
+    the aggregate, the oldest's reference)."""
+    base = mail_waiting_at(as_of=as_of)
     limit = as_of - dt.timedelta(seconds=email_max_seconds)
     near = limit + dt.timedelta(seconds=EMAIL_NEAR_SECONDS)
     # JIT off (kpi_transaction): compiling this one-off aggregate cost more than running it

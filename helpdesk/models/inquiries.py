@@ -120,6 +120,13 @@ class Inquiry(models.Model):
                     status__in=["new", "in_progress", "escalated", "answered"],
                 ),
             ),
+            # The supervisor's board: mail inquiries by their answer stamp, so the ones open at a
+            # moment (no stamp, or a later one) are two index ranges (kpi.today.mail_open_at).
+            models.Index(
+                fields=["first_answered_at", "received_at"],
+                name="inquiry_mail_answer_stamp",
+                condition=Q(channel__in=["email", "form"]),
+            ),
             # The requester's history on the desk's inquiry page: earlier inquiries from the
             # same address or number (only rows that have one).
             models.Index(

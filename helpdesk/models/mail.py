@@ -72,6 +72,14 @@ class EmailMessage(models.Model):
                 condition=Q(direction="outbound", is_auto_acknowledgement=False, send_status__in=["", "sent"])
                 & Q(sent_at__isnull=False),
             ),
+            # The same rows by sent time: the board's "answered by mail after the moment" reads
+            # the answers sent after it (none for a live day) instead of every answer.
+            models.Index(
+                fields=["sent_at", "inquiry"],
+                name="email_real_answer_sent",
+                condition=Q(direction="outbound", is_auto_acknowledgement=False, send_status__in=["", "sent"])
+                & Q(sent_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(direction__in=["inbound", "outbound"]), name="email_direction_valid"),

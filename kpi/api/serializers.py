@@ -191,3 +191,21 @@ class PublishRequestSerializer(serializers.Serializer):
     """The optional note of a published snapshot."""
 
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class MailWaitingSerializer(serializers.ModelSerializer):
+    """A mail inquiry waiting for its first answer at the list's `as_of`."""
+
+    waiting_seconds = serializers.SerializerMethodField()
+    waiting_display = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Inquiry
+        fields = ["id", "ref", "channel", "status", "received_at", "waiting_seconds", "waiting_display"]
+
+    def get_waiting_seconds(self, obj: Inquiry) -> float | None:
+        return _seconds(self.context["as_of"], obj.received_at)
+
+    def get_waiting_display(self, obj: Inquiry) -> str | None:
+        seconds = self.get_waiting_seconds(obj)
+        return display.email_time_display(seconds) if seconds is not None else None

@@ -6,6 +6,7 @@ M = "months/<str:month>/"
 
 urlpatterns = [
     path("months/", views.KpiMonthRangeView.as_view(), name="kpi-month-range"),
+    path("mail-waiting/", views.MailWaitingView.as_view(), name="kpi-mail-waiting"),
     path(M, views.KpiMonthView.as_view(), name="kpi-month"),
     path(M + "publish/", views.KpiPublishView.as_view(), name="kpi-month-publish"),
     path(M + "published/", views.KpiPublishedView.as_view(), name="kpi-month-published"),

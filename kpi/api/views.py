@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,9 +20,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from helpdesk.clock import Month, month_range
+from helpdesk.clock import MONTH_MAX, MONTH_MIN, TOKYO, Month, month_range
 from helpdesk.models import Call, Complaint, Escalation, Inquiry, SecurityIncident
-from kpi import selectors, services
+from kpi import selectors, services, today
 from kpi.api import filters, serializers
 from kpi.api.permissions import CanPublishKpi, CanReadKpi
 from kpi.models import KpiSnapshot
@@ -34,6 +36,24 @@ def _month(value: str, field: str = "month") -> Month:
         return Month.parse(value)
     except ValueError as exc:
         raise ValidationError({field: [str(exc)]}) from exc
+
+
+def _moment(value: str, field: str) -> dt.datetime:
+    """An ISO 8601 moment of a query parameter (Tokyo time when it has no offset); a 400
+    naming `field` when it is none or lies outside the months the KPI covers."""
+    try:
+        moment = parse_datetime(value.strip())
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ValidationError({field: [f"日時は ISO 8601 形式で指定してください: {value!r} (an ISO 8601 date-time)"]})
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=TOKYO)
+    if not (MONTH_MIN.start <= moment < MONTH_MAX.end):
+        raise ValidationError(
+            {field: [f"日時は {MONTH_MIN}〜{MONTH_MAX} の範囲で指定してください: {value!r} (out of range)"]}
+        )
+    return moment
 
 
 def _fresh(request: Request) -> bool:
@@ -261,3 +281,43 @@ class IncidentsView(_DrillView):
 
     model = SecurityIncident
     drill = staticmethod(selectors.drill_incidents)
+
+
+class MailWaitingView(generics.ListAPIView):
+    """Mail inquiries waiting for their first answer at the moment `as_of` (ISO 8601; without
+    an offset, Tokyo time): exactly the set the supervisor's board counts as 未回答メール
+    (`kpi.today.mail_waiting_at` — the §3 population received in the 62 days before, not
+    handed to the responsible section by then, whose answer is missing or came later).
+    Oldest first."""
+
+    permission_classes = [CanReadKpi]
+    serializer_class = serializers.MailWaitingSerializer
+    pagination_class = cursor("received_at", "id")
+
+    def as_of(self) -> dt.datetime:
+        if not hasattr(self, "_as_of"):
+            self._as_of = _moment(self.request.query_params.get("as_of", ""), "as_of")
+        return self._as_of
+
+    def get_queryset(self) -> QuerySet[Any]:
+        if getattr(self, "swagger_fake_view", False):
+            return Inquiry.objects.none()
+        return today.mail_waiting_at(as_of=self.as_of()).only("id", "ref", "channel", "status", "received_at")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = dict(super().get_serializer_context())
+        if not getattr(self, "swagger_fake_view", False):
+            context["as_of"] = self.as_of()
+        return context
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "as_of", OpenApiTypes.DATETIME, required=True, description="the moment (the board's figure's)"
+            )
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.as_of()  # a bad moment is a 400 before anything is read
+        with selectors.kpi_transaction():
+            return super().get(request, *args, **kwargs)

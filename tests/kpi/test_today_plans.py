@@ -64,3 +64,23 @@ def test_waiting_mail_reads_the_real_answers_from_their_index():
     plan = _plans(lambda: waiting_mail(as_of=tokyo(2026, 10, 2, 12), email_max_seconds=86400))
     assert "Seq Scan on helpdesk_emailmessage" not in plan, plan
     assert "email_real_answer" in plan, plan
+
+
+def test_a_live_moments_waiting_mail_reads_the_answer_stamp_index():
+    # No real answer sent after the moment (a live board): the waiting mail comes from the
+    # index of mail inquiries by answer stamp (none, or a later one), not from the lookback.
+    for day in range(1, 29):
+        answered = email_inquiry(tokyo(2026, 9, day, 9), first_answered_at=tokyo(2026, 9, day, 10))
+        answer_mail(answered, tokyo(2026, 9, day, 10))
+        email_inquiry(tokyo(2026, 9, day, 11))
+    plan = _plans(lambda: waiting_mail(as_of=tokyo(2026, 10, 2, 12), email_max_seconds=86400))
+    assert "inquiry_mail_answer_stamp" in plan, plan
+    assert "Seq Scan on helpdesk_inquiry" not in plan, plan
+
+
+def test_a_past_moment_with_later_answers_reads_them_from_their_sent_time_index():
+    inquiry = email_inquiry(tokyo(2026, 10, 2, 9))
+    answer_mail(inquiry, tokyo(2026, 10, 3, 10))  # answered after the moment
+    plan = _plans(lambda: waiting_mail(as_of=tokyo(2026, 10, 2, 12), email_max_seconds=86400))
+    assert "email_real_answer_sent" in plan, plan
+    assert "Seq Scan on helpdesk_emailmessage" not in plan, plan

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.clock import TOKYO
 from helpdesk.complaints.services import complaint_classify, complaint_record
 from helpdesk.desk.htmx import HtmxHttpRequest
 from helpdesk.desk.permissions import supervisor_required
@@ -70,7 +71,6 @@ def _links(day: Day) -> dict[str, Any]:
         "answered": drill("answered-calls", date=str(day)),
         "ivr": drill("abandoned-calls", date=str(day), kind="ivr"),
         "queue": drill("abandoned-calls", date=str(day), kind="queue"),
-        "mail": drill("emails", state="unanswered"),
         "complaints": drill("complaints", counted="true"),
         "status": {s.value: _q("api-inquiry-list", status=s.value, **received) for s in Inquiry.Status},
         "inquiries": _q("api-inquiry-list", **received),
@@ -99,7 +99,10 @@ def _context(day: Day, **extra: Any) -> dict[str, Any]:
 def _live_context(day: Day, version: str | None = None) -> dict[str, Any]:
     live = Day.today() == day
     board = cached("live", day, live=live, compute=lambda: selectors.board_live(day=day), version=version)
-    return _context(day, board=board)
+    ctx = _context(day, board=board)
+    # the mail figure is a moment's: its link lists exactly the set counted at that moment
+    ctx["links"]["mail"] = _q("kpi-mail-waiting", as_of=board["as_of"].astimezone(TOKYO).isoformat())
+    return ctx
 
 
 def _wrapups_context(day: Day) -> dict[str, Any]:

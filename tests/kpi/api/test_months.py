@@ -140,5 +140,6 @@ def test_openapi_schema_lists_the_kpi_endpoints(api, reviewer):
         "months/{month}/emails/",
         "months/{month}/publish/",
         "months/{month}/changes/",
+        "mail-waiting/",
     ):
         assert f"/api/kpi/{p}" in paths

@@ -2,6 +2,7 @@
 the writes (escalations, answers, complaints) and a constant number of queries."""
 
 import datetime as dt
+import re
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from tests.factories import (
     PhoneInquiryFactory,
     tokyo,
 )
-from tests.factories.kpi import FiscalMonthPeriodFactory, KpiTargetFactory, email_inquiry
+from tests.factories.kpi import FiscalMonthPeriodFactory, KpiTargetFactory, answer_mail, email_inquiry
 from tests.kpi.staffing import synth
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +120,10 @@ def test_every_figure_links_to_its_records(sv_client, frozen):
     assert "/api/kpi/months/2026-10/abandoned-calls/?date=2026-10-02&amp;kind=ivr" in html
     assert "/api/kpi/months/2026-10/abandoned-calls/?date=2026-10-02&amp;kind=queue" in html
     assert "/api/kpi/months/2026-10/answered-calls/?date=2026-10-02" in html
-    assert "/api/kpi/months/2026-10/emails/?state=unanswered" in html
+    # the mail figure is a moment's (now for today, the day's end for a past day)
+    assert "/api/kpi/mail-waiting/?as_of=2026-10-02T15%3A00%3A00%2B09%3A00" in html
+    past = sv_client.get(reverse(BOARD), {"date": "2026-10-01"}).content.decode()
+    assert "/api/kpi/mail-waiting/?as_of=2026-10-02T00%3A00%3A00%2B09%3A00" in past
     assert "/api/calls/?arrived_after=2026-10-02T00%3A00%3A00%2B09%3A00" in html
     assert "/api/inquiries/?status=new&amp;received_after=" in html
     wrap = sv_client.get(reverse("desk:supervisor:wrapups"), {"date": "2026-10-02"}).content.decode()
@@ -143,6 +147,32 @@ def test_the_drill_down_behind_a_figure_holds_the_same_count(sv_client, frozen):
         reverse("kpi-drill-abandoned-calls", kwargs={"month": "2026-10"}), {"date": "2026-10-02", "kind": "ivr"}
     ).json()
     assert len(drill["results"]) == board["phone"]["answer_rate"]["ivr_abandoned"] == 2
+
+
+@pytest.mark.parametrize("date", [None, "2026-10-02", "2026-10-01"])
+def test_the_mail_figures_link_lists_exactly_the_inquiries_it_counts(sv_client, frozen, date):
+    # given mail waiting, answered, answered later by mail, phoned first and mailed later,
+    # handed to the responsible section, and mail received after the moment
+    day_records(3)
+    late = email_inquiry(tokyo(2026, 10, 1, 9))
+    answer_mail(late, tokyo(2026, 10, 2, 10))  # waiting at the end of 1 October, not at 15:00 on the 2nd
+    phoned = email_inquiry(tokyo(2026, 10, 1, 10), first_answered_at=tokyo(2026, 10, 1, 11))
+    answer_mail(phoned, tokyo(2026, 10, 2, 16))  # the metric's answer is the mail's, after now
+    email_inquiry(tokyo(2026, 10, 2, 11), answered_after=dt.timedelta(minutes=30))
+    handed = email_inquiry(tokyo(2026, 10, 2, 12))
+    EscalationFactory(inquiry=handed, target=Escalation.Target.RESPONSIBLE_SECTION, escalated_at=tokyo(2026, 10, 2, 13))
+    # when the board is rendered and its mail figure's link followed
+    response = sv_client.get(reverse(BOARD), {"date": date} if date else {})
+    figure = response.context["board"]["mail"]["waiting"]
+    href = re.search(r'id="sv-mail" href="([^"]+)"', response.content.decode()).group(1).replace("&amp;", "&")
+    rows, url = [], href + "&page_size=2"
+    while url:
+        page = sv_client.get(url).json()
+        rows += page["results"]
+        url = page["next"]
+    # then the link lists exactly the inquiries the figure counts
+    assert len(rows) == figure == {None: 10, "2026-10-02": 10, "2026-10-01": 2}[date]
+    assert len({r["id"] for r in rows}) == figure
 
 
 def test_a_past_day_and_the_live_fragment(sv_client, frozen):
