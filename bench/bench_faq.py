@@ -100,7 +100,8 @@ def quality() -> None:
 
 
 def _params(p) -> str:
-    return f"tfidf_weight {p.tfidf_weight}, cut {'per run' if p.auto_cut else p.distance_threshold}"
+    peel = "off" if p.peel_max_relative is None else p.peel_max_relative
+    return f"tfidf_weight {p.tfidf_weight}, peel {peel}, cut {'per run' if p.auto_cut else p.distance_threshold}"
 
 
 GREETINGS = ["", "お世話になっております。", "いつもお世話になります。", "突然のご連絡失礼します。"]

@@ -55,6 +55,13 @@ class ClusterParams:
     split: bool = True
     split_min_silhouette: float = 0.25
     split_max_keyword_overlap: float = 0.25
+    # A cluster's foreign part is peeled off into a cluster of its own: the cluster's members
+    # are cut into communities of their own k-nearest-neighbour graph (`peel_neighbours`;
+    # Louvain modularity), and a community whose average similarity to the rest of the cluster is
+    # below `peel_max_relative` × the mean of the two sides' average internal similarities
+    # leaves (docs/faq.md, "Peeling"). None: no peeling.
+    peel_max_relative: float | None = 0.65
+    peel_neighbours: int = 4
     # Two clusters are merged when their average cross similarity is at least merge_ratio × the
     # mean of their average internal similarities (near-duplicates the cut left apart).
     merge: bool = True
@@ -276,6 +283,9 @@ def cluster_documents(
             groups, merges = merge_near_duplicates(groups, Xs, Es_, w, ratio=params.merge_ratio)
         if params.split:
             groups, splits = split_incoherent(groups, Xs, Es_, counts[sample], w, params, keys=keys)
+        if params.peel_max_relative is not None:
+            groups, peeled = peel_foreign_parts(groups, Xs, Es_, w, params, keys=keys)
+            splits += peeled
     # Largest first (ties: earliest member).
     groups.sort(key=lambda g: (-len(g), int(g.min())))
     assign = np.full(n, -1, dtype=np.int64)  # cluster index per document, -1 = unclustered
@@ -448,6 +458,132 @@ def split_incoherent(
         else:
             out.append(g)
     return out, splits
+
+
+def peel_foreign_parts(
+    groups: list[np.ndarray], X, E: np.ndarray, w: float, params: ClusterParams, keys: np.ndarray | None = None
+):
+    """Peel off the parts of a group that sit apart from the rest of it.
+
+    Average linkage judges a cluster as a whole, so a small topic can hang on a larger one whose
+    average it barely lowers (e-Gov's own notification mails inside the account cluster: "a
+    mail does not arrive" either way). Locally it is visible: those inquiries are each other's
+    nearest neighbours. The group's distinct members are cut into the communities of their
+    k-nearest-neighbour graph (Louvain, modularity); a community of ≥ `min_cluster_size` whose
+    average similarity to the rest of the group is below `peel_max_relative` × the mean of the
+    two sides' average internal similarities becomes a group of its own (the most apart first,
+    while the rest keeps ≥ `min_cluster_size`). Returns (groups, number peeled)."""
+    tau = params.peel_max_relative
+    if tau is None:
+        return list(groups), 0
+    if keys is None:
+        keys = np.arange(X.shape[0])
+    floor = params.min_cluster_size
+    out: list[np.ndarray] = []
+    peeled = 0
+    for g in groups:
+        _, first, inverse = np.unique(keys[g], return_index=True, return_inverse=True)
+        reps = g[first]
+        if len(reps) < 2 * floor or len(reps) > params.max_sample:
+            out.append(g)
+            continue
+        sim = w * (X[reps] @ X[reps].T).toarray() + (1 - w) * (E[reps] @ E[reps].T)
+        parts = louvain(knn_graph(sim, params.peel_neighbours), seed=params.seed)
+        scored = []
+        for p in np.unique(parts):
+            inside = parts == p
+            a, b = int(inside.sum()), int((~inside).sum())
+            if a < floor or b < floor:
+                continue
+            within = (sim[np.ix_(inside, inside)].sum() - np.trace(sim[np.ix_(inside, inside)])) / (a * (a - 1))
+            rest = (sim[np.ix_(~inside, ~inside)].sum() - np.trace(sim[np.ix_(~inside, ~inside)])) / (b * (b - 1))
+            cross = float(sim[np.ix_(inside, ~inside)].mean())
+            scored.append((cross / max((within + rest) / 2, 1e-6), int(p)))
+        keep = np.ones(len(reps), dtype=bool)
+        for rel, p in sorted(scored):
+            inside = parts == p
+            if rel >= tau or int((keep & ~inside).sum()) < floor:
+                continue
+            out.append(g[inside[inverse]])
+            keep &= ~inside
+            peeled += 1
+        out.append(g[keep[inverse]])
+    return out, peeled
+
+
+def knn_graph(sim: np.ndarray, k: int):
+    """The symmetric k-nearest-neighbour graph of a similarity matrix (an edge where either end
+    is among the other's k nearest), weighted by the similarity (negatives as 0), as a sparse
+    CSR matrix without self-loops."""
+    from scipy.sparse import csr_matrix
+
+    n = len(sim)
+    k = min(k, n - 1)
+    s = np.array(sim, dtype=np.float64)
+    np.fill_diagonal(s, -np.inf)
+    nearest = np.argpartition(-s, k - 1, axis=1)[:, :k]
+    rows = np.repeat(np.arange(n), k)
+    cols = nearest.ravel()
+    weights = np.maximum(s[rows, cols], 0.0)
+    a = csr_matrix((weights, (rows, cols)), shape=(n, n))
+    return a.maximum(a.T).tocsr()
+
+
+def louvain(adj, *, seed: int = 0, max_levels: int = 10) -> np.ndarray:
+    """Communities of a weighted undirected graph (sparse symmetric adjacency, no self-loops) by
+    the Louvain method (Blondel et al. 2008): nodes move to the neighbouring community that
+    raises modularity most, in a seeded random order, until none moves; communities then
+    become nodes and it repeats. Returns a community index per node (0..c-1). Pure numpy/scipy:
+    the graphs here are a cluster's members, a few thousand nodes at most."""
+    from scipy.sparse import csr_matrix
+
+    n = adj.shape[0]
+    labels = np.arange(n)
+    total = float(adj.sum())
+    if n == 0 or total <= 0:
+        return labels
+    rng = np.random.default_rng(seed)
+    graph = csr_matrix(adj, dtype=np.float64)
+    self_loops = np.zeros(n)
+    for _ in range(max_levels):
+        m = graph.shape[0]
+        degree = np.asarray(graph.sum(axis=1)).ravel() + 2 * self_loops
+        community = np.arange(m)
+        tot = degree.copy()
+        moved_any = False
+        improved = True
+        while improved:
+            improved = False
+            for i in rng.permutation(m):
+                start, end = graph.indptr[i], graph.indptr[i + 1]
+                neighbours, weights = graph.indices[start:end], graph.data[start:end]
+                own = community[i]
+                links: dict[int, float] = {}
+                for j, wt in zip(neighbours.tolist(), weights.tolist(), strict=True):
+                    if j != i:
+                        links[int(community[j])] = links.get(int(community[j]), 0.0) + wt
+                tot[own] -= degree[i]
+                best, best_gain = own, links.get(int(own), 0.0) - tot[own] * degree[i] / total
+                for c, wt in links.items():
+                    gain = wt - tot[c] * degree[i] / total
+                    if gain > best_gain + 1e-12:
+                        best, best_gain = c, gain
+                tot[best] += degree[i]
+                if best != own:
+                    community[i] = best
+                    improved = moved_any = True
+        if not moved_any:
+            break
+        _, community = np.unique(community, return_inverse=True)
+        labels = community[labels]
+        k = int(community.max()) + 1
+        agg = csr_matrix((np.ones(m), (community, np.arange(m))), shape=(k, m))
+        full = (agg @ graph @ agg.T).tocsr()
+        self_loops = full.diagonal() / 2 + agg @ self_loops
+        full.setdiag(0)
+        full.eliminate_zeros()
+        graph = full
+    return labels
 
 
 def near_duplicate_keys(sim: np.ndarray, threshold: float) -> np.ndarray:

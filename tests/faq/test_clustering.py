@@ -200,7 +200,9 @@ def test_an_incoherent_cluster_is_split_and_a_coherent_one_is_not():
     e0, e1 = np.eye(16)[0], np.eye(16)[1]
     emb = np.vstack([_spread([e0 + 0.3 * e1], 5, 0.15, seed=1), _spread([e1 + 0.3 * e0], 5, 0.15, seed=2)])
     tokens = _tokens(EXPIRY + FILES)
-    coarse = clustering.ClusterParams(auto_cut=False, distance_threshold=0.98, merge=False, split=False)
+    coarse = clustering.ClusterParams(
+        auto_cut=False, distance_threshold=0.98, merge=False, split=False, peel_max_relative=None
+    )
     assert [c.size for c in clustering.cluster_documents(tokens=tokens, embeddings=emb, params=coarse).clusters] == [10]
     res = clustering.cluster_documents(tokens=tokens, embeddings=emb, params=dataclasses.replace(coarse, split=True))
     assert sorted(sorted(c.members) for c in res.clusters) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
@@ -215,6 +217,76 @@ def test_an_incoherent_cluster_is_split_and_a_coherent_one_is_not():
         tokens=_tokens(EXPIRY * 2), embeddings=_spread([e0], 10, 0.25), params=dataclasses.replace(coarse, split=True)
     )
     assert [c.size for c in coherent.clusters] == [10] and coherent.splits == 0
+
+
+def test_louvain_finds_the_communities_of_a_graph():
+    from scipy.sparse import csr_matrix
+
+    # Two 5-cliques joined by one weak edge; an isolated pair.
+    a = np.zeros((12, 12))
+    for block in (range(0, 5), range(5, 10)):
+        for i in block:
+            for j in block:
+                if i != j:
+                    a[i, j] = 1.0
+    a[4, 5] = a[5, 4] = 0.1
+    a[10, 11] = a[11, 10] = 1.0
+    labels = clustering.louvain(csr_matrix(a), seed=3)
+    groups = sorted(sorted(np.flatnonzero(labels == k).tolist()) for k in np.unique(labels))
+    assert groups == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 11]]
+    assert labels.min() == 0 and labels.max() == 2
+    assert clustering.louvain(csr_matrix((3, 3))).tolist() == [0, 1, 2]  # no edges: each node alone
+
+
+def test_knn_graph_is_symmetric_and_keeps_each_nodes_nearest():
+    sim = np.array([[1.0, 0.9, 0.1, 0.0], [0.9, 1.0, 0.2, 0.1], [0.1, 0.2, 1.0, 0.8], [0.0, 0.1, 0.8, 1.0]])
+    g = clustering.knn_graph(sim, 1).toarray()
+    assert np.array_equal(g, g.T) and np.all(np.diag(g) == 0)
+    assert g[0, 1] == pytest.approx(0.9) and g[2, 3] == pytest.approx(0.8) and g[0, 2] == 0.0
+
+
+def _peel_fixture(foreign_direction):
+    """A 12-member cluster around e0 with two loose sub-themes, and 5 members around
+    `foreign_direction`; the 12 share their words, the 5 have others."""
+    from scipy.sparse import csr_matrix
+
+    e = np.eye(16)
+    core = np.vstack([_spread([e[0] + 0.3 * e[2]], 6, 0.1, seed=1), _spread([e[0] + 0.3 * e[3]], 6, 0.1, seed=2)])
+    emb = np.vstack([core, _spread([foreign_direction], 5, 0.1, seed=3)]).astype(np.float32)
+    X = csr_matrix(np.vstack([np.eye(4)[[0] * 12 + [2] * 5]]).astype(np.float32))
+    return [np.arange(17)], X, emb
+
+
+def test_a_part_apart_from_the_rest_of_its_cluster_is_peeled_off():
+    e = np.eye(16)
+    params = clustering.ClusterParams(peel_max_relative=0.65)
+    groups, X, emb = _peel_fixture(0.5 * e[0] + e[1])
+    out, peeled = clustering.peel_foreign_parts(groups, X, emb, 0.4, params)
+    assert peeled == 1 and sorted(sorted(g.tolist()) for g in out) == [list(range(12)), [12, 13, 14, 15, 16]]
+    # The same members around the cluster's own direction: sub-themes stay together.
+    groups, X, emb = _peel_fixture(e[0] + 0.3 * e[4])
+    X = X[[0] * 17]  # one vocabulary: the words tell nothing apart either
+    out, peeled = clustering.peel_foreign_parts(groups, X, emb, 0.4, params)
+    assert peeled == 0 and [len(g) for g in out] == [17]
+    # Off: nothing is peeled.
+    groups, X, emb = _peel_fixture(0.5 * e[0] + e[1])
+    off = dataclasses.replace(params, peel_max_relative=None)
+    assert clustering.peel_foreign_parts(groups, X, emb, 0.4, off)[1] == 0
+
+
+def test_peeling_counts_as_a_split_of_the_run():
+    e = np.eye(16)
+    _, _, emb = _peel_fixture(0.5 * e[0] + e[1])
+    core = ["期限 更新", "期限 延長", "期限 切れる", "更新 手続き", "期限 確認 更新", "延長 申請"]
+    foreign = ["通知 メール 設定", "通知 メール 停止", "通知 迷惑メール", "メール 送信元 通知", "通知 届く"]
+    tokens = _tokens(core * 2 + foreign)
+    coarse = clustering.ClusterParams(auto_cut=False, distance_threshold=0.98, merge=False, split=False)
+    res = clustering.cluster_documents(tokens=tokens, embeddings=emb, params=coarse)
+    assert sorted(c.size for c in res.clusters) == [5, 12] and res.splits == 1
+    res = clustering.cluster_documents(
+        tokens=tokens, embeddings=emb, params=dataclasses.replace(coarse, peel_max_relative=None)
+    )
+    assert [c.size for c in res.clusters] == [17] and res.splits == 0
 
 
 def test_near_duplicate_clusters_are_merged():
