@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from helpdesk.audit import audit_record
 from helpdesk.handover.codec import ImportContext, UnresolvedReference
+from helpdesk.handover.indexes import defer_enabled, deferred_indexes_restore, first_handover_indexes_drop
 from helpdesk.handover.registry import RecordType, get_record_type, registered_types
 from helpdesk.imports.lines import Overlong, bounded_lines
 from helpdesk.imports.services import (
@@ -562,8 +563,14 @@ def records_import(*, run: ImportRun, stream: IO[bytes], source_name: str = "", 
     row-by-row ORM path; True asks for the COPY path (ignored on SQLite)."""
     importer = _Importer(run=run, source_name=source_name or run.source_name, bulk=bulk)
     error = ""
+    deferred_indexes_restore()  # what a run that died left behind
+    deferred = importer.ctx.copy and defer_enabled() and bool(first_handover_indexes_drop())
     try:
-        importer.import_stream(stream)
+        try:
+            importer.import_stream(stream)
+        finally:
+            if deferred:
+                deferred_indexes_restore()
     except UnsupportedFormat as exc:
         error = str(exc)
     except Exception as exc:
