@@ -5,8 +5,10 @@ high-volume types (call, email, inquiry, escalation, complaint, security_inciden
 lines of one type in a batch goes here instead:
 
 1. each line is typed by the same pure parse function the row path uses, with a context
-   whose inquiry / call / message lookups return the *reference* instead of a row
-   (`_Pending`), and checked against the model's field rules (`_Checker`);
+   whose inquiry / call / message / user lookups return the *reference* instead of a row
+   (`_Pending`, `_PendingUser`), and checked against the model's field rules (`_Checker`):
+   `prepare_rows`, no database, run ahead on the importer's parsing thread; the users are
+   resolved when the batch is written;
 2. the typed rows are COPYed into a temporary stage table;
 3. references are resolved in SQL (one UPDATE of the stage per reference column);
 4. one SELECT tells which keys are stored and which of their fields differ (for the
