@@ -5,8 +5,10 @@ high-volume types (call, email, inquiry, escalation, complaint, security_inciden
 lines of one type in a batch goes here instead:
 
 1. each line is typed by the same pure parse function the row path uses, with a context
-   whose inquiry / call / message lookups return the *reference* instead of a row
-   (`_Pending`), and checked against the model's field rules (`_Checker`);
+   whose inquiry / call / message / user lookups return the *reference* instead of a row
+   (`_Pending`, `_PendingUser`), and checked against the model's field rules (`_Checker`):
+   `prepare_rows`, no database, run ahead on the importer's parsing thread; the users are
+   resolved when the batch is written;
 2. the typed rows are COPYed into a temporary stage table;
 3. references are resolved in SQL (one UPDATE of the stage per reference column);
 4. one SELECT tells which keys are stored and which of their fields differ (for the
@@ -66,15 +68,28 @@ class _Pending:
         raise NotBulkable("a pending reference has no id yet")
 
 
+class _PendingUser:
+    """A user named by a line, resolved (or created, as ImportContext.user does) when the
+    batch is written: parsing stays pure, so it may run ahead on another thread."""
+
+    __slots__ = ("username",)
+
+    def __init__(self, username: str) -> None:
+        self.username = username
+
+    @property
+    def pk(self):
+        raise NotBulkable("a pending user has no id yet")
+
+
 class _RefContext:
-    """The import context for parsing in bulk: references come back unresolved (the same
-    shape checks and messages as ImportContext); times and users as usual."""
+    """The import context for parsing in bulk, pure (no database): references and users come
+    back unresolved, with the same shape checks and messages as ImportContext; times as
+    usual. Anything else a parse function asks for is an AttributeError (the batch then goes
+    through the row path), never a query from the parsing thread."""
 
-    def __init__(self, ctx: ImportContext) -> None:
-        self._ctx = ctx
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ctx, name)
+    final = False
+    time = ImportContext.time
 
     def inquiry(self, reference: Any) -> _Pending:
         return _Pending(*parse_inquiry_reference(reference))
@@ -89,8 +104,19 @@ class _RefContext:
             raise ValueError("field 'message_id' must be a non-empty string")
         return _Pending("message", message_id)
 
+    def user(self, username: Any) -> _PendingUser | None:
+        # ImportContext.user's checks, without the lookup.
+        if username is None or username == "":
+            return None
+        if not isinstance(username, str):
+            raise ValueError("username must be a string")
+        return _PendingUser(username)
+
     def retry_later(self) -> None:  # pragma: no cover - parse functions never call it
         raise NotBulkable("retry_later")
+
+
+_REFS = _RefContext()
 
 
 # --- field rules, fast ------------------------------------------------------------------------
@@ -199,6 +225,7 @@ class CopyType:
         self.stamps = frozenset(codec.stamp_fields(self.model))
         self.has_updated_at = any(f.name == "updated_at" for f in self.fields)
         self.checker = _Checker(self.model)
+        self.keep = frozenset(self.keep_if_null)
         self.stage = "hstage_" + opts.db_table
         # How each column of a stage row is filled: (field name, mode, aux).
         self.plan = []
@@ -279,6 +306,111 @@ def _ensure_stage(cursor, spec: CopyType) -> list[str]:
     return columns
 
 
+@dataclasses.dataclass
+class Prepared:
+    """A run of lines of one type, typed and checked, ready to be COPYed (`prepare_rows`):
+    pure work, done ahead of the batch's transaction (on the importer's parsing thread).
+    `rows[i][0]` is the line's index in the run; `users`, the cells holding a username
+    still to be resolved to an id, as (row, column) pairs; `error`, what the preparation
+    raised (the batch then goes through the row path when it reaches this run)."""
+
+    rows: list[list] = dataclasses.field(default_factory=list)
+    parsed: list[tuple] = dataclasses.field(default_factory=list)
+    update_fields: list[str] = dataclasses.field(default_factory=list)
+    usernames: dict[str, None] = dataclasses.field(default_factory=dict)
+    users: list[tuple[list, int]] = dataclasses.field(default_factory=list)
+    error: BaseException | None = None
+
+    def subset(self, indexes: list[int]) -> Prepared:
+        """These lines only (the others took the link-only retry), renumbered from 0."""
+        rows = [self.rows[i] for i in indexes]
+        for new_index, row in enumerate(rows):
+            row[0] = new_index
+        wanted = {id(row) for row in rows}
+        return Prepared(
+            rows,
+            [self.parsed[i] for i in indexes],
+            self.update_fields,
+            self.usernames,
+            [cell for cell in self.users if id(cell[0]) in wanted],
+        )
+
+
+def prepare_rows(spec: CopyType, items: list[dict]) -> Prepared:
+    """Type and check a run of lines (step 1 of the bulk path) without the database; what
+    it raises is kept in `error` (copy_import raises it again: the batch goes line by line)."""
+    try:
+        return _prepare_rows(spec, items)
+    except Exception as exc:
+        return Prepared(error=exc)
+
+
+def _prepare_rows(spec: CopyType, items: list[dict]) -> Prepared:
+    now = timezone.now()
+    defaults = {f.name: f.get_default() for f in spec.fields}
+    check = spec.checker.check
+    plan = spec.plan
+    keep = spec.keep
+    pending = spec.pending
+    prepared = Prepared()
+    rows, parsed, usernames, users = prepared.rows, prepared.parsed, prepared.usernames, prepared.users
+    keys: set = set()
+    for index, data in enumerate(items):
+        key, values, *rest = spec.parse(data, _REFS)
+        if key in keys:
+            raise NotBulkable("the same key twice among lines imported together")
+        keys.add(key)
+        stamps = codec.line_stamps(spec.model, data)
+        check(spec.key_field, key)
+        row: list[Any] = [index]
+        refs: dict[str, tuple[str, str]] = {}
+        for name, mode, aux in plan:
+            if mode is _KEY:
+                row.append(key)
+            elif name in values:
+                value = values[name]
+                if mode is _FK:
+                    if value is None:
+                        pass
+                    elif value.__class__ is _PendingUser:
+                        usernames[value.username] = None
+                        users.append((row, len(row)))
+                        value = value.username
+                    elif value.__class__ is _Pending:
+                        refs[name] = (value.kind, value.key)
+                        value = None
+                    else:
+                        value = value.pk
+                elif mode is _TEXT:
+                    # Only a length to check (no choices, no other validator): inline.
+                    if value.__class__ is not str or (not value and not aux[1]) or len(value) > aux[0]:
+                        check(name, value)
+                elif mode is _CHOICE:
+                    # One of the choices (never blank), within the length: inline.
+                    if value.__class__ is not str or not value or value not in aux[0] or len(value) > aux[1]:
+                        check(name, value)
+                elif mode is _EMAIL:
+                    if value.__class__ is not str or len(value) > aux or not _PLAIN_EMAIL.match(value):
+                        check(name, value)
+                elif mode is _INT:
+                    if value.__class__ is not int or not aux[0] <= value <= aux[1]:
+                        check(name, value)
+                elif mode is _CHECK or (mode is _NULLCHECK and value is None):
+                    check(name, value)
+                row.append(value)
+            elif mode is _STAMP:
+                row.append(stamps.get(name, now))
+            else:
+                row.append(defaults[name])
+        for name in pending:
+            row += refs.get(name, (None, None))
+        rows.append(row)
+        parsed.append((key, values, rest))
+    # The fields a line sets (the parse's order); a keep-if-null link last, present or not.
+    prepared.update_fields = [n for n in (parsed[0][1] if parsed else {}) if n not in keep] + list(spec.keep_if_null)
+    return prepared
+
+
 def copy_import(
     spec: CopyType,
     items: list[dict],
@@ -286,21 +418,35 @@ def copy_import(
     ctx: ImportContext,
     *,
     on_stored: Callable | None = None,
+    prepared: Prepared | None = None,
 ) -> list[str]:
     """Import a run of lines of one type; one outcome per line (the bulk_importer contract).
+    `prepared`: the run already typed by `prepare_rows` (else typed here).
     `on_stored(parsed, results, ids, stored_at)` runs after the upsert (email attachments) and
     returns the indexes of stored lines it changed.
 
     A line retried only for its link (written by an earlier pass of this run, untouched
     since) gets just that link (`_link_only`); the others go through the whole path."""
     done = _link_only(spec, items, priors) if spec.link_line is not None and "created" in priors else {}
-    if not done:
-        return _copy_import(spec, items, priors, ctx, on_stored=on_stored)
-    rest = [index for index in range(len(items)) if index not in done]
+    rest = [index for index in range(len(items)) if index not in done] if done else list(range(len(items)))
     if rest:
-        outcomes = _copy_import(spec, [items[i] for i in rest], [priors[i] for i in rest], ctx, on_stored=on_stored)
+        if prepared is None:
+            prepared = prepare_rows(spec, [items[i] for i in rest])
+        elif done:
+            prepared = prepared.subset(rest) if prepared.error is None else prepared
+        if prepared.error is not None:
+            raise prepared.error
+        outcomes = _copy_import(spec, prepared, [priors[i] for i in rest], ctx, on_stored=on_stored)
+        if not done:
+            return outcomes
         done.update(zip(rest, outcomes, strict=True))
     return [done[index] for index in range(len(items))]
+
+
+def wants_prepare(spec: CopyType, priors: list[str | None]) -> bool:
+    """Whether typing the whole run ahead is worth it: not for a retry pass whose lines may
+    need only their link (`_link_only`; the rest is then typed when written)."""
+    return spec.link_line is None or "created" not in priors
 
 
 # --- the link-only retry ------------------------------------------------------------------------
@@ -418,70 +564,22 @@ def _link_only(spec: CopyType, items: list[dict], priors: list[str | None]) -> d
 
 def _copy_import(
     spec: CopyType,
-    items: list[dict],
+    prepared: Prepared,
     priors: list[str | None],
     ctx: ImportContext,
     *,
     on_stored: Callable | None = None,
 ) -> list[str]:
-    refctx = _RefContext(ctx)
     opts = spec.model._meta
     now = timezone.now()
-    defaults = {f.name: f.get_default() for f in spec.fields}
-    check = spec.checker.check
-    plan = spec.plan
-    keep = set(spec.keep_if_null)
-
-    parsed: list[tuple] = []
-    rows: list[list] = []
-    keys: set = set()
-    for index, data in enumerate(items):
-        key, values, *rest = spec.parse(data, refctx)
-        if key in keys:
-            raise NotBulkable("the same key twice among lines imported together")
-        keys.add(key)
-        stamps = codec.line_stamps(spec.model, data)
-        check(spec.key_field, key)
-        row: list[Any] = [index]
-        refs: dict[str, tuple[str, str]] = {}
-        for name, mode, aux in plan:
-            if mode is _KEY:
-                row.append(key)
-            elif name in values:
-                value = values[name]
-                if mode is _FK:
-                    if value.__class__ is _Pending:
-                        refs[name] = (value.kind, value.key)
-                        value = None
-                    elif value is not None:
-                        value = value.pk
-                elif mode is _TEXT:
-                    # Only a length to check (no choices, no other validator): inline.
-                    if value.__class__ is not str or (not value and not aux[1]) or len(value) > aux[0]:
-                        check(name, value)
-                elif mode is _CHOICE:
-                    # One of the choices (never blank), within the length: inline.
-                    if value.__class__ is not str or not value or value not in aux[0] or len(value) > aux[1]:
-                        check(name, value)
-                elif mode is _EMAIL:
-                    if value.__class__ is not str or len(value) > aux or not _PLAIN_EMAIL.match(value):
-                        check(name, value)
-                elif mode is _INT:
-                    if value.__class__ is not int or not aux[0] <= value <= aux[1]:
-                        check(name, value)
-                elif mode is _CHECK or (mode is _NULLCHECK and value is None):
-                    check(name, value)
-                row.append(value)
-            elif mode is _STAMP:
-                row.append(stamps.get(name, now))
-            else:
-                row.append(defaults[name])
-        for name in spec.pending:
-            row += refs.get(name, (None, None))
-        rows.append(row)
-        parsed.append((key, values, rest))
-    # The fields a line sets (the parse's order); a keep-if-null link last, present or not.
-    update_fields = [n for n in (parsed[0][1] if parsed else {}) if n not in keep] + list(spec.keep_if_null)
+    keep = spec.keep
+    rows, parsed, update_fields = prepared.rows, prepared.parsed, prepared.update_fields
+    items = rows  # one per line
+    if prepared.users:
+        # Users by username, found or created (inactive) as the row path does, once a run.
+        ids = {name: ctx.user(name).pk for name in prepared.usernames}
+        for row, column in prepared.users:
+            row[column] = ids[row[column]]
 
     results = [""] * len(items)
     retry = [False] * len(items)

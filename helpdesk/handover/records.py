@@ -717,19 +717,30 @@ def _copy_or(copy_importer, orm_importer):
     """The bulk importer of a type: the COPY importer when the run uses it (ctx.copy,
     PostgreSQL), else the ORM bulk importer (SQLite)."""
 
-    def bulk_importer(items: list[dict], priors: list[str | None], ctx: ImportContext) -> list[str]:
+    def bulk_importer(
+        items: list[dict], priors: list[str | None], ctx: ImportContext, prepared: bulk.Prepared | None = None
+    ) -> list[str]:
         if ctx.copy:
-            return copy_importer(items, priors, ctx)
+            return copy_importer(items, priors, ctx, prepared)
         return orm_importer(items, priors, ctx)
 
     return bulk_importer
 
 
 def _copy(copy_type: bulk.CopyType, on_stored=None):
-    def importer(items: list[dict], priors: list[str | None], ctx: ImportContext) -> list[str]:
-        return bulk.copy_import(copy_type, items, priors, ctx, on_stored=on_stored)
+    def importer(
+        items: list[dict], priors: list[str | None], ctx: ImportContext, prepared: bulk.Prepared | None = None
+    ) -> list[str]:
+        return bulk.copy_import(copy_type, items, priors, ctx, on_stored=on_stored, prepared=prepared)
 
     return importer
+
+
+def _prepare(copy_type: bulk.CopyType):
+    def prepare(items: list[dict], priors: list[str | None]) -> bulk.Prepared | None:
+        return bulk.prepare_rows(copy_type, items) if bulk.wants_prepare(copy_type, priors) else None
+
+    return prepare
 
 
 def _email_attachments(parsed: list, results: list[str], ids: dict, stored_at: dict) -> set[int]:
@@ -798,8 +809,10 @@ def _link_opening_messages_sql(copy_type: bulk.CopyType):
     """After inquiries are written in bulk: the opening message belongs to the inquiry it
     opened, when it has no inquiry yet (import_inquiry's rule), one UPDATE."""
 
-    def importer(items: list[dict], priors: list[str | None], ctx: ImportContext) -> list[str]:
-        results = bulk.copy_import(copy_type, items, priors, ctx)
+    def importer(
+        items: list[dict], priors: list[str | None], ctx: ImportContext, prepared: bulk.Prepared | None = None
+    ) -> list[str]:
+        results = bulk.copy_import(copy_type, items, priors, ctx, prepared=prepared)
 
         with connection.cursor() as cursor:
             # By key, probe by probe (the messages without an inquiry may be most of the
@@ -844,6 +857,7 @@ register_record_type(
     20,
     Call.objects.count,
     bulk_importer=_copy_or(_copy(COPY_CALL), _bulk(Call, "call_id", _parse_call)),
+    bulk_prepare=_prepare(COPY_CALL),
 )
 
 
@@ -854,6 +868,7 @@ register_record_type(
     30,
     EmailMessage.objects.count,
     bulk_importer=_copy_or(_copy(COPY_EMAIL, on_stored=_email_attachments), bulk_import_emails),
+    bulk_prepare=_prepare(COPY_EMAIL),
 )
 
 
@@ -867,6 +882,7 @@ register_record_type(
         _link_opening_messages_sql(COPY_INQUIRY),
         _bulk(Inquiry, "ref", _parse_inquiry, prefetch=_prefetch_inquiry_refs, after=_link_opening_messages),
     ),
+    bulk_prepare=_prepare(COPY_INQUIRY),
 )
 
 
@@ -879,6 +895,7 @@ register_record_type(
     bulk_importer=_copy_or(
         _copy(COPY_ESCALATION), _bulk(Escalation, "handover_key", _parse_escalation, prefetch=_prefetch_refs)
     ),
+    bulk_prepare=_prepare(COPY_ESCALATION),
 )
 
 
@@ -891,6 +908,7 @@ register_record_type(
     bulk_importer=_copy_or(
         _copy(COPY_COMPLAINT), _bulk(Complaint, "handover_key", _parse_complaint, prefetch=_prefetch_refs)
     ),
+    bulk_prepare=_prepare(COPY_COMPLAINT),
 )
 
 
@@ -901,4 +919,5 @@ register_record_type(
     70,
     SecurityIncident.objects.count,
     bulk_importer=_copy_or(_copy(COPY_INCIDENT), _bulk(SecurityIncident, "handover_key", _parse_security_incident)),
+    bulk_prepare=_prepare(COPY_INCIDENT),
 )

@@ -54,7 +54,12 @@ class RecordType:
     # "+retry" appended when the line was written but should run again after the rest of
     # the file, as ImportContext.retry_later does). It may raise for any problem:
     # the batch is then redone line by line with `importer`, which finds the bad line.
-    bulk_importer: Callable[[list[dict[str, Any]], list[str | None], Any], list[str]] | None = None
+    bulk_importer: Callable[..., list[str]] | None = None
+    # Optional, with bulk_importer: bulk_prepare(items, priors) does the pure part of a run
+    # (typing and checking the lines, no database) ahead of the batch's transaction, on the
+    # importer's parsing thread; a result other than None comes back as
+    # bulk_importer(…, prepared=…). Used on the bulk path (PostgreSQL) only.
+    bulk_prepare: Callable[[list[dict[str, Any]], list[str | None]], Any] | None = None
 
 
 _registry: dict[str, RecordType] = {}
@@ -67,11 +72,12 @@ def register_record_type(
     order: int,
     counter: Callable[[], int] | None = None,
     bulk_importer: Callable | None = None,
+    bulk_prepare: Callable | None = None,
 ) -> RecordType:
     """Register (or re-register, e.g. on autoreload) a record type."""
     if not type_name or type_name in RESERVED_TYPES:
         raise ValueError(f"record type name {type_name!r} is reserved or empty")
-    record_type = RecordType(type_name, exporter, importer, order, counter, bulk_importer)
+    record_type = RecordType(type_name, exporter, importer, order, counter, bulk_importer, bulk_prepare)
     _registry[type_name] = record_type
     return record_type
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import re
 import tempfile
+import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, NamedTuple, cast
 
 import orjson
@@ -25,6 +27,7 @@ from django.utils import timezone
 
 from helpdesk.audit import audit_record
 from helpdesk.handover.codec import ImportContext, UnresolvedReference
+from helpdesk.handover.indexes import defer_enabled, deferred_indexes_restore, first_handover_indexes_drop
 from helpdesk.handover.registry import RecordType, get_record_type, registered_types
 from helpdesk.imports.lines import Overlong, bounded_lines
 from helpdesk.imports.services import (
@@ -155,6 +158,39 @@ class _Line(NamedTuple):
     record_type: RecordType
 
 
+class _Staging:
+    """A batch's counts, rejects and deferred lines, kept only once the batch has committed."""
+
+    __slots__ = ("counts", "rejects", "defers")
+
+    def __init__(self) -> None:
+        self.counts = ImportCounts()
+        self.rejects: list[dict[str, Any]] = []
+        self.defers: list[bytes] = []
+
+    def reject(self, *, line: int, offset: int, reason: str, raw: bytes) -> None:
+        self.counts.add("rejected")
+        self.rejects.append({"line": line, "offset": offset, "reason": reason, "raw": raw})
+
+
+class _Group(NamedTuple):
+    """Lines of one type that follow each other, for the type's bulk importer; `prepared`,
+    what the type's `bulk_prepare` made of them ahead of the transaction (or None)."""
+
+    items: list[_Line]
+    prepared: Any
+
+
+class _Batch(NamedTuple):
+    """A batch as the parsing thread leaves it: its entries (for the line-by-line redo), the
+    staging of the lines refused while decoding, and the steps (a group, or one line for
+    its row importer) in file order."""
+
+    entries: list
+    stage: _Staging
+    steps: list
+
+
 class _BatchAbort(Exception):
     """A line failed while its batch ran without per-line savepoints: redo the batch with them."""
 
@@ -181,47 +217,47 @@ class _Importer:
         self._reset_staging()
 
     def _reset_staging(self) -> None:
-        self.staged_counts = ImportCounts()
-        self.staged_rejects: list[dict[str, Any]] = []
-        self.staged_defers: list[bytes] = []
+        self.stage = _Staging()
 
     def _commit_staging(self) -> None:
-        self.counts = self.counts + self.staged_counts
-        for reject in self.staged_rejects:
+        self.counts = self.counts + self.stage.counts
+        for reject in self.stage.rejects:
             import_run_reject(run=self.run, source_name=self.source_name, **reject)
         assert self.spool is not None
-        for record in self.staged_defers:
+        for record in self.stage.defers:
             self.spool.write(record)
-        self.spooled += len(self.staged_defers)
+        self.spooled += len(self.stage.defers)
         self._reset_staging()
 
     # one line ------------------------------------------------------------------------------
 
     def reject(self, *, line: int, offset: int, reason: str, raw: bytes) -> None:
-        self.staged_counts.add("rejected")
-        self.staged_rejects.append({"line": line, "offset": offset, "reason": reason, "raw": raw})
+        self.stage.reject(line=line, offset=offset, reason=reason, raw=raw)
 
     def defer(self, *, line: int, offset: int, prior: str | None, text: str) -> None:
         record = {"line": line, "offset": offset, "prior": prior, "text": text}
-        self.staged_defers.append(orjson.dumps(record) + b"\n")
+        self.stage.defers.append(orjson.dumps(record) + b"\n")
 
-    def prepare(self, *, line: int, offset: int, raw: bytes | Overlong, prior: str | None, retry: bool) -> _Line | None:
-        """Decode and check one line; None if it is blank or was rejected here."""
+    def prepare(
+        self, *, line: int, offset: int, raw: bytes | Overlong, prior: str | None, retry: bool, stage: _Staging
+    ) -> _Line | None:
+        """Decode and check one line; None if it is blank or was rejected here (into `stage`,
+        the batch's own: this runs on the parsing thread, ahead of the batch's transaction)."""
         if isinstance(raw, Overlong):
-            self.staged_counts.read += 1
-            self.reject(line=line, offset=offset, reason=raw.reason, raw=raw.excerpt)
+            stage.counts.read += 1
+            stage.reject(line=line, offset=offset, reason=raw.reason, raw=raw.excerpt)
             return None
         if not retry:
             if not raw.strip():
                 return None  # blank lines are not records
-            self.staged_counts.read += 1
+            stage.counts.read += 1
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            self.reject(line=line, offset=offset, reason=f"not valid UTF-8 (byte {exc.start})", raw=raw)
+            stage.reject(line=line, offset=offset, reason=f"not valid UTF-8 (byte {exc.start})", raw=raw)
             return None
         if json_too_deep(raw):
-            self.reject(
+            stage.reject(
                 line=line, offset=offset, reason=f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels", raw=raw
             )
             return None
@@ -236,22 +272,22 @@ class _Importer:
             if _has_float(data):
                 data = _REJECTED
         if data is _REJECTED:
-            data = _json_loads_or_reject(self, line, offset, raw, text)
+            data = _json_loads_or_reject(stage, line, offset, raw, text)
             if data is _REJECTED:
                 return None
         if not isinstance(data, dict):
-            self.reject(line=line, offset=offset, reason="line is not a JSON object", raw=raw)
+            stage.reject(line=line, offset=offset, reason="line is not a JSON object", raw=raw)
             return None
         type_name = data.get("type")
         if not isinstance(type_name, str) or not type_name:
-            self.reject(line=line, offset=offset, reason="missing field 'type'", raw=raw)
+            stage.reject(line=line, offset=offset, reason="missing field 'type'", raw=raw)
             return None
         if type_name == "header":
-            self.reject(line=line, offset=offset, reason="header line not at the start of the file", raw=raw)
+            stage.reject(line=line, offset=offset, reason="header line not at the start of the file", raw=raw)
             return None
         record_type = get_record_type(type_name)
         if record_type is None:
-            self.reject(line=line, offset=offset, reason=f"unknown record type {type_name[:60]!r}", raw=raw)
+            stage.reject(line=line, offset=offset, reason=f"unknown record type {type_name[:60]!r}", raw=raw)
             return None
         return _Line(line, offset, raw, prior, text, data, record_type)
 
@@ -265,7 +301,7 @@ class _Importer:
         if wants_retry and not final:
             self.defer(line=item.line, offset=item.offset, prior=combined, text=item.text)
             return
-        self.staged_counts.add(combined)
+        self.stage.counts.add(combined)
 
     def import_one(self, item: _Line, *, final: bool, savepoint: bool) -> None:
         """Run the line's importer. Without `savepoint`, any error aborts the batch."""
@@ -304,13 +340,17 @@ class _Importer:
             return
         self.finish_line(item, outcome, final=final, wants_retry=self.ctx.wants_retry)
 
-    def import_group(self, group: list[_Line], *, final: bool) -> None:
+    def import_group(self, group: list[_Line], *, final: bool, prepared: Any = None) -> None:
         """Lines of one type that follow each other, through the type's bulk importer."""
         bulk = group[0].record_type.bulk_importer
         assert bulk is not None
         self.ctx.start_line(final=final, prior_outcome=None)
         try:
-            outcomes = bulk([i.data for i in group], [i.prior for i in group], self.ctx)
+            items, priors = [i.data for i in group], [i.prior for i in group]
+            if prepared is not None:
+                outcomes = bulk(items, priors, self.ctx, prepared=prepared)
+            else:
+                outcomes = bulk(items, priors, self.ctx)
         except Exception as exc:
             raise _BatchAbort from exc
         if len(outcomes) != len(group):
@@ -321,35 +361,68 @@ class _Importer:
 
     # whole file ----------------------------------------------------------------------------
 
-    def run_batch_fast(self, batch: list, *, final: bool, retry: bool) -> None:
+    def produce(self, entries: list, *, retry: bool) -> _Batch:
+        """The pure part of a batch (no database; on the parsing thread when the bulk path
+        runs): decode and check every line, group runs of one type, and type each run whose
+        type can do it ahead (`bulk_prepare`, the bulk path)."""
+        stage = _Staging()
+        steps: list = []
         group: list[_Line] = []
-        for line, offset, raw, prior in batch:
-            item = self.prepare(line=line, offset=offset, raw=raw, prior=prior, retry=retry)
+
+        def close() -> None:
+            prepare = group[0].record_type.bulk_prepare if self.ctx.copy else None
+            ahead = prepare([i.data for i in group], [i.prior for i in group]) if prepare is not None else None
+            steps.append(_Group(group, ahead))
+
+        for line, offset, raw, prior in entries:
+            item = self.prepare(line=line, offset=offset, raw=raw, prior=prior, retry=retry, stage=stage)
             if item is None:
                 continue
             if group and (item.record_type is not group[0].record_type or item.record_type.bulk_importer is None):
-                self.import_group(group, final=final)
+                close()
                 group = []
             if item.record_type.bulk_importer is not None:
                 group.append(item)
             else:
-                self.import_one(item, final=final, savepoint=False)
+                steps.append(item)
         if group:
-            self.import_group(group, final=final)
+            close()
+        return _Batch(entries, stage, steps)
+
+    def run_batch_fast(self, batch: _Batch, *, final: bool) -> None:
+        for step in batch.steps:
+            if isinstance(step, _Group):
+                self.import_group(step.items, final=final, prepared=step.prepared)
+            else:
+                self.import_one(step, final=final, savepoint=False)
 
     def run_batch_safe(self, batch: list, *, final: bool, retry: bool) -> None:
         for line, offset, raw, prior in batch:
-            item = self.prepare(line=line, offset=offset, raw=raw, prior=prior, retry=retry)
+            item = self.prepare(line=line, offset=offset, raw=raw, prior=prior, retry=retry, stage=self.stage)
             if item is not None:
                 self.import_one(item, final=final, savepoint=True)
+
+    def produced(
+        self, entries: Iterable[tuple[int, int, bytes | Overlong, str | None]], *, retry: bool
+    ) -> Iterator[_Batch]:
+        """The batches, produced: on the bulk path by a parsing thread one batch ahead, so
+        that parsing batch N + 1 overlaps PostgreSQL's work on batch N (the importer waits
+        for the server without the GIL); on the ORM path inline."""
+        batches = _batches(entries, self.batch_lines, self.batch_bytes)
+        if not self.ctx.copy:
+            for entries_ in batches:
+                yield self.produce(entries_, retry=retry)
+            return
+        yield from _ahead(lambda: (self.produce(b, retry=retry) for b in batches))
 
     def run_pass(
         self, entries: Iterable[tuple[int, int, bytes | Overlong, str | None]], *, final: bool, retry: bool
     ) -> None:
-        for batch in _batches(entries, self.batch_lines, self.batch_bytes):
+        for batch in self.produced(entries, retry=retry):
+            self.stage = batch.stage
             try:
                 with transaction.atomic():
-                    self.run_batch_fast(batch, final=final, retry=retry)
+                    self.run_batch_fast(batch, final=final)
             except _BatchAbort as exc:
                 # Expected for a batch with a bad line; a cause that is not the line's own
                 # (NotBulkable) is a case the bulk path leaves to the row path.
@@ -359,10 +432,10 @@ class _Importer:
                 self.ctx.forget_users()
                 self.ctx.clear_cache()
                 with transaction.atomic():
-                    self.run_batch_safe(batch, final=final, retry=retry)
+                    self.run_batch_safe(batch.entries, final=final, retry=retry)
             self._commit_staging()
-            if not retry and batch:
-                last_line, last_offset, last_raw, _ = batch[-1]
+            if not retry and batch.entries:
+                last_line, last_offset, last_raw, _ = batch.entries[-1]
                 size = last_raw.length if isinstance(last_raw, Overlong) else len(last_raw)
                 import_run_progress(run=self.run, done=last_offset + size)
 
@@ -404,6 +477,51 @@ class UnsupportedFormat(Exception):
     pass
 
 
+_END = object()
+
+
+def _ahead(make: Callable[[], Iterator[Any]], depth: int = 1) -> Iterator[Any]:
+    """Items of `make()`, computed on a thread at most `depth` items ahead of the consumer
+    (memory: that many batches more). An exception on the thread is raised here, at its
+    place in the sequence; a consumer that stops early stops the thread."""
+    channel: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in make():
+                if not put((True, item)):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((False, exc))
+            return
+        put(_END)
+
+    thread = threading.Thread(target=work, name="handover-parse", daemon=True)
+    thread.start()
+    try:
+        while True:
+            got = channel.get()
+            if got is _END:
+                return
+            ok, item = got
+            if not ok:
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 _REJECTED = object()
 
 
@@ -419,14 +537,14 @@ def _has_float(value: Any) -> bool:
     return False
 
 
-def _json_loads_or_reject(importer: _Importer, line: int, offset: int, raw: bytes, text: str) -> Any:
+def _json_loads_or_reject(stage: _Staging, line: int, offset: int, raw: bytes, text: str) -> Any:
     """The standard parser's reading of a line orjson refused, or its reject."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        importer.reject(line=line, offset=offset, reason=f"invalid JSON: {exc.msg} (column {exc.colno})", raw=raw)
+        stage.reject(line=line, offset=offset, reason=f"invalid JSON: {exc.msg} (column {exc.colno})", raw=raw)
     except RecursionError:
-        importer.reject(
+        stage.reject(
             line=line, offset=offset, reason=f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels", raw=raw
         )
     return _REJECTED
@@ -445,8 +563,14 @@ def records_import(*, run: ImportRun, stream: IO[bytes], source_name: str = "", 
     row-by-row ORM path; True asks for the COPY path (ignored on SQLite)."""
     importer = _Importer(run=run, source_name=source_name or run.source_name, bulk=bulk)
     error = ""
+    deferred_indexes_restore()  # what a run that died left behind
+    deferred = importer.ctx.copy and defer_enabled() and bool(first_handover_indexes_drop())
     try:
-        importer.import_stream(stream)
+        try:
+            importer.import_stream(stream)
+        finally:
+            if deferred:
+                deferred_indexes_restore()
     except UnsupportedFormat as exc:
         error = str(exc)
     except Exception as exc:

@@ -6,7 +6,7 @@ from helpdesk.models.calls import Call
 from helpdesk.models.canned import CannedResponse
 from helpdesk.models.complaints import Complaint
 from helpdesk.models.escalations import Escalation
-from helpdesk.models.imports import ImportReject, ImportRun
+from helpdesk.models.imports import DeferredIndex, ImportReject, ImportRun
 from helpdesk.models.incidents import SecurityIncident
 from helpdesk.models.inquiries import Inquiry
 from helpdesk.models.mail import Attachment, EmailMessage, ImapMailbox, ImapReceipt, MailReference
@@ -23,6 +23,7 @@ __all__ = [
     "Call",
     "CannedResponse",
     "Complaint",
+    "DeferredIndex",
     "EmailMessage",
     "ImapMailbox",
     "ImapReceipt",

@@ -76,3 +76,20 @@ class ImportReject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_name}:{self.line} {self.reason}"
+
+
+class DeferredIndex(models.Model):
+    """A secondary index a first handover import dropped, to build it once at the end
+    (helpdesk.handover.indexes): kept here so that a run that dies half-way leaves the
+    definition behind, and the next import builds it."""
+
+    name = models.CharField(max_length=200, unique=True)
+    table = models.CharField(max_length=200)
+    definition = models.TextField()
+    dropped_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
