@@ -147,7 +147,7 @@ def child(path: str) -> None:
     import django
 
     django.setup()
-    from helpdesk.mail.intake import mail_import_paths
+    from helpdesk.mail.files import mail_import_paths
     from helpdesk.models import EmailMessage, Inquiry
 
     start = time.perf_counter()

@@ -16,7 +16,6 @@ import datetime as dt
 import itertools
 import logging
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -30,11 +29,8 @@ from helpdesk.audit import audit_record
 from helpdesk.imports.services import (
     ImportCounts,
     Outcome,
-    import_run_begin,
-    import_run_finish,
     import_run_progress,
     import_run_reject,
-    import_run_start,
 )
 from helpdesk.inquiries.services import (
     ANSWERABLE_STATUSES,
@@ -45,7 +41,7 @@ from helpdesk.inquiries.services import (
 )
 from helpdesk.mail.outbox import outbox_acknowledge
 from helpdesk.mail.parse.message import NotAMailMessage, ParsedMail, parse_message
-from helpdesk.mail.parse.sources import MailItem, iter_mail_items
+from helpdesk.mail.parse.sources import MailItem
 from helpdesk.mail.parse.threads import subject_refs, thread_candidates
 from helpdesk.mail.selectors import mail_real_answers
 from helpdesk.models import AuditEvent, EmailMessage, ImportRun, Inquiry, MailReference
@@ -123,7 +119,13 @@ def mail_inquiry_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def mail_message_audit(
-    *, parsed: ParsedMail, raw: bytes, stored_raw: bytes, direction: str, source: str, inquiry_ref: str | None
+    *,
+    parsed: ParsedMail,
+    raw: bytes,
+    stored_raw: bytes | memoryview,
+    direction: str,
+    source: str,
+    inquiry_ref: str | None,
 ) -> tuple[dict[str, Any], str]:
     """(changes, note) of the CREATE audit row of a stored message."""
     changes: dict[str, Any] = {
@@ -287,6 +289,7 @@ def _maybe_move_inquiry_start(*, inquiry: Inquiry, message: EmailMessage) -> Non
         inquiry_received_at=inquiry.received_at,
     ):
         return
+    assert message.received_at is not None  # (mail_moves_inquiry_start says so)
     locked = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
     old = locked.received_at
     reason = "earlier message of the thread imported later"
@@ -468,7 +471,7 @@ def mail_import_items(
         with transaction.atomic():
             for item in itertools.islice(iterator, batch):
                 pending.read += 1
-                pending.add(_import_one(run=run, item=item, source=source))
+                pending.add(import_one(run=run, item=item, source=source))
         if not pending.read:
             break
         for field, value in pending.as_kwargs().items():
@@ -477,7 +480,9 @@ def mail_import_items(
     return counts
 
 
-def _import_one(*, run: ImportRun, item: MailItem, source: str) -> Outcome:
+def import_one(*, run: ImportRun, item: MailItem, source: str, parsed: ParsedMail | None = None) -> Outcome:
+    """One item on the row path: stored (in its own savepoint) or rejected with its line and
+    reason. `parsed`: the message already parsed (the bulk path hands over what it cannot take)."""
     if item.error:
         import_run_reject(
             run=run,
@@ -490,7 +495,7 @@ def _import_one(*, run: ImportRun, item: MailItem, source: str) -> Outcome:
         return "rejected"
     try:
         # mail_store writes inside its own savepoint: a failure rolls back this message only.
-        result = mail_store(raw=item.raw, source=source, fallback_received_at=item.mtime)
+        result = mail_store(raw=item.raw, source=source, parsed=parsed, fallback_received_at=item.mtime)
     except Exception as exc:  # one bad message never stops the import
         logger.warning(
             "mail import: message at %s offset %s rejected (%s)", item.source_name, item.offset, type(exc).__name__
@@ -505,23 +510,3 @@ def _import_one(*, run: ImportRun, item: MailItem, source: str) -> Outcome:
         )
         return "rejected"
     return "created" if result.created else "unchanged"
-
-
-def mail_import_paths(*, paths: Sequence[str | Path], created_by=None, run: ImportRun | None = None) -> ImportRun:
-    """Import mbox files, Maildirs, single .eml files or directories of them. Returns the
-    finished run; `run.summary()` is the report line."""
-    names = ", ".join(str(p) for p in paths)
-    if run is None:
-        run = import_run_start(kind=ImportRun.Kind.MAIL, source_name=names, created_by=created_by)
-    elif run.status == ImportRun.Status.PENDING:
-        import_run_begin(run=run)
-    counts = ImportCounts()
-    error = ""
-    try:
-        mail_import_items(run=run, items=iter_mail_items([Path(p) for p in paths]), counts=counts)
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"[:1000]
-        raise
-    finally:
-        import_run_finish(run=run, **counts.as_kwargs(), error=error)
-    return run

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.mail.intake import mail_import_paths
+from helpdesk.mail.files import mail_import_paths
 from helpdesk.mail.parse.sources import MAX_LINE_BYTES, iter_mbox
 from helpdesk.models import EmailMessage, ImportReject
 
