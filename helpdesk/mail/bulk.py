@@ -225,7 +225,9 @@ def _segment(todo: list[tuple[MailItem, ParsedMail]], start: int, counts: Import
         refs_named.update(subject_refs(parsed.subject))
     # Stored messages in an inquiry, by Message-ID (the row path's first threading step).
     stored_inquiry = {
-        k: int(v) for k, v in existing_values(EmailMessage, "message_id", "inquiry", list(candidates)).items()
+        k: int(v)
+        for k, v in existing_values(EmailMessage, "message_id", "inquiry", list(candidates)).items()
+        if v is not None
     }
     # Inquiries by subject reference: (id, received_at) per ref.
     by_ref = {
@@ -362,7 +364,7 @@ def _walk_one(
             opened = mail_inquiry_fields(fields)
             thread = _Thread(
                 key=-len(new_threads) - 1,
-                ref="",
+                ref=inquiry_new_ref(opened["received_at"]),  # (checked for collisions when written)
                 channel=Inquiry.Channel.EMAIL,
                 status=Inquiry.Status.NEW,
                 received_at=opened["received_at"],
@@ -488,6 +490,7 @@ _INQUIRY_FIELDS = [
 def _write(
     walked: list[_Message], threads: dict[int, _Thread], new_threads: list[_Thread], drafts: list[tuple], now
 ) -> None:
+    new_threads = [threads[t.key] for t in new_threads]  # (their final state)
     message_ids = _allocate(EmailMessage, len(walked))
     inquiry_ids = _allocate(Inquiry, len(new_threads))
     pk_of: dict[int, int] = {t.key: t.key for t in threads.values() if not t.new}
@@ -579,11 +582,15 @@ def _write(
 
 
 def _new_refs(new_threads: list[_Thread], taken: set[str]) -> None:
-    """A fresh `EG-…` reference for each new inquiry (`inquiry_new_ref`), none already used."""
+    """Each new inquiry's `EG-…` reference (`inquiry_new_ref`, drawn when it was opened),
+    drawn again while it is already used (as `inquiry_create` retries a collision)."""
     todo = list(new_threads)
+    first = True
     while todo:
-        for thread in todo:
-            thread.ref = inquiry_new_ref(thread.received_at)
+        if not first:
+            for thread in todo:
+                thread.ref = inquiry_new_ref(thread.received_at)
+        first = False
         refs = [t.ref for t in todo]
         used = set(existing_values(Inquiry, "ref", "id", refs)) | taken
         again = []
