@@ -351,7 +351,7 @@ def _walk_one(
             break
     if key is None:
         named = subject_refs(parsed.subject)
-        if any(t.ref in named for t in new_threads):
+        if named and any(t.ref in named for t in new_threads):
             raise _Stop  # (a reference made in this very segment: never seen in practice)
         found = [by_ref[ref] for ref in named if ref in by_ref]
         if found:

@@ -62,8 +62,13 @@ def parse_items(
             yield item, (None if item.error else _parse_one(item.raw, max_attachment_bytes))
         return
     limit = in_flight or workers * IN_FLIGHT_PER_WORKER
-    # spawn: a worker starts clean (a forked one would share the parent's database socket).
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    # fork: a worker starts in milliseconds with the parser already imported, and needs no
+    # `if __name__ == "__main__"` guard in whatever script imports (spawn re-runs it). A worker
+    # only parses: the database connection it inherits is never used (nor closed) there. The
+    # executor forks all its workers at the first task, before its own thread starts.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     pending: deque[tuple[list[MailItem], Future | None]] = deque()
     try:
         while True:
