@@ -1,14 +1,20 @@
 """Mail import benchmark: generate an mbox (mixed Japanese encodings, 10 % with attachments,
 a third of the questions answered by the center), import it into a fresh PostgreSQL
-database, print messages/s and the importer's peak RSS. Run at two sizes to show that
-memory is flat in the size of the mailbox.
+database on the row path and on the bulk path (`import_mail --bulk`) in interleaved rounds
+(row, bulk, bulk, row, …: a shared machine's load falls on both alike), and print for each
+messages/s, CPU-seconds (the importer and its parsing processes; PostgreSQL's own not
+included), the peak RSS of the importer and of its largest parsing process, the ratio
+bulk/row, and the load average before and after. Run at two sizes to show that memory is
+flat in the size of the mailbox.
 
-    .venv/bin/python bench/bench_mail_import.py                      # 50 000 and 100 000 messages
-    .venv/bin/python bench/bench_mail_import.py --messages 5000       # one quick run
-    .venv/bin/python bench/bench_mail_import.py --messages 20000 40000
+    .venv/bin/python bench/bench_mail_import.py                              # 50 000 and 100 000 messages
+    .venv/bin/python bench/bench_mail_import.py --messages 5000               # one quick run
+    .venv/bin/python bench/bench_mail_import.py --messages 10000 40000 --rounds 2
+    .venv/bin/python bench/bench_mail_import.py --messages 40000 --paths bulk  # the bulk path alone
 
 Needs DATABASE_URL pointing at PostgreSQL (eval "$(scripts/services.sh)"); the bench uses
-its own database (`helpdesk_bench_mail`, dropped and re-created per run).
+its own database (`--database`, default `helpdesk_bench_mail`, dropped and re-created per
+run, dropped at the end).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 REPO = Path(__file__).resolve().parent.parent
-BENCH_DB = "helpdesk_bench_mail"
+BENCH_DB = "helpdesk_bench_mail"  # --database
 CHARSETS = ["iso-2022-jp", "shift_jis", "euc-jp", "utf-8"]
 SUBJECTS = [
     "電子申請の送信エラー",
@@ -124,14 +130,23 @@ def _db_url(base: str, name: str) -> str:
     return urlunparse(parts._replace(path=f"/{name}"))
 
 
-def fresh_database(base_url: str) -> str:
+def _admin(base_url: str):
     import psycopg
 
     parts = urlparse(base_url)
-    admin = psycopg.connect(
+    return psycopg.connect(
         host=parts.hostname, port=parts.port or 5432, user=parts.username, password=parts.password,
         dbname="postgres", autocommit=True,
     )  # fmt: skip
+
+
+def drop_database(base_url: str) -> None:
+    with _admin(base_url) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+def fresh_database(base_url: str) -> str:
+    admin = _admin(base_url)
     admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
     admin.close()
@@ -141,25 +156,29 @@ def fresh_database(base_url: str) -> str:
     return url
 
 
-def child(path: str) -> None:
-    """Runs in its own process so its peak RSS is the importer's alone."""
+def child(path: str, mode: str) -> None:
+    """Runs in its own process so its peak RSS and CPU time are the importer's alone."""
     sys.path.insert(0, str(REPO))
     import django
 
     django.setup()
-    from helpdesk.mail.intake import mail_import_paths
+    from helpdesk.mail.files import mail_import_paths
     from helpdesk.models import EmailMessage, Inquiry
 
     start = time.perf_counter()
-    run = mail_import_paths(paths=[path])
+    run = mail_import_paths(paths=[path], bulk=(mode == "bulk"))
     elapsed = time.perf_counter() - start
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     print(
         json.dumps(
             {
                 "summary": run.summary(),
                 "read": run.read,
                 "elapsed": elapsed,
-                "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "cpu_s": me.ru_utime + me.ru_stime,
+                "workers_cpu_s": kids.ru_utime + kids.ru_stime,
+                "maxrss_kb": me.ru_maxrss,
+                "workers_maxrss_kb": kids.ru_maxrss,
                 "messages": EmailMessage.objects.count(),
                 "inquiries": Inquiry.objects.count(),
                 "answered": Inquiry.objects.filter(first_answered_at__isnull=False).count(),
@@ -168,53 +187,97 @@ def child(path: str) -> None:
     )
 
 
-def bench(n: int, base_url: str) -> dict:
+def mailbox(n: int) -> tuple[Path, float]:
     path = Path(f"/tmp/bench_mail_{n}.mbox")
     t0 = time.perf_counter()
     generate(path, n)
-    gen = time.perf_counter() - t0
+    return path, time.perf_counter() - t0
+
+
+def bench(path: Path, n: int, mode: str, base_url: str) -> dict:
     url = fresh_database(base_url)
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DEBUG": "false",
            "LOG_LEVEL": "WARNING", "REDIS_URL": ""}  # fmt: skip
     out = subprocess.run(
-        [sys.executable, __file__, "--child", str(path)], cwd=REPO, env=env, check=True, capture_output=True, text=True
-    )
+        [sys.executable, __file__, "--child", str(path), "--mode", mode],
+        cwd=REPO, env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    result.update(n=n, mbox_mb=path.stat().st_size / 1e6, generate_s=gen)
-    path.unlink()
+    result.update(n=n, mode=mode, mbox_mb=path.stat().st_size / 1e6)
     return result
 
 
+def _line(r: dict) -> str:
+    cpu = r["cpu_s"] + r["workers_cpu_s"]
+    return (
+        f"{r['mode']:>4} {r['n']:>7} messages ({r['mbox_mb']:.0f} MB mbox): {r['read'] / r['elapsed']:.0f} messages/s, "
+        f"{r['elapsed']:.1f} s, CPU {cpu:.1f} s ({r['read'] / cpu:.0f} messages per CPU-second; importer "
+        f"{r['cpu_s']:.1f} s, parsers {r['workers_cpu_s']:.1f} s), peak RSS {r['maxrss_kb'] / 1024:.0f} MB "
+        f"(parser {r['workers_maxrss_kb'] / 1024:.0f} MB) | {r['summary']} | {r['inquiries']} inquiries, "
+        f"{r['answered']} answered"
+    )
+
+
 def main() -> int:
+    global BENCH_DB
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, nargs="+", default=[50_000, 100_000])
+    parser.add_argument("--paths", nargs="+", choices=["row", "bulk"], default=["row", "bulk"])
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds of the paths per size")
+    parser.add_argument("--database", default=BENCH_DB)
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="row", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    BENCH_DB = args.database
     if args.child:
-        child(args.child)
+        child(args.child, args.mode)
         return 0
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         print('DATABASE_URL must point at PostgreSQL: eval "$(scripts/services.sh)"', file=sys.stderr)
         return 2
-    rows = []
-    for n in args.messages:
-        r = bench(n, base_url)
-        rows.append(r)
-        print(
-            f"{n:>7} messages ({r['mbox_mb']:.0f} MB mbox): {r['read'] / r['elapsed']:.0f} messages/s, "
-            f"{r['elapsed']:.1f} s, peak RSS {r['maxrss_kb'] / 1024:.0f} MB | {r['summary']} | "
-            f"{r['inquiries']} inquiries, {r['answered']} answered",
-            flush=True,
-        )
-    if len(rows) > 1:
-        lo, hi = rows[0], rows[-1]
-        growth = (hi["maxrss_kb"] - lo["maxrss_kb"]) / 1024
-        print(
-            f"peak RSS {lo['maxrss_kb'] / 1024:.0f} MB at {lo['n']} vs {hi['maxrss_kb'] / 1024:.0f} MB at {hi['n']} "
-            f"messages ({growth:+.0f} MB for {hi['n'] / lo['n']:.1f}x the mailbox): "
-            f"{'flat' if growth < 0.1 * lo['maxrss_kb'] / 1024 + 5 else 'GROWS'}"
-        )
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)", flush=True)
+    by_size: dict[int, dict[str, list[dict]]] = {}
+    try:
+        for n in args.messages:
+            path, _gen = mailbox(n)
+            runs: dict[str, list[dict]] = {mode: [] for mode in args.paths}
+            for round_ in range(args.rounds):
+                order = args.paths if round_ % 2 == 0 else list(reversed(args.paths))
+                for mode in order:
+                    r = bench(path, n, mode, base_url)
+                    r["load"] = os.getloadavg()[0]
+                    runs[mode].append(r)
+                    print(_line(r) + f" | load {r['load']:.2f}", flush=True)
+            path.unlink()
+            by_size[n] = runs
+            if "row" in runs and "bulk" in runs:
+                row = sum(r["read"] for r in runs["row"]) / sum(r["elapsed"] for r in runs["row"])
+                blk = sum(r["read"] for r in runs["bulk"]) / sum(r["elapsed"] for r in runs["bulk"])
+                row_cpu = sum(r["read"] for r in runs["row"]) / sum(
+                    r["cpu_s"] + r["workers_cpu_s"] for r in runs["row"]
+                )
+                blk_cpu = sum(r["read"] for r in runs["bulk"]) / sum(
+                    r["cpu_s"] + r["workers_cpu_s"] for r in runs["bulk"]
+                )
+                print(
+                    f"{n:>7} messages: row {row:.0f} messages/s, bulk {blk:.0f} messages/s: bulk/row {blk / row:.1f}x "
+                    f"(per CPU-second of the importer: {row_cpu:.0f} vs {blk_cpu:.0f}, {blk_cpu / row_cpu:.1f}x)",
+                    flush=True,
+                )
+    finally:
+        drop_database(base_url)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    if len(by_size) > 1:
+        lo_n, hi_n = min(by_size), max(by_size)
+        for mode in args.paths:
+            lo = max(r["maxrss_kb"] + r["workers_maxrss_kb"] for r in by_size[lo_n][mode]) / 1024
+            hi = max(r["maxrss_kb"] + r["workers_maxrss_kb"] for r in by_size[hi_n][mode]) / 1024
+            print(
+                f"{mode}: peak RSS (importer + largest parser) {lo:.0f} MB at {lo_n} vs {hi:.0f} MB at {hi_n} "
+                f"messages ({hi - lo:+.0f} MB for {hi_n / lo_n:.1f}x the mailbox): "
+                f"{'flat' if hi - lo < 0.1 * lo + 5 else 'GROWS'}"
+            )
     return 0
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from helpdesk.db import bulk_insert
 from helpdesk.models import AuditEvent
 from helpdesk.models.audit import GENESIS_HASH, audit_canonical, audit_chain_hash
 
@@ -50,6 +51,68 @@ def audit_record(
         event.chain_hash = audit_chain_hash(event.prev_hash, event.canonical())
         event.save(force_insert=True)
     return event
+
+
+@dataclass
+class AuditDraft:
+    """One audit row for `audit_record_many`: what `audit_record` takes, the object named by
+    its type and id (the writer of many rows has no model instances)."""
+
+    action: str
+    object_type: str
+    object_id: str
+    changes: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+def audit_record_many(drafts: Iterable[AuditDraft], *, actor=None) -> int:
+    """Append many rows of one actor, in order, as `audit_record` would one at a time: the
+    chain locked once, each row linked to the one before it, written in one bulk insert
+    (COPY on PostgreSQL). For bulk imports; returns how many rows were written."""
+    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    actor_id = actor.pk if is_user else None
+    label = actor.get_username() if is_user else (str(actor) if actor else "system")
+    rows: list[tuple] = []
+    with transaction.atomic(savepoint=False):
+        _lock_chain()
+        prev = _head_hash()
+        for draft in drafts:
+            at = timezone.now()
+            changes = _as_stored(draft.changes or {})
+            note = draft.note[:255]
+            canonical = audit_canonical(
+                at=at,
+                actor_id=actor_id,
+                actor_label=label,
+                action=draft.action,
+                object_type=draft.object_type,
+                object_id=draft.object_id,
+                changes=changes,
+                note=note,
+            )
+            chain = audit_chain_hash(prev, canonical)
+            rows.append(
+                (at, actor_id, label, draft.action, draft.object_type, draft.object_id, changes, note, prev, chain)
+            )
+            prev = chain
+        if rows:
+            bulk_insert(
+                AuditEvent,
+                [
+                    "at",
+                    "actor_id",
+                    "actor_label",
+                    "action",
+                    "object_type",
+                    "object_id",
+                    "changes",
+                    "note",
+                    "prev_hash",
+                    "chain_hash",
+                ],
+                rows,
+            )
+    return len(rows)
 
 
 def _lock_chain() -> None:

@@ -249,6 +249,11 @@ HELPDESK_MAILBOX_ADDRESSES = [
 ]
 HELPDESK_FROM_ADDRESS = env("HELPDESK_FROM_ADDRESS", default=HELPDESK_MAILBOX_ADDRESSES[0])
 HELPDESK_ATTACHMENT_MAX_BYTES = env.int("HELPDESK_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Mail file imports of this many bytes or more take the bulk path (docs/mail.md, "Bulk path");
+# 0: never chosen by size (`import_mail --bulk` still takes it).
+HELPDESK_MAIL_BULK_MIN_BYTES = env.int("HELPDESK_MAIL_BULK_MIN_BYTES", default=64 * 1024 * 1024)
+# Its parsing processes (0: parse in the importing process, as under a Celery prefork worker).
+HELPDESK_MAIL_BULK_WORKERS = env.int("HELPDESK_MAIL_BULK_WORKERS", default=2)
 # What one API upload to an import endpoint may weigh (all its files); larger imports go
 # through the management commands (docs/operations.md).
 HELPDESK_IMPORT_MAX_UPLOAD_BYTES = env.int("HELPDESK_IMPORT_MAX_UPLOAD_BYTES", default=1024**3)

@@ -26,7 +26,7 @@ from helpdesk.escalations.services import escalation_create, escalation_record_r
 from helpdesk.imports.services import import_run_start
 from helpdesk.incidents.services import security_incident_create
 from helpdesk.inquiries.services import inquiry_complete_wrapup, inquiry_create, inquiry_transition, inquiry_update
-from helpdesk.mail.intake import mail_import_paths
+from helpdesk.mail.files import mail_import_paths
 from helpdesk.models import AgentProfile, Call, Complaint, Escalation, ImportRun, Inquiry, Role, SecurityIncident
 from helpdesk.notifications.demo import demo_seed_desk
 from helpdesk.phone.importer import calls_import_run

@@ -16,7 +16,7 @@ import datetime as dt
 import itertools
 import logging
 from collections.abc import Iterable, Sequence
-from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,11 +29,8 @@ from helpdesk.audit import audit_record
 from helpdesk.imports.services import (
     ImportCounts,
     Outcome,
-    import_run_begin,
-    import_run_finish,
     import_run_progress,
     import_run_reject,
-    import_run_start,
 )
 from helpdesk.inquiries.services import (
     ANSWERABLE_STATUSES,
@@ -44,7 +41,7 @@ from helpdesk.inquiries.services import (
 )
 from helpdesk.mail.outbox import outbox_acknowledge
 from helpdesk.mail.parse.message import NotAMailMessage, ParsedMail, parse_message
-from helpdesk.mail.parse.sources import MailItem, iter_mail_items
+from helpdesk.mail.parse.sources import MailItem
 from helpdesk.mail.parse.threads import subject_refs, thread_candidates
 from helpdesk.mail.selectors import mail_real_answers
 from helpdesk.models import AuditEvent, EmailMessage, ImportRun, Inquiry, MailReference
@@ -66,6 +63,152 @@ class IngestResult:
 
 def mail_is_own_address(address: str) -> bool:
     return (address or "").strip().lower() in set(settings.HELPDESK_MAILBOX_ADDRESSES)
+
+
+# --- the rules, once: the row path below and the bulk path (helpdesk.mail.bulk) both call them --
+
+
+def mail_message_fields(
+    *, parsed: ParsedMail, raw: bytes, source: str, fallback_received_at: dt.datetime | None, now: dt.datetime
+) -> dict[str, Any]:
+    """The EmailMessage columns of a parsed message (its inquiry aside): direction by the
+    sender's address, sent and received times, the raw copy to keep."""
+    outbound = mail_is_own_address(parsed.from_address)
+    received_at = parsed.received_at or fallback_received_at or now
+    sent_at = parsed.date or (received_at if outbound else None)
+    return {
+        "message_id": parsed.message_id,
+        "direction": EmailMessage.Direction.OUTBOUND if outbound else EmailMessage.Direction.INBOUND,
+        "source": source,
+        "from_address": parsed.from_address,
+        "from_name": parsed.from_name,
+        "to_addresses": ", ".join(parsed.to_addresses),
+        "subject": parsed.subject,
+        "body_text": parsed.body_text,
+        "body_html": parsed.body_html,
+        "in_reply_to": parsed.in_reply_to,
+        "references": " ".join(parsed.references),
+        "sent_at": sent_at,
+        "received_at": sent_at if outbound else received_at,
+        "raw": raw if parsed.stored_raw is None else parsed.stored_raw,
+        "is_auto_acknowledgement": parsed.is_auto,
+        "charset_problem": parsed.charset_problem,
+    }
+
+
+def mail_reference_ids(*, parsed: ParsedMail) -> list[str]:
+    """The MailReference rows of a message: In-Reply-To and References, once each, never itself."""
+    ids = dict.fromkeys([*([parsed.in_reply_to] if parsed.in_reply_to else []), *parsed.references])
+    return [mid for mid in ids if mid != parsed.message_id]
+
+
+def mail_opens_inquiry(*, direction: str, is_auto: bool) -> bool:
+    """A message that threads to nothing opens an inquiry when a person wrote it to us."""
+    return direction == EmailMessage.Direction.INBOUND and not is_auto
+
+
+def mail_inquiry_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """The new email inquiry's fields, from the message that opens it (`mail_message_fields`)."""
+    return {
+        "received_at": fields["received_at"],
+        "subject": (fields["subject"] or "")[:255],
+        "body": fields["body_text"],
+        "requester_name": fields["from_name"],
+        "requester_email": valid_email(fields["from_address"]),
+    }
+
+
+def mail_message_audit(
+    *,
+    parsed: ParsedMail,
+    raw: bytes,
+    stored_raw: bytes | memoryview,
+    direction: str,
+    source: str,
+    inquiry_ref: str | None,
+) -> tuple[dict[str, Any], str]:
+    """(changes, note) of the CREATE audit row of a stored message."""
+    changes: dict[str, Any] = {
+        "direction": direction,
+        "source": source,
+        "inquiry": inquiry_ref,
+        "auto": parsed.auto_reason,
+    }
+    if parsed.dropped:
+        changes["dropped_attachments"] = [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size} for a in parsed.dropped
+        ]
+        changes["raw_size"] = len(raw)
+        changes["stored_raw_size"] = len(stored_raw)
+    note = f"{len(parsed.dropped)} attachment(s) over the size limit not kept" if parsed.dropped else ""
+    return changes, note
+
+
+def mail_moves_inquiry_start(
+    *, direction: str, is_auto: bool, received_at: dt.datetime | None, inquiry_channel: str, inquiry_received_at
+) -> bool:
+    """A question that arrived before the follow-up which opened its email inquiry moves the
+    inquiry's start (`_maybe_move_inquiry_start`)."""
+    return (
+        direction == EmailMessage.Direction.INBOUND
+        and not is_auto
+        and received_at is not None
+        and inquiry_channel == Inquiry.Channel.EMAIL
+        and received_at < inquiry_received_at
+    )
+
+
+# The messages that decide a thread's status (`mail_sync_inquiry_status`): the SQL filter and
+# the same rule on one message's values, side by side.
+_REAL = Q(is_auto_acknowledgement=False)
+STATUS_ANSWERS = _REAL & Q(direction=EmailMessage.Direction.OUTBOUND) & ~Q(send_status=EmailMessage.SendStatus.FAILED)
+STATUS_QUESTIONS = _REAL & Q(direction=EmailMessage.Direction.INBOUND)
+
+
+def mail_status_answer(*, direction: str, is_auto: bool, send_status: str) -> bool:
+    return (
+        direction == EmailMessage.Direction.OUTBOUND and not is_auto and send_status != EmailMessage.SendStatus.FAILED
+    )
+
+
+def mail_status_question(*, direction: str, is_auto: bool) -> bool:
+    return direction == EmailMessage.Direction.INBOUND and not is_auto
+
+
+def mail_real_answer(*, direction: str, is_auto: bool, send_status: str, sent_at: dt.datetime | None) -> bool:
+    """`mail_real_answers()` (selectors) on one message's values."""
+    return (
+        direction == EmailMessage.Direction.OUTBOUND
+        and not is_auto
+        and send_status in (EmailMessage.SendStatus.NOT_APPLICABLE, EmailMessage.SendStatus.SENT)
+        and sent_at is not None
+    )
+
+
+CITIZEN_REPLIED, ANSWERED = "citizen_replied", "answered"
+CITIZEN_REPLIED_NOTE, ANSWERED_NOTE = "citizen replied by mail", "answer in the mail thread"
+
+
+def mail_status_move(
+    *, status: str, latest_answer: dt.datetime | None, latest_question: dt.datetime | None
+) -> str | None:
+    """Which automatic move the thread asks for: CITIZEN_REPLIED (the citizen wrote after our
+    latest answer), ANSWERED (our answer is the latest), or None (no answer yet, or a status
+    that no such move starts from). The inquiry services re-check their own rule under a lock
+    (an escalated inquiry with an open escalation stays escalated)."""
+    if latest_answer is None:
+        return None
+    if latest_question is not None and latest_question > latest_answer:
+        return CITIZEN_REPLIED if status in (Inquiry.Status.ANSWERED, Inquiry.Status.NEW) else None
+    return ANSWERED if status in ANSWERABLE_STATUSES else None
+
+
+def mail_reject_reason(*, not_mail: bool, name: str, text: str) -> str:
+    """The reject reason of a message that could not be stored. No personal information: the
+    exception class and a short, generic text (or the parser's own "not mail" reason)."""
+    if not_mail:
+        return f"not a mail message: {text}"
+    return f"{name}: could not store the message"
 
 
 def _find_inquiry(
@@ -138,14 +281,15 @@ def _maybe_move_inquiry_start(*, inquiry: Inquiry, message: EmailMessage) -> Non
     starts at the earlier message. `received_at` feeds the mail response time, so this is a
     correction like any other: version bumped, audit row with the old and new time and the
     reason."""
-    if (
-        message.direction != EmailMessage.Direction.INBOUND
-        or message.is_auto_acknowledgement
-        or message.received_at is None
-        or inquiry.channel != Inquiry.Channel.EMAIL
-        or message.received_at >= inquiry.received_at
+    if not mail_moves_inquiry_start(
+        direction=message.direction,
+        is_auto=message.is_auto_acknowledgement,
+        received_at=message.received_at,
+        inquiry_channel=inquiry.channel,
+        inquiry_received_at=inquiry.received_at,
     ):
         return
+    assert message.received_at is not None  # (mail_moves_inquiry_start says so)
     locked = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
     old = locked.received_at
     reason = "earlier message of the thread imported later"
@@ -179,23 +323,17 @@ def mail_sync_inquiry_status(*, inquiry: Inquiry) -> Inquiry:
     automatic acknowledgement, not a failed send), the inquiry is answered — awaiting the
     citizen; if the citizen wrote after our latest answer, it is back in progress. A thread
     with no answer yet leaves the status as it is."""
-    real = Q(is_auto_acknowledgement=False)
-    answers = real & Q(direction=EmailMessage.Direction.OUTBOUND) & ~Q(send_status=EmailMessage.SendStatus.FAILED)
-    questions = real & Q(direction=EmailMessage.Direction.INBOUND)
     latest = EmailMessage.objects.filter(inquiry=inquiry).aggregate(
-        answer=Max("received_at", filter=answers), question=Max("received_at", filter=questions)
+        answer=Max("received_at", filter=STATUS_ANSWERS), question=Max("received_at", filter=STATUS_QUESTIONS)
     )
-    if latest["answer"] is None:
-        return inquiry
     # The services re-check under a row lock; a status that no move can start from skips
     # the lock (a second answer, a re-import, a resolved thread: most messages of an import).
-    if latest["question"] is not None and latest["question"] > latest["answer"]:
-        if inquiry.status not in (Inquiry.Status.ANSWERED, Inquiry.Status.NEW):
-            return inquiry
-        return inquiry_mark_citizen_replied(inquiry=inquiry, note="citizen replied by mail")
-    if inquiry.status not in ANSWERABLE_STATUSES:
-        return inquiry
-    return inquiry_mark_answered(inquiry=inquiry, note="answer in the mail thread")
+    move = mail_status_move(status=inquiry.status, latest_answer=latest["answer"], latest_question=latest["question"])
+    if move == CITIZEN_REPLIED:
+        return inquiry_mark_citizen_replied(inquiry=inquiry, note=CITIZEN_REPLIED_NOTE)
+    if move == ANSWERED:
+        return inquiry_mark_answered(inquiry=inquiry, note=ANSWERED_NOTE)
+    return inquiry
 
 
 def mail_store(
@@ -219,29 +357,12 @@ def mail_store(
     existing = EmailMessage.objects.filter(message_id=parsed.message_id).first()
     if existing is not None:
         return IngestResult(existing, False)
-    outbound = mail_is_own_address(parsed.from_address)
-    received_at = parsed.received_at or fallback_received_at or timezone.now()
-    sent_at = parsed.date or (received_at if outbound else None)
+    fields = mail_message_fields(
+        parsed=parsed, raw=raw, source=source, fallback_received_at=fallback_received_at, now=timezone.now()
+    )
     try:
         with transaction.atomic():
-            message = EmailMessage(
-                message_id=parsed.message_id,
-                direction=EmailMessage.Direction.OUTBOUND if outbound else EmailMessage.Direction.INBOUND,
-                source=source,
-                from_address=parsed.from_address,
-                from_name=parsed.from_name,
-                to_addresses=", ".join(parsed.to_addresses),
-                subject=parsed.subject,
-                body_text=parsed.body_text,
-                body_html=parsed.body_html,
-                in_reply_to=parsed.in_reply_to,
-                references=" ".join(parsed.references),
-                sent_at=sent_at,
-                received_at=sent_at if outbound else received_at,
-                raw=raw if parsed.stored_raw is None else parsed.stored_raw,
-                is_auto_acknowledgement=parsed.is_auto,
-                charset_problem=parsed.charset_problem,
-            )
+            message = EmailMessage(**fields)
             message.save(force_insert=True)
             result = _thread_new_message(message=message, parsed=parsed)
             if parsed.attachments:
@@ -258,30 +379,15 @@ def mail_store(
                         for a in parsed.attachments
                     ]
                 )
-            audit_record(
-                actor=None,
-                action=AuditEvent.Action.CREATE,
-                obj=message,
-                changes={
-                    "direction": message.direction,
-                    "source": source,
-                    "inquiry": result.message.inquiry.ref if result.message.inquiry else None,
-                    "auto": parsed.auto_reason,
-                    **(
-                        {
-                            "dropped_attachments": [
-                                {"filename": a.filename, "content_type": a.content_type, "size": a.size}
-                                for a in parsed.dropped
-                            ],
-                            "raw_size": len(raw),
-                            "stored_raw_size": len(message.raw),
-                        }
-                        if parsed.dropped
-                        else {}
-                    ),
-                },
-                note=f"{len(parsed.dropped)} attachment(s) over the size limit not kept" if parsed.dropped else "",
+            changes, note = mail_message_audit(
+                parsed=parsed,
+                raw=raw,
+                stored_raw=message.raw,
+                direction=message.direction,
+                source=source,
+                inquiry_ref=result.message.inquiry.ref if result.message.inquiry else None,
             )
+            audit_record(actor=None, action=AuditEvent.Action.CREATE, obj=message, changes=changes, note=note)
             if acknowledge is None:
                 acknowledge = settings.HELPDESK_SEND_ACKNOWLEDGEMENT and source != EmailMessage.Source.FILE
             if result.inquiry_created and acknowledge:
@@ -305,11 +411,9 @@ def valid_email(address: str) -> str:
 
 
 def _thread_new_message(*, message: EmailMessage, parsed: ParsedMail) -> IngestResult:
-    ids = list(dict.fromkeys([*([parsed.in_reply_to] if parsed.in_reply_to else []), *parsed.references]))
+    ids = mail_reference_ids(parsed=parsed)
     if ids:
-        MailReference.objects.bulk_create(
-            [MailReference(message=message, referenced_message_id=mid) for mid in ids if mid != message.message_id]
-        )
+        MailReference.objects.bulk_create([MailReference(message=message, referenced_message_id=mid) for mid in ids])
     # Stored messages that refer to this one: (pk, inquiry_id, received_at). One query
     # serves both threading (a reply already in an inquiry) and adopting orphans.
     referrers = list(
@@ -319,15 +423,13 @@ def _thread_new_message(*, message: EmailMessage, parsed: ParsedMail) -> IngestR
     )
     inquiry = _find_inquiry(parsed=parsed, referrers=referrers)
     inquiry_created = False
-    if inquiry is None and message.direction == EmailMessage.Direction.INBOUND and not message.is_auto_acknowledgement:
+    if inquiry is None and mail_opens_inquiry(direction=message.direction, is_auto=message.is_auto_acknowledgement):
         inquiry = inquiry_create(
             channel=Inquiry.Channel.EMAIL,
-            received_at=message.received_at,
-            subject=(message.subject or "")[:255],
-            body=message.body_text,
-            requester_name=message.from_name,
-            requester_email=valid_email(message.from_address),
             source_message=message,
+            **mail_inquiry_fields(
+                {f: getattr(message, f) for f in ("received_at", "subject", "body_text", "from_name", "from_address")}
+            ),
         )
         inquiry_created = True
     if inquiry is None:
@@ -348,10 +450,7 @@ def _thread_new_message(*, message: EmailMessage, parsed: ParsedMail) -> IngestR
 
 
 def _reject_reason(exc: Exception) -> str:
-    # No personal information in reasons: the exception class and a short, generic text.
-    if isinstance(exc, NotAMailMessage):
-        return f"not a mail message: {exc}"
-    return f"{type(exc).__name__}: could not store the message"
+    return mail_reject_reason(not_mail=isinstance(exc, NotAMailMessage), name=type(exc).__name__, text=str(exc))
 
 
 def mail_import_items(
@@ -372,7 +471,7 @@ def mail_import_items(
         with transaction.atomic():
             for item in itertools.islice(iterator, batch):
                 pending.read += 1
-                pending.add(_import_one(run=run, item=item, source=source))
+                pending.add(import_one(run=run, item=item, source=source))
         if not pending.read:
             break
         for field, value in pending.as_kwargs().items():
@@ -381,7 +480,9 @@ def mail_import_items(
     return counts
 
 
-def _import_one(*, run: ImportRun, item: MailItem, source: str) -> Outcome:
+def import_one(*, run: ImportRun, item: MailItem, source: str, parsed: ParsedMail | None = None) -> Outcome:
+    """One item on the row path: stored (in its own savepoint) or rejected with its line and
+    reason. `parsed`: the message already parsed (the bulk path hands over what it cannot take)."""
     if item.error:
         import_run_reject(
             run=run,
@@ -394,7 +495,7 @@ def _import_one(*, run: ImportRun, item: MailItem, source: str) -> Outcome:
         return "rejected"
     try:
         # mail_store writes inside its own savepoint: a failure rolls back this message only.
-        result = mail_store(raw=item.raw, source=source, fallback_received_at=item.mtime)
+        result = mail_store(raw=item.raw, source=source, parsed=parsed, fallback_received_at=item.mtime)
     except Exception as exc:  # one bad message never stops the import
         logger.warning(
             "mail import: message at %s offset %s rejected (%s)", item.source_name, item.offset, type(exc).__name__
@@ -409,23 +510,3 @@ def _import_one(*, run: ImportRun, item: MailItem, source: str) -> Outcome:
         )
         return "rejected"
     return "created" if result.created else "unchanged"
-
-
-def mail_import_paths(*, paths: Sequence[str | Path], created_by=None, run: ImportRun | None = None) -> ImportRun:
-    """Import mbox files, Maildirs, single .eml files or directories of them. Returns the
-    finished run; `run.summary()` is the report line."""
-    names = ", ".join(str(p) for p in paths)
-    if run is None:
-        run = import_run_start(kind=ImportRun.Kind.MAIL, source_name=names, created_by=created_by)
-    elif run.status == ImportRun.Status.PENDING:
-        import_run_begin(run=run)
-    counts = ImportCounts()
-    error = ""
-    try:
-        mail_import_items(run=run, items=iter_mail_items([Path(p) for p in paths]), counts=counts)
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"[:1000]
-        raise
-    finally:
-        import_run_finish(run=run, **counts.as_kwargs(), error=error)
-    return run

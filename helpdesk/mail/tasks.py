@@ -6,9 +6,9 @@ from pathlib import Path
 
 from celery import shared_task
 
+from helpdesk.mail.files import mail_import_paths
 from helpdesk.mail.imap import ImapIntakeBusy
 from helpdesk.mail.imap import mail_poll_imap as poll
-from helpdesk.mail.intake import mail_import_paths
 from helpdesk.models import ImportRun
 
 __all__ = ["mail_import_run", "mail_poll_imap"]

@@ -23,7 +23,7 @@ from helpdesk.demo.mime import demo_mail
 from helpdesk.imports.services import import_run_start
 from helpdesk.inquiries.notes import inquiry_note_add
 from helpdesk.inquiries.services import inquiry_assign, inquiry_transition
-from helpdesk.mail.intake import mail_import_paths
+from helpdesk.mail.files import mail_import_paths
 from helpdesk.models import Call, ImportRun, Inquiry
 from helpdesk.phone.importer import calls_import_run
 from helpdesk.phone.linking import call_log_inquiry

@@ -90,3 +90,12 @@ def pytest_runtest_teardown(item, nextitem):
 
         with item.config.stash[blocking_manager_key].unblock(), connection.cursor() as cursor:
             cursor.execute(_TRIGGER_SQL)
+
+
+@pytest.fixture(params=["row", "bulk"])
+def mail_path(request, settings):
+    """Runs a mail file import test on the row path and on the bulk path (chosen by size: every
+    source is large enough, parsing in the test's process). test_bulk.py compares the rows."""
+    settings.HELPDESK_MAIL_BULK_MIN_BYTES = 1 if request.param == "bulk" else 0
+    settings.HELPDESK_MAIL_BULK_WORKERS = 0
+    return request.param

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.mail.intake import mail_import_paths
+from helpdesk.mail.files import mail_import_paths
 from helpdesk.mail.parse.sources import MAX_LINE_BYTES, iter_mbox
 from helpdesk.models import EmailMessage, ImportReject
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "mail"
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_path")]
 
 
 def _message(n: int, body: bytes = b"") -> bytes:

@@ -14,7 +14,7 @@ from tests.helpdesk.mail import builders as b
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "mail"
 TOKYO = dt.timezone(dt.timedelta(hours=9))
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_path")]
 
 
 def _run(*paths) -> str:
