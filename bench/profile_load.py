@@ -9,9 +9,12 @@ Runs against bench_load.py's database (`--db`, default hd_load) with the product
 (DEBUG off, persistent connections, Redis cache `--redis-url`), through Django's test client,
 so each request passes the whole middleware stack, token authentication, the view and the
 serializer — everything but gunicorn and the socket. For each endpoint of bench/locustfile.py
-it prints, per request: the Python CPU of this process (time.process_time), the CPU of the
-PostgreSQL backend serving it (/proc/<backend pid>/stat: the database runs on this machine),
-their sum, the wall time and the SQL queries. `--profile NAME` adds cProfile's top functions
+it prints, per request: the Python CPU of this process (time.process_time, median), the CPU
+of the PostgreSQL backend serving it (/proc/<backend pid>/stat: the database runs on this
+machine; mean, as it is counted in 10 ms ticks), their sum, the wall time (median), the SQL
+queries and how long the request held the audit chain's lock. To compare two versions of the
+code on a shared machine, run both at the same time (one from each checkout), so that both
+see the same neighbours. `--profile NAME` adds cProfile's top functions
 for the endpoints whose name contains NAME.
 """
 
@@ -45,6 +48,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--db", default=os.environ.get("BENCH_LOAD_DB", "hd_load"))
     p.add_argument("--redis-url", default=os.environ.get("BENCH_LOAD_REDIS_URL", "redis://127.0.0.1:6390/15"))
     p.add_argument("--profile", default="", help="cProfile the endpoints whose name contains this")
+    p.add_argument("--sql", default="", help="print the SQL of one request of the endpoints whose name contains this")
     p.add_argument("--json", action="store_true", help="print the figures as JSON too")
     return p.parse_args()
 
@@ -69,12 +73,25 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.db import connection
+    from django.db import connection, transaction
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from helpdesk import audit
     from helpdesk.accounts.tokens import api_token_issue
     from helpdesk.models import Inquiry
+
+    # How long each request holds the audit chain's lock (pg_advisory_xact_lock until the commit):
+    # every audit-writing request of every worker waits for it in turn.
+    held: list[float] = []
+    lock_chain = audit._lock_chain
+
+    def timed_lock_chain() -> None:
+        lock_chain()
+        start = time.perf_counter()
+        transaction.on_commit(lambda: held.append(time.perf_counter() - start))
+
+    audit._lock_chain = timed_lock_chain
 
     User = django.contrib.auth.get_user_model()
     agents = list(User.objects.filter(username__startswith="load_agent").order_by("username")[:20])
@@ -157,10 +174,13 @@ def main() -> int:
 
     results = {}
     print(f"database {args.db}; {args.requests} requests per endpoint; load average {os.getloadavg()[0]:.2f}")
-    print(f"\n{'endpoint':<32} {'py CPU ms':>9} {'db CPU ms':>9} {'CPU ms':>7} {'wall ms':>8} {'queries':>8}")
-    print("-" * 78)
+    print(
+        f"\n{'endpoint':<32} {'py CPU ms':>9} {'db CPU ms':>9} {'CPU ms':>7} {'wall ms':>8} {'queries':>8} "
+        f"{'lock ms':>8}"
+    )
+    print("-" * 87)
     for name, call in endpoints.items():
-        py, db, wall, queries = [], [], [], []
+        py, db, wall, queries, locks = [], [], [], [], []
         profiler = cProfile.Profile() if args.profile and args.profile in name else None
         for n in range(args.requests + 5):
             user = agents[n % len(agents)]
@@ -188,6 +208,7 @@ def main() -> int:
                         **as_user(u),
                     )
 
+            held.clear()
             db0, py0, wall0 = backend_cpu_seconds(backend), time.process_time(), time.perf_counter()
             if profiler and n >= 5:
                 profiler.enable()
@@ -198,26 +219,32 @@ def main() -> int:
             wall1, py1, db1 = time.perf_counter(), time.process_time(), backend_cpu_seconds(backend)
             if response.status_code not in (expected.get(name, 200), 202):
                 sys.exit(f"{name}: {response.status_code} {response.content[:300]!r}")
+            if args.sql and args.sql in name and n == 5:
+                print(f"-- {name}: {len(captured)} queries")
+                for q in captured.captured_queries:
+                    print("   ", q["sql"][:300])
             if n < 5:
                 continue  # warm-up
             py.append((py1 - py0) * 1000)
             db.append((db1 - db0) * 1000)
             wall.append((wall1 - wall0) * 1000)
             queries.append(len(captured))
+            locks.append(sum(held) * 1000)
         if not wall:
             print(f"{name:<32} (no request: nothing to reply to)")
             continue
         row = {
-            "py_cpu_ms": statistics.fmean(py),
-            "db_cpu_ms": statistics.fmean(db),
+            "py_cpu_ms": statistics.median(py),  # medians: a shared machine's noise is in the tail
+            "db_cpu_ms": statistics.fmean(db),  # in clock ticks (10 ms): only the mean means anything
             "wall_ms_p50": statistics.median(wall),
             "queries": statistics.fmean(queries),
+            "audit_lock_ms": statistics.fmean(locks),
         }
         row["cpu_ms"] = row["py_cpu_ms"] + row["db_cpu_ms"]
         results[name] = row
         print(
             f"{_pad(name, 32)} {row['py_cpu_ms']:>9.2f} {row['db_cpu_ms']:>9.2f} {row['cpu_ms']:>7.2f} "
-            f"{row['wall_ms_p50']:>8.2f} {row['queries']:>8.1f}"
+            f"{row['wall_ms_p50']:>8.2f} {row['queries']:>8.1f} {row['audit_lock_ms']:>8.2f}"
         )
         if profiler:
             out = io.StringIO()
@@ -227,8 +254,10 @@ def main() -> int:
     total = sum(weights[n] for n in results)
     mix = sum(results[n]["cpu_ms"] * weights[n] for n in results) / total
     mix_py = sum(results[n]["py_cpu_ms"] * weights[n] for n in results) / total
-    print("-" * 78)
-    print(f"weighted by the locustfile's mix: {mix_py:.2f} ms Python + {mix - mix_py:.2f} ms PostgreSQL = {mix:.2f} CPU-ms a request")
+    print("-" * 87)
+    print(
+        f"weighted by the locustfile's mix: {mix_py:.2f} ms Python + {mix - mix_py:.2f} ms PostgreSQL = {mix:.2f} CPU-ms a request"
+    )
     print(f"load average after {os.getloadavg()[0]:.2f}")
     if args.json:
         print(json.dumps({"endpoints": results, "mix_cpu_ms": mix}, ensure_ascii=False, indent=1))

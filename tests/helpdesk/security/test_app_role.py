@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from helpdesk.audit import audit_chain_verify, audit_record
 from faq.models import FaqEntry
+from helpdesk.audit import audit_chain_verify, audit_record
 from helpdesk.models import AuditEvent
 from tests.conftest import APP_ROLE
 
