@@ -150,6 +150,39 @@ def warm_up(base: str, data: dict, workers: int) -> None:
         urllib.request.urlopen(request, timeout=30).read()
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process on this machine, 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(server: subprocess.Popen, url: str) -> tuple[dict[int, float], dict[int, float]]:
+    """CPU seconds so far of each gunicorn worker and of each PostgreSQL backend serving the
+    bench database: the fair figure on a shared machine is their growth per request."""
+    import psycopg
+
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        backends = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+    return {int(pid): cpu_seconds(int(pid)) for pid in children}, {pid: cpu_seconds(pid) for pid in backends}
+
+
+def cpu_growth(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two samples (a process that appeared in between counts whole)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def pad(text: str, width: int) -> str:
     """Left-align in a terminal where CJK characters take two columns."""
     shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
@@ -168,7 +201,7 @@ def percentile(histogram: dict[int, int], pct: float) -> float:
     return max(histogram, default=0)
 
 
-def report(stats_json: Path, load_before: tuple, load_after: tuple) -> bool:
+def report(stats_json: Path, load_before: tuple, load_after: tuple, cpu: tuple[float, float]) -> bool:
     entries = json.loads(stats_json.read_text(encoding="utf-8"))
     print()
     print(f"{'endpoint':<34} {'requests':>9} {'errors':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7}")
@@ -205,6 +238,11 @@ def report(stats_json: Path, load_before: tuple, load_after: tuple) -> bool:
         f"\n{requests:,} requests in {seconds:.0f} s ({requests / max(seconds, 1):.1f}/s); overall p95 {p95:.0f} ms, "
         f"{errors} errors; load average before {load_before[0]:.2f}, after (1/5/15 min) "
         f"{' '.join(f'{x:.2f}' for x in load_after)} on {os.cpu_count()} cores"
+    )
+    web_cpu, db_cpu = cpu
+    print(
+        f"server CPU per request: {web_cpu / requests * 1000:.1f} ms gunicorn + {db_cpu / requests * 1000:.1f} ms "
+        f"PostgreSQL = {(web_cpu + db_cpu) / requests * 1000:.1f} ms ({web_cpu + db_cpu:.0f} CPU-s in {seconds:.0f} s)"
     )
     failures_csv = stats_json.with_name(stats_json.stem + "_failures.csv")
     if failures_csv.exists():
@@ -263,6 +301,7 @@ def main() -> int:
         print(f"gunicorn on {base}, {args.workers} workers; locust {args.users} users for {args.run_time}", flush=True)
         warm_up(base, data, args.workers)
         load_before = os.getloadavg()
+        web_before, db_before = server_cpu(server, url)
         prefix = work / "locust"
         locust_env = {
             **os.environ,
@@ -284,7 +323,9 @@ def main() -> int:
             stdout=subprocess.DEVNULL,  # its own summary; the table below is the report
         )  # fmt: skip
         load_after = os.getloadavg()
-        met = report(Path(f"{prefix}.json"), load_before, load_after)
+        web_after, db_after = server_cpu(server, url)
+        cpu = (cpu_growth(web_before, web_after), cpu_growth(db_before, db_after))
+        met = report(Path(f"{prefix}.json"), load_before, load_after, cpu)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

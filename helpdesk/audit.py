@@ -47,9 +47,12 @@ def audit_record(
     with transaction.atomic(savepoint=False):
         _lock_chain()
         event.at = timezone.now()  # after the lock: time order follows chain order
-        event.prev_hash = _head_hash()
-        event.chain_hash = audit_chain_hash(event.prev_hash, event.canonical())
-        event.save(force_insert=True)
+        if connection.vendor == "postgresql":
+            _insert_linked(event)
+        else:
+            event.prev_hash = _head_hash()
+            event.chain_hash = audit_chain_hash(event.prev_hash, event.canonical())
+            event.save(force_insert=True)
     return event
 
 
@@ -113,6 +116,45 @@ def audit_record_many(drafts: Iterable[AuditDraft], *, actor=None) -> int:
                 rows,
             )
     return len(rows)
+
+
+_TABLE = AuditEvent._meta.db_table
+# The head read, the link and the insert in one statement (PostgreSQL): the lock is held from
+# here to the commit, and every other audit-writing request waits meanwhile, so one round trip
+# less there is one less for all of them. Its own statement, after the lock's: READ COMMITTED
+# reads the head as committed when the statement starts, i.e. after the lock was granted.
+# sha256 of the same bytes as audit_chain_hash (checked below).
+_INSERT_LINKED = f"""
+    INSERT INTO {_TABLE} (at, actor_id, actor_label, action, object_type, object_id, changes, note,
+                          prev_hash, chain_hash)
+    SELECT %s, %s, %s, %s, %s, %s, %s::jsonb, %s, head.hash,
+           encode(sha256(convert_to(head.hash || E'\\n' || %s, 'UTF8')), 'hex')
+    FROM (SELECT coalesce((SELECT chain_hash FROM {_TABLE} ORDER BY id DESC LIMIT 1), %s) AS hash) AS head
+    RETURNING id, prev_hash, chain_hash
+"""
+
+
+def _insert_linked(event: AuditEvent) -> None:
+    canonical = event.canonical()
+    params = [
+        event.at,
+        event.actor_id,
+        event.actor_label,
+        event.action,
+        event.object_type,
+        event.object_id,
+        json.dumps(event.changes),
+        event.note,
+        canonical,
+        GENESIS_HASH,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_LINKED, params)
+        event.pk, event.prev_hash, event.chain_hash = cursor.fetchone()
+    if event.chain_hash != audit_chain_hash(event.prev_hash, canonical):  # the database hashed what verify reads
+        raise AssertionError(f"audit event {event.pk}: the database's chain hash differs from audit_chain_hash")
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 def _lock_chain() -> None:

@@ -4,8 +4,10 @@ checks every cell. Roles are Django auth Groups; a superuser counts as every sta
 from collections.abc import Iterable
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import AbstractUser, AnonymousUser, Group, Permission
+from django.db.models import Exists, OuterRef
 
 from helpdesk.models import Role
 
@@ -25,6 +27,31 @@ def user_roles(user: AbstractUser | AnonymousUser | None) -> frozenset[str]:
         roles = frozenset(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
     setattr(user, "_helpdesk_roles", roles)  # a per-request cache on the user object  # noqa: B010
     return roles
+
+
+def role_annotations(user_path: str = "") -> dict[str, Exists]:
+    """One EXISTS per role — whether the user at `user_path` (a relation from the queried model,
+    "" for the user model itself) is in that role's group — so the query that loads a user
+    reads its roles too, instead of one more query per request (the API's token lookup:
+    helpdesk.accounts.auth). `user_roles_remember` takes the row."""
+    membership = get_user_model().groups.through
+    user_id = OuterRef(f"{user_path}__id" if user_path else "id")
+    return {
+        _ROLE_FLAG + role: Exists(membership.objects.filter(user_id=user_id, group__name=role)) for role in Role.values
+    }
+
+
+def user_roles_remember(user: AbstractUser, row: object) -> None:
+    """Cache on `user` the roles read by a query annotated with `role_annotations()` (`row`
+    is the annotated instance); user_roles() then needs no query of its own."""
+    if user.is_superuser:
+        roles = frozenset(Role.values)
+    else:
+        roles = frozenset(role for role in Role.values if getattr(row, _ROLE_FLAG + role))
+    setattr(user, "_helpdesk_roles", roles)  # noqa: B010 — the per-request cache user_roles() reads
+
+
+_ROLE_FLAG = "_role_"
 
 
 def has_role(user, *roles: str | Role) -> bool:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -59,6 +60,87 @@ def _migration_rows_after_flush(request):
             ServiceHours.objects.bulk_create(
                 ServiceHours(weekday=wd, opens_at=dt.time(9), closes_at=dt.time(17)) for wd in range(5)
             )
+
+
+# --- PostgreSQL: the application runs as a role that owns no table ----------------------------
+#
+# Production migrates as the owner and runs as `helpdesk_app`, which scripts/app_role.sql grants
+# rows only (docs/operations.md, "Database roles"). The suite does the same: the test database is
+# created, migrated and flushed by the owner (DATABASE_URL's user), and every test runs as
+# `helpdesk_app` — the test's own connection (SET ROLE), the connections of other threads (the
+# live server behind the browser tests, the phone importer's writers) and the Celery worker
+# process. A table or sequence the grants forget fails the tests that touch it. A test that
+# does what only the owner may (rewrite the audit trail to prove verify_audit sees it, ANALYZE,
+# DDL, migrate) is marked `db_owner`.
+
+APP_ROLE = "helpdesk_app"
+APP_ROLE_GRANTS = REPO / "scripts" / "app_role.sql"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database as production has it: the application role exists and holds exactly
+    scripts/app_role.sql's grants; connections opened outside the main thread run as it."""
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        # The cluster's role (scripts/services.sh creates it with a password); several test
+        # databases on one server may race to create it.
+        cursor.execute(
+            f"DO $$ BEGIN CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; "
+            "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        )
+        cursor.execute(APP_ROLE_GRANTS.read_text(encoding="utf-8"))
+    connection_created.connect(_threads_as_app_role, dispatch_uid="tests.app_role")
+    yield
+    connection_created.disconnect(dispatch_uid="tests.app_role")
+
+
+def _threads_as_app_role(sender, connection, **kwargs) -> None:
+    if connection.vendor == "postgresql" and threading.current_thread() is not threading.main_thread():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET ROLE {APP_ROLE}")
+
+
+def _uses_database(request) -> str | None:
+    """'transactional', 'db' or None: what kind of database access the test has."""
+    marker = request.node.get_closest_marker("django_db")
+    names = request.fixturenames
+    if (marker is not None and marker.kwargs.get("transaction")) or (
+        "transactional_db" in names or "live_server" in names
+    ):
+        return "transactional"
+    if marker is not None or "db" in names:
+        return "db"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _application_role(request):
+    """Run the test as the application role (above), unless it is marked `db_owner`. The owner
+    takes over again before the flush that ends a transactional test."""
+    kind = _uses_database(request)
+    if kind is None or request.node.get_closest_marker("db_owner"):
+        yield
+        return
+    request.getfixturevalue("transactional_db" if kind == "transactional" else "db")
+    from django.db import DatabaseError, connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {APP_ROLE}")
+    yield
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+    except DatabaseError:
+        pass  # the test's transaction failed: its rollback undoes the SET ROLE as well
 
 
 @pytest.fixture
@@ -146,6 +228,8 @@ def celery_worker(transactional_db, redis_url, settings):
         REDIS_URL=redis_url,
         TEST_DATABASE_NAME=db["NAME"],
     )
+    if connection.vendor == "postgresql":
+        env["TEST_DATABASE_ROLE"] = APP_ROLE  # the worker runs as the application too
     if app.conf.broker_url != redis_url:
         pytest.fail(f"the test settings' broker is {app.conf.broker_url!r}, not the test Redis {redis_url!r}")
     # A file, not a pipe: a chatty worker must never block on a full pipe.

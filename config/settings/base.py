@@ -186,7 +186,7 @@ CONTENT_SECURITY_POLICY = {
 # --- REST framework
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "helpdesk.accounts.auth.TokenAuthentication",  # knox, one query (helpdesk/accounts/auth.py)
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

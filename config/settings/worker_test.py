@@ -10,3 +10,7 @@ DATABASES["default"]["NAME"] = os.environ["TEST_DATABASE_NAME"]
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_URL = os.environ["REDIS_URL"]
 CELERY_RESULT_BACKEND = os.environ["REDIS_URL"]
+# The role the application runs as (tests/conftest.py): the worker's connections take it at
+# connect time, as production's would by their DATABASE_URL user.
+if os.environ.get("TEST_DATABASE_ROLE"):
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c role={os.environ['TEST_DATABASE_ROLE']}"

@@ -10,10 +10,33 @@ from helpdesk.search import text_search_q
 SEARCH_FIELDS = ("search_text",)
 
 
+# The columns a row of the list shows (helpdesk.inquiries.serializers.InquiryListSerializer)
+# and its cursor orders by: not the body, the search text and the rest of the record, nor the
+# assignee's password hash — a third less to read, decode and build per row.
+LIST_COLUMNS = (
+    "id",
+    "ref",
+    "channel",
+    "status",
+    "category",
+    "subject",
+    "requester_name",
+    "requester_email",
+    "requester_phone",
+    "assigned_to__id",
+    "assigned_to__username",
+    "received_at",
+    "first_answered_at",
+    "wrapup_completed_at",
+    "resolved_at",
+    "version",
+)
+
+
 def inquiry_list(*, user=None) -> QuerySet[Inquiry]:
     """Base queryset of the inquiry list; filtering is the FilterSet's job (helpdesk.api.filters).
     Staff operators see every inquiry: the center works one shared queue."""
-    return Inquiry.objects.select_related("assigned_to").order_by("-received_at", "-id")
+    return Inquiry.objects.select_related("assigned_to").only(*LIST_COLUMNS).order_by("-received_at", "-id")
 
 
 def inquiry_search(*, queryset: QuerySet[Inquiry], q: str) -> QuerySet[Inquiry]:

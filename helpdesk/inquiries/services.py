@@ -190,7 +190,9 @@ def _check_version(inquiry: Inquiry, expected_version: int | None) -> None:
 
 
 def _lock(inquiry_id: int) -> Inquiry:
-    return Inquiry.objects.select_for_update().get(pk=inquiry_id)
+    """The row, locked, with what the detail response shows beside it (the lock is on the
+    inquiry only: `of=("self",)`)."""
+    return Inquiry.objects.select_for_update(of=("self",)).select_related("assigned_to", "call").get(pk=inquiry_id)
 
 
 def _require_reason(reason: str) -> str:

@@ -144,6 +144,7 @@ def test_sync_is_idempotent_and_restores_the_mapping():
     assert first[Role.REVIEWER] == role_permission_codenames(Role.REVIEWER)
 
 
+@pytest.mark.db_owner  # migrate: run by the owner
 def test_migrate_assigns_the_permissions_after_the_migrations(settings):
     Group.objects.get(name=Role.ADMIN).permissions.clear()
 

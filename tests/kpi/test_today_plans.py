@@ -13,7 +13,8 @@ from kpi.today import Day, waiting_mail
 from tests.factories import CallFactory, tokyo
 from tests.factories.kpi import answer_mail, email_inquiry
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+# db_owner: ANALYZE is the owner's (autovacuum's); the application role's would be skipped.
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.db_owner]
 
 
 def _plans(run) -> str:

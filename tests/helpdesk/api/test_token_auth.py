@@ -110,6 +110,7 @@ def test_other_saves_of_the_user_keep_the_tokens(api, user, client):
     assert can_read(api, key) == 200
 
 
+@pytest.mark.db_owner  # a migration: run by the owner
 def test_a_token_issued_before_the_upgrade_is_converted(api, user):
     """The upgrade migration turns DRF's plaintext tokens into digests: the PBX job's key
     keeps working, and the plaintext table is gone."""
