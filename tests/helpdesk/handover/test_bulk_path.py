@@ -159,6 +159,8 @@ def test_bulk_and_row_paths_write_the_same_rows_rejects_and_audit(full_dataset, 
     empty_database()
     copies = []
     monkeypatch.setattr(bulk, "copy_import", _spy(bulk.copy_import, copies))
+    ahead = []  # runs typed on the parsing thread, ahead of their batch's transaction
+    monkeypatch.setattr(bulk, "prepare_rows", _spy(bulk.prepare_rows, ahead))
     fallbacks = []
     monkeypatch.setattr(services._Importer, "run_batch_safe", _spy(services._Importer.run_batch_safe, fallbacks))
     bulk_states = _run(files, tmp_path, bulk_path=True)
@@ -175,6 +177,7 @@ def test_bulk_and_row_paths_write_the_same_rows_rejects_and_audit(full_dataset, 
     assert row[1]["counts"][3] == row[1]["counts"][0]  # the second import: all unchanged
     assert row[2]["counts"][2] == 4  # a call, an inquiry, an escalation, a message's attachments
     assert copies, "the bulk path ran"
+    assert ahead, "its runs were typed ahead"
     # Line by line only: the batch with bad lines, the batch whose new complaint derives its
     # key from a call_id reference, and the last pass of the references that never resolve.
     assert len(fallbacks) == 4

@@ -4,6 +4,8 @@ half-way leaves their definitions, and the next import builds them. And the pars
 that types batch N + 1 while PostgreSQL writes batch N hands its errors to the importer."""
 
 import re
+import uuid
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -12,6 +14,8 @@ from helpdesk.handover import indexes, services
 from helpdesk.models import Call, DeferredIndex
 from tests.helpdesk.handover.conftest import import_file, jsonl
 from tests.helpdesk.handover.test_import_rejects import CALL, HEADER, INQUIRY
+
+GRANTS = Path(__file__).resolve().parents[3] / "scripts" / "app_role.sql"
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.one_import_path]
 
@@ -105,6 +109,29 @@ def test_a_run_that_died_leaves_its_indexes_to_the_next_import(tmp_path, monkeyp
     assert import_file(path) == "1 read, 1 created, 0 updated, 0 unchanged, 0 rejected"
 
     # Then every index is back, as it was
+    assert _indexes() == before
+    assert not DeferredIndex.objects.exists()
+
+
+def test_under_the_application_role_the_indexes_stay_and_the_import_goes_on(tmp_path, settings):
+    # Given the role the application runs as (scripts/app_role.sql): not the tables' owner
+    settings.HELPDESK_HANDOVER_BULK = True
+    before = _indexes()
+    role = f"helpdesk_app_test_{uuid.uuid4().hex[:8]}"
+    path = tmp_path / "f.jsonl"
+    path.write_text(jsonl(HEADER, CALL, INQUIRY), encoding="utf-8")
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} NOLOGIN NOSUPERUSER")  # rolled back with the test
+        cursor.execute(GRANTS.read_text(encoding="utf-8").replace("helpdesk_app", role))
+        cursor.execute(f"SET ROLE {role}")
+        try:
+            # When it imports the first handover
+            report = import_file(path)
+        finally:
+            cursor.execute("RESET ROLE")
+
+    # Then the lines are imported, every index kept, nothing left to build
+    assert report == "2 read, 2 created, 0 updated, 0 unchanged, 0 rejected"
     assert _indexes() == before
     assert not DeferredIndex.objects.exists()
 
