@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0019_inquiry_mail_awaiting_answer'),
+        ('helpdesk', '0021_board_mail_waiting_indexes'),
     ]
 
     operations = [

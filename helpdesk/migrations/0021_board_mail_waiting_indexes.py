@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("helpdesk", "0019_inquiry_mail_awaiting_answer"),
+        ("helpdesk", "0020_asterisk_staging_indexes"),
     ]
 
     operations = [
