@@ -47,7 +47,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--requests", type=int, default=200, help="requests per endpoint")
     p.add_argument("--db", default=os.environ.get("BENCH_LOAD_DB", "hd_load"))
     p.add_argument("--redis-url", default=os.environ.get("BENCH_LOAD_REDIS_URL", "redis://127.0.0.1:6390/15"))
-    p.add_argument("--profile", default="", help="cProfile the endpoints whose name contains this")
+    p.add_argument("--profile", default="", help="cProfile (CPU time) the endpoints whose name contains this")
+    p.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
     p.add_argument("--sql", default="", help="print the SQL of one request of the endpoints whose name contains this")
     p.add_argument("--json", action="store_true", help="print the figures as JSON too")
     return p.parse_args()
@@ -181,7 +182,7 @@ def main() -> int:
     print("-" * 87)
     for name, call in endpoints.items():
         py, db, wall, queries, locks = [], [], [], [], []
-        profiler = cProfile.Profile() if args.profile and args.profile in name else None
+        profiler = cProfile.Profile(time.process_time) if args.profile and args.profile in name else None
         for n in range(args.requests + 5):
             user = agents[n % len(agents)]
             if name == "PATCH inquiry (If-Match)":
@@ -248,7 +249,7 @@ def main() -> int:
         )
         if profiler:
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(45)
             print(out.getvalue())
     weights = _locust_weights()
     total = sum(weights[n] for n in results)

@@ -7,7 +7,9 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import AbstractUser, AnonymousUser, Group, Permission
-from django.db.models import Exists, OuterRef
+from django.db import connection
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 
 from helpdesk.models import Role
 
@@ -29,16 +31,22 @@ def user_roles(user: AbstractUser | AnonymousUser | None) -> frozenset[str]:
     return roles
 
 
-def role_annotations(user_path: str = "") -> dict[str, Exists]:
-    """One EXISTS per role — whether the user at `user_path` (a relation from the queried model,
-    "" for the user model itself) is in that role's group — so the query that loads a user
-    reads its roles too, instead of one more query per request (the API's token lookup:
-    helpdesk.accounts.auth). `user_roles_remember` takes the row."""
-    membership = get_user_model().groups.through
-    user_id = OuterRef(f"{user_path}__id" if user_path else "id")
-    return {
-        _ROLE_FLAG + role: Exists(membership.objects.filter(user_id=user_id, group__name=role)) for role in Role.values
-    }
+def role_annotations() -> dict[str, RawSQL]:
+    """One EXISTS per role — whether the user row of the query is in that role's group — so
+    the query that loads a user reads its roles too, instead of one more query per request
+    (the API's token lookup, helpdesk.accounts.auth; `user_roles_remember` takes the row).
+    For a query of the user model, or one that joins it once (select_related): the user's
+    table is referred to by its name. Plain SQL on purpose: Django compiles four Exists()
+    subqueries at more CPU than the extra query costs (bench/profile_load.py)."""
+    user_model = get_user_model()
+    user = connection.ops.quote_name(user_model._meta.db_table)
+    membership = connection.ops.quote_name(user_model.groups.through._meta.db_table)
+    group = connection.ops.quote_name(Group._meta.db_table)
+    sql = (
+        f"EXISTS (SELECT 1 FROM {membership} m JOIN {group} g ON g.id = m.group_id "
+        f"WHERE m.user_id = {user}.id AND g.name = %s)"
+    )
+    return {_ROLE_FLAG + role: RawSQL(sql, (role,), output_field=BooleanField()) for role in Role.values}
 
 
 def user_roles_remember(user: AbstractUser, row: object) -> None:

@@ -32,7 +32,7 @@ class TokenAuthentication(auth.TokenAuthentication):
             get_token_model()
             .objects.filter(token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH])
             .select_related("user")
-            .annotate(**role_annotations("user"))
+            .annotate(**role_annotations())
         )
         for auth_token in candidates:
             if self._cleanup_token(auth_token):

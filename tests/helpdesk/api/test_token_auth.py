@@ -11,8 +11,12 @@ import time_machine
 from django.db import connection
 from knox.crypto import hash_token
 from knox.models import AuthToken
+from rest_framework.test import APIRequestFactory
 
+from helpdesk.accounts.auth import TokenAuthentication
+from helpdesk.accounts.tokens import api_token_issue
 from helpdesk.models import AuditEvent
+from helpdesk.roles import assign_roles, user_roles
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +129,30 @@ def test_a_token_issued_before_the_upgrade_is_converted(api, user):
     assert "authtoken_token" not in connection.introspection.table_names()
     assert AuthToken.objects.get(user=user).digest == hash_token(old_key)
     assert can_read(api, old_key) == 200
+
+
+@pytest.mark.parametrize(
+    ("roles", "superuser", "expected"),
+    [
+        (["agent"], False, {"agent"}),
+        (["supervisor", "reviewer"], False, {"supervisor", "reviewer"}),
+        ([], False, set()),
+        ([], True, {"agent", "supervisor", "admin", "reviewer"}),
+    ],
+)
+def test_the_token_its_user_and_the_users_roles_are_one_query(roles, superuser, expected, django_assert_num_queries):
+    """helpdesk.accounts.auth: one query per API request before the view's own, not knox's
+    three (the token, the user's other tokens, the user's roles)."""
+    someone = UserFactory(username="someone", roles=roles, is_superuser=superuser)
+    key, _ = api_token_issue(user=someone)
+    request = APIRequestFactory().get("/api/inquiries/", HTTP_AUTHORIZATION=f"Token {key}")
+    with django_assert_num_queries(1):
+        authenticated, token = TokenAuthentication().authenticate(request)
+        assert authenticated == someone and user_roles(authenticated) == expected
+
+
+def test_a_role_removed_applies_to_the_next_request(api, user):
+    key = issue(api, user.username)
+    assert can_read(api, key) == 200
+    assign_roles(user, [])
+    assert can_read(api, key) == 403
