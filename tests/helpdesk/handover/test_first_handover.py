@@ -17,7 +17,7 @@ from tests.helpdesk.handover.test_import_rejects import CALL, HEADER, INQUIRY
 
 GRANTS = Path(__file__).resolve().parents[3] / "scripts" / "app_role.sql"
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.one_import_path]
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.one_import_path, pytest.mark.db_owner]
 
 
 def _indexes() -> dict[str, str]:
