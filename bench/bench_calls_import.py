@@ -1,9 +1,9 @@
 """Phone import throughput and memory on PostgreSQL, against PostgreSQL's own COPY.
 
     eval "$(scripts/services.sh)"
-    .venv/bin/python bench/bench_calls_import.py [--rows 1000000] [--no-asterisk] [--no-double]
+    .venv/bin/python bench/bench_calls_import.py [--rows 1000000] [--no-asterisk] [--no-double] [--rounds N]
 
-Generates into /tmp a generic call CSV of --rows rows and an Asterisk queue_log +
+Generates into /tmp (or $CALLS_BENCH_TMP) a generic call CSV of --rows rows and an Asterisk queue_log +
 Master.csv pair of about the same number of lines, creates a fresh database
 `helpdesk_bench_calls` on the DATABASE_URL server and migrates it, then measures, each in
 its own process (so peak RSS is that run's own):
@@ -17,6 +17,11 @@ its own process (so peak RSS is that run's own):
   * the same on a file twice the size (peak RSS must not grow: the file is streamed).
 
 Prints rows/s and peak RSS for each and the ratio to COPY. Goal: ≥ 1/3 of COPY's rate.
+
+With --rounds N, then N interleaved rounds (order alternating) of the three that the bars
+are about: the two-connection indexed COPY (the floor), the new import and the unchanged
+re-import; prints the median of each ratio to the floor — the re-import's goal ≤ 1.5×, the
+new import's ≤ 2× — with every round's figures.
 """
 
 import argparse
@@ -279,6 +284,43 @@ def report(label: str, result: dict, copy_rate: float | None = None) -> float:
     return rate
 
 
+def rounds(url: str, path: str, n: int) -> None:
+    """On a shared machine: the floor (two-connection COPY into the indexed table), the new
+    import (calls table emptied first) and the unchanged re-import (right after a new one),
+    back to back, the floor first in even rounds and last in odd ones; the median ratios."""
+    import statistics
+
+    rows = []
+    for r in range(n):
+        seconds = {}
+        for which in ("floor", "new") if r % 2 == 0 else ("new", "floor"):
+            if which == "floor":
+                seconds["floor"] = spawn("copy", url, "indexed2", path)["seconds"]
+            else:
+                seconds["new"] = spawn("import", url, "generic", "truncate", path)["seconds"]
+                seconds["again"] = spawn("import", url, "generic", "keep", path)["seconds"]
+        rows.append(seconds)
+        print(
+            f"  round {r + 1}: floor {seconds['floor']:.1f} s, new {seconds['new']:.1f} s "
+            f"({seconds['new'] / seconds['floor']:.2f}×), unchanged {seconds['again']:.1f} s "
+            f"({seconds['again'] / seconds['floor']:.2f}×), load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+
+    def median(key: str) -> float:
+        return statistics.median(s[key] for s in rows)
+
+    def ratio(key: str) -> str:
+        return f"{statistics.median(s[key] / s['floor'] for s in rows):.2f}×"
+
+    print(
+        f"generic, {n} interleaved rounds, medians: floor (two-connection indexed COPY) {median('floor'):.1f} s; "
+        f"new import {median('new'):.1f} s = {ratio('new')} the floor (goal ≤ 2×); "
+        f"unchanged re-import {median('again'):.1f} s = {ratio('again')} the floor (goal ≤ 1.5×)",
+        flush=True,
+    )
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=int, default=1_000_000)
@@ -288,8 +330,9 @@ def main() -> int:
         "--rounds",
         type=int,
         default=0,
-        help="then N interleaved rounds: the unchanged re-import and the two-connection indexed COPY",
+        help="then N interleaved rounds: the floor (two-connection indexed COPY), the new and the unchanged import",
     )
+    p.add_argument("--only-rounds", action="store_true", help="the generic rounds alone (no single measurements)")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args()
 
@@ -304,7 +347,7 @@ def main() -> int:
         return 0
 
     url = bench_database_url(DB_NAME)
-    tmp = Path("/tmp")
+    tmp = Path(os.environ.get("CALLS_BENCH_TMP", "/tmp"))
     print(f"phone import benchmark: {args.rows:,} rows, database {DB_NAME}", flush=True)
     ensure_database(url, recreate=True)
     django_setup(url)
@@ -316,6 +359,9 @@ def main() -> int:
     generic = {n: tmp / f"bench_calls_{n}.csv" for n in sizes}
     for n, path in generic.items():
         generate_generic(path, n)
+    if args.only_rounds:
+        rounds(url, str(generic[args.rows]), args.rounds or 1)
+        return 0
     copy_rate = report(
         "generic: PostgreSQL COPY into a bare table", spawn("copy", url, "generic", str(generic[args.rows]))
     )
@@ -342,28 +388,7 @@ def main() -> int:
                 copy_rate,
             )
     if args.rounds:
-        # On a shared machine: the unchanged re-import against the floor (two-connection COPY
-        # into the indexed table), back to back, order alternating; the median of the ratios.
-        # The calls table holds the --rows file's rows (the 2× import above truncated it).
-        spawn("import", url, "generic", "truncate", str(generic[args.rows]))
-        ratios = []
-        for r in range(args.rounds):
-            seconds = {}
-            for which in ("floor", "again") if r % 2 == 0 else ("again", "floor"):
-                if which == "floor":
-                    seconds[which] = spawn("copy", url, "indexed2", str(generic[args.rows]))["seconds"]
-                else:
-                    seconds[which] = spawn("import", url, "generic", "keep", str(generic[args.rows]))["seconds"]
-            ratios.append((seconds["again"] / seconds["floor"], seconds["again"], seconds["floor"]))
-        import statistics
-
-        print(
-            f"generic unchanged ÷ two-connection indexed COPY, {args.rounds} interleaved rounds: median "
-            f"{statistics.median(r[0] for r in ratios):.2f}× (" + ", ".join(f"{r[0]:.2f}" for r in ratios) + "); "
-            f"unchanged median {statistics.median(r[1] for r in ratios):.1f} s, "
-            f"COPY median {statistics.median(r[2] for r in ratios):.1f} s (goal ≤ 1.5×)",
-            flush=True,
-        )
+        rounds(url, str(generic[args.rows]), args.rounds)
 
     if not args.no_asterisk:
         pairs = {}
