@@ -51,6 +51,10 @@ class Call(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.GENERIC)
     # Digest of the imported fields: lets a re-import say "unchanged" without comparing columns.
     content_hash = models.CharField(max_length=64, blank=True)
+    # The generic row's text as read, bound to content_hash (phone/rules.py, "the text
+    # digest"): a re-import of the same text is "unchanged" without typing or checking it.
+    # '' when unknown (other sources, the Python path); never indexed (read by call_id).
+    text_digest = models.CharField(max_length=32, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -37,6 +37,7 @@ BOM = b"\xef\xbb\xbf"
 # (docs/phone.md, "Values the import refuses"; line length: helpdesk/ingest/lines.py).
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2099  # timestamps: the century the center lives in
 MAX_ACW_SECONDS = 86_400  # after-call work the PBX measured: at most a day
+CALL_ID_MAX = 128  # characters (the Call column's length)
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "cp932": "cp932", "shift_jis": "cp932", "sjis": "cp932"}
 
 
@@ -144,8 +145,8 @@ def field_error(fields: Sequence[str]) -> str | None:
     call_id, arrived, _, outcome, _, queued, answered, ended, _, acw = fields
     if not call_id:
         return "missing call_id"
-    if len(call_id) > 128:
-        return "call_id longer than 128 characters"
+    if len(call_id) > CALL_ID_MAX:
+        return f"call_id longer than {CALL_ID_MAX} characters"
     if outcome not in OUTCOMES:
         return f"unknown outcome {outcome[:40]!r}"
     if not arrived:

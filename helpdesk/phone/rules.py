@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,3 +199,43 @@ def digest_sql() -> str:
         return column
 
     return "md5(concat_ws(chr(31), " + ", ".join(part(c, k) for _, c, k in DIGEST_PARTS) + "))"
+
+
+# --- the text digest: a re-import's shortcut -------------------------------------------------
+#
+# What a generic row said *as text* (its ten fields, stripped, in COLUMNS order), bound to the
+# row digest it produced. A stored call keeps it (`Call.text_digest`) when the PostgreSQL
+# path writes it; a re-imported row whose text key matches it is the same text, so it checks
+# and digests to the same `content_hash` — it is "unchanged" without being typed, checked or
+# staged. Binding the key to `content_hash` keeps that true whoever writes the call later:
+# any other writer that changes the digest leaves a text digest that no longer matches, and
+# the row goes the full way.
+
+TEXT_SEPARATOR = "\x1f"
+TEXT_FIELDS = 10  # the generic columns (parse_generic.COLUMNS)
+
+
+def text_key(fields: Sequence[str]) -> str:
+    """md5 of a row's fields joined by U+001F. Only a stored key made of fields without
+    U+001F can match (`text_digest_sql`), so equal keys mean equal fields."""
+    return hashlib.md5(TEXT_SEPARATOR.join(fields).encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
+
+
+def text_key_sql(columns: Sequence[str]) -> str:
+    """`text_key` over text columns — NULL when a field holds U+001F (such a row gets no
+    text digest: joined, its fields could be read back split differently)."""
+    if len(columns) != TEXT_FIELDS:
+        raise ValueError(f"a text key is made of {TEXT_FIELDS} columns, not {len(columns)}")
+    joined = ", ".join(columns)
+    return f"CASE WHEN strpos(concat({joined}), chr(31)) = 0 THEN md5(concat_ws(chr(31), {joined})) END"
+
+
+def text_digest_sql(key: str, digest: str) -> str:
+    """The stored text digest: the text key bound to the row digest ('' without a key)."""
+    return f"coalesce(md5({key} || {digest}), '')"
+
+
+def text_match_sql(key: str, call: str) -> str:
+    """True when the stored call `call` (an alias of helpdesk_call) holds the text digest of
+    the text key `key` bound to its current content_hash."""
+    return f"{call}.text_digest = md5({key} || {call}.content_hash)"

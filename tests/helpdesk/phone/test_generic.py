@@ -311,13 +311,13 @@ def test_two_connections_write_and_each_call_stays_on_one(tmp_path, run_import, 
     writers: dict[str, set[int]] = {}
     real = calls_parallel.write_generic_batch
 
-    def spy(run, name, rows, calendar, reject):
+    def spy(run, name, rows, calendar, reject, **kwargs):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             pid = cursor.fetchone()[0]
         for row in rows:
             writers.setdefault(row.fields[0], set()).add(pid)
-        return real(run, name, rows, calendar, reject)
+        return real(run, name, rows, calendar, reject, **kwargs)
 
     monkeypatch.setattr(calls_parallel, "write_generic_batch", spy)
     f = tmp_path / "two.csv"
@@ -357,11 +357,11 @@ def test_a_failing_connection_fails_the_run_and_keeps_what_was_committed(tmp_pat
     real = calls_parallel.write_generic_batch
     written = []
 
-    def flaky(run, name, rows, calendar, reject):
+    def flaky(run, name, rows, calendar, reject, **kwargs):
         if len(written) >= 2:
             raise RuntimeError("connection lost")
         written.append(len(rows))
-        return real(run, name, rows, calendar, reject)
+        return real(run, name, rows, calendar, reject, **kwargs)
 
     monkeypatch.setattr(calls_parallel, "write_generic_batch", flaky)
     f = tmp_path / "flaky.csv"
