@@ -258,14 +258,16 @@ def child_import(url: str, kind: str, files: list[str], truncate: bool) -> dict:
     }
 
 
-def spawn(*args: str) -> dict:
+def spawn(*args: str, root: Path = ROOT) -> dict:
     # Start every measurement from a checkpoint, so none pays for the WAL of the one before.
+    # `root`: the source tree whose import runs (another one's: --baseline).
     import psycopg
 
     with psycopg.connect(args[1], autocommit=True) as conn:
         conn.execute("CHECKPOINT")
+    script = root / "bench" / "bench_calls_import.py"
     out = subprocess.run(
-        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, cwd=ROOT, env=os.environ.copy()
+        [sys.executable, str(script), "--child", *args], capture_output=True, text=True, cwd=root, env=os.environ.copy()
     )
     if out.returncode:
         sys.stderr.write(out.stdout + out.stderr)
@@ -284,26 +286,35 @@ def report(label: str, result: dict, copy_rate: float | None = None) -> float:
     return rate
 
 
-def rounds(url: str, path: str, n: int) -> None:
+def rounds(url: str, path: str, n: int, baseline: Path | None = None) -> None:
     """On a shared machine: the floor (two-connection COPY into the indexed table), the new
     import (calls table emptied first) and the unchanged re-import (right after a new one),
-    back to back, the floor first in even rounds and last in odd ones; the median ratios."""
+    back to back, the floor first in even rounds and last in odd ones; the median ratios.
+    With `baseline` (another source tree, e.g. a checkout of main), its new import and
+    re-import run in every round too, alternating with this tree's, into the same database."""
     import statistics
 
+    trees = {"": ROOT} if baseline is None else {"": ROOT, "baseline ": baseline}
     rows = []
     for r in range(n):
         seconds = {}
-        for which in ("floor", "new") if r % 2 == 0 else ("new", "floor"):
+        steps = ["floor", *trees]
+        for which in steps if r % 2 == 0 else steps[::-1]:
             if which == "floor":
                 seconds["floor"] = spawn("copy", url, "indexed2", path)["seconds"]
             else:
-                seconds["new"] = spawn("import", url, "generic", "truncate", path)["seconds"]
-                seconds["again"] = spawn("import", url, "generic", "keep", path)["seconds"]
+                root = trees[which]
+                seconds[which + "new"] = spawn("import", url, "generic", "truncate", path, root=root)["seconds"]
+                seconds[which + "again"] = spawn("import", url, "generic", "keep", path, root=root)["seconds"]
         rows.append(seconds)
         print(
-            f"  round {r + 1}: floor {seconds['floor']:.1f} s, new {seconds['new']:.1f} s "
-            f"({seconds['new'] / seconds['floor']:.2f}×), unchanged {seconds['again']:.1f} s "
-            f"({seconds['again'] / seconds['floor']:.2f}×), load average {os.getloadavg()[0]:.1f}",
+            f"  round {r + 1}: floor {seconds['floor']:.1f} s, "
+            + ", ".join(
+                f"{label}new {seconds[label + 'new']:.1f} s ({seconds[label + 'new'] / seconds['floor']:.2f}×), "
+                f"{label}unchanged {seconds[label + 'again']:.1f} s ({seconds[label + 'again'] / seconds['floor']:.2f}×)"
+                for label in trees
+            )
+            + f", load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
 
@@ -314,11 +325,16 @@ def rounds(url: str, path: str, n: int) -> None:
         return f"{statistics.median(s[key] / s['floor'] for s in rows):.2f}×"
 
     print(
-        f"generic, {n} interleaved rounds, medians: floor (two-connection indexed COPY) {median('floor'):.1f} s; "
-        f"new import {median('new'):.1f} s = {ratio('new')} the floor (goal ≤ 2×); "
-        f"unchanged re-import {median('again'):.1f} s = {ratio('again')} the floor (goal ≤ 1.5×)",
+        f"generic, {n} interleaved rounds, medians: floor (two-connection indexed COPY) {median('floor'):.1f} s",
         flush=True,
     )
+    for label in trees:
+        print(
+            f"  {label or 'this tree: '}new import {median(label + 'new'):.1f} s = {ratio(label + 'new')} the floor "
+            f"(goal ≤ 2×); unchanged re-import {median(label + 'again'):.1f} s = {ratio(label + 'again')} the floor "
+            "(goal ≤ 1.5×)",
+            flush=True,
+        )
 
 
 def main() -> int:
@@ -333,6 +349,11 @@ def main() -> int:
         help="then N interleaved rounds: the floor (two-connection indexed COPY), the new and the unchanged import",
     )
     p.add_argument("--only-rounds", action="store_true", help="the generic rounds alone (no single measurements)")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        help="in the rounds, also the import of this source tree (e.g. `git worktree add /tmp/base main`)",
+    )
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args()
 
@@ -360,7 +381,7 @@ def main() -> int:
     for n, path in generic.items():
         generate_generic(path, n)
     if args.only_rounds:
-        rounds(url, str(generic[args.rows]), args.rounds or 1)
+        rounds(url, str(generic[args.rows]), args.rounds or 1, args.baseline)
         return 0
     copy_rate = report(
         "generic: PostgreSQL COPY into a bare table", spawn("copy", url, "generic", str(generic[args.rows]))
@@ -388,7 +409,7 @@ def main() -> int:
                 copy_rate,
             )
     if args.rounds:
-        rounds(url, str(generic[args.rows]), args.rounds)
+        rounds(url, str(generic[args.rows]), args.rounds, args.baseline)
 
     if not args.no_asterisk:
         pairs = {}
