@@ -18,7 +18,6 @@ from helpdesk.phone.rules import (
     digest_sql,
     text_digest_sql,
     text_key,
-    text_key_sql,
     text_match_sql,
 )
 from helpdesk.phone.upsert import PII_FIELDS
@@ -30,7 +29,7 @@ CREATE TEMP TABLE IF NOT EXISTS calls_stage (
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS calls_pending (
     call_id text, caller text, outcome text, queue text, agent text, arrived timestamptz, queued timestamptz,
-    answered timestamptz, ended timestamptz, acw integer, hash text, text_key text
+    answered timestamptz, ended timestamptz, acw integer, hash text, text_digest uuid
 ) ON COMMIT DELETE ROWS;
 TRUNCATE calls_stage, calls_pending;
 """
@@ -48,26 +47,29 @@ def _batch_sql() -> str:
     rejects, insert the new calls and set aside the stored ones (corrections or unchanged)
     in calls_pending. Returns (rejected, created, pending)."""
     return f"""
-WITH t AS MATERIALIZED (
-    SELECT line, off, raw, call_id, caller, outcome, queue, agent, acw_text, arrived, queued, answered, ended, acw,
-           text_key, {_CROSS_CASE} AS reason, {_HASH_SQL} AS hash,
+WITH t0 AS MATERIALIZED (
+    SELECT line, off, call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, ended_at, agent, acw_text,
+           arrived, queued, answered, ended, acw, {_CROSS_CASE} AS reason, {_HASH_SQL} AS hash,
            -- One index probe per row: a scalar subquery with LIMIT is never turned into a hash
            -- of the whole calls table (which the planner picked for EXISTS while the table had
            -- no statistics, making a new database's first big import 70 %% slower).
            (SELECT true FROM helpdesk_call c WHERE c.call_id = y.call_id LIMIT 1) IS NOT NULL AS stored
     FROM (
-        SELECT line, off, call_id, caller, outcome, queue, agent, acw_seconds AS acw_text,
-               concat_ws(',', call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, ended_at, agent,
-                         acw_seconds) AS raw, {_TEXT_KEY} AS text_key,
+        SELECT line, off, call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, ended_at, agent,
+               acw_seconds AS acw_text,
                {_cast("arrived_at")} AS arrived, {_cast("queued_at")} AS queued,
                {_cast("answered_at")} AS answered, {_cast("ended_at")} AS ended,
                CASE WHEN acw_seconds ~ '{ACW_PATTERN}' THEN acw_seconds::integer END AS acw
         FROM calls_stage
         OFFSET 0  -- each cast once, not once per use
     ) y
+), t AS NOT MATERIALIZED (  -- (the text digest computed only for the rows written)
+    SELECT *, {_TEXT_DIGEST} AS text_digest FROM t0
 ), rejected AS (
     INSERT INTO helpdesk_importreject (run_id, source_name, line, "offset", reason, raw, created_at)
-    SELECT %(run)s, %(name)s, line, off, reason, convert_to(raw, 'UTF8'), now() FROM t WHERE reason IS NOT NULL
+    SELECT %(run)s, %(name)s, line, off, reason,
+           convert_to(concat_ws(',', {_TEXT_COLUMNS}), 'UTF8'), now()
+    FROM t WHERE reason IS NOT NULL
     RETURNING 1
 ), created AS (
     INSERT INTO helpdesk_call (call_id, {_CALL_COLUMNS}, created_at)
@@ -76,8 +78,8 @@ WITH t AS MATERIALIZED (
     RETURNING 1
 ), pending AS (
     INSERT INTO calls_pending (call_id, caller, outcome, queue, agent, arrived, queued, answered, ended, acw, hash,
-                               text_key)
-    SELECT call_id, caller, outcome, queue, agent, arrived, queued, answered, ended, acw, hash, text_key
+                               text_digest)
+    SELECT call_id, caller, outcome, queue, agent, arrived, queued, answered, ended, acw, hash, text_digest
     FROM t WHERE t.reason IS NULL AND t.stored
     RETURNING 1
 )
@@ -89,8 +91,9 @@ SELECT (SELECT count(*) FROM rejected), (SELECT count(*) FROM created), (SELECT 
 # rules.py (the text key over the staged text, which is the rows' fields as read).
 _CROSS_CASE = cross_case_sql()
 _HASH_SQL = digest_sql()
-_TEXT_KEY = text_key_sql(COLUMNS)
-_TEXT_DIGEST = text_digest_sql("t.text_key", "t.hash")
+# The row's fields as staged (t0's text columns), in COLUMNS order.
+_TEXT_COLUMNS = ", ".join("acw_text" if column == "acw_seconds" else column for column in COLUMNS)
+_TEXT_DIGEST = text_digest_sql(_TEXT_COLUMNS.split(", "), "hash")
 
 _CALL_COLUMNS = (
     "arrived_at, caller, outcome, in_service_hours, queue, queued_at, answered_at, ended_at, agent, "
@@ -105,7 +108,7 @@ _TYPED_VALUES = (
     "t.arrived, t.caller, t.outcome, CASE WHEN t.outcome = 'ivr_abandoned' THEN EXISTS (SELECT 1 FROM "
     "unnest(%(opens)s::timestamptz[], %(closes)s::timestamptz[]) AS o(opens, closes) "
     "WHERE t.arrived >= o.opens AND t.arrived < o.closes) ELSE t.outcome <> 'out_of_hours' END, t.queue, "
-    f"t.queued, t.answered, t.ended, t.agent, t.acw, 'generic', t.hash, {_TEXT_DIGEST}, now()"
+    "t.queued, t.answered, t.ended, t.agent, t.acw, 'generic', t.hash, t.text_digest, now()"
 )
 
 
@@ -137,8 +140,8 @@ def generic_batch_sql(run, name: str, rows: list[Row], calendar: ServiceCalendar
             # differently) get this text's, so the next re-import of this file is cheap. Not
             # a change of the call: no audit, updated_at kept.
             cursor.execute(
-                f"UPDATE helpdesk_call c SET text_digest = {_TEXT_DIGEST} FROM calls_pending t "
-                f"WHERE t.call_id = c.call_id AND c.content_hash = t.hash AND c.text_digest <> {_TEXT_DIGEST}"
+                "UPDATE helpdesk_call c SET text_digest = t.text_digest FROM calls_pending t "
+                "WHERE t.call_id = c.call_id AND c.content_hash = t.hash AND c.text_digest IS DISTINCT FROM t.text_digest"
             )
     return created, updated, pending - updated, rejected
 
@@ -153,9 +156,10 @@ TRUNCATE calls_probe;
 
 def unproven_rows(rows: list[Row]) -> list[Row]:
     """The rows of a batch (call ids unique) not proven unchanged by their text digest, in
-    their order: each row's text key (computed here) against the stored call's text digest,
-    one index probe per row. A row left out is stored exactly as it says (the same text gave
-    the stored content_hash), so the full path would count it unchanged and write nothing."""
+    their order: each row's text (`text_key`) bound to the stored call's content_hash against
+    its text digest, one index probe per row. A row left out is stored exactly as it says
+    (the same text gave the stored content_hash), so the full path would count it unchanged
+    and write nothing. A row without a text key is never left out."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_PROBE_SQL)
         with cursor.copy("COPY calls_probe (ord, call_id, text_key) FROM STDIN") as copy:

@@ -98,9 +98,10 @@ class _Lines:
         return self
 
     def __next__(self) -> str:
-        if self.pending is not None:
-            text, self.pending = self.pending, None
-            return text
+        pending = self.pending
+        if pending is not None:
+            self.pending = None
+            return pending
         while True:
             text = self.decode(self.next_raw())
             if text is not None:
