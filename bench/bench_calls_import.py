@@ -1,9 +1,9 @@
 """Phone import throughput and memory on PostgreSQL, against PostgreSQL's own COPY.
 
     eval "$(scripts/services.sh)"
-    .venv/bin/python bench/bench_calls_import.py [--rows 1000000] [--no-asterisk] [--no-double]
+    .venv/bin/python bench/bench_calls_import.py [--rows 1000000] [--no-asterisk] [--no-double] [--rounds N]
 
-Generates into /tmp a generic call CSV of --rows rows and an Asterisk queue_log +
+Generates into /tmp (or $CALLS_BENCH_TMP) a generic call CSV of --rows rows and an Asterisk queue_log +
 Master.csv pair of about the same number of lines, creates a fresh database
 `helpdesk_bench_calls` on the DATABASE_URL server and migrates it, then measures, each in
 its own process (so peak RSS is that run's own):
@@ -17,6 +17,11 @@ its own process (so peak RSS is that run's own):
   * the same on a file twice the size (peak RSS must not grow: the file is streamed).
 
 Prints rows/s and peak RSS for each and the ratio to COPY. Goal: ≥ 1/3 of COPY's rate.
+
+With --rounds N, then N interleaved rounds (order alternating) of the three that the bars
+are about: the two-connection indexed COPY (the floor), the new import and the unchanged
+re-import; prints the median of each ratio to the floor — the re-import's goal ≤ 1.5×, the
+new import's ≤ 2× — with every round's figures.
 """
 
 import argparse
@@ -280,14 +285,16 @@ def child_asterisk_floor(connection) -> dict:
     return {"seconds": seconds, "rows": rows}
 
 
-def spawn(*args: str) -> dict:
+def spawn(*args: str, root: Path = ROOT) -> dict:
     # Start every measurement from a checkpoint, so none pays for the WAL of the one before.
+    # `root`: the source tree whose import runs (another one's: --baseline).
     import psycopg
 
     with psycopg.connect(args[1], autocommit=True) as conn:
         conn.execute("CHECKPOINT")
+    script = root / "bench" / "bench_calls_import.py"
     out = subprocess.run(
-        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, cwd=ROOT, env=os.environ.copy()
+        [sys.executable, str(script), "--child", *args], capture_output=True, text=True, cwd=root, env=os.environ.copy()
     )
     if out.returncode:
         sys.stderr.write(out.stdout + out.stderr)
@@ -306,6 +313,57 @@ def report(label: str, result: dict, copy_rate: float | None = None) -> float:
     return rate
 
 
+def rounds(url: str, path: str, n: int, baseline: Path | None = None) -> None:
+    """On a shared machine: the floor (two-connection COPY into the indexed table), the new
+    import (calls table emptied first) and the unchanged re-import (right after a new one),
+    back to back, the floor first in even rounds and last in odd ones; the median ratios.
+    With `baseline` (another source tree, e.g. a checkout of main), its new import and
+    re-import run in every round too, alternating with this tree's, into the same database."""
+    import statistics
+
+    trees = {"": ROOT} if baseline is None else {"": ROOT, "baseline ": baseline}
+    rows = []
+    for r in range(n):
+        seconds = {}
+        steps = ["floor", *trees]
+        for which in steps if r % 2 == 0 else steps[::-1]:
+            if which == "floor":
+                seconds["floor"] = spawn("copy", url, "indexed2", path)["seconds"]
+            else:
+                root = trees[which]
+                seconds[which + "new"] = spawn("import", url, "generic", "truncate", path, root=root)["seconds"]
+                seconds[which + "again"] = spawn("import", url, "generic", "keep", path, root=root)["seconds"]
+        rows.append(seconds)
+        print(
+            f"  round {r + 1}: floor {seconds['floor']:.1f} s, "
+            + ", ".join(
+                f"{label}new {seconds[label + 'new']:.1f} s ({seconds[label + 'new'] / seconds['floor']:.2f}×), "
+                f"{label}unchanged {seconds[label + 'again']:.1f} s ({seconds[label + 'again'] / seconds['floor']:.2f}×)"
+                for label in trees
+            )
+            + f", load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+
+    def median(key: str) -> float:
+        return statistics.median(s[key] for s in rows)
+
+    def ratio(key: str) -> str:
+        return f"{statistics.median(s[key] / s['floor'] for s in rows):.2f}×"
+
+    print(
+        f"generic, {n} interleaved rounds, medians: floor (two-connection indexed COPY) {median('floor'):.1f} s",
+        flush=True,
+    )
+    for label in trees:
+        print(
+            f"  {label or 'this tree: '}new import {median(label + 'new'):.1f} s = {ratio(label + 'new')} the floor "
+            f"(goal ≤ 2×); unchanged re-import {median(label + 'again'):.1f} s = {ratio(label + 'again')} the floor "
+            "(goal ≤ 1.5×)",
+            flush=True,
+        )
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=int, default=1_000_000)
@@ -315,7 +373,13 @@ def main() -> int:
         "--rounds",
         type=int,
         default=0,
-        help="then N interleaved rounds: the unchanged re-import and the two-connection indexed COPY",
+        help="then N interleaved rounds: the floor (two-connection indexed COPY), the new and the unchanged import",
+    )
+    p.add_argument("--only-rounds", action="store_true", help="the generic rounds alone (no single measurements)")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        help="in the rounds, also the import of this source tree (e.g. `git worktree add /tmp/base main`)",
     )
     p.add_argument("--no-generic", action="store_true", help="the Asterisk section only")
     p.add_argument(
@@ -341,7 +405,7 @@ def main() -> int:
         return 0
 
     url = bench_database_url(DB_NAME)
-    tmp = Path("/tmp")
+    tmp = Path(os.environ.get("CALLS_BENCH_TMP", "/tmp"))
     print(f"phone import benchmark: {args.rows:,} rows, database {DB_NAME}", flush=True)
     ensure_database(url, recreate=True)
     django_setup(url)
@@ -363,6 +427,9 @@ def bench_generic(args, url: str, tmp: Path, sizes: list[int]) -> None:
     generic = {n: tmp / f"bench_calls_{n}.csv" for n in sizes}
     for n, path in generic.items():
         generate_generic(path, n)
+    if args.only_rounds:
+        rounds(url, str(generic[args.rows]), args.rounds or 1, args.baseline)
+        return 0
     copy_rate = report(
         "generic: PostgreSQL COPY into a bare table", spawn("copy", url, "generic", str(generic[args.rows]))
     )
@@ -389,28 +456,7 @@ def bench_generic(args, url: str, tmp: Path, sizes: list[int]) -> None:
                 copy_rate,
             )
     if args.rounds:
-        # On a shared machine: the unchanged re-import against the floor (two-connection COPY
-        # into the indexed table), back to back, order alternating; the median of the ratios.
-        # The calls table holds the --rows file's rows (the 2× import above truncated it).
-        spawn("import", url, "generic", "truncate", str(generic[args.rows]))
-        ratios = []
-        for r in range(args.rounds):
-            seconds = {}
-            for which in ("floor", "again") if r % 2 == 0 else ("again", "floor"):
-                if which == "floor":
-                    seconds[which] = spawn("copy", url, "indexed2", str(generic[args.rows]))["seconds"]
-                else:
-                    seconds[which] = spawn("import", url, "generic", "keep", str(generic[args.rows]))["seconds"]
-            ratios.append((seconds["again"] / seconds["floor"], seconds["again"], seconds["floor"]))
-        import statistics
-
-        print(
-            f"generic unchanged ÷ two-connection indexed COPY, {args.rounds} interleaved rounds: median "
-            f"{statistics.median(r[0] for r in ratios):.2f}× (" + ", ".join(f"{r[0]:.2f}" for r in ratios) + "); "
-            f"unchanged median {statistics.median(r[1] for r in ratios):.1f} s, "
-            f"COPY median {statistics.median(r[2] for r in ratios):.1f} s (goal ≤ 1.5×)",
-            flush=True,
-        )
+        rounds(url, str(generic[args.rows]), args.rounds, args.baseline)
 
 
 def bench_asterisk(args, url: str, tmp: Path, sizes: list[int]) -> None:

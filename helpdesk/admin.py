@@ -200,7 +200,7 @@ class CallAdmin(RoleAdmin):
     list_filter = ("outcome", "in_service_hours", "source")
     search_fields = ("call_id", "agent")
     date_hierarchy = "arrived_at"
-    readonly_fields = ("call_id", "source", "content_hash", "created_at", "updated_at")
+    readonly_fields = ("call_id", "source", "content_hash", "text_digest", "created_at", "updated_at")
 
     def has_add_permission(self, request):
         return False

@@ -51,6 +51,11 @@ class Call(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.GENERIC)
     # Digest of the imported fields: lets a re-import say "unchanged" without comparing columns.
     content_hash = models.CharField(max_length=64, blank=True)
+    # The generic row's text as read, bound to content_hash (phone/rules.py, "the text
+    # digest"): a re-import of the same text is "unchanged" without typing or checking it.
+    # NULL when unknown (other sources, the Python path); never indexed (read by call_id). An
+    # md5 held as a uuid: 16 bytes a call.
+    text_digest = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,6 +1,8 @@
-"""The generic CSV batch writer: rows checked field by field (`parse_generic`), then per
-batch the cross-field rules and the upsert, set-wise in SQL on PostgreSQL (`generic_pg`),
-row by row in Python elsewhere or when the SQL batch fails."""
+"""The generic CSV batch writer: per batch, on PostgreSQL, the rows whose text is stored
+unchanged are set aside first (`generic_pg.unproven_rows`, the text digest of rules.py); the
+others are checked field by field (`parse_generic.field_error`), then the cross-field rules
+and the upsert run set-wise in SQL on PostgreSQL (`generic_pg`), row by row in Python
+elsewhere or when the SQL batch fails."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from helpdesk.calendar import ServiceCalendar
 from helpdesk.imports.services import (
     ImportCounts,
 )
-from helpdesk.phone.generic_pg import generic_batch_sql
+from helpdesk.phone.generic_pg import generic_batch_sql, unproven_rows
 from helpdesk.phone.parse_generic import (
+    CALL_ID_MAX,
     Reject,
     Row,
     encode_row,
@@ -37,13 +40,34 @@ SQL_BATCH_SIZE = 10000
 
 RejectSink = Callable[[int | None, int | None, bytes, str], None]  # (line, offset, raw, reason)
 
+# After a batch that the text digests did not pay for, this many batches go without them.
+PROBE_EVERY = 10
+
+
+class TextProbe:
+    """Whether a batch is first looked up by its rows' text digests: while that pays. A batch
+    where fewer than half the rows are found stored unchanged (a new file, new calls) turns
+    the look-up off for the next PROBE_EVERY - 1 batches, so a new import pays for it on one
+    batch in PROBE_EVERY. One per connection (its batches come in file order)."""
+
+    def __init__(self) -> None:
+        self.skip = 0
+
+    def due(self) -> bool:
+        if self.skip:
+            self.skip -= 1
+            return False
+        return True
+
+    def found(self, unchanged: int, total: int) -> None:
+        if unchanged * 2 < total:
+            self.skip = PROBE_EVERY - 1
+
 
 class GenericRows:
-    """Validates and upserts generic rows in file order, BATCH_SIZE at a time: on PostgreSQL
-    a batch is checked and upserted set-wise in SQL (`generic_batch_sql`, the same rules as
-    `row_to_record`), elsewhere, or if that fails for a batch, row by row in Python. A call
-    seen twice flushes the batch first, so the later row wins. Rejects go to `reject`;
-    `on_flush(line)` is told the last line written."""
+    """Validates and upserts generic rows in file order, BATCH_SIZE at a time
+    (`write_generic_batch`). A call seen twice flushes the batch first, so the later row
+    wins. Rejects go to `reject`; `on_flush(line)` is told the last line written."""
 
     def __init__(self, run, name: str, calendar: ServiceCalendar, *, reject: RejectSink, on_flush=None) -> None:
         self.run, self.name, self.calendar = run, name, calendar
@@ -52,6 +76,7 @@ class GenericRows:
         self.counts = ImportCounts()
         self.batch: dict[str, Row] = {}
         self.use_sql = connection.vendor == "postgresql"
+        self.probe = TextProbe() if self.use_sql else None
         self.last_line = 0
 
     def add(self, item: Row | Reject) -> None:
@@ -61,12 +86,11 @@ class GenericRows:
             self.counts.rejected += 1
             return
         self.last_line = item.line
-        error = field_error(item.fields)
-        if error:
-            self.reject(item.line, item.offset, encode_row(item.fields), error)
+        call_id = item.fields[0]
+        if not 0 < len(call_id) <= CALL_ID_MAX:  # no key to batch it by (the field checks say why)
+            self.reject(item.line, item.offset, encode_row(item.fields), field_error(item.fields) or "")
             self.counts.rejected += 1
             return
-        call_id = item.fields[0]
         if call_id in self.batch:  # the same call twice in a file: the later row wins
             self.flush()
         self.batch[call_id] = item
@@ -82,21 +106,48 @@ class GenericRows:
 
     def write(self, rows: list[Row], last_line: int) -> None:
         """Write one batch (here, at once; `calls_parallel` hands it to a connection of its own)."""
-        self.counts += write_generic_batch(self.run, self.name, rows, self.calendar, self.reject)
+        self.counts += write_generic_batch(self.run, self.name, rows, self.calendar, self.reject, probe=self.probe)
         if self.on_flush:
             self.on_flush(last_line)
 
 
-def write_generic_batch(run, name: str, rows: list[Row], calendar: ServiceCalendar, reject: RejectSink) -> ImportCounts:
-    """Check and upsert one batch of rows (`field_error` already passed, call ids unique):
-    on PostgreSQL set-wise in SQL, elsewhere, or when that fails, row by row in Python.
-    Uses only the calling thread's connection."""
+def write_generic_batch(
+    run,
+    name: str,
+    rows: list[Row],
+    calendar: ServiceCalendar,
+    reject: RejectSink,
+    *,
+    probe: TextProbe | None = None,
+) -> ImportCounts:
+    """Check and upsert one batch of rows (call ids unique): on PostgreSQL, when `probe`
+    says so, the rows whose text is stored unchanged are counted and set aside first; the
+    others are checked field by field, then set-wise in SQL on PostgreSQL, elsewhere, or
+    when that fails, row by row in Python. Uses only the calling thread's connection."""
     counts = ImportCounts()
+    if probe is not None and connection.vendor == "postgresql" and probe.due():
+        total = len(rows)
+        rows = unproven_rows(rows)
+        counts.unchanged = total - len(rows)
+        probe.found(counts.unchanged, total)
+    checked = []
+    for row in rows:
+        error = field_error(row.fields)
+        if error:
+            reject(row.line, row.offset, encode_row(row.fields), error)
+            counts.rejected += 1
+        else:
+            checked.append(row)
+    rows = checked
+    if not rows:
+        return counts
     if connection.vendor == "postgresql":
         try:
-            counts.created, counts.updated, counts.unchanged, counts.rejected = generic_batch_sql(
-                run, name, rows, calendar
-            )
+            created, updated, unchanged, rejected = generic_batch_sql(run, name, rows, calendar)
+            counts.created += created
+            counts.updated += updated
+            counts.unchanged += unchanged
+            counts.rejected += rejected
             return counts
         except (DataError, IntegrityError):
             # A value the pattern let through but PostgreSQL refused (2026-02-30), or another

@@ -1,6 +1,7 @@
-"""The PostgreSQL fast path of the generic call import: the batch is COPYed into a temporary
-table, checked and typed by one INSERT … SELECT, and upserted by two statements. The rules
-are the same as the Python path (`rules.py`); tests run both."""
+"""The PostgreSQL fast path of the generic call import: the batch is first looked up by its
+rows' text digests (`unproven_rows`: rows whose text is stored unchanged are done), the rest
+COPYed into a temporary table, checked and typed by one INSERT … SELECT, and upserted by two
+statements. The rules are the same as the Python path (`rules.py`); tests run both."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ from django.db import connection, transaction
 from helpdesk.audit import audit_record
 from helpdesk.calendar import ServiceCalendar
 from helpdesk.models import AuditEvent
-from helpdesk.phone.parse_generic import Row
+from helpdesk.phone.parse_generic import COLUMNS, Row
 from helpdesk.phone.reclassify import service_hours_params
-from helpdesk.phone.rules import ACW_PATTERN, cross_case_sql, digest_sql
+from helpdesk.phone.rules import (
+    ACW_PATTERN,
+    cross_case_sql,
+    digest_sql,
+    text_digest_sql,
+    text_key,
+    text_match_sql,
+)
 from helpdesk.phone.upsert import PII_FIELDS
 
 _STAGE_SQL = """
@@ -21,7 +29,7 @@ CREATE TEMP TABLE IF NOT EXISTS calls_stage (
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS calls_pending (
     call_id text, caller text, outcome text, queue text, agent text, arrived timestamptz, queued timestamptz,
-    answered timestamptz, ended timestamptz, acw integer, hash text
+    answered timestamptz, ended timestamptz, acw integer, hash text, text_digest uuid
 ) ON COMMIT DELETE ROWS;
 TRUNCATE calls_stage, calls_pending;
 """
@@ -39,26 +47,29 @@ def _batch_sql() -> str:
     rejects, insert the new calls and set aside the stored ones (corrections or unchanged)
     in calls_pending. Returns (rejected, created, pending)."""
     return f"""
-WITH t AS MATERIALIZED (
-    SELECT line, off, raw, call_id, caller, outcome, queue, agent, acw_text, arrived, queued, answered, ended, acw,
-           {_CROSS_CASE} AS reason, {_HASH_SQL} AS hash,
+WITH t0 AS MATERIALIZED (
+    SELECT line, off, call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, ended_at, agent, acw_text,
+           arrived, queued, answered, ended, acw, {_CROSS_CASE} AS reason, {_HASH_SQL} AS hash,
            -- One index probe per row: a scalar subquery with LIMIT is never turned into a hash
            -- of the whole calls table (which the planner picked for EXISTS while the table had
            -- no statistics, making a new database's first big import 70 %% slower).
            (SELECT true FROM helpdesk_call c WHERE c.call_id = y.call_id LIMIT 1) IS NOT NULL AS stored
     FROM (
-        SELECT line, off, call_id, caller, outcome, queue, agent, acw_seconds AS acw_text,
-               concat_ws(',', call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, ended_at, agent,
-                         acw_seconds) AS raw,
+        SELECT line, off, call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, ended_at, agent,
+               acw_seconds AS acw_text,
                {_cast("arrived_at")} AS arrived, {_cast("queued_at")} AS queued,
                {_cast("answered_at")} AS answered, {_cast("ended_at")} AS ended,
                CASE WHEN acw_seconds ~ '{ACW_PATTERN}' THEN acw_seconds::integer END AS acw
         FROM calls_stage
         OFFSET 0  -- each cast once, not once per use
     ) y
+), t AS NOT MATERIALIZED (  -- (the text digest computed only for the rows written)
+    SELECT *, {_TEXT_DIGEST} AS text_digest FROM t0
 ), rejected AS (
     INSERT INTO helpdesk_importreject (run_id, source_name, line, "offset", reason, raw, created_at)
-    SELECT %(run)s, %(name)s, line, off, reason, convert_to(raw, 'UTF8'), now() FROM t WHERE reason IS NOT NULL
+    SELECT %(run)s, %(name)s, line, off, reason,
+           convert_to(concat_ws(',', {_TEXT_COLUMNS}), 'UTF8'), now()
+    FROM t WHERE reason IS NOT NULL
     RETURNING 1
 ), created AS (
     INSERT INTO helpdesk_call (call_id, {_CALL_COLUMNS}, created_at)
@@ -66,8 +77,9 @@ WITH t AS MATERIALIZED (
     ORDER BY t.call_id  -- the unique index takes them in its own order: fewer pages touched
     RETURNING 1
 ), pending AS (
-    INSERT INTO calls_pending (call_id, caller, outcome, queue, agent, arrived, queued, answered, ended, acw, hash)
-    SELECT call_id, caller, outcome, queue, agent, arrived, queued, answered, ended, acw, hash
+    INSERT INTO calls_pending (call_id, caller, outcome, queue, agent, arrived, queued, answered, ended, acw, hash,
+                               text_digest)
+    SELECT call_id, caller, outcome, queue, agent, arrived, queued, answered, ended, acw, hash, text_digest
     FROM t WHERE t.reason IS NULL AND t.stored
     RETURNING 1
 )
@@ -75,13 +87,17 @@ SELECT (SELECT count(*) FROM rejected), (SELECT count(*) FROM created), (SELECT 
 """
 
 
-# The cross-field rules and the digest, generated from their one statement in rules.py.
+# The cross-field rules, the digest and the text key, generated from their one statement in
+# rules.py (the text key over the staged text, which is the rows' fields as read).
 _CROSS_CASE = cross_case_sql()
 _HASH_SQL = digest_sql()
+# The row's fields as staged (t0's text columns), in COLUMNS order.
+_TEXT_COLUMNS = ", ".join("acw_text" if column == "acw_seconds" else column for column in COLUMNS)
+_TEXT_DIGEST = text_digest_sql(_TEXT_COLUMNS.split(", "), "hash")
 
 _CALL_COLUMNS = (
     "arrived_at, caller, outcome, in_service_hours, queue, queued_at, answered_at, ended_at, agent, "
-    "acw_seconds, source, content_hash, updated_at"
+    "acw_seconds, source, content_hash, text_digest, updated_at"
 )
 
 
@@ -92,7 +108,7 @@ _TYPED_VALUES = (
     "t.arrived, t.caller, t.outcome, CASE WHEN t.outcome = 'ivr_abandoned' THEN EXISTS (SELECT 1 FROM "
     "unnest(%(opens)s::timestamptz[], %(closes)s::timestamptz[]) AS o(opens, closes) "
     "WHERE t.arrived >= o.opens AND t.arrived < o.closes) ELSE t.outcome <> 'out_of_hours' END, t.queue, "
-    "t.queued, t.answered, t.ended, t.agent, t.acw, 'generic', t.hash, now()"
+    "t.queued, t.answered, t.ended, t.agent, t.acw, 'generic', t.hash, t.text_digest, now()"
 )
 
 
@@ -118,7 +134,44 @@ def generic_batch_sql(run, name: str, rows: list[Row], calendar: ServiceCalendar
         rejected, created, pending = cursor.fetchone()
         cursor.execute("SELECT set_config('TimeZone', %s, true)", [connection.timezone_name])
         updated = correct_calls(cursor, run, "calls_pending t", "true", hours) if pending else 0
+        if pending > updated:
+            # Unchanged calls whose text digest is missing or another text's (stored before
+            # text digests, by the Python path, or from a file that spells the same call
+            # differently) get this text's, so the next re-import of this file is cheap. Not
+            # a change of the call: no audit, updated_at kept.
+            cursor.execute(
+                "UPDATE helpdesk_call c SET text_digest = t.text_digest FROM calls_pending t "
+                "WHERE t.call_id = c.call_id AND c.content_hash = t.hash AND c.text_digest IS DISTINCT FROM t.text_digest"
+            )
     return created, updated, pending - updated, rejected
+
+
+# (Emptied at the start too: inside a caller's transaction the batch is a savepoint, and a
+# commit is what empties it otherwise.)
+_PROBE_SQL = """
+CREATE TEMP TABLE IF NOT EXISTS calls_probe (ord integer, call_id text, text_key text) ON COMMIT DELETE ROWS;
+TRUNCATE calls_probe;
+"""
+
+
+def unproven_rows(rows: list[Row]) -> list[Row]:
+    """The rows of a batch (call ids unique) not proven unchanged by their text digest, in
+    their order: each row's text (`text_key`) bound to the stored call's content_hash against
+    its text digest, one index probe per row. A row left out is stored exactly as it says
+    (the same text gave the stored content_hash), so the full path would count it unchanged
+    and write nothing. A row without a text key is never left out."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_PROBE_SQL)
+        with cursor.copy("COPY calls_probe (ord, call_id, text_key) FROM STDIN") as copy:
+            write_row = copy.write_row
+            for i, row in enumerate(rows):
+                write_row((i, row.fields[0], text_key(row.fields)))
+        # A scalar subquery per row: an index probe, never a hash of the whole calls table.
+        cursor.execute(
+            f"SELECT ord FROM calls_probe p WHERE (SELECT {text_match_sql('p.text_key', 'c')} FROM helpdesk_call c "
+            "WHERE c.call_id = p.call_id) IS NOT TRUE ORDER BY ord"
+        )
+        return [rows[i] for (i,) in cursor.fetchall()]
 
 
 def correct_calls(cursor, run, typed: str, where: str, hours: dict) -> int:

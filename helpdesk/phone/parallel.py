@@ -1,9 +1,9 @@
 """The generic call import on PostgreSQL, written by two connections at once.
 
-The file is read and checked field by field here (`GenericRows`, as everywhere), while the
-database does the rest of the work on batches: typing, the cross-field rules, the digest,
-the index maintenance of every new call. That part costs several times the reading, so the
-batches go to WORKERS connections, each in a thread of its own. A call is always written by
+The file is read here (`GenericRows`, as everywhere), while each batch is written by one of
+WORKERS connections, each in a thread of its own: the look-up of its text digests, the field
+checks of the rest, and in the database typing, the cross-field rules, the digest, the index
+maintenance of every new call. That part costs several times the reading. A call is always written by
 the same connection — the one `hash(call_id)` picks — and each connection writes its
 batches in file order, so "the later row wins" holds as in a single-connection import.
 
@@ -23,7 +23,7 @@ from helpdesk.calendar import ServiceCalendar
 from helpdesk.db import fewer_collections
 from helpdesk.imports.services import ImportCounts, import_run_reject
 from helpdesk.models import ImportRun
-from helpdesk.phone.generic import GenericRows, write_generic_batch
+from helpdesk.phone.generic import GenericRows, TextProbe, write_generic_batch
 from helpdesk.phone.parse_generic import Reject, Row, iter_rows
 
 WORKERS = 2
@@ -50,7 +50,7 @@ class _Share(GenericRows):
         unfinished = [job for job in self.jobs if not job.future.done()]
         if len(unfinished) >= QUEUED:
             wait([unfinished[0].future])  # the reader stays at most QUEUED batches ahead
-        future = self.executor.submit(_write_batch, self.run, self.name, rows, self.calendar)
+        future = self.executor.submit(_write_batch, self.run, self.name, rows, self.calendar, self.probe)
         self.jobs.append(_Job(rows[0].line, future))
         if self.on_flush:
             self.on_flush(last_line)
@@ -63,9 +63,11 @@ class _Share(GenericRows):
         return first.line if first else None
 
 
-def _write_batch(run, name: str, rows: list[Row], calendar: ServiceCalendar) -> tuple[ImportCounts, list[tuple]]:
+def _write_batch(
+    run, name: str, rows: list[Row], calendar: ServiceCalendar, probe: TextProbe | None
+) -> tuple[ImportCounts, list[tuple]]:
     rejects: list[tuple] = []  # found in Python: recorded by the reader's thread
-    counts = write_generic_batch(run, name, rows, calendar, lambda *item: rejects.append(item))
+    counts = write_generic_batch(run, name, rows, calendar, lambda *item: rejects.append(item), probe=probe)
     return counts, rejects
 
 

@@ -37,6 +37,7 @@ BOM = b"\xef\xbb\xbf"
 # (docs/phone.md, "Values the import refuses"; line length: helpdesk/ingest/lines.py).
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2099  # timestamps: the century the center lives in
 MAX_ACW_SECONDS = 86_400  # after-call work the PBX measured: at most a day
+CALL_ID_MAX = 128  # characters (the Call column's length)
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "cp932": "cp932", "shift_jis": "cp932", "sjis": "cp932"}
 
 
@@ -77,38 +78,63 @@ def normalise_encoding(name: str | None) -> str:
 
 class _Lines:
     """Decodes a binary stream line by line, remembering where each line was, and sets
-    aside lines that do not decode (they become rejects instead of stopping the file)."""
+    aside lines that do not decode (they become rejects instead of stopping the file).
+
+    Iterated, it is the csv reader's source of decoded lines. `iter_rows` also takes lines
+    from it itself (`next_raw`, `decode`) and hands one to the reader only when the reader is
+    needed for it: it then sets it as `pending`, which the reader gets first."""
 
     def __init__(self, fh: BinaryIO, encoding: str) -> None:
-        self.fh = fh
+        self.raws = bounded_lines(fh)
         self.encoding = encoding
         self.lineno = 0
         self.offset = 0  # byte offset of the current line
+        self.next_offset = 0
         self.raw = b""  # its bytes
         self.bad: list[Reject] = []
+        self.pending: str | None = None
 
     def __iter__(self) -> Iterator[str]:
-        offset = 0
-        encoding = self.encoding
-        for raw in bounded_lines(self.fh):
+        return self
+
+    def __next__(self) -> str:
+        pending = self.pending
+        if pending is not None:
+            self.pending = None
+            return pending
+        while True:
+            text = self.decode(self.next_raw())
+            if text is not None:
+                return text
+
+    def next_raw(self) -> bytes:
+        """The next line that is neither overlong nor holds a NUL (those go to `bad`);
+        StopIteration at the end."""
+        for raw in self.raws:
             self.lineno += 1
-            self.offset = offset
+            self.offset = self.next_offset
             if type(raw) is Overlong:
-                offset += raw.length
+                self.next_offset += raw.length
                 self.bad.append(Reject(self.lineno, self.offset, raw.excerpt, raw.reason))
                 continue
             self.raw = raw
-            offset += len(raw)
+            self.next_offset += len(raw)
             if b"\x00" in raw:
                 # PostgreSQL text cannot hold NUL, and no PBX writes one inside a field.
                 self.bad.append(Reject(self.lineno, self.offset, excerpt(raw), f"NUL byte at byte {raw.index(0) + 1}"))
                 continue
-            data = raw[3:] if self.lineno == 1 and raw.startswith(BOM) else raw
-            try:
-                yield data.decode(encoding)
-            except UnicodeDecodeError as exc:
-                reason = f"undecodable bytes ({encoding}) at byte {exc.start + 1}"
-                self.bad.append(Reject(self.lineno, self.offset, excerpt(raw), reason))
+            return raw
+        raise StopIteration
+
+    def decode(self, raw: bytes) -> str | None:
+        """The current line decoded, or None (and a reject in `bad`)."""
+        data = raw[3:] if self.lineno == 1 and raw.startswith(BOM) else raw
+        try:
+            return data.decode(self.encoding)
+        except UnicodeDecodeError as exc:
+            reason = f"undecodable bytes ({self.encoding}) at byte {exc.start + 1}"
+            self.bad.append(Reject(self.lineno, self.offset, excerpt(raw), reason))
+            return None
 
 
 # The ISO 8601 forms accepted (the PostgreSQL fast path applies the same pattern):
@@ -144,8 +170,8 @@ def field_error(fields: Sequence[str]) -> str | None:
     call_id, arrived, _, outcome, _, queued, answered, ended, _, acw = fields
     if not call_id:
         return "missing call_id"
-    if len(call_id) > 128:
-        return "call_id longer than 128 characters"
+    if len(call_id) > CALL_ID_MAX:
+        return f"call_id longer than {CALL_ID_MAX} characters"
     if outcome not in OUTCOMES:
         return f"unknown outcome {outcome[:40]!r}"
     if not arrived:
@@ -232,12 +258,30 @@ def iter_rows(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Row | Reject
     ordered = index == tuple(range(width))
     pick = operator.itemgetter(*index)
     strip = str.strip
+    next_raw, decode = lines.next_raw, lines.decode
     while True:
         try:
-            row = next(reader)
+            text = decode(next_raw())
         except StopIteration:
             yield from _drain(lines)
             break
+        if lines.bad:
+            yield from _drain(lines)
+        if text is None:
+            continue
+        # A line without quotes or a carriage return inside is one record, split at its commas
+        # exactly as the csv reader would; any other line goes to the reader (which may take
+        # more lines for a quoted field).
+        if '"' not in text:
+            body = text.rstrip("\r\n")
+            if "\r" not in body:
+                cells = body.split(",")
+                if len(cells) == width:
+                    yield Row(lines.lineno, lines.offset, tuple(map(strip, cells if ordered else pick(cells))))
+                    continue
+        lines.pending = text
+        try:
+            row = next(reader)
         except csv.Error as exc:
             yield from _drain(lines)
             yield Reject(lines.lineno, lines.offset, lines.raw, f"malformed CSV: {exc}")

@@ -311,13 +311,13 @@ def test_two_connections_write_and_each_call_stays_on_one(tmp_path, run_import, 
     writers: dict[str, set[int]] = {}
     real = calls_parallel.write_generic_batch
 
-    def spy(run, name, rows, calendar, reject):
+    def spy(run, name, rows, calendar, reject, **kwargs):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             pid = cursor.fetchone()[0]
         for row in rows:
             writers.setdefault(row.fields[0], set()).add(pid)
-        return real(run, name, rows, calendar, reject)
+        return real(run, name, rows, calendar, reject, **kwargs)
 
     monkeypatch.setattr(calls_parallel, "write_generic_batch", spy)
     f = tmp_path / "two.csv"
@@ -357,11 +357,11 @@ def test_a_failing_connection_fails_the_run_and_keeps_what_was_committed(tmp_pat
     real = calls_parallel.write_generic_batch
     written = []
 
-    def flaky(run, name, rows, calendar, reject):
+    def flaky(run, name, rows, calendar, reject, **kwargs):
         if len(written) >= 2:
             raise RuntimeError("connection lost")
         written.append(len(rows))
-        return real(run, name, rows, calendar, reject)
+        return real(run, name, rows, calendar, reject, **kwargs)
 
     monkeypatch.setattr(calls_parallel, "write_generic_batch", flaky)
     f = tmp_path / "flaky.csv"
@@ -411,3 +411,71 @@ def test_imports_give_the_garbage_collector_back_its_thresholds(calls_data, run_
     assert gc.get_threshold() == before
     run_import([calls_data / "queue_log", calls_data / "Master.csv"], fmt="asterisk")
     assert gc.get_threshold() == before
+
+
+TRICKY_LINES = (
+    "x-1, 2026-10-01 10:00:00 ,0312,answered,egov,,,, op01 ,5\r\n",  # spaces, CRLF
+    '"x-2","2026-10-01 10:00:00","","ivr_abandoned","","","","","",""\n',  # every field quoted
+    'x-3,2026-10-01 10:00:00,"abc\n',  # a quoted field over three lines, the middle one
+    "x-4,2026-10-01 10:01:00,,ivr_abandoned,,,,,,\n",  # looking like a row of its own
+    'def",answered,egov,,,,,\n',
+    "x-5,2026-10-01 10:00:00,0312\r,answered,egov,,,,,\n",  # a carriage return inside
+    "\n",
+    "   \n",
+    ",,,,,,,,,\n",
+    "x-6,a,b,c,d,e,f,g,h,i,j\n",  # eleven columns
+    "x-7,2026-10-01 10:00:00,,ivr_abandoned,,,,,,\r\r\n",
+    'x-8,2026-10-01 10:00:00,,ivr_abandoned,,"a""b",,,,\n',
+    "x-9,2026-10-01 10:00:00,,ivr_abandoned,,,,,,",  # no line end
+)
+
+
+def _as_the_csv_reader_reads(data: bytes) -> list[tuple]:
+    """What `iter_rows` gave when the csv reader read every line (before lines without
+    quotes were split at their commas): the oracle."""
+    import csv
+
+    *body, last = data.split(b"\n")
+    lines = [line + b"\n" for line in body] + ([last] if last else [])
+    at = {"line": 0, "offset": 0}
+
+    def source():
+        offset = 0
+        for number, raw in enumerate(lines, 1):
+            at.update(line=number, offset=offset)
+            offset += len(raw)
+            yield raw.decode()
+
+    reader = csv.reader(source(), strict=True)
+    header = [cell.strip() for cell in next(reader)]
+    out: list[tuple] = []
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return out
+        except csv.Error as exc:
+            out.append(("reject", at["line"], at["offset"], f"malformed CSV: {exc}"))
+            continue
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != len(COLUMNS):
+            out.append(("reject", at["line"], at["offset"], f"wrong column count: expected 10, got {len(row)}"))
+            continue
+        out.append(("row", at["line"], at["offset"], tuple(row[header.index(c)].strip() for c in COLUMNS)))
+
+
+@pytest.mark.parametrize("header", [COLUMNS, tuple(reversed(COLUMNS))])
+def test_lines_split_at_their_commas_read_as_the_csv_reader_reads_them(header):
+    from helpdesk.phone.parse_generic import iter_rows
+
+    data = (",".join(header) + "\r\n" + "".join(TRICKY_LINES)).encode()
+    read = [
+        ("reject", item.line, item.offset, item.reason)
+        if isinstance(item, Reject)
+        else ("row", item.line, item.offset, item.fields)
+        for item in iter_rows(io.BytesIO(data))
+    ]
+    assert read == _as_the_csv_reader_reads(data)
+    # lines 4 to 6 are one record: line 5 is inside its quoted field, never a row of its own
+    assert read[2][:2] == ("row", 6) and "abc\nx-4" in "".join(read[2][3])

@@ -5,11 +5,20 @@ reason goes through both here; the reasons, the counts and the digests must be e
 import datetime as dt
 
 import pytest
-from django.db import DataError
+from django.db import DataError, connection
 
 from helpdesk.models import Call, ImportReject
 from helpdesk.phone import generic
-from helpdesk.phone.rules import CROSS_RULES, Typed, cross_case_sql, cross_field_error
+from helpdesk.phone.rules import (
+    CROSS_RULES,
+    Typed,
+    cross_case_sql,
+    cross_field_error,
+    text_digest,
+    text_digest_sql,
+    text_key,
+    text_match_sql,
+)
 
 FILES = ("rules_parity_a.csv", "rules_parity_b.csv")
 
@@ -65,3 +74,42 @@ def test_the_first_rule_broken_is_the_reason():
     row = Typed("queue_abandoned", t, t - dt.timedelta(minutes=1), t, t - dt.timedelta(minutes=2), "", "", "op", "x")
     # answered_at on a non-answered call comes before the agent, the times and the ACW
     assert cross_field_error(row) == "answered_at on a call with outcome queue_abandoned"
+
+
+TEXTS = (
+    ("c-1", "2026-10-01 10:00:00", "0312345678", "answered", "相談窓口", "", "", "", "担当01", "30"),
+    ("", "", "", "", "", "", "", "", "", ""),
+    ("c,3", 'a "quoted" text', "\\", "\t", "", "", "", "", "", "😀"),
+)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@pytest.mark.parametrize("fields", TEXTS)
+def test_the_text_digest_is_the_same_in_python_and_sql(fields):
+    digest = "0123456789abcdef0123456789abcdef"
+    columns = [f"%(f{i})s::text" for i in range(len(fields))]
+    params = {f"f{i}": value for i, value in enumerate(fields)} | {"digest": digest, "key": text_key(fields)}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT stored.text_digest::text, {text_match_sql('%(key)s', 'stored')} FROM (SELECT "
+            f"{text_digest_sql(columns, '%(digest)s')} AS text_digest, %(digest)s AS content_hash) stored",
+            params,
+        )
+        stored, matches = cursor.fetchone()
+        params["digest"] = "another content hash"
+        cursor.execute(
+            f"SELECT {text_match_sql('%(key)s', 'stored')} FROM (SELECT %(stored)s::uuid AS text_digest, "
+            "%(digest)s AS content_hash) stored",
+            params | {"stored": stored},
+        )
+        after_another_writer = cursor.fetchone()[0]
+    assert stored.replace("-", "") == text_digest(fields, digest)
+    assert matches is True
+    assert after_another_writer is False
+
+
+def test_a_field_holding_the_separator_gives_no_text_key():
+    fields = ("c-1", "2026-10-01 10:00:00", "a\x1fb", "answered", "", "", "", "", "", "")
+    assert text_key(fields) is None
+    assert text_key(("a",) * 10) == "\x1f".join(("a",) * 10)
