@@ -6,7 +6,7 @@ and surges. Views parse, call one service/selector, serialize."""
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
@@ -148,6 +148,8 @@ class SuggestionView(APIView):
     )
     def get(self, request):
         ref = request.query_params.get("inquiry", "")
+        if "\x00" in ref:  # PostgreSQL refuses NUL in text: a 400, not a 500 from the look-up
+            raise ValidationError({"inquiry": ["NUL 文字は使えません (a NUL character)"]})
         inquiry = get_object_or_404(Inquiry, ref=ref)
         found = selectors.faq_entry_suggestions(inquiry=inquiry)
         return Response(s.FaqSuggestionSerializer([{"entry": e, "score": sc} for e, sc in found], many=True).data)

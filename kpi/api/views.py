@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from helpdesk.api.filters import BoundedIsoDateTimeField
 from helpdesk.clock import MONTH_MAX, MONTH_MIN, TOKYO, Month, month_range
 from helpdesk.models import Call, Complaint, Escalation, Inquiry, SecurityIncident
 from kpi import selectors, services, today
@@ -49,6 +50,9 @@ def _moment(value: str, field: str) -> dt.datetime:
         raise ValidationError({field: [f"日時は ISO 8601 形式で指定してください: {value!r} (an ISO 8601 date-time)"]})
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=TOKYO)
+    offset = moment.utcoffset()
+    if offset is not None and abs(offset) > BoundedIsoDateTimeField.MAX_OFFSET:  # PostgreSQL's limit
+        raise ValidationError({field: [f"時差は ±15:59 までです: {value!r} (offset beyond ±15:59)"]})
     if not (MONTH_MIN.start <= moment < MONTH_MAX.end):
         raise ValidationError(
             {field: [f"日時は {MONTH_MIN}〜{MONTH_MAX} の範囲で指定してください: {value!r} (out of range)"]}

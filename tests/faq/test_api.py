@@ -96,6 +96,12 @@ def test_agents_get_the_nearest_published_entries(api, agent, published):
     assert anonymous.status_code in (401, 403)
 
 
+def test_suggestions_for_a_reference_with_a_nul_byte_are_a_400_naming_it(api, agent):
+    # found by the schemathesis run: PostgreSQL refuses NUL in text, so the look-up was a 500
+    res = api.as_user(agent).get(reverse("api-faq-suggestions"), {"inquiry": "EG-\x00"})
+    assert res.status_code == 400 and "inquiry" in res.json()["errors"], res.content
+
+
 def test_usage_and_monthly_share(api, agent, supervisor, reviewer, published):
     entries, draft = published
     a = InquiryFactory(received_at=tokyo(2026, 10, 2, 10))
