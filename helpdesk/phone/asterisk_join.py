@@ -150,28 +150,7 @@ def _import_asterisk(run, paths, names, encoding, cdr_tz, calendar, counts: Impo
                     continue
                 if isinstance(item, CdrRow):
                     cdr_window.add(item.start, item.end)
-                    rows.append(
-                        (
-                            item.row_hash,
-                            item.uniqueid,
-                            item.linkedid,
-                            item.src,
-                            item.dst,
-                            item.dcontext,
-                            item.channel,
-                            item.dstchannel,
-                            item.lastapp,
-                            item.start,
-                            item.answer,
-                            item.end,
-                            item.duration,
-                            item.billsec,
-                            item.disposition,
-                            item.columns,
-                            name[:500],
-                            counts.read,
-                        )
-                    )
+                    rows.append((*item.values(), name[:500], counts.read))
                 else:
                     if item.callid not in NON_CALL_IDS:
                         events_window.add(item.time)

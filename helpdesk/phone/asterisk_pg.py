@@ -354,27 +354,7 @@ class _File:
                 (item.line_hash, item.time, item.callid, item.queue, item.agent, item.event, Jsonb(item.data), lineno)
             )
         else:
-            self.typed.append(
-                (
-                    item.row_hash,
-                    item.uniqueid,
-                    item.linkedid,
-                    item.src,
-                    item.dst,
-                    item.dcontext,
-                    item.channel,
-                    item.dstchannel,
-                    item.lastapp,
-                    item.start,
-                    item.answer,
-                    item.end,
-                    item.duration,
-                    item.billsec,
-                    item.disposition,
-                    item.columns,
-                    lineno,
-                )
-            )
+            self.typed.append((*item.values(), lineno))
 
     def _flush_typed(self) -> None:
         if not self.typed:

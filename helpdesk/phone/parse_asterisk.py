@@ -7,6 +7,7 @@ pieces of one caller uniqueid into a CallRecord. Storage and the join live in
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -156,6 +157,32 @@ class CdrRow:
     billsec: int
     disposition: str
     columns: int
+
+    def values(self) -> tuple[object, ...]:
+        """The row in `CDR_FIELDS` order: the column order of both staging paths (the SQL
+        assembly's COPY and the row-by-row path's insert), so the two cannot drift apart."""
+        return (
+            self.row_hash,
+            self.uniqueid,
+            self.linkedid,
+            self.src,
+            self.dst,
+            self.dcontext,
+            self.channel,
+            self.dstchannel,
+            self.lastapp,
+            self.start,
+            self.answer,
+            self.end,
+            self.duration,
+            self.billsec,
+            self.disposition,
+            self.columns,
+        )
+
+
+CDR_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(CdrRow))
+"""`CdrRow`'s fields in declaration order; `CdrRow.values()` follows it (tested)."""
 
 
 @dataclass(slots=True)

@@ -12,7 +12,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from helpdesk.models import AsteriskCdr, AsteriskQueueEvent, Call, ImportReject, ImportRun
-from helpdesk.phone.parse_asterisk import Coverage, build_call, detect_kind, parse_queue_log_line, read_cdr
+from helpdesk.phone.parse_asterisk import (
+    CDR_FIELDS,
+    CdrRow,
+    Coverage,
+    build_call,
+    detect_kind,
+    parse_queue_log_line,
+    read_cdr,
+)
 from helpdesk.phone.records import RowError
 from tests.factories import tokyo
 
@@ -272,6 +280,24 @@ def test_cdr_column_counts(columns, ok):
         fields[16] = '"1790816400.1"'
     items = list(read_cdr(io.BytesIO((",".join(fields) + "\n").encode())))
     assert (type(items[0]).__name__ == "CdrRow") is ok
+
+
+def test_cdr_row_values_follow_the_declared_fields():
+    """Both staging paths write `CdrRow.values()` under `CDR_FIELDS`' column order: a field
+    added or reordered in one place must show here, not as a shifted column in one path."""
+    line = b'"","0312345678","500","from-pstn","","SIP/a-1","SIP/1001-2","Queue","500",'
+    line += b'"2026-10-01 10:00:00","2026-10-01 10:00:05","2026-10-01 10:00:30","30","25","ANSWERED","3",'
+    line += b'"1790816400.1","","","1790816400.0","7"\n'
+    (row,) = list(read_cdr(io.BytesIO(line)))
+    assert isinstance(row, CdrRow)
+    assert dict(zip(CDR_FIELDS, row.values(), strict=True)) == {name: getattr(row, name) for name in CDR_FIELDS}
+    assert (row.uniqueid, row.linkedid, row.src, row.billsec, row.columns) == (
+        "1790816400.1",
+        "1790816400.0",
+        "0312345678",
+        25,
+        21,
+    )
 
 
 def test_cdr_header_row_is_skipped():
