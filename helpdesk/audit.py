@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from helpdesk.clock import TOKYO
 from helpdesk.db import bulk_insert
 from helpdesk.models import AuditEvent
 from helpdesk.models.audit import GENESIS_HASH, audit_canonical, audit_chain_hash
@@ -284,13 +287,22 @@ def diff_fields(instance: models.Model, data: dict[str, Any], *, pii_fields: fro
             if field_name in pii_fields:
                 changes[field_name] = {"changed": True}
             else:
-                changes[field_name] = {"old": _jsonable(old), "new": _jsonable(new)}
+                changes[field_name] = {"old": audit_value(old), "new": audit_value(new)}
     return changes
 
 
-def _jsonable(value: Any) -> Any:
+def audit_value(value: Any) -> Any:
+    """A field's value as the audit trail records it: a related object by its key, a decimal
+    as its text, an aware moment in Tokyo time — whichever connection or parser produced it,
+    so an import's SQL path and its row path write the same entry — bytes by their length."""
     if isinstance(value, models.Model):
         return value.pk
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(TOKYO).isoformat()
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if isinstance(value, (bytes, memoryview)):
+        return f"<{len(value)} bytes>"
     return value

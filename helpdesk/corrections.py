@@ -14,14 +14,13 @@ days, KPI targets, the busy-month calendar) may be removed, with a reason.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max, Min
 
-from helpdesk.audit import audit_record
+from helpdesk.audit import audit_record, audit_value
 from helpdesk.clock import TOKYO
 from helpdesk.errors import ConflictError, PermissionDeniedError
 from helpdesk.models import AuditEvent, CalendarDay, Call
@@ -158,16 +157,6 @@ def _note(reason: str) -> str:
     return f"訂正: {reason.strip()}" if reason.strip() else ""
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, models.Model):
-        return value.pk
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
 def _diff(obj: models.Model, data: dict[str, Any]) -> dict[str, Any]:
     """Old/new values of the fields `data` changes; personal ones only as changed."""
     pii = personal_fields(type(obj))
@@ -175,7 +164,7 @@ def _diff(obj: models.Model, data: dict[str, Any]) -> dict[str, Any]:
     for field, new in data.items():
         old = getattr(obj, field)
         if old != new:
-            changes[field] = {"changed": True} if field in pii else {"old": _jsonable(old), "new": _jsonable(new)}
+            changes[field] = {"changed": True} if field in pii else {"old": audit_value(old), "new": audit_value(new)}
     return changes
 
 
@@ -184,7 +173,7 @@ def _values(obj: models.Model, *, side: str) -> dict[str, Any]:
     pii = personal_fields(type(obj))
     other = "old" if side == "new" else "new"
     return {
-        f: {"changed": True} if f in pii else {other: None, side: _jsonable(getattr(obj, f))}
+        f: {"changed": True} if f in pii else {other: None, side: audit_value(getattr(obj, f))}
         for f in sorted(editable_fields(type(obj)))
     }
 

@@ -11,7 +11,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from helpdesk.audit import audit_record
+from helpdesk.audit import audit_record, audit_value
 from helpdesk.errors import PermissionDeniedError
 from helpdesk.models import AuditEvent
 from helpdesk.roles import is_admin
@@ -23,10 +23,6 @@ _LOGGED_VALUES = ("username", "is_active", "is_staff", "is_superuser")
 def _require_admin(actor) -> None:
     if not is_admin(actor):
         raise PermissionDeniedError("ユーザーの管理は管理者のみ行えます。")
-
-
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 @transaction.atomic
@@ -44,7 +40,7 @@ def staff_user_save(*, actor, user, fields: Iterable[str]) -> Any:
         old = None if before is None else getattr(before, field)
         if field in _LOGGED_VALUES:
             if old != getattr(user, field):
-                changes[field] = {"old": _jsonable(old), "new": _jsonable(getattr(user, field))}
+                changes[field] = {"old": audit_value(old), "new": audit_value(getattr(user, field))}
         elif adding or old != getattr(user, field):
             changes[field] = {"changed": True}
     user.save()

@@ -30,7 +30,7 @@ from typing import Any
 from django.db import connection, transaction
 from psycopg.types.json import Jsonb
 
-from helpdesk.audit import audit_record
+from helpdesk.audit import audit_record, audit_value
 from helpdesk.calendar import ServiceCalendar
 from helpdesk.imports.lines import MAX_LINE_BYTES, Overlong, Padding, bounded_lines
 from helpdesk.imports.services import ImportCounts, import_run_reject
@@ -546,7 +546,7 @@ def _upsert(cursor, run, calendar: ServiceCalendar, stats: CallImportStats) -> N
     for row in changed:
         old, new = row[1 : 1 + width], row[1 + width :]
         changes = {
-            name: {"changed": True} if name in PII_FIELDS else {"old": _jsonable(a), "new": _jsonable(b)}
+            name: {"changed": True} if name in PII_FIELDS else {"old": audit_value(a), "new": audit_value(b)}
             for name, a, b in zip(WRITE_FIELDS, old, new, strict=True)
             if a != b
         }
@@ -567,10 +567,6 @@ def _upsert(cursor, run, calendar: ServiceCalendar, stats: CallImportStats) -> N
     stats.updated += len(changed)
     cursor.execute("SELECT count(*) FROM ast_calls WHERE NOT pending")
     stats.unchanged += cursor.fetchone()[0] - created - len(changed)
-
-
-def _jsonable(value):
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def import_asterisk_pg(

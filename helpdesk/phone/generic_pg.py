@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
-from helpdesk.audit import audit_record
+from helpdesk.audit import audit_record, audit_value
 from helpdesk.calendar import ServiceCalendar
 from helpdesk.models import AuditEvent
 from helpdesk.phone.parse_generic import COLUMNS, Row
@@ -194,7 +194,7 @@ def correct_calls(cursor, run, typed: str, where: str, hours: dict) -> int:
         for field_name, a, b in zip((*names, "acw_seconds"), old, new, strict=True):
             if a != b:
                 changes[field_name] = (
-                    {"changed": True} if field_name in PII_FIELDS else {"old": _jsonable(a), "new": _jsonable(b)}
+                    {"changed": True} if field_name in PII_FIELDS else {"old": audit_value(a), "new": audit_value(b)}
                 )
         audit_record(
             actor=run.created_by,
@@ -210,7 +210,3 @@ def correct_calls(cursor, run, typed: str, where: str, hours: dict) -> int:
         hours,
     )
     return cursor.rowcount
-
-
-def _jsonable(value):
-    return value.isoformat() if hasattr(value, "isoformat") else value

@@ -106,6 +106,9 @@ def test_corrected_row_updates_and_is_audited_without_the_number(tmp_path, run_i
     assert audit.changes["outcome"] == {"old": "queue_abandoned", "new": "answered"}
     assert audit.changes["caller"] == {"changed": True}
     assert "0399998888" not in str(audit.changes) and "0312345678" not in str(audit.changes)
+    # Moments in Tokyo time, whether the SQL path (PostgreSQL) or the row path (SQLite) wrote it.
+    assert audit.changes["ended_at"] == {"old": "2026-10-01T10:01:00+09:00", "new": "2026-10-01T10:05:00+09:00"}
+    assert audit.changes["answered_at"] == {"old": None, "new": "2026-10-01T10:00:50+09:00"}
 
 
 def test_same_call_twice_in_a_file_later_row_wins(tmp_path, run_import):
