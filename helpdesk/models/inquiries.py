@@ -4,6 +4,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 
 from helpdesk.models.functions import Nfkc
+from helpdesk.requesters import email_key_expression, phone_key_expression
 
 
 class InquiryQuerySet(models.QuerySet):
@@ -127,18 +128,21 @@ class Inquiry(models.Model):
                 name="inquiry_mail_answer_stamp",
                 condition=Q(channel__in=["email", "form"]),
             ),
-            # The requester's history on the desk's inquiry page: earlier inquiries from the
-            # same address or number (only rows that have one).
+            # The requester's history on the desk's inquiry page: other inquiries from the
+            # same address or number however written (helpdesk.requesters' keys), newest first,
+            # over the rows that have one.
             models.Index(
-                fields=["requester_email", "-received_at"],
-                name="inquiry_requester_email",
+                email_key_expression(),
+                F("received_at").desc(),
+                name="inquiry_requester_email_key",
                 condition=~Q(requester_email=""),
-            ),  # fmt: skip
+            ),
             models.Index(
-                fields=["requester_phone", "-received_at"],
-                name="inquiry_requester_phone",
+                phone_key_expression(),
+                F("received_at").desc(),
+                name="inquiry_requester_phone_key",
                 condition=~Q(requester_phone=""),
-            ),  # fmt: skip
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(channel__in=["phone", "email", "form"]), name="inquiry_channel_valid"),

@@ -28,6 +28,7 @@ from helpdesk.inquiries.selectors import inquiry_search
 from helpdesk.mail.parse.message import sanitize_html
 from helpdesk.mail.selectors import mail_real_answers
 from helpdesk.models import Attachment, AuditEvent, Call, EmailMessage, Escalation, Inquiry, InquiryNote, Role
+from helpdesk.requesters import email_key, email_key_expression, is_phone_number, phone_key, phone_key_expression
 from kpi.metrics import EMAIL_CHANNELS
 from kpi.selectors import kpi_target_for
 
@@ -320,22 +321,32 @@ def inquiry_thread(*, inquiry: Inquiry) -> list[ThreadItem]:
     return items
 
 
-def requester_history(*, inquiry: Inquiry, limit: int = HISTORY_LIMIT) -> list[Inquiry]:
-    """Earlier and later inquiries from the same address or phone number (as stored), newest
-    first. One query, served by the partial indexes on requester_email / requester_phone."""
+def requester_history_queryset(*, inquiry: Inquiry) -> QuerySet[Inquiry] | None:
+    """Other inquiries from the same address or phone number however written
+    (`helpdesk.requesters`' keys: 03-1234-5678 is ０３（１２３４）５６７８ and +81 3 1234 5678),
+    newest first; None when the inquiry names neither. A "number" that is not one (非通知,
+    不明) matches nothing. Each side is served by its functional index."""
     match = Q()
-    if inquiry.requester_email:
-        match |= Q(requester_email=inquiry.requester_email)
-    if inquiry.requester_phone:
-        match |= Q(requester_phone=inquiry.requester_phone)
+    email, phone = email_key(inquiry.requester_email), phone_key(inquiry.requester_phone)
+    if email:
+        match |= Q(email_key=email) & ~Q(requester_email="")
+    if is_phone_number(phone):
+        match |= Q(phone_key=phone) & ~Q(requester_phone="")
     if not match:
-        return []
-    return list(
-        Inquiry.objects.filter(match)
+        return None
+    return (
+        Inquiry.objects.alias(email_key=email_key_expression(), phone_key=phone_key_expression())
+        .filter(match)
         .exclude(pk=inquiry.pk)
         .only("id", "ref", "channel", "status", "subject", "received_at", "requester_email", "requester_phone")
-        .order_by("-received_at", "-id")[:limit]
+        .order_by("-received_at", "-id")
     )
+
+
+def requester_history(*, inquiry: Inquiry, limit: int = HISTORY_LIMIT) -> list[Inquiry]:
+    """The newest `limit` of `requester_history_queryset`, in one query."""
+    queryset = requester_history_queryset(inquiry=inquiry)
+    return [] if queryset is None else list(queryset[:limit])
 
 
 def changes_since(*, inquiry: Inquiry, your_version: int) -> list[AuditEvent]:

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 from django.db import connection
 
-from helpdesk.desk.agent.selectors import QueueFilters, queue_queryset
+from helpdesk.desk.agent.selectors import QueueFilters, queue_queryset, requester_history_queryset
+from helpdesk.models import Inquiry
 from tests.factories import InquiryFactory
 from tests.helpdesk.desk.agent.conftest import NOW
 
@@ -26,3 +27,21 @@ def test_the_due_list_reads_the_awaiting_answer_index(agent):
         cursor.execute("RESET enable_seqscan")
     assert "Seq Scan on helpdesk_inquiry" not in plan, plan
     assert "inquiry_mail_awaiting_answer" in plan, plan
+
+
+@pytest.mark.db_owner  # ANALYZE is the owner's (autovacuum's): the keys' statistics
+def test_the_requester_history_reads_the_requester_key_indexes(agent):
+    inquiry = InquiryFactory(requester_email="Taro@Example.com", requester_phone="03-1234-5678")
+    InquiryFactory(requester_email="taro@example.com", requester_phone="")
+    Inquiry.objects.bulk_create(
+        InquiryFactory.build(requester_email=f"citizen{n}@example.jp", requester_phone=f"090-0000-{n:04d}")
+        for n in range(2000)
+    )
+    qs = requester_history_queryset(inquiry=inquiry)
+    sql, params = qs[:20].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE helpdesk_inquiry")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan on helpdesk_inquiry" not in plan, plan
+    assert "inquiry_requester_email_key" in plan and "inquiry_requester_phone_key" in plan, plan

@@ -104,6 +104,30 @@ def test_the_requester_history_lists_other_inquiries_masked(client, agent, mail_
     assert "taro.yamada@example.com" not in history
 
 
+def test_the_requester_history_matches_the_same_number_and_address_however_written(client, agent, mail_inquiry):
+    mail_inquiry.requester_phone = "03-1234-5678"
+    mail_inquiry.save(update_fields=["requester_phone"])
+    full_width = PhoneInquiryFactory(requester_phone="０３（１２３４）５６７８", requester_email="")
+    international = PhoneInquiryFactory(requester_phone="+81 3 1234 5678", requester_email="")
+    capitals = InquiryFactory(requester_email="Taro.Yamada@Example.com", requester_phone="")
+    PhoneInquiryFactory(requester_phone="03-1234-5679", requester_email="")
+    InquiryFactory(requester_email="taro.yamada@example.co", requester_phone="")
+    client.force_login(agent)
+
+    response = client.get(url(mail_inquiry))
+
+    assert {h["inquiry"].ref for h in response.context["history"]} == {full_width.ref, international.ref, capitals.ref}
+
+
+def test_a_number_that_is_not_one_has_no_history(client, agent, phone_inquiry):
+    phone_inquiry.requester_phone, phone_inquiry.requester_email = "非通知", ""
+    phone_inquiry.save(update_fields=["requester_phone", "requester_email"])
+    PhoneInquiryFactory(requester_phone="非通知", requester_email="")
+    client.force_login(agent)
+
+    assert client.get(url(phone_inquiry)).context["history"] == []
+
+
 def test_an_unknown_reference_is_a_404(client, agent):
     client.force_login(agent)
     assert client.get("/desk/inquiries/EG-00000000-XXXXXX/").status_code == 404
