@@ -47,7 +47,7 @@ class FilterSet(df.FilterSet):
             return cached
         form_class = super().get_form_class()
         if not any(
-            callable(f.extra.get("queryset")) or callable(f.extra.get("choices")) for f in self.filters.values()
+            callable(getattr(f, "queryset", None)) or callable(f.extra.get("choices")) for f in self.filters.values()
         ):
             cls._form_class_built = form_class
         return form_class

@@ -73,9 +73,8 @@ def inquiry_search(*, queryset: QuerySet[Inquiry], q: str) -> QuerySet[Inquiry]:
 
 
 def inquiry_get(*, ref: str) -> Inquiry:
-    return get_object_or_404(
-        Inquiry.objects.select_related("assigned_to", "call", "source_message", "created_by"), ref=ref
-    )
+    """One inquiry with what its detail shows (assignee, call); 404 if there is none."""
+    return get_object_or_404(Inquiry.objects.select_related("assigned_to", "call"), ref=ref)
 
 
 def inquiry_get_or_none(*, ref: str) -> Inquiry | None:
