@@ -5,7 +5,6 @@ serializer makes — the list row from the plain values the list reads, or from 
 import datetime as dt
 
 import pytest
-
 from django.utils import timezone
 
 from helpdesk.inquiries.selectors import inquiry_get, inquiry_list, inquiry_list_rows
