@@ -2,6 +2,7 @@
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
@@ -27,7 +28,7 @@ class RecordDateTimeField(serializers.DateTimeField):
         return parsed
 
 
-def datetime_formatter() -> Callable[[dt.datetime | None], str | None]:
+def datetime_formatter() -> Callable[[Any], str | None]:
     """What `serializers.DateTimeField().to_representation` does to a value, for rows built
     without serializer fields (a list page's 200 datetimes): an aware datetime in the current
     time zone as ISO 8601, "Z" for UTC; anything else (None, naive, another format setting)
@@ -38,7 +39,7 @@ def datetime_formatter() -> Callable[[dt.datetime | None], str | None]:
     if zone is None or not isinstance(output_format, str) or output_format.lower() != ISO_8601:
         return field.to_representation
 
-    def moment(value: dt.datetime | None) -> str | None:
+    def moment(value: Any) -> str | None:
         if not value:
             return None
         if not isinstance(value, dt.datetime) or value.utcoffset() is None:
