@@ -55,6 +55,14 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--inquiries", type=int, default=60_000)
     p.add_argument("--calls", type=int, default=20_000)
     p.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    p.add_argument("--worker-class", default="sync", help="gunicorn's --worker-class (sync, gthread)")
+    p.add_argument("--threads", type=int, default=1, help="gunicorn's --threads per worker (gthread)")
+    p.add_argument(
+        "--keep-alive",
+        type=int,
+        default=5,
+        help="gunicorn's --keep-alive seconds (gthread; longer than the think time, or idle connections close under locust)",
+    )
     p.add_argument("--db", default=os.environ.get("BENCH_LOAD_DB", "hd_load"))
     p.add_argument("--redis-url", default=os.environ.get("BENCH_LOAD_REDIS_URL", "redis://127.0.0.1:6390/15"))
     p.add_argument("--recreate", action="store_true", help="drop and rebuild the bench database")
@@ -289,6 +297,12 @@ def main() -> int:
             f"127.0.0.1:{port}",
             "-w",
             str(args.workers),
+            "--worker-class",
+            args.worker_class,
+            "--threads",
+            str(args.threads),
+            "--keep-alive",
+            str(args.keep_alive),
             "--log-level",
             "warning",
         ],
@@ -298,7 +312,11 @@ def main() -> int:
     )
     try:
         wait_until_up(base, server)
-        print(f"gunicorn on {base}, {args.workers} workers; locust {args.users} users for {args.run_time}", flush=True)
+        print(
+            f"gunicorn on {base}, {args.workers} {args.worker_class} workers × {args.threads} threads; "
+            f"locust {args.users} users for {args.run_time}",
+            flush=True,
+        )
         warm_up(base, data, args.workers)
         load_before = os.getloadavg()
         web_before, db_before = server_cpu(server, url)
