@@ -78,6 +78,12 @@ class _Lookup:
     role_names: tuple[str, ...]
 
 
+def _column(field: Any) -> str:
+    """A concrete field's column name (always set for the fields of `concrete_fields`)."""
+    assert field.column, field
+    return field.column
+
+
 @functools.cache
 def _lookup() -> _Lookup:
     token_model, user_model = get_token_model(), get_user_model()
@@ -86,14 +92,14 @@ def _lookup() -> _Lookup:
     token_fields = tuple(token_model._meta.concrete_fields)
     user_fields = tuple(user_model._meta.concrete_fields)
     roles = role_annotations()
-    columns = [f"{token_table}.{qn(f.column)}" for f in token_fields]
-    columns += [f"{user_table}.{qn(f.column)}" for f in user_fields]
+    columns = [f"{token_table}.{qn(_column(f))}" for f in token_fields]
+    columns += [f"{user_table}.{qn(_column(f))}" for f in user_fields]
     columns += [f"({expression.sql})" for expression in roles.values()]
     user_fk = token_model._meta.get_field("user")
     sql = (
         f"SELECT {', '.join(columns)} FROM {token_table} INNER JOIN {user_table} "
-        f"ON {user_table}.{qn(user_model._meta.pk.column)} = {token_table}.{qn(user_fk.column)} "
-        f"WHERE {token_table}.{qn(token_model._meta.get_field('token_key').column)} = %s"
+        f"ON {user_table}.{qn(_column(user_model._meta.pk))} = {token_table}.{qn(_column(user_fk))} "
+        f"WHERE {token_table}.{qn(_column(token_model._meta.get_field('token_key')))} = %s"
     )
     converters = []
     for position, model_field in enumerate((*token_fields, *user_fields)):
