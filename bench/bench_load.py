@@ -11,7 +11,8 @@ p50/p95/p99 per endpoint and the errors. Goal: p95 < 100 ms overall, 0 errors.
    API token per user issued by the service (`api_token_issue`), not the throttled endpoint.
 2. Starts gunicorn with the production settings (a generated SECRET_KEY, no SSL redirect,
    Redis db `--redis-url` for cache and broker, emptied first) on 127.0.0.1, a free port,
-   2 × cores + 1 workers.
+   2 × cores + 1 sync workers (`--workers`; `--worker-class gthread --threads N
+   --keep-alive S` to measure threaded workers, which keep connections alive).
 3. Runs locust headless (bench/locustfile.py) for `--run-time`, then prints the table and
    stops gunicorn. Traffic goes to 127.0.0.1 only.
 
