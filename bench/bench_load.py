@@ -11,7 +11,8 @@ p50/p95/p99 per endpoint and the errors. Goal: p95 < 100 ms overall, 0 errors.
    API token per user issued by the service (`api_token_issue`), not the throttled endpoint.
 2. Starts gunicorn with the production settings (a generated SECRET_KEY, no SSL redirect,
    Redis db `--redis-url` for cache and broker, emptied first) on 127.0.0.1, a free port,
-   2 × cores + 1 workers.
+   2 × cores + 1 sync workers (`--workers`; `--worker-class gthread --threads N
+   --keep-alive S` to measure threaded workers, which keep connections alive).
 3. Runs locust headless (bench/locustfile.py) for `--run-time`, then prints the table and
    stops gunicorn. Traffic goes to 127.0.0.1 only.
 
@@ -55,6 +56,14 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--inquiries", type=int, default=60_000)
     p.add_argument("--calls", type=int, default=20_000)
     p.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    p.add_argument("--worker-class", default="sync", help="gunicorn's --worker-class (sync, gthread)")
+    p.add_argument("--threads", type=int, default=1, help="gunicorn's --threads per worker (gthread)")
+    p.add_argument(
+        "--keep-alive",
+        type=int,
+        default=5,
+        help="gunicorn's --keep-alive seconds (gthread; longer than the think time, or idle connections close under locust)",
+    )
     p.add_argument("--db", default=os.environ.get("BENCH_LOAD_DB", "hd_load"))
     p.add_argument("--redis-url", default=os.environ.get("BENCH_LOAD_REDIS_URL", "redis://127.0.0.1:6390/15"))
     p.add_argument("--recreate", action="store_true", help="drop and rebuild the bench database")
@@ -289,6 +298,12 @@ def main() -> int:
             f"127.0.0.1:{port}",
             "-w",
             str(args.workers),
+            "--worker-class",
+            args.worker_class,
+            "--threads",
+            str(args.threads),
+            "--keep-alive",
+            str(args.keep_alive),
             "--log-level",
             "warning",
         ],
@@ -298,7 +313,11 @@ def main() -> int:
     )
     try:
         wait_until_up(base, server)
-        print(f"gunicorn on {base}, {args.workers} workers; locust {args.users} users for {args.run_time}", flush=True)
+        print(
+            f"gunicorn on {base}, {args.workers} {args.worker_class} workers × {args.threads} threads; "
+            f"locust {args.users} users for {args.run_time}",
+            flush=True,
+        )
         warm_up(base, data, args.workers)
         load_before = os.getloadavg()
         web_before, db_before = server_cpu(server, url)

@@ -19,7 +19,7 @@ from helpdesk.audit import audit_pii_view
 from helpdesk.escalations.serializers import EscalationCreateSerializer, EscalationSerializer
 from helpdesk.escalations.services import escalation_create
 from helpdesk.inquiries.filters import InquiryFilter
-from helpdesk.inquiries.selectors import inquiry_get, inquiry_list
+from helpdesk.inquiries.selectors import inquiry_get, inquiry_list, inquiry_list_rows
 from helpdesk.inquiries.serializers import (
     INQUIRY_PII_FIELDS,
     InquiryAssignSerializer,
@@ -103,6 +103,10 @@ class InquiryListCreateView(generics.ListAPIView):
 
     def get_queryset(self):
         return inquiry_list(user=self.request.user)
+
+    def paginate_queryset(self, queryset):
+        """The filtered page read as plain values, not model instances (inquiry_list_rows)."""
+        return super().paginate_queryset(inquiry_list_rows(queryset=queryset))
 
     @extend_schema(summary="問い合わせ一覧（個人情報はマスク）", responses={200: InquiryListSerializer(many=True)})
     def get(self, request, *args, **kwargs):

@@ -3,12 +3,12 @@
 import django_filters as df
 from django.contrib.auth import get_user_model
 
-from helpdesk.api.filters import InFilter, IsoDateTimeFilter
+from helpdesk.api.filters import FilterSet, InFilter, IsoDateTimeFilter
 from helpdesk.inquiries.selectors import inquiry_search
 from helpdesk.models import Inquiry
 
 
-class InquiryFilter(df.FilterSet):
+class InquiryFilter(FilterSet):
     status = InFilter(choices=Inquiry.Status.choices, help_text="状態（複数指定可）")
     channel = InFilter(choices=Inquiry.Channel.choices, help_text="受付チャネル（複数指定可）")
     category = df.CharFilter(field_name="category", help_text="分類（完全一致）")

@@ -156,3 +156,30 @@ def test_a_role_removed_applies_to_the_next_request(api, user):
     assert can_read(api, key) == 200
     assign_roles(user, [])
     assert can_read(api, key) == 403
+
+
+def test_the_one_query_lookup_reads_what_the_orm_reads(django_assert_num_queries):
+    """helpdesk.accounts.auth reads the token, its user and the roles in one compiled-once
+    query; what it builds equals the ORM's select_related + role annotations."""
+    from django.forms.models import model_to_dict
+    from knox.settings import CONSTANTS
+
+    from helpdesk.accounts.auth import _tokens_with_user_and_roles
+    from helpdesk.roles import role_annotations
+
+    agent = UserFactory(username="lookup-agent", roles=["agent", "supervisor"], email="a@example.jp")
+    nobody = UserFactory(username="lookup-nobody", roles=[], is_active=False)
+    for user in (agent, nobody):
+        key = api_token_issue(user=user)[0]
+        prefix = key[: CONSTANTS.TOKEN_KEY_LENGTH]
+        with django_assert_num_queries(1):
+            [(token, flags)] = _tokens_with_user_and_roles(prefix)
+        orm = AuthToken.objects.select_related("user").annotate(**role_annotations()).get(token_key=prefix)
+        assert model_to_dict(token) == model_to_dict(orm) and token.pk == orm.pk
+        assert token.expiry == orm.expiry and token.created == orm.created and token.digest == orm.digest
+        assert token.user.pk == user.pk and token._state.adding is False
+        assert {f.attname: getattr(token.user, f.attname) for f in type(user)._meta.concrete_fields} == {
+            f.attname: getattr(orm.user, f.attname) for f in type(user)._meta.concrete_fields
+        }
+        assert vars(flags) == {name: getattr(orm, name) for name in role_annotations()}
+    assert _tokens_with_user_and_roles("no-such-prefix") == []

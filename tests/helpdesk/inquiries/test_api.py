@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from helpdesk.models import AuditEvent, Escalation, Inquiry
-from tests.factories import CallFactory, InquiryFactory, UserFactory, tokyo
+from tests.factories import CallFactory, EmailMessageFactory, InquiryFactory, PhoneInquiryFactory, UserFactory, tokyo
 
 pytestmark = pytest.mark.django_db
 URL = "/api/inquiries/"
@@ -485,3 +485,19 @@ def test_supervisor_escalates_to_the_responsible_section(api, supervisor):
     assert response.status_code == 201
     assert response.json()["is_external"] is True
     assert response.json()["inquiry"] == inquiry.ref
+
+
+def test_detail_query_count_is_pinned(api, agent, django_assert_num_queries):
+    """The record with its assignee and call in one query, then the VIEW_PII audit row (the
+    chain's lock, the linked insert): nothing else, whatever the record links to."""
+    inquiry = PhoneInquiryFactory(call=CallFactory(), assigned_to=agent)
+    EmailMessageFactory(inquiry=inquiry)
+    client = api.as_user(agent)
+    client.get(f"{URL}{inquiry.ref}/")  # warm: the user's roles are read once per user
+
+    with django_assert_num_queries(3):  # SQLite: the head is read instead of the lock taken
+        response = client.get(f"{URL}{inquiry.ref}/")
+
+    assert response.status_code == 200
+    assert response.json()["call_id"] == inquiry.call.call_id
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.VIEW_PII, object_id=inquiry.ref).count() == 2
