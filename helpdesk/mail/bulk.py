@@ -530,7 +530,7 @@ def _write(
                 now,
             )
         )
-    bulk_insert(EmailMessage, _MESSAGE_COLUMNS, rows)
+    bulk_insert(EmailMessage, _MESSAGE_COLUMNS, rows, binary=True)
     del rows
 
     inquiry_rows = []
@@ -568,6 +568,7 @@ def _write(
             for message, pk in zip(walked, message_ids, strict=True)
             for a in message.parsed.attachments
         ),
+        binary=True,
     )
     audit_record_many(_drafts(drafts, walked, message_ids, threads))
 
