@@ -2,9 +2,10 @@
 a third of the questions answered by the center), import it into a fresh PostgreSQL
 database on the row path and on the bulk path (`import_mail --bulk`) in interleaved rounds
 (row, bulk, bulk, row, …: a shared machine's load falls on both alike), and print for each
-messages/s, CPU-seconds (the importer and its parsing processes; PostgreSQL's own not
-included), the peak RSS of the importer and of its largest parsing process, the ratio
-bulk/row, and the load average before and after. Run at two sizes to show that memory is
+messages/s, CPU-seconds of the importer and of its parsing processes, the PostgreSQL backend's CPU-seconds (read from /proc when the server runs on
+this machine), CPU-seconds per 1 000 messages and the rate they allow on 2 otherwise idle
+cores, the peak RSS of the importer and of its largest parsing process, the ratio bulk/row,
+and the load average before and after. Run at two sizes to show that memory is
 flat in the size of the mailbox.
 
     .venv/bin/python bench/bench_mail_import.py                              # 50 000 and 100 000 messages
@@ -162,12 +163,19 @@ def child(path: str, mode: str) -> None:
     import django
 
     django.setup()
+    from django.db import connection
+
     from helpdesk.mail.files import mail_import_paths
     from helpdesk.models import EmailMessage, Inquiry
 
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    pg_before = _proc_cpu(backend)
     start = time.perf_counter()
     run = mail_import_paths(paths=[path], bulk=(mode == "bulk"))
     elapsed = time.perf_counter() - start
+    pg_after = _proc_cpu(backend)
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     print(
         json.dumps(
@@ -177,6 +185,9 @@ def child(path: str, mode: str) -> None:
                 "elapsed": elapsed,
                 "cpu_s": me.ru_utime + me.ru_stime,
                 "workers_cpu_s": kids.ru_utime + kids.ru_stime,
+                # The PostgreSQL backend serving the import (None when the server's processes
+                # cannot be read: another machine, another user).
+                "pg_cpu_s": (pg_after - pg_before) if pg_before is not None and pg_after is not None else None,
                 "maxrss_kb": me.ru_maxrss,
                 "workers_maxrss_kb": kids.ru_maxrss,
                 "messages": EmailMessage.objects.count(),
@@ -185,6 +196,15 @@ def child(path: str, mode: str) -> None:
             }
         )
     )
+
+
+def _proc_cpu(pid: int) -> float | None:
+    """user + system CPU-seconds of a process on this machine, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def mailbox(n: int) -> tuple[Path, float]:
@@ -209,12 +229,16 @@ def bench(path: Path, n: int, mode: str, base_url: str) -> dict:
 
 def _line(r: dict) -> str:
     cpu = r["cpu_s"] + r["workers_cpu_s"]
+    pg = r.get("pg_cpu_s")
+    total = cpu + (pg or 0)
     return (
         f"{r['mode']:>4} {r['n']:>7} messages ({r['mbox_mb']:.0f} MB mbox): {r['read'] / r['elapsed']:.0f} messages/s, "
         f"{r['elapsed']:.1f} s, CPU {cpu:.1f} s ({r['read'] / cpu:.0f} messages per CPU-second; importer "
-        f"{r['cpu_s']:.1f} s, parsers {r['workers_cpu_s']:.1f} s), peak RSS {r['maxrss_kb'] / 1024:.0f} MB "
-        f"(parser {r['workers_maxrss_kb'] / 1024:.0f} MB) | {r['summary']} | {r['inquiries']} inquiries, "
-        f"{r['answered']} answered"
+        f"{r['cpu_s']:.1f} s, parsers {r['workers_cpu_s']:.1f} s), PostgreSQL backend "
+        f"{'?' if pg is None else f'{pg:.1f}'} s, all {1000 * total / r['read']:.2f} CPU-s per 1 000 messages "
+        f"(2 cores, if nothing else ran: ≈ {2 * r['read'] / total:.0f} messages/s), peak RSS "
+        f"{r['maxrss_kb'] / 1024:.0f} MB (parser {r['workers_maxrss_kb'] / 1024:.0f} MB) | {r['summary']} | "
+        f"{r['inquiries']} inquiries, {r['answered']} answered"
     )
 
 

@@ -13,9 +13,15 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from helpdesk.clock import TOKYO
-from helpdesk.db import bulk_insert
+from helpdesk.db import JsonText, bulk_insert
 from helpdesk.models import AuditEvent
-from helpdesk.models.audit import GENESIS_HASH, audit_canonical, audit_chain_hash
+from helpdesk.models.audit import (
+    GENESIS_HASH,
+    audit_canonical,
+    audit_canonical_with,
+    audit_chain_hash,
+    audit_changes_json,
+)
 
 # pg_advisory_xact_lock key that serialises the chain ("hdaudit\0"). Held from reading the
 # head to the end of the writer's transaction, so two writers never link to the same row.
@@ -79,26 +85,39 @@ def audit_record_many(drafts: Iterable[AuditDraft], *, actor=None) -> int:
     actor_id = actor.pk if is_user else None
     label = actor.get_username() if is_user else (str(actor) if actor else "system")
     rows: list[tuple] = []
+    postgres = connection.vendor == "postgresql"
     with transaction.atomic(savepoint=False):
         _lock_chain()
         prev = _head_hash()
         for draft in drafts:
             at = timezone.now()
             changes = _as_stored(draft.changes or {})
+            changes_json = audit_changes_json(changes)  # once, for the hash and for COPY
             note = draft.note[:255]
-            canonical = audit_canonical(
+            canonical = audit_canonical_with(
                 at=at,
                 actor_id=actor_id,
                 actor_label=label,
                 action=draft.action,
                 object_type=draft.object_type,
                 object_id=draft.object_id,
-                changes=changes,
+                changes_json=changes_json,
                 note=note,
             )
             chain = audit_chain_hash(prev, canonical)
             rows.append(
-                (at, actor_id, label, draft.action, draft.object_type, draft.object_id, changes, note, prev, chain)
+                (
+                    at,
+                    actor_id,
+                    label,
+                    draft.action,
+                    draft.object_type,
+                    draft.object_id,
+                    JsonText(changes_json) if postgres else changes,
+                    note,
+                    prev,
+                    chain,
+                )
             )
             prev = chain
         if rows:
@@ -182,8 +201,23 @@ def audit_chain_head() -> tuple[int, str] | None:
 def _as_stored(value: Any) -> Any:
     """`changes` as it will read back from the database, so the hash computed now matches the
     one verify_audit recomputes later: JSON round trip (tuples → lists, int keys → strings),
-    and whole floats ≥ 1e16 as ints (PostgreSQL's jsonb prints 1e+16 as 10000000000000000)."""
+    and whole floats ≥ 1e16 as ints (PostgreSQL's jsonb prints 1e+16 as 10000000000000000).
+    Changes made only of strings, ints, booleans, None, lists and string-keyed dicts read back
+    as they are: no round trip."""
+    if _plain(value):
+        return value
     return _whole_floats(json.loads(json.dumps(value)))
+
+
+def _plain(value: Any) -> bool:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v) for v in value)
+    return False
 
 
 def _whole_floats(value: Any) -> Any:

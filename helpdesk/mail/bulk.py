@@ -530,7 +530,7 @@ def _write(
                 now,
             )
         )
-    bulk_insert(EmailMessage, _MESSAGE_COLUMNS, rows)
+    bulk_insert(EmailMessage, _MESSAGE_COLUMNS, rows, binary=True)
     del rows
 
     inquiry_rows = []
@@ -553,16 +553,7 @@ def _write(
 
     moved = [t for t in threads.values() if t.moved and not t.new]
     if moved:
-        Inquiry.objects.bulk_update(
-            [
-                Inquiry(
-                    pk=t.key, status=t.status, first_answered_at=t.first_answered_at, version=t.version, updated_at=now
-                )
-                for t in moved
-            ],
-            ["status", "first_answered_at", "version", "updated_at"],
-            batch_size=500,
-        )
+        _update_moved(moved, now)
 
     bulk_insert(
         MailReference,
@@ -577,8 +568,43 @@ def _write(
             for message, pk in zip(walked, message_ids, strict=True)
             for a in message.parsed.attachments
         ),
+        binary=True,
     )
     audit_record_many(_drafts(drafts, walked, message_ids, threads))
+
+
+_UPDATE_MOVED = """
+    UPDATE {table} AS i SET status = v.status, first_answered_at = v.first, version = v.version, updated_at = %s
+    FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::integer[]) AS v(id, status, first, version)
+    WHERE i.id = v.id
+"""
+
+
+def _update_moved(moved: list[_Thread], now: dt.datetime) -> None:
+    """The stored inquiries whose status or first answer moved: one UPDATE joined to arrays
+    of the new values on PostgreSQL (bulk_update's CASE over every id compares each row with
+    every id: it took a fifth of the bulk path's time); bulk_update on SQLite."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _UPDATE_MOVED.format(table=connection.ops.quote_name(Inquiry._meta.db_table)),
+                [
+                    now,
+                    [t.key for t in moved],
+                    [t.status for t in moved],
+                    [t.first_answered_at for t in moved],
+                    [t.version for t in moved],
+                ],
+            )
+        return
+    Inquiry.objects.bulk_update(
+        [
+            Inquiry(pk=t.key, status=t.status, first_answered_at=t.first_answered_at, version=t.version, updated_at=now)
+            for t in moved
+        ],
+        ["status", "first_answered_at", "version", "updated_at"],
+        batch_size=500,
+    )
 
 
 def _new_refs(new_threads: list[_Thread], taken: set[str]) -> None:

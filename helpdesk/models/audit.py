@@ -44,6 +44,36 @@ def audit_canonical(
     )
 
 
+_dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
+def audit_changes_json(changes: Any) -> str:
+    """`changes` as `audit_canonical` writes it inside the row's text (and as the bulk writer
+    sends it to the jsonb column)."""
+    return _dumps(changes)
+
+
+def audit_canonical_with(
+    *,
+    at,
+    actor_id: int | None,
+    actor_label: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    changes_json: str,
+    note: str,
+) -> str:
+    """`audit_canonical`'s text, the changes given already encoded (`audit_changes_json`):
+    the same bytes (the keys in sorted order, each value as the encoder writes it nested),
+    the changes encoded once for the hash and the insert."""
+    return (
+        f'{{"action":{_dumps(action)},"actor":{_dumps(actor_id)},"actor_label":{_dumps(actor_label)},'
+        f'"at":"{at.astimezone(UTC).isoformat(timespec="microseconds")}","changes":{changes_json},'
+        f'"note":{_dumps(note)},"object_id":{_dumps(object_id)},"object_type":{_dumps(object_type)}}}'
+    )
+
+
 def audit_chain_hash(prev_hash: str, canonical: str) -> str:
     """sha256 over the previous row's hash and this row's canonical content."""
     return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()

@@ -3,6 +3,7 @@ own content, `verify_audit` names the first broken link (exit 0 intact, 1 broken
 KPI snapshot anchors the chain head, and concurrent writers never fork the chain."""
 
 import contextlib
+import datetime as dt
 import io
 import threading
 
@@ -10,12 +11,25 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, connections, transaction
 
-from helpdesk.audit import audit_chain_head, audit_chain_verify, audit_record
+from helpdesk.audit import (
+    AuditDraft,
+    _as_stored,
+    audit_chain_head,
+    audit_chain_verify,
+    audit_record,
+    audit_record_many,
+)
 from helpdesk.clock import Month
 from helpdesk.management.base import ExitCode
 from helpdesk.management.commands import verify_audit
 from helpdesk.models import AuditEvent
-from helpdesk.models.audit import GENESIS_HASH, audit_chain_hash
+from helpdesk.models.audit import (
+    GENESIS_HASH,
+    audit_canonical,
+    audit_canonical_with,
+    audit_chain_hash,
+    audit_changes_json,
+)
 from kpi import services as kpi_services
 from tests.conftest import APP_ROLE
 
@@ -230,3 +244,46 @@ def test_the_upgrade_migration_chains_the_rows_already_written():
     assert audit_chain_verify().intact and AuditEvent.objects.count() == 4
     with pytest.raises(Exception), transaction.atomic(), connection.cursor() as cursor:  # noqa: B017
         cursor.execute("UPDATE helpdesk_auditevent SET note = 'after'")  # append-only again
+
+
+# --- audit_record_many: the changes encoded once for the hash and the insert
+
+
+CHANGES = [
+    {},
+    {"status": {"old": "new", "new": "open"}, "件名": '変更\n"引用"\t\\', "n": 3, "ok": True, "none": None},
+    {"list": [1, "two", [False, None]], "\u2028": "\u2029"},
+    {"big": 1e20, "pair": (1, 2), 7: "int key", "f": 0.5},  # not plain: the round trip
+]
+
+
+@pytest.mark.parametrize("changes", CHANGES)
+def test_the_canonical_text_from_encoded_changes_is_the_same(changes):
+    at = dt.datetime(2026, 10, 5, 9, 0, 0, 123, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    stored = _as_stored(changes)
+    for actor_id in (None, 42):
+        fields = dict(at=at, actor_id=actor_id, actor_label='sys"tem', action="update",
+                      object_type="helpdesk.inquiry", object_id="EG-20261005-ABC123", note="注\n")  # fmt: skip
+        assert audit_canonical_with(changes_json=audit_changes_json(stored), **fields) == audit_canonical(
+            changes=stored, **fields
+        )
+
+
+def test_plain_changes_are_stored_as_given_and_others_as_they_read_back():
+    plain = CHANGES[1]
+    assert _as_stored(plain) is plain
+    assert _as_stored(CHANGES[3]) == {"big": 100000000000000000000, "pair": [1, 2], "7": "int key", "f": 0.5}
+
+
+def test_many_rows_at_once_chain_and_read_back_as_hashed():
+    audit_record(actor=None, action=AuditEvent.Action.CREATE, object_type="helpdesk.inquiry", object_id="first")
+    drafts = [
+        AuditDraft(AuditEvent.Action.UPDATE, "helpdesk.inquiry", f"INQ-{i}", c, "確認") for i, c in enumerate(CHANGES)
+    ]
+
+    assert audit_record_many(drafts) == len(CHANGES)
+
+    rows = list(AuditEvent.objects.order_by("id").values_list("changes", flat=True))
+    assert rows[1:] == [_as_stored(c) for c in CHANGES]
+    report = audit_chain_verify()
+    assert report.broken_at is None and report.rows == len(CHANGES) + 1
