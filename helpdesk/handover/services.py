@@ -19,9 +19,9 @@ import re
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection
-from typing import IO, Any, NamedTuple, cast
+from typing import IO, Any, NamedTuple, cast, overload
 
 import orjson
 from django.conf import settings
@@ -164,6 +164,30 @@ class _Line(NamedTuple):
     prior: str | None
     data: dict[str, Any] | None
     record_type: RecordType
+
+
+class _GroupData(Sequence[dict[str, Any]]):
+    """The parsed lines of a group, for its bulk importer: a typed group's lines dropped
+    theirs (`_Importer.produce`), so a line asked for again (an update's audit row) is
+    decoded again from its bytes."""
+
+    def __init__(self, group: list[_Line]) -> None:
+        self.group = group
+
+    def __len__(self) -> int:
+        return len(self.group)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        item = self.group[index]
+        return item.data if item.data is not None else json.loads(item.raw)
 
 
 class _Staging:
@@ -356,7 +380,7 @@ class _Importer:
         assert bulk is not None
         self.ctx.start_line(final=final, prior_outcome=None)
         try:
-            items, priors = [i.data for i in group], [i.prior for i in group]
+            items, priors = _GroupData(group), [i.prior for i in group]
             if prepared is not None:
                 outcomes = bulk(items, priors, self.ctx, prepared=prepared)
             else:
