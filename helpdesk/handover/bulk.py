@@ -455,8 +455,15 @@ def copy_import(
             prepared = prepare_rows(spec, [items[i] for i in rest])  # typed for these lines only
         if prepared.error is not None:
             raise prepared.error
+        # (`items` as given when it is the whole run: a typed run's lines are decoded again
+        # only for an update's audit row.)
         outcomes = _copy_import(
-            spec, prepared, [items[i] for i in rest], [priors[i] for i in rest], ctx, on_stored=on_stored
+            spec,
+            prepared,
+            [items[i] for i in rest] if done else items,
+            [priors[i] for i in rest] if done else priors,
+            ctx,
+            on_stored=on_stored,
         )
         if not done:
             return outcomes
