@@ -612,17 +612,18 @@ def _copy_import(
             copy.write(prepared.copy)
         if prepared.usernames:
             # Users by username, found or created (inactive) as the row path does, once a
-            # run; their ids set in the stage by one UPDATE per user column.
+            # run; their ids set in the stage by one UPDATE for all its user columns (each
+            # UPDATE writes every row it touches again: one, not one per column).
             names = list(prepared.usernames)
             user_ids = [ctx.user(name).pk for name in names]
-            for name in spec.user_fks:
-                column = _q(opts.get_field(name).column)
-                named = _q(opts.get_field(name).column + "__user")
-                cursor.execute(
-                    f"UPDATE {spec.stage} s SET {column} = v.id FROM unnest(%s::text[], %s::bigint[]) AS v(name, id) "
-                    f"WHERE s.{named} = v.name",
-                    [names, user_ids],
-                )
+            columns = [opts.get_field(name).column for name in spec.user_fks]
+            sets = ", ".join(f"{_q(c)} = (SELECT v.id FROM v WHERE v.name = s.{_q(c + '__user')})" for c in columns)
+            named = " OR ".join(f"s.{_q(c + '__user')} IS NOT NULL" for c in columns)
+            cursor.execute(
+                "WITH v AS MATERIALIZED (SELECT * FROM unnest(%s::text[], %s::bigint[]) AS v(name, id)) "
+                f"UPDATE {spec.stage} s SET {sets} WHERE {named}",
+                [names, user_ids],
+            )
 
         # References, in SQL; what does not resolve is deferred (or, on the last pass,
         # rejected by the row path with its message).
