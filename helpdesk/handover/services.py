@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import multiprocessing
 import os
 import pickle
 import queue
 import re
+import signal
 import tempfile
 import threading
 from collections import Counter
@@ -569,35 +569,42 @@ def parse_in_process() -> bool:
     """Whether the bulk path's batches are read, decoded and typed in a child process
     (HELPDESK_HANDOVER_PARSE_PROCESS, where the platform can fork): the importer's own
     process then only writes, and the two do not share one interpreter lock."""
-    return settings.HELPDESK_HANDOVER_PARSE_PROCESS and "fork" in multiprocessing.get_all_start_methods()
+    return settings.HELPDESK_HANDOVER_PARSE_PROCESS and hasattr(os, "fork")
 
 
 def _ahead_process(make: Callable[[], Iterator[Any]]) -> Iterator[Any]:
     """Items of `make()`, computed in a forked child process and handed over pickled through
     a pipe: the child works at most one item ahead (it waits while the pipe is full). It
     reads what the parent opened before the fork (the file, the spool) and never the
-    database. An exception in the child is raised here, at its place in the sequence; a
-    consumer that stops early ends the child. A platform or a process that may not start
-    a child (a daemonic worker) gets the thread (`_ahead`) instead."""
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_produce_into, args=(make, sender), name="handover-parse", daemon=True)
+    database. A bare `os.fork` and `os._exit`: no after-fork hooks (Celery's and kombu's
+    close connections the child shares with its parent), no exit handlers. An exception in
+    the child is raised here, at its place in the sequence; a consumer that stops early ends
+    the child. Where the process may not fork, the thread (`_ahead`) instead."""
+    read_fd, write_fd = os.pipe()
     try:
-        process.start()
-    except (AssertionError, OSError) as exc:  # "daemonic processes are not allowed to have children"
+        pid = os.fork()
+    except OSError as exc:
         logger.info("handover: parsing on a thread (no child process: %s)", exc)
-        receiver.close()
-        sender.close()
+        os.close(read_fd)
+        os.close(write_fd)
         yield from _ahead(make)
         return
-    sender.close()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            os.close(read_fd)
+            _produce_into(make, Connection(write_fd, readable=False))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    receiver = Connection(read_fd, writable=False)
     try:
         while True:
             try:
                 payload = receiver.recv_bytes()
             except EOFError:
-                process.join()
-                raise RuntimeError(f"the handover parsing process ended early (exit code {process.exitcode})") from None
+                raise RuntimeError("the handover parsing process ended early") from None
             ok, item = pickle.loads(payload)
             del payload
             if ok is None:
@@ -607,9 +614,9 @@ def _ahead_process(make: Callable[[], Iterator[Any]]) -> Iterator[Any]:
             yield item
     finally:
         receiver.close()
-        if process.is_alive():
-            process.terminate()
-        process.join()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)  # done already, or stopped early
+        os.waitpid(pid, 0)
 
 
 def _produce_into(make: Callable[[], Iterator[Any]], sender: Connection) -> None:
