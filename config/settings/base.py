@@ -313,6 +313,9 @@ HELPDESK_HANDOVER_BULK = env.bool("HELPDESK_HANDOVER_BULK", default=True)
 # A first handover (the record tables empty) on the bulk path drops their secondary indexes
 # and builds them once at the end; false: the indexes are kept and written row by row.
 HELPDESK_HANDOVER_DEFER_INDEXES = env.bool("HELPDESK_HANDOVER_DEFER_INDEXES", default=True)
+# The bulk path reads, decodes and types the file in a child process (one core for it, one
+# for the importer and PostgreSQL); false: on a thread of the importer's own process.
+HELPDESK_HANDOVER_PARSE_PROCESS = env.bool("HELPDESK_HANDOVER_PARSE_PROCESS", default=True)
 # A longer line is rejected unread: 40 MiB holds a mail with a 10 MB attachment (the raw
 # message and the attachment, both base64).
 HELPDESK_HANDOVER_MAX_LINE_BYTES = env.int("HELPDESK_HANDOVER_MAX_LINE_BYTES", default=40 * 1024 * 1024)

@@ -25,13 +25,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import connection, models
 from django.utils import timezone
+from psycopg._copy_base import format_row_text  # the C formatter behind Copy.write_row
+from psycopg.adapt import Transformer
 
 from helpdesk.handover import codec
 from helpdesk.handover.audit import audit_update
@@ -226,6 +229,8 @@ class CopyType:
         self.has_updated_at = any(f.name == "updated_at" for f in self.fields)
         self.checker = _Checker(self.model)
         self.keep = frozenset(self.keep_if_null)
+        user_model = get_user_model()
+        self.user_fks = tuple(f.name for f in self.fields if f.is_relation and f.related_model is user_model)
         self.stage = "hstage_" + opts.db_table
         # How each column of a stage row is filled: (field name, mode, aux).
         self.plan = []
@@ -299,6 +304,10 @@ def _ensure_stage(cursor, spec: CopyType) -> list[str]:
         column = spec.model._meta.get_field(name).column
         columns += [column + "__kind", column + "__key"]
         ddl += [f"{_q(column + '__kind')} text", f"{_q(column + '__key')} text"]
+    for name in spec.user_fks:
+        column = spec.model._meta.get_field(name).column
+        columns.append(column + "__user")
+        ddl.append(f"{_q(column + '__user')} text")
     # Dropped at the end of the batch's transaction: a long-lived connection (a Celery
     # worker) never keeps a stage shaped after an older schema.
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {spec.stage} ({', '.join(ddl)}) ON COMMIT DROP")
@@ -308,32 +317,24 @@ def _ensure_stage(cursor, spec: CopyType) -> list[str]:
 
 @dataclasses.dataclass
 class Prepared:
-    """A run of lines of one type, typed and checked, ready to be COPYed (`prepare_rows`):
-    pure work, done ahead of the batch's transaction (on the importer's parsing thread).
-    `rows[i][0]` is the line's index in the run; `users`, the cells holding a username
-    still to be resolved to an id, as (row, column) pairs; `error`, what the preparation
-    raised (the batch then goes through the row path when it reaches this run)."""
+    """A run of lines of one type, typed, checked and formatted for COPY (`prepare_rows`):
+    pure work, done ahead of the batch's transaction (in the parsing process, or on the
+    importer's parsing thread), and compact: what crosses to the importer is one block of
+    COPY text and a few lists, not the typed values.
 
-    rows: list[list] = dataclasses.field(default_factory=list)
-    parsed: list[tuple] = dataclasses.field(default_factory=list)
+    `copy`: the stage's rows in COPY text format (the first column, the line's index in the
+    run; a user named by a line in its `<column>__user` column, resolved in SQL); `keys`, the
+    lines' natural keys; `rests`, what each line's parse returned beyond (key, values) (an
+    email's attachments); `usernames`, the users the run names, in order of first mention;
+    `error`, what the preparation raised (the batch then goes through the row path when it
+    reaches this run)."""
+
+    copy: bytes = b""
+    keys: list = dataclasses.field(default_factory=list)
+    rests: list[tuple] = dataclasses.field(default_factory=list)
     update_fields: list[str] = dataclasses.field(default_factory=list)
     usernames: dict[str, None] = dataclasses.field(default_factory=dict)
-    users: list[tuple[list, int]] = dataclasses.field(default_factory=list)
     error: BaseException | None = None
-
-    def subset(self, indexes: list[int]) -> Prepared:
-        """These lines only (the others took the link-only retry), renumbered from 0."""
-        rows = [self.rows[i] for i in indexes]
-        for new_index, row in enumerate(rows):
-            row[0] = new_index
-        wanted = {id(row) for row in rows}
-        return Prepared(
-            rows,
-            [self.parsed[i] for i in indexes],
-            self.update_fields,
-            self.usernames,
-            [cell for cell in self.users if id(cell[0]) in wanted],
-        )
 
 
 def prepare_rows(spec: CopyType, items: list[dict]) -> Prepared:
@@ -352,18 +353,25 @@ def _prepare_rows(spec: CopyType, items: list[dict]) -> Prepared:
     plan = spec.plan
     keep = spec.keep
     pending = spec.pending
+    user_fks = spec.user_fks
     prepared = Prepared()
-    rows, parsed, usernames, users = prepared.rows, prepared.parsed, prepared.usernames, prepared.users
-    keys: set = set()
+    usernames, keys, rests = prepared.usernames, prepared.keys, prepared.rests
+    transformer = _transformer()
+    out = bytearray()
+    seen: set = set()
+    first_values: dict = {}
     for index, data in enumerate(items):
         key, values, *rest = spec.parse(data, _REFS)
-        if key in keys:
+        if key in seen:
             raise NotBulkable("the same key twice among lines imported together")
-        keys.add(key)
+        seen.add(key)
+        if index == 0:
+            first_values = values
         stamps = codec.line_stamps(spec.model, data)
         check(spec.key_field, key)
         row: list[Any] = [index]
         refs: dict[str, tuple[str, str]] = {}
+        named: dict[str, str] = {}
         for name, mode, aux in plan:
             if mode is _KEY:
                 row.append(key)
@@ -374,8 +382,8 @@ def _prepare_rows(spec: CopyType, items: list[dict]) -> Prepared:
                         pass
                     elif value.__class__ is _PendingUser:
                         usernames[value.username] = None
-                        users.append((row, len(row)))
-                        value = value.username
+                        named[name] = value.username
+                        value = None
                     elif value.__class__ is _Pending:
                         refs[name] = (value.kind, value.key)
                         value = None
@@ -404,11 +412,22 @@ def _prepare_rows(spec: CopyType, items: list[dict]) -> Prepared:
                 row.append(defaults[name])
         for name in pending:
             row += refs.get(name, (None, None))
-        rows.append(row)
-        parsed.append((key, values, rest))
+        for name in user_fks:
+            row.append(named.get(name))
+        format_row_text(row, transformer, out)
+        keys.append(key)
+        rests.append(tuple(rest))
+    prepared.copy = bytes(out)
     # The fields a line sets (the parse's order); a keep-if-null link last, present or not.
-    prepared.update_fields = [n for n in (parsed[0][1] if parsed else {}) if n not in keep] + list(spec.keep_if_null)
+    prepared.update_fields = [n for n in first_values if n not in keep] + list(spec.keep_if_null)
     return prepared
+
+
+def _transformer() -> Transformer:
+    """How psycopg adapts Python values for this connection (its adapters, no I/O): the
+    rows are formatted as `cursor.copy(…).write_row` would, wherever they are prepared."""
+    raw = connection.connection
+    return Transformer(raw) if raw is not None else Transformer()
 
 
 def copy_import(
@@ -433,10 +452,19 @@ def copy_import(
         if prepared is None:
             prepared = prepare_rows(spec, [items[i] for i in rest])
         elif done:
-            prepared = prepared.subset(rest) if prepared.error is None else prepared
+            prepared = prepare_rows(spec, [items[i] for i in rest])  # typed for these lines only
         if prepared.error is not None:
             raise prepared.error
-        outcomes = _copy_import(spec, prepared, [priors[i] for i in rest], ctx, on_stored=on_stored)
+        # (`items` as given when it is the whole run: a typed run's lines are decoded again
+        # only for an update's audit row.)
+        outcomes = _copy_import(
+            spec,
+            prepared,
+            [items[i] for i in rest] if done else items,
+            [priors[i] for i in rest] if done else priors,
+            ctx,
+            on_stored=on_stored,
+        )
         if not done:
             return outcomes
         done.update(zip(rest, outcomes, strict=True))
@@ -565,6 +593,7 @@ def _link_only(spec: CopyType, items: list[dict], priors: list[str | None]) -> d
 def _copy_import(
     spec: CopyType,
     prepared: Prepared,
+    items: Sequence[dict],
     priors: list[str | None],
     ctx: ImportContext,
     *,
@@ -573,22 +602,28 @@ def _copy_import(
     opts = spec.model._meta
     now = timezone.now()
     keep = spec.keep
-    rows, parsed, update_fields = prepared.rows, prepared.parsed, prepared.update_fields
-    items = rows  # one per line
-    if prepared.users:
-        # Users by username, found or created (inactive) as the row path does, once a run.
-        ids = {name: ctx.user(name).pk for name in prepared.usernames}
-        for row, column in prepared.users:
-            row[column] = ids[row[column]]
-
-    results = [""] * len(items)
-    retry = [False] * len(items)
+    keys, update_fields = prepared.keys, prepared.update_fields
+    count = len(keys)  # one per line
+    results = [""] * count
+    retry = [False] * count
     with connection.cursor() as cursor:
         columns = _ensure_stage(cursor, spec)
         with cursor.copy(f"COPY {spec.stage} ({', '.join(_q(c) for c in columns)}) FROM STDIN") as copy:
-            write_row = copy.write_row
-            for row in rows:
-                write_row(row)
+            copy.write(prepared.copy)
+        if prepared.usernames:
+            # Users by username, found or created (inactive) as the row path does, once a
+            # run; their ids set in the stage by one UPDATE for all its user columns (each
+            # UPDATE writes every row it touches again: one, not one per column).
+            names = list(prepared.usernames)
+            user_ids = [ctx.user(name).pk for name in names]
+            columns = [opts.get_field(name).column for name in spec.user_fks]
+            sets = ", ".join(f"{_q(c)} = (SELECT v.id FROM v WHERE v.name = s.{_q(c + '__user')})" for c in columns)
+            named = " OR ".join(f"s.{_q(c + '__user')} IS NOT NULL" for c in columns)
+            cursor.execute(
+                "WITH v AS MATERIALIZED (SELECT * FROM unnest(%s::text[], %s::bigint[]) AS v(name, id)) "
+                f"UPDATE {spec.stage} s SET {sets} WHERE {named}",
+                [names, user_ids],
+            )
 
         # References, in SQL; what does not resolve is deferred (or, on the last pass,
         # rejected by the row path with its message).
@@ -655,14 +690,16 @@ def _copy_import(
             fk_ids = dict(zip((n for n, _ in fk_cols), record[2 : 2 + len(fk_cols)], strict=True))
             changed = [n for (n, _), flag in zip(cols, record[2 + len(fk_cols) :], strict=True) if flag]
             stored_at[index] = (pk, changed, fk_ids)
-        for index in range(len(parsed)):
+        for index in range(count):
             if results[index] != "defer":
                 stored_row = stored_at.get(index)
                 results[index] = "created" if stored_row is None else ("updated" if stored_row[1] else "unchanged")
 
         also_changed: set[int] = set()
         if on_stored is not None:
-            also_changed = on_stored(parsed, results, ids, stored_at)
+            also_changed = on_stored(
+                list(zip(keys, [None] * count, prepared.rests, strict=True)), results, ids, stored_at
+            )
 
         # The audit UPDATE rows of stored records the line changed (rare in a handover):
         # the row path's own `audit_update`, on an instance holding the line's values.
@@ -672,7 +709,8 @@ def _copy_import(
             results[index] = "updated"
             if priors[index] == "created":
                 continue  # a line created in an earlier pass of this run: the IMPORT event covers it
-            key, values, _rest = parsed[index]
+            key = keys[index]
+            values = spec.parse(items[index], _REFS)[1]  # typed again, for the few lines updated
             instance = spec.model(pk=pk, **{spec.key_field: key})
             for name in changed:
                 if name in fk_ids:
@@ -685,7 +723,7 @@ def _copy_import(
         if spec.link_line is not None:
             # Rows created now without their link may be retried for the link alone; rows this
             # batch wrote again (a key already stored) may not.
-            created = [ids[parsed[i][0]] for i in range(len(items)) if retry[i] and results[i] == "created"]
+            created = [ids[keys[i]] for i in range(count) if retry[i] and results[i] == "created"]
             rewritten = [pk for pk, _changed, _fk in stored_at.values()]
             if created or (rewritten and ctx.links_noted):
                 ctx.links_noted = True

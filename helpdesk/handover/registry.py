@@ -61,6 +61,11 @@ class RecordType:
     # bulk_importer(…, prepared=…). Used on the bulk path (PostgreSQL) only.
     bulk_prepare: Callable[[list[dict[str, Any]], list[str | None]], Any] | None = None
 
+    def __reduce__(self) -> tuple[Callable[[str], RecordType], tuple[str]]:
+        # Pickled by name (the parsing process hands typed batches to the importer's): the
+        # functions it holds are closures, and both processes have the same registry.
+        return _registered, (self.type_name,)
+
 
 _registry: dict[str, RecordType] = {}
 
@@ -90,6 +95,10 @@ def unregister_record_type(type_name: str) -> None:
 def registered_types() -> list[RecordType]:
     """All record types, in export order."""
     return sorted(_registry.values(), key=lambda t: (t.order, t.type_name))
+
+
+def _registered(type_name: str) -> RecordType:
+    return _registry[type_name]
 
 
 def get_record_type(type_name: str) -> RecordType | None:

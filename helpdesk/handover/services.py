@@ -8,16 +8,20 @@ format; `helpdesk.handover.records` the record types; other apps add types throu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import pickle
 import queue
 import re
+import signal
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, NamedTuple, cast
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from multiprocessing.connection import Connection
+from typing import IO, Any, NamedTuple, cast, overload
 
 import orjson
 from django.conf import settings
@@ -26,6 +30,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from helpdesk.audit import audit_record
+from helpdesk.handover.bulk import Prepared
 from helpdesk.handover.codec import ImportContext, UnresolvedReference
 from helpdesk.handover.indexes import defer_enabled, deferred_indexes_restore, first_handover_indexes_drop
 from helpdesk.handover.registry import RecordType, get_record_type, registered_types
@@ -149,13 +154,40 @@ def records_export(*, out: IO[str], actor, note: str = "") -> Counter:
 
 
 class _Line(NamedTuple):
+    """A decoded line. Its text is `raw.decode()` (kept only as bytes: a batch of mail
+    lines is most of the importer's memory); `data` is None once a bulk group holding the
+    line has been typed ahead (the group's `prepared` carries what the import needs)."""
+
     line: int
     offset: int
     raw: bytes
     prior: str | None
-    text: str
-    data: dict[str, Any]
+    data: dict[str, Any] | None
     record_type: RecordType
+
+
+class _GroupData(Sequence[dict[str, Any]]):
+    """The parsed lines of a group, for its bulk importer: a typed group's lines dropped
+    theirs (`_Importer.produce`), so a line asked for again (an update's audit row) is
+    decoded again from its bytes."""
+
+    def __init__(self, group: list[_Line]) -> None:
+        self.group = group
+
+    def __len__(self) -> int:
+        return len(self.group)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        item = self.group[index]
+        return item.data if item.data is not None else json.loads(item.raw)
 
 
 class _Staging:
@@ -289,17 +321,17 @@ class _Importer:
         if record_type is None:
             stage.reject(line=line, offset=offset, reason=f"unknown record type {type_name[:60]!r}", raw=raw)
             return None
-        return _Line(line, offset, raw, prior, text, data, record_type)
+        return _Line(line, offset, raw, prior, data, record_type)
 
     def finish_line(self, item: _Line, outcome: str, *, final: bool, wants_retry: bool) -> None:
         if outcome == "defer":
-            self.defer(line=item.line, offset=item.offset, prior=item.prior, text=item.text)
+            self.defer(line=item.line, offset=item.offset, prior=item.prior, text=item.raw.decode("utf-8"))
             return
         if outcome not in ("created", "updated", "unchanged"):
             raise RuntimeError(f"importer of {item.record_type.type_name!r} returned {outcome!r}")
         combined = _combine(item.prior, cast(Outcome, outcome))  # one of the three, checked above
         if wants_retry and not final:
-            self.defer(line=item.line, offset=item.offset, prior=combined, text=item.text)
+            self.defer(line=item.line, offset=item.offset, prior=combined, text=item.raw.decode("utf-8"))
             return
         self.stage.counts.add(combined)
 
@@ -307,9 +339,11 @@ class _Importer:
         """Run the line's importer. Without `savepoint`, any error aborts the batch."""
         self.ctx.start_line(final=final, prior_outcome=item.prior)
         type_name = item.record_type.type_name
+        data = item.data
+        assert data is not None  # only a typed bulk group drops its lines' data
         if not savepoint:
             try:
-                outcome = item.record_type.importer(item.data, self.ctx)
+                outcome = item.record_type.importer(data, self.ctx)
             except Exception as exc:
                 raise _BatchAbort from exc
             self.finish_line(item, outcome, final=final, wants_retry=self.ctx.wants_retry)
@@ -317,7 +351,7 @@ class _Importer:
         reason = None
         try:
             with transaction.atomic():
-                outcome = item.record_type.importer(item.data, self.ctx)
+                outcome = item.record_type.importer(data, self.ctx)
         except UnresolvedReference as exc:
             self.ctx.forget_users()
             if not final:
@@ -346,7 +380,7 @@ class _Importer:
         assert bulk is not None
         self.ctx.start_line(final=final, prior_outcome=None)
         try:
-            items, priors = [i.data for i in group], [i.prior for i in group]
+            items, priors = _GroupData(group), [i.prior for i in group]
             if prepared is not None:
                 outcomes = bulk(items, priors, self.ctx, prepared=prepared)
             else:
@@ -371,8 +405,16 @@ class _Importer:
 
         def close() -> None:
             prepare = group[0].record_type.bulk_prepare if self.ctx.copy else None
-            ahead = prepare([i.data for i in group], [i.prior for i in group]) if prepare is not None else None
-            steps.append(_Group(group, ahead))
+            ahead = (
+                prepare([cast(dict, i.data) for i in group], [i.prior for i in group]) if prepare is not None else None
+            )
+            if isinstance(ahead, Prepared) and ahead.error is None:
+                # Typed: the parsed lines are no longer needed (a redo reads `entries`);
+                # they would be most of the batch's memory and of what the parsing
+                # process hands over.
+                steps.append(_Group([item._replace(data=None) for item in group], ahead))
+            else:
+                steps.append(_Group(group, ahead))
 
         for line, offset, raw, prior in entries:
             item = self.prepare(line=line, offset=offset, raw=raw, prior=prior, retry=retry, stage=stage)
@@ -413,7 +455,8 @@ class _Importer:
             for entries_ in batches:
                 yield self.produce(entries_, retry=retry)
             return
-        yield from _ahead(lambda: (self.produce(b, retry=retry) for b in batches))
+        make = lambda: (self.produce(b, retry=retry) for b in batches)  # noqa: E731
+        yield from (_ahead_process(make) if parse_in_process() else _ahead(make))
 
     def run_pass(
         self, entries: Iterable[tuple[int, int, bytes | Overlong, str | None]], *, final: bool, retry: bool
@@ -520,6 +563,80 @@ def _ahead(make: Callable[[], Iterator[Any]], depth: int = 1) -> Iterator[Any]:
     finally:
         stop.set()
         thread.join()
+
+
+def parse_in_process() -> bool:
+    """Whether the bulk path's batches are read, decoded and typed in a child process
+    (HELPDESK_HANDOVER_PARSE_PROCESS, where the platform can fork): the importer's own
+    process then only writes, and the two do not share one interpreter lock."""
+    return settings.HELPDESK_HANDOVER_PARSE_PROCESS and hasattr(os, "fork")
+
+
+def _ahead_process(make: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+    """Items of `make()`, computed in a forked child process and handed over pickled through
+    a pipe: the child works at most one item ahead (it waits while the pipe is full). It
+    reads what the parent opened before the fork (the file, the spool) and never the
+    database. A bare `os.fork` and `os._exit`: no after-fork hooks (Celery's and kombu's
+    close connections the child shares with its parent), no exit handlers. An exception in
+    the child is raised here, at its place in the sequence; a consumer that stops early ends
+    the child. Where the process may not fork, the thread (`_ahead`) instead."""
+    read_fd, write_fd = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        logger.info("handover: parsing on a thread (no child process: %s)", exc)
+        os.close(read_fd)
+        os.close(write_fd)
+        yield from _ahead(make)
+        return
+    if pid == 0:  # the child
+        code = 1
+        try:
+            os.close(read_fd)
+            _produce_into(make, Connection(write_fd, readable=False))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    receiver = Connection(read_fd, writable=False)
+    try:
+        while True:
+            try:
+                payload = receiver.recv_bytes()
+            except EOFError:
+                raise RuntimeError("the handover parsing process ended early") from None
+            ok, item = pickle.loads(payload)
+            del payload
+            if ok is None:
+                return
+            if not ok:
+                raise item
+            yield item
+    finally:
+        receiver.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)  # done already, or stopped early
+        os.waitpid(pid, 0)
+
+
+def _produce_into(make: Callable[[], Iterator[Any]], sender: Connection) -> None:
+    """The child's side of `_ahead_process`: (True, item)… then (None, None), or
+    (False, exception) where `make` raised."""
+    try:
+        for item in make():
+            sender.send_bytes(pickle.dumps((True, item), protocol=pickle.HIGHEST_PROTOCOL))
+        sender.send_bytes(pickle.dumps((None, None)))
+    except BrokenPipeError:
+        pass  # the consumer stopped early
+    except BaseException as exc:
+        try:
+            payload = pickle.dumps((False, exc))
+        except Exception:
+            payload = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+        with contextlib.suppress(OSError):
+            sender.send_bytes(payload)
+    finally:
+        sender.close()
 
 
 _REJECTED = object()

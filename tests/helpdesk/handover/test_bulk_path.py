@@ -150,16 +150,19 @@ def _run(files: list[tuple[str, str]], tmp_path, *, bulk_path: bool) -> list[dic
     return states
 
 
+@pytest.mark.parametrize("parse", ["process", "thread"])
 @time_machine.travel(NOW, tick=False)
-def test_bulk_and_row_paths_write_the_same_rows_rejects_and_audit(full_dataset, tmp_path, monkeypatch):
+def test_bulk_and_row_paths_write_the_same_rows_rejects_and_audit(full_dataset, tmp_path, monkeypatch, settings, parse):
+    # The bulk path types its batches ahead in a child process (the default) or on a thread.
+    settings.HELPDESK_HANDOVER_PARSE_PROCESS = parse == "process"
     files = _files(export_text())
     empty_database()
     row = _run(files, tmp_path, bulk_path=False)
 
     empty_database()
     copies = []
-    monkeypatch.setattr(bulk, "copy_import", _spy(bulk.copy_import, copies))
-    ahead = []  # runs typed on the parsing thread, ahead of their batch's transaction
+    monkeypatch.setattr(bulk, "copy_import", _spy(bulk.copy_import, copies, with_kwargs=True))
+    ahead = []  # runs typed on the parsing thread, ahead of their batch's transaction (not in a child)
     monkeypatch.setattr(bulk, "prepare_rows", _spy(bulk.prepare_rows, ahead))
     fallbacks = []
     monkeypatch.setattr(services._Importer, "run_batch_safe", _spy(services._Importer.run_batch_safe, fallbacks))
@@ -177,7 +180,10 @@ def test_bulk_and_row_paths_write_the_same_rows_rejects_and_audit(full_dataset, 
     assert row[1]["counts"][3] == row[1]["counts"][0]  # the second import: all unchanged
     assert row[2]["counts"][2] == 4  # a call, an inquiry, an escalation, a message's attachments
     assert copies, "the bulk path ran"
-    assert ahead, "its runs were typed ahead"
+    typed_ahead = [kwargs["prepared"] for _args, kwargs in copies if kwargs.get("prepared") is not None]
+    assert typed_ahead, "its runs were typed ahead"
+    if parse == "thread":
+        assert ahead, "typed on the importer's parsing thread"
     # Line by line only: the batch with bad lines, the batch whose new complaint derives its
     # key from a call_id reference, and the last pass of the references that never resolve.
     assert len(fallbacks) == 4
@@ -224,9 +230,9 @@ def _natural_changes(changes: dict) -> dict:
     return out
 
 
-def _spy(function, calls: list):
+def _spy(function, calls: list, *, with_kwargs: bool = False):
     def wrapper(*args, **kwargs):
-        calls.append(args)
+        calls.append((args, kwargs) if with_kwargs else args)
         return function(*args, **kwargs)
 
     return wrapper
@@ -272,8 +278,10 @@ LATER_INQUIRY = {
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_mail_retried_only_for_its_link_is_typed_and_written_once(tmp_path, monkeypatch):
+def test_a_mail_retried_only_for_its_link_is_typed_and_written_once(tmp_path, monkeypatch, settings):
     from helpdesk.handover import records
+
+    settings.HELPDESK_HANDOVER_PARSE_PROCESS = False  # the spy counts in this process
 
     parsed: list[str] = []
     monkeypatch.setattr(records.COPY_EMAIL, "parse", _spy_keys(records.COPY_EMAIL.parse, parsed))
