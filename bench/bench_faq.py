@@ -85,11 +85,11 @@ def quality(seeds: list[int] | None = None, grid: str = "default") -> None:
         report = evaluation.held_out_topics(dev, repeats=10, seed=seed, grid=chosen_grid)
         reports.append(report)
         print(f"  dev set, grid {grid}, seed {seed}, {report.line()}  [{time.perf_counter() - t:.1f} s]")
-        for s in report.splits:
+        for sp in report.splits:
             print(
-                f"    held out {','.join(s.held_out_topics)}: {s.held_out.line()}  (tuned: {_params(s.params)}; "
-                f"tuning set ARI {s.tuning.ari:.3f}, worst merge {s.tuning.worst_merge:.0%}"
-                f"{f' ({s.tuning.worst_merge_topic})' if s.tuning.worst_merge_topic else ''})"
+                f"    held out {','.join(sp.held_out_topics)}: {sp.held_out.line()}  (tuned: {_params(sp.params)}; "
+                f"tuning set ARI {sp.tuning.ari:.3f}, worst merge {sp.tuning.worst_merge:.0%}"
+                f"{f' ({sp.tuning.worst_merge_topic})' if sp.tuning.worst_merge_topic else ''})"
             )
     if len(seeds) > 1:
         print("  seed  held-out ARI mean ± sd (min)  splits with a merge ≥ 30 % (worst)")
