@@ -274,6 +274,28 @@ def test_a_part_apart_from_the_rest_of_its_cluster_is_peeled_off():
     assert clustering.peel_foreign_parts(groups, X, emb, 0.4, off)[1] == 0
 
 
+def test_a_part_is_peeled_only_when_its_keywords_are_its_own():
+    from scipy.sparse import csr_matrix
+
+    # Words: 0 = メール, 1 = 届く, 2 = アカウント, 3 = パスワード. The part (rows 0–2) says メール,
+    # the rest (rows 3–6) does not: contrast 1. When the rest says メール too, it is lower.
+    own = csr_matrix(np.array([[1, 1, 0, 0]] * 3 + [[0, 0, 1, 1]] * 4, dtype=np.float32))
+    inside = np.array([True] * 3 + [False] * 4)
+    assert clustering.keyword_contrast(own, inside) == pytest.approx(1.0)
+    shared = csr_matrix(np.array([[1, 1, 0, 0]] * 3 + [[1, 1, 1, 1]] * 4, dtype=np.float32))
+    assert clustering.keyword_contrast(shared, inside) < 0.5
+
+
+def test_the_keyword_condition_keeps_a_part_whose_words_are_the_cluster_s():
+    e = np.eye(16)
+    gated = clustering.ClusterParams(peel_max_relative=0.65, peel_min_keyword_contrast=0.5)
+    groups, X, emb = _peel_fixture(0.5 * e[0] + e[1])
+    # The 5 have words of their own: peeled, as without the condition.
+    assert clustering.peel_foreign_parts(groups, X, emb, 0.4, gated, counts=X)[1] == 1
+    # The same vectors, but every member holds the same words: the part stays.
+    assert clustering.peel_foreign_parts(groups, X, emb, 0.4, gated, counts=X[[0] * 17])[1] == 0
+
+
 def test_peeling_counts_as_a_split_of_the_run():
     e = np.eye(16)
     _, _, emb = _peel_fixture(0.5 * e[0] + e[1])

@@ -127,3 +127,18 @@ def test_unseen_set_surge_is_flagged_and_nothing_else(unseen):
     cluster = next(c for c in result.clustering.clusters if c.id == result.surges[0].cluster)
     top = max(set(unseen.topics), key=lambda t: sum(unseen.topics[i] == t for i in cluster.members))
     assert top == "cert_expiry"
+
+
+@pytest.mark.slow
+def test_held_out_topics_over_other_draws_of_the_splits(dev):
+    """Draws 1 and 3 of the held-out splits (development draws, docs/faq.md "Robustness over draws
+    of the splits"): the ARI bar holds in each, and the merges over the bar are the three known
+    ones (seed 1: `procedure_content` inside `status`, `notification` inside `account`, both where
+    the tuning topics chose no peeling; seed 3: `mac_mobile` inside `app_install` at weight 0.3).
+    A new merge, or one of these gone, fails here and must be reported in docs/faq.md."""
+    merged = set()
+    for seed in (1, 3):
+        report = evaluation.held_out_topics(dev, repeats=10, seed=seed)
+        assert report.ari_mean >= 0.75, seed
+        merged |= {(seed, s.held_out.worst_merge_topic) for s in report.merged_splits()}
+    assert merged == {(1, "procedure_content"), (1, "notification"), (3, "mac_mobile")}
