@@ -4,11 +4,14 @@ open months. Helpdesk records are only read."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Max
 from django.utils import timezone
 
@@ -16,7 +19,9 @@ from helpdesk.audit import audit_chain_head, audit_record
 from helpdesk.clock import Month
 from helpdesk.models import AuditEvent
 from kpi import selectors
-from kpi.models import KpiSnapshot
+from kpi import today as kpi_today
+from kpi.models import KpiDayFigures, KpiInputChange, KpiSnapshot
+from kpi.today import Day
 
 RECOMPUTE_LOCK = "kpi:lock:recompute-open-months"
 
@@ -108,3 +113,80 @@ def kpi_recompute_open_months(*, today: dt.date | None = None) -> dict[str, Any]
         note="nightly KPI recompute",
     )
     return result
+
+
+# --- the board's day figures, computed off the request -------------------------------------
+
+VIEWED_REFRESH = dt.timedelta(hours=1)
+
+
+def kpi_day_figures(*, day: Day, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The day's board figures (`kpi.today.day_figures_compute`, decoded): the stored ones
+    when they were computed at the current input version (the refresh task's), computed now
+    and stored otherwise — never figures of older data. A past day's carry its mail figure;
+    a day still running, its phone figures only (the mail figure moves with the clock)."""
+    now = now or timezone.now()
+    as_of, _ = kpi_today.day_bounds(day, now)
+    version = selectors.kpi_input_version()
+    row = selectors.kpi_day_figures_stored(date=day.date)
+    if row is not None and row.version == version and (row.data.get("mail") is not None or as_of < day.end):
+        if now - row.viewed_at > VIEWED_REFRESH:
+            KpiDayFigures.objects.filter(pk=row.pk).update(viewed_at=now)
+        return kpi_today.day_figures_decode(row.data)
+    return kpi_today.day_figures_decode(kpi_day_figures_store(day=day, version=version, now=now))
+
+
+def kpi_day_figures_store(*, day: Day, version: int, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Compute the day's figures and store them at `version` — the input version read BEFORE
+    computing (so they saw at least its data). A row stored at a later version is kept."""
+    now = now or timezone.now()
+    as_of, _ = kpi_today.day_bounds(day, now)
+    started = time.perf_counter()
+    data = json.loads(json.dumps(kpi_today.day_figures_compute(day=day, as_of=as_of), cls=DjangoJSONEncoder))
+    values = {
+        "version": version,
+        "data": data,
+        "computed_at": now,
+        "viewed_at": now,
+        "compute_ms": round((time.perf_counter() - started) * 1000),
+    }
+    with transaction.atomic():
+        updated = KpiDayFigures.objects.filter(date=day.date, version__lte=version).update(**values)
+        if not updated and not KpiDayFigures.objects.filter(date=day.date).exists():
+            try:
+                with transaction.atomic():
+                    KpiDayFigures.objects.create(date=day.date, **values)
+            except IntegrityError:  # another process stored the day meanwhile: theirs stands
+                pass
+    return data
+
+
+def kpi_input_log_compact(*, batch: int = 10_000) -> int:
+    """Fold up to `batch` of the input log's rows into one, keeping the sum (the version does
+    not move); returns the rows removed. Exactly the rows read are deleted, so a writer's row
+    committed meanwhile is never lost; two compactions at once can only raise the sum (a
+    needless recompute, never a stale figure)."""
+    with transaction.atomic():
+        rows = list(KpiInputChange.objects.order_by("id").values_list("id", "n")[:batch])
+        if len(rows) <= 1:
+            return 0
+        KpiInputChange.objects.filter(id__in=[pk for pk, _ in rows]).delete()
+        KpiInputChange.objects.create(n=sum(n for _, n in rows))
+        return len(rows) - 1
+
+
+def kpi_day_figures_refresh(*, days: list[Day], now: dt.datetime | None = None) -> dict[str, Any]:
+    """Store the figures of `days` whose stored ones are not at the current version (the
+    refresh task: after an import or an edit, before a board asks)."""
+    now = now or timezone.now()
+    kpi_input_log_compact()
+    version = selectors.kpi_input_version()
+    done = []
+    for day in days:
+        row = selectors.kpi_day_figures_stored(date=day.date)
+        as_of, _ = kpi_today.day_bounds(day, now)
+        if row is not None and row.version == version and (row.data.get("mail") is not None or as_of < day.end):
+            continue
+        kpi_day_figures_store(day=day, version=version, now=now)
+        done.append(str(day))
+    return {"version": version, "days": done}

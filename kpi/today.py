@@ -239,3 +239,27 @@ def day_bounds(day: Day, now: dt.datetime | None = None) -> tuple[dt.datetime, b
     over) and whether the day is still live."""
     now = now or timezone.now()
     return min(max(now, day.start), day.end), day.start <= now < day.end
+
+
+# --- a day's figures, stored off the request (docs/desk-supervisor.md) ---------------------
+
+_MAIL_MOMENTS = ("oldest", "past_before", "near_before")
+
+
+def day_figures_compute(*, day: Day, as_of: dt.datetime) -> dict[str, Any]:
+    """What the board stores for a day: the phone figures (`day_phone_figures`), and once the
+    day is over (`as_of` its end: the figure no longer moves with the clock) the mail waiting at
+    its end. JSON-ready (`day_figures_decode` restores the moments)."""
+    phone = day_phone_figures(day=day)
+    mail = None
+    if as_of >= day.end:
+        mail = waiting_mail(as_of=day.end, email_max_seconds=phone["email_max_seconds"])
+        mail = {k: v.isoformat() if k in _MAIL_MOMENTS and v is not None else v for k, v in mail.items()}
+    return {"phone": phone, "mail": mail}
+
+
+def day_figures_decode(data: dict[str, Any]) -> dict[str, Any]:
+    mail = data.get("mail")
+    if mail is not None:
+        mail = {k: dt.datetime.fromisoformat(v) if k in _MAIL_MOMENTS and v is not None else v for k, v in mail.items()}
+    return {"phone": data["phone"], "mail": mail}

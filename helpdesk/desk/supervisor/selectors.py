@@ -40,13 +40,18 @@ class AgentRow:
     calls_answered: int
 
 
-def board_live(*, day: Day, now: dt.datetime | None = None) -> dict[str, Any]:
+def board_live(*, day: Day, figures: dict[str, Any] | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     """The live panel: the day's phone figures (KPI definitions), mail waiting, the longest
-    recent queue wait, the day's inquiries by status and each agent's load."""
+    recent queue wait, the day's inquiries by status and each agent's load. `figures` are
+    the day's stored KPI figures (`kpi.services.kpi_day_figures`: phone, and a past day's
+    mail); computed here when not given."""
     now = now or timezone.now()
     as_of, live = kpi_today.day_bounds(day, now)
-    phone = kpi_today.day_phone_figures(day=day)
-    mail = kpi_today.waiting_mail(as_of=as_of, email_max_seconds=phone["email_max_seconds"])
+    figures = figures or kpi_today.day_figures_decode(kpi_today.day_figures_compute(day=day, as_of=as_of))
+    phone = figures["phone"]
+    mail = figures["mail"]
+    if mail is None or as_of != day.end:
+        mail = kpi_today.waiting_mail(as_of=as_of, email_max_seconds=phone["email_max_seconds"])
     wait = kpi_today.latest_queue_wait(day=day, as_of=as_of)
     by_status = dict(
         Inquiry.objects.received_between(day.start, day.end)

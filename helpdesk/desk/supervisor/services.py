@@ -1,0 +1,52 @@
+"""The board's day figures off the request (docs/desk-supervisor.md, "Day figures off the
+request"): the refresh the Celery task runs after an import or an edit, and the live panel
+built from the stored figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from helpdesk.desk.supervisor import selectors
+from helpdesk.desk.supervisor.cache import cached, data_version
+from kpi.selectors import kpi_day_figures_to_refresh, kpi_input_version
+from kpi.services import kpi_day_figures, kpi_day_figures_refresh
+from kpi.today import Day
+
+REFRESH_LOCK = "desk:sv:lock:refresh"
+# A day a board asked for within this long is kept fresh by the task (today and yesterday always).
+KEEP_FRESH = dt.timedelta(days=7)
+
+
+def board_live(day: Day, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The live panel from the day's stored KPI figures (computed and stored when they are not
+    at the current input version)."""
+    return selectors.board_live(day=day, figures=kpi_day_figures(day=day, now=now), now=now)
+
+
+def board_days_refresh(*, dates: list[dt.date] | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Bring the stored figures of today, yesterday, the days a board asked for in the last
+    KEEP_FRESH and `dates` to the current input version, then fill the shared cache with the
+    live and wrap-up panels of those days, so that the next board reads both. Does nothing
+    when nothing changed; one run at a time (a cache lock)."""
+    now = now or timezone.now()
+    if not cache.add(REFRESH_LOCK, "1", timeout=600):
+        return {"skipped": "another refresh holds the lock"}
+    try:
+        today = Day.today(now)
+        days = {today, today.prev(), *(Day(d) for d in dates or ())}
+        days.update(Day(d) for d in kpi_day_figures_to_refresh(since=now - KEEP_FRESH, version=kpi_input_version()))
+        result = kpi_day_figures_refresh(days=sorted(days, key=lambda d: d.date, reverse=True), now=now)
+        if settings.DESK_SUPERVISOR_CACHE_SECONDS > 0:
+            version = data_version()
+            for day in days:
+                live = day == today
+                cached("live", day, live=live, compute=lambda day=day: board_live(day, now), version=version)
+                cached("wrapups", day, live=live, compute=lambda day=day: selectors.wrapup_problems(day=day), version=version)
+        return result
+    finally:
+        cache.delete(REFRESH_LOCK)
