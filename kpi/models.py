@@ -156,6 +156,9 @@ class KpiInputChange(models.Model):
     id = models.BigAutoField(primary_key=True)
     n = models.BigIntegerField(default=1)
 
+    def __str__(self) -> str:
+        return f"+{self.n}"
+
 
 class KpiDayFigures(models.Model):
     """A day's KPI figures for the supervisor's board (`kpi.today.day_figures`), computed off

@@ -5,6 +5,7 @@ built from the stored figures."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,13 @@ def board_live(day: Day, now: dt.datetime | None = None) -> dict[str, Any]:
     return selectors.board_live(day=day, figures=kpi_day_figures(day=day, now=now), now=now)
 
 
+def _warm(day: Day, *, live: bool, version: str, now: dt.datetime) -> None:
+    """The day's panels into the shared cache under the keys the views read."""
+    cached("live", day, live=live, compute=partial(board_live, day, now), version=version)
+    cached("wrapups", day, live=live, compute=partial(selectors.wrapup_problems, day=day), version=version)
+    cached("complaints", day, live=True, compute=partial(selectors.complaints_panel, day=day), version=version)
+
+
 def board_days_refresh(*, dates: list[dt.date] | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     """Bring the stored figures of today, yesterday, the days a board asked for in the last
     KEEP_FRESH and `dates` to the current input version, then fill the shared cache with the
@@ -44,9 +52,11 @@ def board_days_refresh(*, dates: list[dt.date] | None = None, now: dt.datetime |
         if settings.DESK_SUPERVISOR_CACHE_SECONDS > 0:
             version = data_version()
             for day in days:
-                live = day == today
-                cached("live", day, live=live, compute=lambda day=day: board_live(day, now), version=version)
-                cached("wrapups", day, live=live, compute=lambda day=day: selectors.wrapup_problems(day=day), version=version)
+                _warm(day, live=day == today, version=version, now=now)
+            # what is open now: one panel for every day, under today's key (views._escalations)
+            cached(
+                "escalations", today, live=True, compute=partial(selectors.open_escalations, now=now), version=version
+            )
         return result
     finally:
         cache.delete(REFRESH_LOCK)
