@@ -14,7 +14,16 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each package with Celery tasks, listed (not every installed app: `helpdesk` keeps its
 # tasks in its channel packages, one tasks.py each; mail's and notifications' senders are send_tasks.py).
 app.autodiscover_tasks(
-    ["helpdesk.imports", "helpdesk.phone", "helpdesk.mail", "helpdesk.handover", "helpdesk.notifications", "helpdesk.desk.supervisor", "kpi", "faq"]
+    [
+        "helpdesk.imports",
+        "helpdesk.phone",
+        "helpdesk.mail",
+        "helpdesk.handover",
+        "helpdesk.notifications",
+        "helpdesk.desk.supervisor",
+        "kpi",
+        "faq",
+    ]
 )
 app.autodiscover_tasks(["helpdesk.mail", "helpdesk.notifications"], related_name="send_tasks")
 

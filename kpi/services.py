@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -161,11 +161,23 @@ def kpi_day_figures_store(*, day: Day, version: int, now: dt.datetime | None = N
     return data
 
 
-def kpi_input_log_compact(*, batch: int = 10_000) -> int:
-    """Fold up to `batch` of the input log's rows into one, keeping the sum (the version does
-    not move); returns the rows removed. Exactly the rows read are deleted, so a writer's row
-    committed meanwhile is never lost; two compactions at once can only raise the sum (a
-    needless recompute, never a stale figure)."""
+def kpi_input_log_compact(*, batch: int = 100_000) -> int:
+    """Fold up to `batch` of the input log's oldest rows into one with their sum (the version
+    does not move); returns the rows removed. The row inserted carries the sum of exactly the
+    rows deleted (PostgreSQL: one `DELETE … RETURNING` feeding the `INSERT`), so a writer's row
+    committed meanwhile is never lost and two compactions at once cannot double-count."""
+    table = KpiInputChange._meta.db_table
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH gone AS (DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id LIMIT %s) "
+                f"RETURNING n) INSERT INTO {table} (n) SELECT SUM(n) FROM gone HAVING COUNT(*) > 0 RETURNING "
+                "(SELECT COUNT(*) FROM gone)",
+                [batch],
+            )
+            row = cursor.fetchone()
+        return int(row[0]) - 1 if row else 0
+    # SQLite: one writer at a time; the transaction reads and deletes the same rows
     with transaction.atomic():
         rows = list(KpiInputChange.objects.order_by("id").values_list("id", "n")[:batch])
         if len(rows) <= 1:

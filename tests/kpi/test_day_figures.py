@@ -14,7 +14,7 @@ from helpdesk.models import AgentProfile, CalendarDay, Call, Inquiry, ServiceHou
 from kpi import selectors, services
 from kpi.models import KpiDayFigures, KpiInputChange, KpiTarget
 from kpi.today import Day, day_figures_compute, day_figures_decode
-from tests.factories import CallFactory, EscalationFactory, InquiryFactory, PhoneInquiryFactory, tokyo
+from tests.factories import CallFactory, EscalationFactory, PhoneInquiryFactory, tokyo
 from tests.factories.kpi import FiscalMonthPeriodFactory, KpiTargetFactory, answer_mail, email_inquiry
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +87,16 @@ def test_compacting_the_log_keeps_the_version():
     assert rows > 1
     assert services.kpi_input_log_compact() == rows - 1
     assert KpiInputChange.objects.count() == 1 and selectors.kpi_input_version() == version
+    # one row left: nothing to fold, the version still the same
+    assert services.kpi_input_log_compact() == 0
+    assert selectors.kpi_input_version() == version
+    # a batch smaller than the log folds the oldest rows only
+    CallFactory()
+    CallFactory()
+    version, rows = selectors.kpi_input_version(), KpiInputChange.objects.count()
+    assert rows >= 3
+    assert services.kpi_input_log_compact(batch=2) == 1
+    assert KpiInputChange.objects.count() == rows - 1 and selectors.kpi_input_version() == version
 
 
 def test_stored_figures_equal_the_figures_computed_from_the_records(frozen):
