@@ -129,7 +129,9 @@ def kpi_day_figures(*, day: Day, now: dt.datetime | None = None) -> dict[str, An
     as_of, _ = kpi_today.day_bounds(day, now)
     version = selectors.kpi_input_version()
     row = selectors.kpi_day_figures_stored(date=day.date)
-    if row is not None and row.version == version and (row.data.get("mail") is not None or as_of < day.end):
+    if row is not None and kpi_today.day_figures_current(
+        row.data, version=version, stored_version=row.version, as_of=as_of, day=day
+    ):
         if now - row.viewed_at > VIEWED_REFRESH:
             KpiDayFigures.objects.filter(pk=row.pk).update(viewed_at=now)
         return kpi_today.day_figures_decode(row.data)
@@ -197,7 +199,9 @@ def kpi_day_figures_refresh(*, days: list[Day], now: dt.datetime | None = None) 
     for day in days:
         row = selectors.kpi_day_figures_stored(date=day.date)
         as_of, _ = kpi_today.day_bounds(day, now)
-        if row is not None and row.version == version and (row.data.get("mail") is not None or as_of < day.end):
+        if row is not None and kpi_today.day_figures_current(
+            row.data, version=version, stored_version=row.version, as_of=as_of, day=day
+        ):
             continue
         kpi_day_figures_store(day=day, version=version, now=now)
         done.append(str(day))

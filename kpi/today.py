@@ -267,6 +267,8 @@ def day_bounds(day: Day, now: dt.datetime | None = None) -> tuple[dt.datetime, b
 # --- a day's figures, stored off the request (docs/desk-supervisor.md) ---------------------
 
 _MAIL_MOMENTS = ("oldest", "past_before", "near_before")
+# The stored object's shape: a row of another shape is computed again, whatever its version.
+DAY_FIGURES_SCHEMA = 1
 
 
 def day_figures_compute(*, day: Day, as_of: dt.datetime) -> dict[str, Any]:
@@ -282,7 +284,19 @@ def day_figures_compute(*, day: Day, as_of: dt.datetime) -> dict[str, Any]:
     if as_of >= day.end:
         mail = waiting_mail(as_of=day.end, email_max_seconds=phone["email_max_seconds"])
         mail = {k: v.isoformat() if k in _MAIL_MOMENTS and v is not None else v for k, v in mail.items()}
-    return {"phone": phone, "mail": mail, **counts}
+    return {"schema": DAY_FIGURES_SCHEMA, "phone": phone, "mail": mail, **counts}
+
+
+def day_figures_current(
+    data: dict[str, Any], *, version: int, stored_version: int, as_of: dt.datetime, day: Day
+) -> bool:
+    """May stored figures serve the board: computed at the current input version, of this
+    shape, and — for a day that is over — holding its mail figure."""
+    return (
+        stored_version == version
+        and data.get("schema") == DAY_FIGURES_SCHEMA
+        and (data.get("mail") is not None or as_of < day.end)
+    )
 
 
 def day_figures_decode(data: dict[str, Any]) -> dict[str, Any]:

@@ -166,3 +166,12 @@ def test_the_refresh_stores_only_what_is_stale(frozen):
         dt.date(2026, 10, 3),
         dt.date(2026, 10, 2),
     ]
+
+
+def test_a_stored_row_of_another_shape_is_computed_again(frozen):
+    KpiTargetFactory()
+    records()
+    services.kpi_day_figures(day=PAST)
+    row = KpiDayFigures.objects.get(date=PAST.date)
+    KpiDayFigures.objects.filter(pk=row.pk).update(data={"phone": row.data["phone"], "mail": row.data["mail"]})
+    assert "inquiries_by_status" in services.kpi_day_figures(day=PAST)
