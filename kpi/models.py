@@ -167,6 +167,7 @@ class KpiDayFigures(models.Model):
     date = models.DateField(unique=True)
     version = models.BigIntegerField()
     data = models.JSONField(encoder=DjangoJSONEncoder)
+    # The moment the figures are of: computed then, or confirmed still current by the refresh task.
     computed_at = models.DateTimeField()
     # When a board last asked for this day (at most hourly): the days the refresh task keeps fresh.
     viewed_at = models.DateTimeField()

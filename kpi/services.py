@@ -138,6 +138,29 @@ def kpi_day_figures(*, day: Day, now: dt.datetime | None = None) -> dict[str, An
     return kpi_today.day_figures_decode(kpi_day_figures_store(day=day, version=version, now=now))
 
 
+def kpi_day_figures_display(
+    *, day: Day, max_stale: dt.timedelta, now: dt.datetime | None = None
+) -> tuple[dict[str, Any], dt.datetime | None]:
+    """For the board's display only (never an export, the month or a snapshot): the day's
+    figures and, when they are not at the current input version, the moment they are of.
+    Stored figures of an older version are served while that moment is at most `max_stale`
+    ago (a zero bound: never) — exactly that version's figures, never mixed; older or none →
+    `kpi_day_figures` (computed now, exact). Fresh figures come back with `None`."""
+    now = now or timezone.now()
+    as_of, _ = kpi_today.day_bounds(day, now)
+    version = selectors.kpi_input_version()
+    row = selectors.kpi_day_figures_stored(date=day.date)
+    if row is not None and kpi_today.day_figures_current(
+        row.data, version=row.version, stored_version=row.version, as_of=as_of, day=day
+    ):
+        fresh = row.version == version
+        if fresh or (max_stale > dt.timedelta(0) and now - row.computed_at <= max_stale):
+            if now - row.viewed_at > VIEWED_REFRESH:
+                KpiDayFigures.objects.filter(pk=row.pk).update(viewed_at=now)
+            return kpi_today.day_figures_decode(row.data), None if fresh else row.computed_at
+    return kpi_day_figures(day=day, now=now), None
+
+
 def kpi_day_figures_store(*, day: Day, version: int, now: dt.datetime | None = None) -> dict[str, Any]:
     """Compute the day's figures and store them at `version` — the input version read BEFORE
     computing (so they saw at least its data). A row stored at a later version is kept."""
@@ -202,6 +225,9 @@ def kpi_day_figures_refresh(*, days: list[Day], now: dt.datetime | None = None) 
         if row is not None and kpi_today.day_figures_current(
             row.data, version=version, stored_version=row.version, as_of=as_of, day=day
         ):
+            # still of the current data: they are the figures as of this run (what the board's
+            # stale bound is measured from, `kpi_day_figures_display`)
+            KpiDayFigures.objects.filter(pk=row.pk, version=version, computed_at__lt=now).update(computed_at=now)
             continue
         kpi_day_figures_store(day=day, version=version, now=now)
         done.append(str(day))

@@ -39,16 +39,29 @@ def data_version() -> str:
     return str(kpi_input_version())
 
 
-def cached(name: str, day: Day, *, live: bool, compute: Callable[[], T], version: str | None = None) -> T:
+def cached(
+    name: str,
+    day: Day,
+    *,
+    live: bool,
+    compute: Callable[[], T],
+    version: str | None = None,
+    keep: Callable[[T], bool] | None = None,
+    overwrite: bool = False,
+) -> T:
     """`compute()` from the cache when its data has not changed; `version` lets a page that
-    reads several panels read the data version once."""
+    reads several panels read the data version once. A value `keep` refuses is not stored
+    (the live panel of stale stored figures: the next poll looks again); `overwrite` stores
+    without reading (the refresh task's exact panel replaces one another process put there)."""
     seconds = settings.DESK_SUPERVISOR_CACHE_SECONDS
     if seconds <= 0:
         return compute()
     key = f"desk:sv:{name}:{day}:{cache.get(GENERATION_KEY, 0)}:{version or data_version()}"
-    hit: Any = cache.get(key)
-    if hit is not None:
-        return hit
+    if not overwrite:
+        hit: Any = cache.get(key)
+        if hit is not None:
+            return hit
     value = compute()
-    cache.set(key, value, seconds if live else seconds * PAST_DAY_FACTOR)
+    if keep is None or keep(value):
+        cache.set(key, value, seconds if live else seconds * PAST_DAY_FACTOR)
     return value

@@ -96,6 +96,7 @@ def test_no_change_of_any_kind_is_hidden_by_stored_figures(sv_client, settings, 
     from django.core.cache import cache
 
     settings.DESK_SUPERVISOR_CACHE_SECONDS = cache_seconds
+    settings.DESK_SUPERVISOR_MAX_STALE_SECONDS = 0  # exact on every poll (test_stale_figures.py: the bound)
     cache.clear()
     target = KpiTargetFactory()
     inquiry = records()
