@@ -14,7 +14,16 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each package with Celery tasks, listed (not every installed app: `helpdesk` keeps its
 # tasks in its channel packages, one tasks.py each; mail's and notifications' senders are send_tasks.py).
 app.autodiscover_tasks(
-    ["helpdesk.imports", "helpdesk.phone", "helpdesk.mail", "helpdesk.handover", "helpdesk.notifications", "kpi", "faq"]
+    [
+        "helpdesk.imports",
+        "helpdesk.phone",
+        "helpdesk.mail",
+        "helpdesk.handover",
+        "helpdesk.notifications",
+        "helpdesk.desk.supervisor",
+        "kpi",
+        "faq",
+    ]
 )
 app.autodiscover_tasks(["helpdesk.mail", "helpdesk.notifications"], related_name="send_tasks")
 
@@ -30,6 +39,11 @@ app.conf.beat_schedule = {
     "sweep-import-runs": {
         "task": "helpdesk.tasks.imports.import_runs_sweep_task",
         "schedule": 300.0,
+    },
+    # The board's day figures, stored off the request when the KPI inputs changed (a no-op otherwise).
+    "board-days-refresh": {
+        "task": "helpdesk.desk.supervisor.tasks.board_days_refresh",
+        "schedule": float(os.environ.get("DESK_SUPERVISOR_REFRESH_SECONDS", "30")),
     },
     "kpi-recompute-open-months": {
         "task": "kpi.tasks.kpi_recompute_open_months",

@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
 
@@ -141,3 +142,39 @@ class KpiSnapshot(models.Model):
 
 
 from kpi.staffing.models import RosterSlot, StaffingCost  # noqa: E402,F401 — staffing tables live in the kpi app
+
+
+class KpiInputChange(models.Model):
+    """One committed change to a table the KPI figures read (helpdesk records, calendar,
+    targets, users and roles), written by database triggers (migration 0005), never by
+    Python: no write path — ORM, bulk COPY, raw SQL, `QuerySet.update` — can miss it. The sum
+    of `n` is the input version (`kpi.selectors.kpi_input_version`): it grows with every
+    committed writing transaction, and since a row commits with the change it records, figures
+    computed after reading version V saw at least the data of V. Insert-only (no contention
+    between writers); `kpi_input_log_compact` folds old rows into one, keeping the sum."""
+
+    id = models.BigAutoField(primary_key=True)
+    n = models.BigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"+{self.n}"
+
+
+class KpiDayFigures(models.Model):
+    """A day's KPI figures for the supervisor's board (`kpi.today.day_figures`), computed off
+    the request and valid only while the input version they were computed at is current."""
+
+    date = models.DateField(unique=True)
+    version = models.BigIntegerField()
+    data = models.JSONField(encoder=DjangoJSONEncoder)
+    # The moment the figures are of: computed then, or confirmed still current by the refresh task.
+    computed_at = models.DateTimeField()
+    # When a board last asked for this day (at most hourly): the days the refresh task keeps fresh.
+    viewed_at = models.DateTimeField()
+    compute_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["viewed_at"], name="kpidayfigures_viewed")]
+
+    def __str__(self) -> str:
+        return f"{self.date} @ {self.version}"

@@ -21,7 +21,7 @@ from helpdesk.clock import TOKYO, Month, month_range
 from helpdesk.mail.selectors import mail_real_answers
 from helpdesk.models import Call, Complaint, EmailMessage, Escalation, Inquiry, SecurityIncident
 from kpi import display, metrics
-from kpi.models import FiscalMonthPeriod, KpiSnapshot, KpiTarget, PeriodType
+from kpi.models import FiscalMonthPeriod, KpiDayFigures, KpiInputChange, KpiSnapshot, KpiTarget, PeriodType
 
 # 2: average_handle_time gained calls_acw_capped and acw_limit_seconds (the ACW rule of
 # docs/kpi.md §2). Part of the cache key, so no object of an older shape is served.
@@ -392,3 +392,28 @@ def months_with_unanswered_email(*, since: Month) -> list[Month]:
         .order_by()
     )
     return sorted({Month.of(m) for m in rows})
+
+
+# --- the input version and the board's stored day figures ---------------------------------
+
+
+def kpi_input_version() -> int:
+    """The version of every input of the KPI figures: the sum of the trigger-written change
+    log (`KpiInputChange`). One query over a log the refresh task keeps short. Read it BEFORE
+    computing: figures computed afterwards saw at least that version's data."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(SUM(n), 0) FROM {KpiInputChange._meta.db_table}")
+        return int(cursor.fetchone()[0])
+
+
+def kpi_day_figures_stored(*, date: dt.date) -> KpiDayFigures | None:
+    return KpiDayFigures.objects.filter(date=date).first()
+
+
+def kpi_day_figures_to_refresh(*, since: dt.datetime, version: int) -> list[dt.date]:
+    """Days a board asked for since `since` whose stored figures are older than `version`."""
+    return list(
+        KpiDayFigures.objects.filter(viewed_at__gte=since, version__lt=version)
+        .order_by("-date")
+        .values_list("date", flat=True)
+    )

@@ -4,11 +4,14 @@ open months. Helpdesk records are only read."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -16,7 +19,9 @@ from helpdesk.audit import audit_chain_head, audit_record
 from helpdesk.clock import Month
 from helpdesk.models import AuditEvent
 from kpi import selectors
-from kpi.models import KpiSnapshot
+from kpi import today as kpi_today
+from kpi.models import KpiDayFigures, KpiInputChange, KpiSnapshot
+from kpi.today import Day
 
 RECOMPUTE_LOCK = "kpi:lock:recompute-open-months"
 
@@ -108,3 +113,122 @@ def kpi_recompute_open_months(*, today: dt.date | None = None) -> dict[str, Any]
         note="nightly KPI recompute",
     )
     return result
+
+
+# --- the board's day figures, computed off the request -------------------------------------
+
+VIEWED_REFRESH = dt.timedelta(hours=1)
+
+
+def kpi_day_figures(*, day: Day, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The day's board figures (`kpi.today.day_figures_compute`, decoded): the stored ones
+    when they were computed at the current input version (the refresh task's), computed now
+    and stored otherwise — never figures of older data. A past day's carry its mail figure;
+    a day still running, its phone figures only (the mail figure moves with the clock)."""
+    now = now or timezone.now()
+    as_of, _ = kpi_today.day_bounds(day, now)
+    version = selectors.kpi_input_version()
+    row = selectors.kpi_day_figures_stored(date=day.date)
+    if row is not None and kpi_today.day_figures_current(
+        row.data, version=version, stored_version=row.version, as_of=as_of, day=day
+    ):
+        if now - row.viewed_at > VIEWED_REFRESH:
+            KpiDayFigures.objects.filter(pk=row.pk).update(viewed_at=now)
+        return kpi_today.day_figures_decode(row.data)
+    return kpi_today.day_figures_decode(kpi_day_figures_store(day=day, version=version, now=now))
+
+
+def kpi_day_figures_display(
+    *, day: Day, max_stale: dt.timedelta, now: dt.datetime | None = None
+) -> tuple[dict[str, Any], dt.datetime | None]:
+    """For the board's display only (never an export, the month or a snapshot): the day's
+    figures and, when they are not at the current input version, the moment they are of.
+    Stored figures of an older version are served while that moment is at most `max_stale`
+    ago (a zero bound: never) — exactly that version's figures, never mixed; older or none →
+    `kpi_day_figures` (computed now, exact). Fresh figures come back with `None`."""
+    now = now or timezone.now()
+    as_of, _ = kpi_today.day_bounds(day, now)
+    version = selectors.kpi_input_version()
+    row = selectors.kpi_day_figures_stored(date=day.date)
+    if row is not None and kpi_today.day_figures_current(
+        row.data, version=row.version, stored_version=row.version, as_of=as_of, day=day
+    ):
+        fresh = row.version == version
+        if fresh or (max_stale > dt.timedelta(0) and now - row.computed_at <= max_stale):
+            if now - row.viewed_at > VIEWED_REFRESH:
+                KpiDayFigures.objects.filter(pk=row.pk).update(viewed_at=now)
+            return kpi_today.day_figures_decode(row.data), None if fresh else row.computed_at
+    return kpi_day_figures(day=day, now=now), None
+
+
+def kpi_day_figures_store(*, day: Day, version: int, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Compute the day's figures and store them at `version` — the input version read BEFORE
+    computing (so they saw at least its data). A row stored at a later version is kept."""
+    now = now or timezone.now()
+    as_of, _ = kpi_today.day_bounds(day, now)
+    started = time.perf_counter()
+    data = json.loads(json.dumps(kpi_today.day_figures_compute(day=day, as_of=as_of), cls=DjangoJSONEncoder))
+    values = {
+        "version": version,
+        "data": data,
+        "computed_at": now,
+        "viewed_at": now,
+        "compute_ms": round((time.perf_counter() - started) * 1000),
+    }
+    with transaction.atomic():
+        updated = KpiDayFigures.objects.filter(date=day.date, version__lte=version).update(**values)
+        if not updated and not KpiDayFigures.objects.filter(date=day.date).exists():
+            try:
+                with transaction.atomic():
+                    KpiDayFigures.objects.create(date=day.date, **values)
+            except IntegrityError:  # another process stored the day meanwhile: theirs stands
+                pass
+    return data
+
+
+def kpi_input_log_compact(*, batch: int = 100_000) -> int:
+    """Fold up to `batch` of the input log's oldest rows into one with their sum (the version
+    does not move); returns the rows removed. The row inserted carries the sum of exactly the
+    rows deleted (PostgreSQL: one `DELETE … RETURNING` feeding the `INSERT`), so a writer's row
+    committed meanwhile is never lost and two compactions at once cannot double-count."""
+    table = KpiInputChange._meta.db_table
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH gone AS (DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id LIMIT %s) "
+                f"RETURNING n) INSERT INTO {table} (n) SELECT SUM(n) FROM gone HAVING COUNT(*) > 0 RETURNING "
+                "(SELECT COUNT(*) FROM gone)",
+                [batch],
+            )
+            row = cursor.fetchone()
+        return int(row[0]) - 1 if row else 0
+    # SQLite: one writer at a time; the transaction reads and deletes the same rows
+    with transaction.atomic():
+        rows = list(KpiInputChange.objects.order_by("id").values_list("id", "n")[:batch])
+        if len(rows) <= 1:
+            return 0
+        KpiInputChange.objects.filter(id__in=[pk for pk, _ in rows]).delete()
+        KpiInputChange.objects.create(n=sum(n for _, n in rows))
+        return len(rows) - 1
+
+
+def kpi_day_figures_refresh(*, days: list[Day], now: dt.datetime | None = None) -> dict[str, Any]:
+    """Store the figures of `days` whose stored ones are not at the current version (the
+    refresh task: after an import or an edit, before a board asks)."""
+    now = now or timezone.now()
+    kpi_input_log_compact()
+    version = selectors.kpi_input_version()
+    done = []
+    for day in days:
+        row = selectors.kpi_day_figures_stored(date=day.date)
+        as_of, _ = kpi_today.day_bounds(day, now)
+        if row is not None and kpi_today.day_figures_current(
+            row.data, version=version, stored_version=row.version, as_of=as_of, day=day
+        ):
+            # still of the current data: they are the figures as of this run (what the board's
+            # stale bound is measured from, `kpi_day_figures_display`)
+            KpiDayFigures.objects.filter(pk=row.pk, version=version, computed_at__lt=now).update(computed_at=now)
+            continue
+        kpi_day_figures_store(day=day, version=version, now=now)
+        done.append(str(day))
+    return {"version": version, "days": done}

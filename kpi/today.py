@@ -217,6 +217,29 @@ def latest_queue_wait(*, day: Day, as_of: dt.datetime) -> dict[str, Any]:
     return {"seconds": row["wait_s"] if row else None, "data_until": latest, "call_id": row["call_id"] if row else None}
 
 
+def calls_answered_by_agent(*, day: Day) -> dict[str, int]:
+    """PBX agent login → calls answered that day (calls that arrived that day)."""
+    return dict(
+        Call.objects.filter(arrived_at__gte=day.start, arrived_at__lt=day.end, outcome=Call.Outcome.ANSWERED)
+        .exclude(agent="")
+        .order_by()
+        .values_list("agent")
+        .annotate(n=Count("id"))
+        .values_list("agent", "n")
+    )
+
+
+def inquiries_by_status(*, day: Day) -> dict[str, int]:
+    """Status → the day's inquiries (received that day) in it now."""
+    return dict(
+        Inquiry.objects.received_between(day.start, day.end)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+
+
 def answering_agents_by_slot(*, day: Day) -> dict[int, int]:
     """Half-hour of the day (0–47) → how many different agents answered a call in it (calls
     that arrived that day): who was actually on the phones, beside the roster."""
@@ -239,3 +262,45 @@ def day_bounds(day: Day, now: dt.datetime | None = None) -> tuple[dt.datetime, b
     over) and whether the day is still live."""
     now = now or timezone.now()
     return min(max(now, day.start), day.end), day.start <= now < day.end
+
+
+# --- a day's figures, stored off the request (docs/desk-supervisor.md) ---------------------
+
+_MAIL_MOMENTS = ("oldest", "past_before", "near_before")
+# The stored object's shape: a row of another shape is computed again, whatever its version.
+DAY_FIGURES_SCHEMA = 1
+
+
+def day_figures_compute(*, day: Day, as_of: dt.datetime) -> dict[str, Any]:
+    """What the board stores for a day: the phone figures (`day_phone_figures`), and once the
+    day is over (`as_of` its end: the figure no longer moves with the clock) the mail waiting at
+    its end. JSON-ready (`day_figures_decode` restores the moments)."""
+    phone = day_phone_figures(day=day)
+    counts = {
+        "calls_answered_by_agent": calls_answered_by_agent(day=day),
+        "inquiries_by_status": inquiries_by_status(day=day),
+    }
+    mail = None
+    if as_of >= day.end:
+        mail = waiting_mail(as_of=day.end, email_max_seconds=phone["email_max_seconds"])
+        mail = {k: v.isoformat() if k in _MAIL_MOMENTS and v is not None else v for k, v in mail.items()}
+    return {"schema": DAY_FIGURES_SCHEMA, "phone": phone, "mail": mail, **counts}
+
+
+def day_figures_current(
+    data: dict[str, Any], *, version: int, stored_version: int, as_of: dt.datetime, day: Day
+) -> bool:
+    """May stored figures serve the board: computed at the current input version, of this
+    shape, and — for a day that is over — holding its mail figure."""
+    return (
+        stored_version == version
+        and data.get("schema") == DAY_FIGURES_SCHEMA
+        and (data.get("mail") is not None or as_of < day.end)
+    )
+
+
+def day_figures_decode(data: dict[str, Any]) -> dict[str, Any]:
+    mail = data.get("mail")
+    if mail is not None:
+        mail = {k: dt.datetime.fromisoformat(v) if k in _MAIL_MOMENTS and v is not None else v for k, v in mail.items()}
+    return {**data, "mail": mail}

@@ -325,6 +325,11 @@ HELPDESK_HANDOVER_MAX_LINE_BYTES = env.int("HELPDESK_HANDOVER_MAX_LINE_BYTES", d
 # 0: never cached), and how often the live panels refresh in the browser (s).
 DESK_SUPERVISOR_CACHE_SECONDS = env.int("DESK_SUPERVISOR_CACHE_SECONDS", default=60)
 DESK_SUPERVISOR_POLL_SECONDS = env.int("DESK_SUPERVISOR_POLL_SECONDS", default=30)
+# The beat's period of the board's refresh task (config/celery.py reads the same variable).
+DESK_SUPERVISOR_REFRESH_SECONDS = env.int("DESK_SUPERVISOR_REFRESH_SECONDS", default=30)
+# The board may show stored day figures of older data for this long (docs/desk-supervisor.md):
+# 2x the refresh task's period (DESK_SUPERVISOR_REFRESH_SECONDS, 30 s). 0: always exact.
+DESK_SUPERVISOR_MAX_STALE_SECONDS = env.int("DESK_SUPERVISOR_MAX_STALE_SECONDS", default=60)
 
 # --- FAQ (docs/faq.md)
 # Contact details published on purpose (the help desk's own number, address): never flagged

@@ -13,7 +13,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from faq.models import IvrAnnouncement, SurgeAlert
-from helpdesk.models import AgentProfile, Call, Complaint, Escalation, Inquiry, Role
+from helpdesk.models import AgentProfile, Complaint, Escalation, Inquiry, Role
 from kpi import display, metrics
 from kpi import today as kpi_today
 from kpi.models import PeriodType
@@ -40,21 +40,20 @@ class AgentRow:
     calls_answered: int
 
 
-def board_live(*, day: Day, now: dt.datetime | None = None) -> dict[str, Any]:
+def board_live(*, day: Day, figures: dict[str, Any] | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     """The live panel: the day's phone figures (KPI definitions), mail waiting, the longest
-    recent queue wait, the day's inquiries by status and each agent's load."""
+    recent queue wait, the day's inquiries by status and each agent's load. `figures` are
+    the day's stored KPI figures (`kpi.services.kpi_day_figures`: phone, and a past day's
+    mail); computed here when not given."""
     now = now or timezone.now()
     as_of, live = kpi_today.day_bounds(day, now)
-    phone = kpi_today.day_phone_figures(day=day)
-    mail = kpi_today.waiting_mail(as_of=as_of, email_max_seconds=phone["email_max_seconds"])
+    figures = figures or kpi_today.day_figures_decode(kpi_today.day_figures_compute(day=day, as_of=as_of))
+    phone = figures["phone"]
+    mail = figures["mail"]
+    if mail is None or as_of != day.end:
+        mail = kpi_today.waiting_mail(as_of=as_of, email_max_seconds=phone["email_max_seconds"])
     wait = kpi_today.latest_queue_wait(day=day, as_of=as_of)
-    by_status = dict(
-        Inquiry.objects.received_between(day.start, day.end)
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
-    )
+    by_status = figures["inquiries_by_status"]
     statuses = [(s.value, s.label, by_status.get(s.value, 0)) for s in Inquiry.Status]
     ar = phone["answer_rate"]
     return {
@@ -73,13 +72,14 @@ def board_live(*, day: Day, now: dt.datetime | None = None) -> dict[str, Any]:
         "wait": wait,
         "statuses": statuses,
         "inquiries_total": sum(by_status.values()),
-        "agents": agent_rows(day=day),
+        "agents": agent_rows(day=day, calls_by_login=figures["calls_answered_by_agent"]),
     }
 
 
-def agent_rows(*, day: Day) -> list[AgentRow]:
+def agent_rows(*, day: Day, calls_by_login: dict[str, int] | None = None) -> list[AgentRow]:
     """Every active agent (the agent role, or a PBX login seen in the day's calls): open
-    inquiries assigned now and calls answered that day. Three grouped queries."""
+    inquiries assigned now and calls answered that day (`calls_by_login`, the day's stored
+    figure, or `kpi.today.calls_answered_by_agent`). Three grouped queries at most."""
     User = get_user_model()
     users = list(
         User.objects.filter(is_active=True, groups__name=Role.AGENT)
@@ -96,14 +96,8 @@ def agent_rows(*, day: Day) -> list[AgentRow]:
         .annotate(n=Count("id"))
         .values_list("assigned_to", "n")
     )
-    calls_by_login = dict(
-        Call.objects.filter(arrived_at__gte=day.start, arrived_at__lt=day.end, outcome=Call.Outcome.ANSWERED)
-        .exclude(agent="")
-        .order_by()
-        .values_list("agent")
-        .annotate(n=Count("id"))
-        .values_list("agent", "n")
-    )
+    if calls_by_login is None:
+        calls_by_login = kpi_today.calls_answered_by_agent(day=day)
     rows = []
     seen_logins = set()
     for uid, username in users:

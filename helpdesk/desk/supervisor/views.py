@@ -21,6 +21,7 @@ from helpdesk.desk.htmx import HtmxHttpRequest
 from helpdesk.desk.permissions import supervisor_required
 from helpdesk.desk.supervisor import selectors
 from helpdesk.desk.supervisor.cache import cached, data_version, invalidate
+from helpdesk.desk.supervisor.services import board_live_display
 from helpdesk.desk.supervisor.staffing import staffing_panel
 from helpdesk.errors import ApplicationError
 from helpdesk.escalations.services import escalation_create, escalation_forward, escalation_record_return
@@ -98,7 +99,14 @@ def _context(day: Day, **extra: Any) -> dict[str, Any]:
 
 def _live_context(day: Day, version: str | None = None) -> dict[str, Any]:
     live = Day.today() == day
-    board = cached("live", day, live=live, compute=lambda: selectors.board_live(day=day), version=version)
+    board = cached(
+        "live",
+        day,
+        live=live,
+        compute=lambda: board_live_display(day),
+        version=version,
+        keep=lambda b: b["stale_as_of"] is None,
+    )
     ctx = _context(day, board=board)
     # the mail figure is a moment's: its link lists exactly the set counted at that moment
     ctx["links"]["mail"] = _q("kpi-mail-waiting", as_of=board["as_of"].astimezone(TOKYO).isoformat())

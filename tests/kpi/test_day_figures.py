@@ -1,0 +1,177 @@
+"""The KPI input version (trigger-written, kpi migration 0005) and the board's stored day
+figures: every kind of input change moves the version, stored figures equal the figures
+computed from the records, and figures of older data are never served."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from helpdesk.models import AgentProfile, CalendarDay, Call, Inquiry, ServiceHours
+from kpi import selectors, services
+from kpi.models import KpiDayFigures, KpiInputChange, KpiTarget
+from kpi.today import Day, day_figures_compute, day_figures_decode
+from tests.factories import CallFactory, EscalationFactory, PhoneInquiryFactory, tokyo
+from tests.factories.kpi import FiscalMonthPeriodFactory, KpiTargetFactory, answer_mail, email_inquiry
+
+pytestmark = pytest.mark.django_db
+
+NOW = tokyo(2026, 10, 3, 15)
+PAST = Day(dt.date(2026, 10, 2))
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def records() -> Inquiry:
+    """Calls of 2 October (one with a wrap-up 3 h late: capped at the 1800 s limit), a waiting mail."""
+    at = tokyo(2026, 10, 2, 10)
+    CallFactory(arrived_at=at, agent="op01")
+    CallFactory(arrived_at=at, outcome=Call.Outcome.IVR_ABANDONED)
+    inquiry = PhoneInquiryFactory(call=CallFactory(arrived_at=at, agent="op01"))
+    inquiry.wrapup_completed_at = inquiry.call.ended_at + dt.timedelta(hours=3)
+    inquiry.save()
+    email_inquiry(at)
+    return inquiry
+
+
+def moves(change) -> bool:
+    before = selectors.kpi_input_version()
+    change()
+    return selectors.kpi_input_version() > before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda: CallFactory(), id="call insert"),
+        pytest.param(lambda: Call.objects.update(agent="op09"), id="call update (QuerySet.update)"),
+        pytest.param(lambda: Call.objects.filter(inquiry__isnull=True).delete(), id="call delete"),
+        pytest.param(lambda: Inquiry.objects.update(wrapup_completed_at=timezone.now()), id="inquiry edit"),
+        pytest.param(lambda: answer_mail(Inquiry.objects.first(), timezone.now()), id="mail answer"),
+        pytest.param(lambda: EscalationFactory(inquiry=Inquiry.objects.first()), id="escalation"),
+        pytest.param(lambda: KpiTarget.objects.update(acw_limit_seconds=60), id="target / ACW limit edit"),
+        pytest.param(lambda: FiscalMonthPeriodFactory(fiscal_year=2026, month=10), id="calendar: period type"),
+        pytest.param(
+            lambda: CalendarDay.objects.create(date=dt.date(2026, 10, 5), kind=CalendarDay.Kind.CLOSED),
+            id="calendar: holiday",
+        ),
+        pytest.param(lambda: ServiceHours.objects.update(opens_at=dt.time(8)), id="service hours"),
+        pytest.param(lambda: Group.objects.get_or_create(name="agent")[0].user_set.clear(), id="roles"),
+    ],
+)
+def test_every_kind_of_input_change_moves_the_version(change, django_user_model):
+    records()
+    django_user_model.objects.create(username="op").groups.add(Group.objects.get_or_create(name="agent")[0])
+    KpiTargetFactory()
+    ServiceHours.objects.get_or_create(weekday=0, defaults={"opens_at": dt.time(9), "closes_at": dt.time(18)})
+    assert moves(change)
+
+
+def test_a_sign_in_does_not_move_the_version(agent):
+    assert not moves(lambda: type(agent).objects.filter(pk=agent.pk).update(last_login=timezone.now()))
+    assert moves(lambda: type(agent).objects.filter(pk=agent.pk).update(is_active=False))
+    assert moves(lambda: AgentProfile.objects.create(user=agent, pbx_login="op01"))
+
+
+def test_compacting_the_log_keeps_the_version():
+    for _ in range(5):
+        CallFactory()
+    version, rows = selectors.kpi_input_version(), KpiInputChange.objects.count()
+    assert rows > 1
+    assert services.kpi_input_log_compact() == rows - 1
+    assert KpiInputChange.objects.count() == 1 and selectors.kpi_input_version() == version
+    # one row left: nothing to fold, the version still the same
+    assert services.kpi_input_log_compact() == 0
+    assert selectors.kpi_input_version() == version
+    # a batch smaller than the log folds the oldest rows only
+    CallFactory()
+    CallFactory()
+    version, rows = selectors.kpi_input_version(), KpiInputChange.objects.count()
+    assert rows >= 3
+    assert services.kpi_input_log_compact(batch=2) == 1
+    assert KpiInputChange.objects.count() == rows - 1 and selectors.kpi_input_version() == version
+
+
+def test_stored_figures_equal_the_figures_computed_from_the_records(frozen):
+    KpiTargetFactory()
+    records()
+    fresh = day_figures_decode(day_figures_compute(day=PAST, as_of=PAST.end))
+    assert fresh["phone"]["answer_rate"]["total_calls"] == 3 and fresh["mail"]["waiting"] == 1
+    first = services.kpi_day_figures(day=PAST)  # computed and stored
+    row = KpiDayFigures.objects.get(date=PAST.date)
+    assert row.version == selectors.kpi_input_version()
+    again = services.kpi_day_figures(day=PAST)  # read back
+    assert first == again == fresh
+
+
+def test_a_running_day_stores_its_phone_figures_only(frozen):
+    KpiTargetFactory()
+    CallFactory(arrived_at=tokyo(2026, 10, 3, 10))
+    figures = services.kpi_day_figures(day=Day(dt.date(2026, 10, 3)))
+    assert figures["mail"] is None and figures["phone"]["answer_rate"]["total_calls"] == 1
+
+
+def _capped(day: Day = PAST) -> int:
+    return services.kpi_day_figures(day=day)["phone"]["average_handle_time"]["calls_acw_capped"]
+
+
+def test_each_kind_of_change_yields_fresh_figures(frozen):
+    target = KpiTargetFactory()
+    inquiry = records()
+    assert _capped() == 1
+    # an import: one more call
+    CallFactory(arrived_at=tokyo(2026, 10, 2, 11), outcome=Call.Outcome.IVR_ABANDONED)
+    assert services.kpi_day_figures(day=PAST)["phone"]["answer_rate"]["total_calls"] == 4
+    # an inquiry edit (the wrap-up corrected in time): no longer capped
+    Inquiry.objects.filter(pk=inquiry.pk).update(wrapup_completed_at=inquiry.call.ended_at + dt.timedelta(seconds=30))
+    assert _capped() == 0
+    # the target's ACW limit edited by an admin: 10 s makes the 30 s wrap-up capped again
+    KpiTarget.objects.filter(pk=target.pk).update(acw_limit_seconds=10)
+    assert _capped() == 1
+    # the calendar: October made a busy month changes the answer-rate target
+    before = services.kpi_day_figures(day=PAST)["phone"]["answer_rate"]["target"]
+    FiscalMonthPeriodFactory(fiscal_year=2026, month=10)
+    assert services.kpi_day_figures(day=PAST)["phone"]["answer_rate"]["target"] != before
+    # a mail answer to the waiting inquiry
+    waiting = Inquiry.objects.filter(channel=Inquiry.Channel.EMAIL).get()
+    answer_mail(waiting, tokyo(2026, 10, 2, 12))
+    assert services.kpi_day_figures(day=PAST)["mail"]["waiting"] == 0
+
+
+def test_figures_stored_at_a_later_version_are_kept(frozen):
+    KpiTargetFactory()
+    records()
+    version = selectors.kpi_input_version()
+    services.kpi_day_figures_store(day=PAST, version=version + 5)
+    services.kpi_day_figures_store(day=PAST, version=version)  # an older computation finishing late
+    assert KpiDayFigures.objects.get(date=PAST.date).version == version + 5
+
+
+def test_the_refresh_stores_only_what_is_stale(frozen):
+    KpiTargetFactory(acw_limit_seconds=1800, answer_rate_busy=Decimal("0.700"))
+    records()
+    result = services.kpi_day_figures_refresh(days=[PAST, Day(dt.date(2026, 10, 3))])
+    assert result["days"] == ["2026-10-02", "2026-10-03"]
+    assert services.kpi_day_figures_refresh(days=[PAST])["days"] == []
+    CallFactory(arrived_at=tokyo(2026, 10, 2, 11))
+    assert services.kpi_day_figures_refresh(days=[PAST])["days"] == ["2026-10-02"]
+    assert selectors.kpi_day_figures_to_refresh(since=NOW - dt.timedelta(days=1), version=10**9) == [
+        dt.date(2026, 10, 3),
+        dt.date(2026, 10, 2),
+    ]
+
+
+def test_a_stored_row_of_another_shape_is_computed_again(frozen):
+    KpiTargetFactory()
+    records()
+    services.kpi_day_figures(day=PAST)
+    row = KpiDayFigures.objects.get(date=PAST.date)
+    KpiDayFigures.objects.filter(pk=row.pk).update(data={"phone": row.data["phone"], "mail": row.data["mail"]})
+    assert "inquiries_by_status" in services.kpi_day_figures(day=PAST)
