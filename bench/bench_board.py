@@ -68,7 +68,7 @@ def main() -> int:
     from django.db import connection
     from django.test import Client
 
-    from helpdesk.desk.supervisor.services import board_days_refresh
+    from helpdesk.desk.supervisor.refresh import board_days_refresh
     from helpdesk.models import Call, Inquiry, Role
     from kpi.models import KpiDayFigures
 

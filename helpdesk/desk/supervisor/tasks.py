@@ -4,9 +4,9 @@ import datetime as dt
 
 from celery import shared_task
 
-from helpdesk.desk.supervisor import services
+from helpdesk.desk.supervisor import refresh
 
 
 @shared_task(name="helpdesk.desk.supervisor.tasks.board_days_refresh")
 def board_days_refresh(dates: list[str] | None = None) -> dict:
-    return services.board_days_refresh(dates=[dt.date.fromisoformat(d) for d in dates or ()])
+    return refresh.board_days_refresh(dates=[dt.date.fromisoformat(d) for d in dates or ()])

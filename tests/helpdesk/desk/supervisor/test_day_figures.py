@@ -145,7 +145,7 @@ def test_without_the_task_the_board_computes_the_figures_itself(sv_client, froze
 def test_a_second_refresh_at_once_is_skipped(frozen):
     from django.core.cache import cache
 
-    from helpdesk.desk.supervisor.services import REFRESH_LOCK
+    from helpdesk.desk.supervisor.refresh import REFRESH_LOCK
 
     cache.add(REFRESH_LOCK, "1")
     try:
