@@ -80,6 +80,13 @@ def test_a_live_moments_waiting_mail_reads_the_answer_stamp_index():
 
 
 def test_a_past_moment_with_later_answers_reads_them_from_their_sent_time_index():
+    # A month of answers sent before the moment and one after it: reading "sent after the
+    # moment" by a range of the sent-time index beats walking the (inquiry, sent_at) index
+    # whole. With a single answer both cost the same and the planner may take either.
+    for day in range(1, 29):
+        answered = email_inquiry(tokyo(2026, 9, day, 9), first_answered_at=tokyo(2026, 9, day, 10))
+        answer_mail(answered, tokyo(2026, 9, day, 10))
+        answer_mail(answered, tokyo(2026, 9, day, 15))
     inquiry = email_inquiry(tokyo(2026, 10, 2, 9))
     answer_mail(inquiry, tokyo(2026, 10, 3, 10))  # answered after the moment
     plan = _plans(lambda: waiting_mail(as_of=tokyo(2026, 10, 2, 12), email_max_seconds=86400))
