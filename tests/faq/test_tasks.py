@@ -1,28 +1,21 @@
 """Celery: saving an inquiry enqueues its embedding after commit (a real worker on Redis);
 the periodic job is guarded against overlapping runs."""
 
-import time
-
 import numpy as np
 import pytest
 from django.core.cache import cache
-from django.db import connection
 
 from faq import tasks
 from faq.models import InquiryEmbedding
 from tests.factories import InquiryFactory
+from tests.workers import ON_POSTGRESQL, wait_for
 
 
 @pytest.mark.redis
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="a worker process cannot share the in-memory SQLite test database; runs on PostgreSQL",
-)
+@ON_POSTGRESQL
 def test_saving_an_inquiry_embeds_it_through_a_real_worker(celery_worker):
     inquiry = InquiryFactory(subject="ブラウザ", body="Chromeで申請画面が表示されません。")
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and not InquiryEmbedding.objects.filter(inquiry=inquiry).exists():
-        time.sleep(0.3)
+    wait_for(InquiryEmbedding.objects.filter(inquiry=inquiry).exists)
     row = InquiryEmbedding.objects.get(inquiry=inquiry)
     assert row.model == "use-multilingual-v3" and len(bytes(row.vector)) == 512 * 4
     assert "chrome" in row.tokens.split()

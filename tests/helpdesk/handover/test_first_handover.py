@@ -136,19 +136,6 @@ def test_under_the_application_role_the_indexes_stay_and_the_import_goes_on(tmp_
     assert not DeferredIndex.objects.exists()
 
 
-def test_the_parsing_thread_hands_its_error_to_the_importer_in_order():
-    def make():
-        yield 1
-        yield 2
-        raise ValueError("broken line source")
-
-    got = []
-    with pytest.raises(ValueError, match="broken line source"):
-        for item in services._ahead(make):
-            got.append(item)
-    assert got == [1, 2]
-
-
 def test_a_consumer_that_stops_early_stops_the_parsing_thread():
     produced = []
 

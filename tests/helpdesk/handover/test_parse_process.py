@@ -1,5 +1,6 @@
-"""The bulk path's parsing process (`services._ahead_process`): batches typed in a forked
-child and handed over pickled, in order, with the child's errors raised in their place."""
+"""The bulk path's parsing ahead of the writes (`services._ahead`, a thread, and
+`services._ahead_process`, a forked child handing batches over pickled): in order, with the
+producer's errors raised in their place."""
 
 import os
 import pickle
@@ -21,7 +22,8 @@ def test_items_come_back_in_order_from_another_process():
     assert {pid for _n, pid in got} != {os.getpid()}  # made in the child
 
 
-def test_an_error_in_the_child_is_raised_at_its_place():
+@pytest.mark.parametrize("ahead", [services._ahead, services._ahead_process], ids=["thread", "process"])
+def test_an_error_in_the_producer_is_raised_at_its_place(ahead):
     def make():
         yield 1
         yield 2
@@ -29,7 +31,7 @@ def test_an_error_in_the_child_is_raised_at_its_place():
 
     got = []
     with pytest.raises(ValueError, match="broken line source"):
-        for item in services._ahead_process(make):
+        for item in ahead(make):
             got.append(item)
     assert got == [1, 2]
 

@@ -1,17 +1,15 @@
 """The handover endpoints' OpenAPI schema, and the upload travelling through a real Celery
 worker on Redis."""
 
-import time
-
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import connection
 
 from helpdesk.models import ImportRun, Inquiry, Role
 from tests.factories import UserFactory
 from tests.helpdesk.handover.conftest import jsonl
+from tests.workers import ON_POSTGRESQL, finished_import_run
 
 
 @pytest.mark.django_db
@@ -33,10 +31,7 @@ def test_schema_of_handover_endpoints_validates_without_warnings(tmp_path):
 
 @pytest.mark.celery_worker
 @pytest.mark.redis
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="a worker process cannot share the in-memory SQLite test database; runs on PostgreSQL",
-)
+@ON_POSTGRESQL
 def test_upload_is_imported_by_a_real_worker(celery_worker, api, settings, tmp_path):
     # Earlier transactional tests flush the role groups the migrations created.
     for role in Role.values:
@@ -53,12 +48,7 @@ def test_upload_is_imported_by_a_real_worker(celery_worker, api, settings, tmp_p
 
     assert response.status_code == 202
     run_id = response.json()["id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        status = api.get(f"/api/import-runs/{run_id}/").json()["status"]
-        if status in ("done", "failed"):
-            break
-        time.sleep(0.2)
+    finished_import_run(api, run_id)
     run = ImportRun.objects.get(pk=run_id)
     assert run.status == ImportRun.Status.DONE, run.error
     assert run.summary() == "30 read, 30 created, 0 updated, 0 unchanged, 0 rejected"

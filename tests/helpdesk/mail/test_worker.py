@@ -1,34 +1,15 @@
 """The mail tasks through a real Celery worker process on Redis (PostgreSQL only: the
 worker must see the test database)."""
 
-import time
-
 import pytest
-from django.db import connection
 
 from helpdesk.mail.intake import mail_store
 from helpdesk.models import EmailMessage
 from tests.helpdesk.mail import builders as b
 from tests.helpdesk.mail.test_imap import Mailbox, _messages
+from tests.workers import REAL_WORKER, wait_for
 
-pytestmark = [
-    pytest.mark.celery_worker,
-    pytest.mark.redis,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="a worker process cannot share the in-memory SQLite test database; runs on PostgreSQL",
-    ),
-]
-
-
-def _wait_for(predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+pytestmark = REAL_WORKER
 
 
 @pytest.fixture
@@ -64,13 +45,13 @@ def test_outbox_and_imap_tasks_in_a_real_worker(imap_env, celery_worker, api, ag
     response = api.as_user(agent).post(f"/api/inquiries/{inquiry.ref}/reply/", {"body": "回答です。"}, format="json")
     assert response.status_code == 202
     pk = response.json()["id"]
-    assert _wait_for(lambda: EmailMessage.objects.get(pk=pk).send_status == "sent")
+    assert wait_for(lambda: EmailMessage.objects.get(pk=pk).send_status == "sent")
     inquiry.refresh_from_db()
     assert inquiry.first_answered_at == EmailMessage.objects.get(pk=pk).sent_at
 
     # The beat task polls Dovecot from the worker (settings from the worker's environment).
     imap_env.append(*_messages(3))
     mail_poll_imap.delay()
-    assert _wait_for(lambda: EmailMessage.objects.filter(source="imap").count() == 4)
+    assert wait_for(lambda: EmailMessage.objects.filter(source="imap").count() == 4)
     flags = imap_env.flags()
     assert len(flags) == 3 and all("$EgHelpdeskImported" in f for f in flags.values())

@@ -1,21 +1,16 @@
 """A call-file upload travelling through a real Celery worker on Redis, with its progress
 visible on the import run."""
 
-import time
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from helpdesk.models import Call, ImportRun
+from tests.workers import ON_POSTGRESQL, finished_import_run
 
 
 @pytest.mark.redis
 @pytest.mark.celery_worker
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="a worker process cannot share the in-memory SQLite test database; runs on PostgreSQL",
-)
+@ON_POSTGRESQL
 def test_asterisk_upload_is_imported_by_a_real_worker(celery_worker, api, admin_user, settings, tmp_path, calls_data):
     settings.MEDIA_ROOT = tmp_path
     files = [
@@ -29,12 +24,7 @@ def test_asterisk_upload_is_imported_by_a_real_worker(celery_worker, api, admin_
 
     assert response.status_code == 202
     run_id = response.json()["id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        status = api.get(f"/api/import-runs/{run_id}/").json()
-        if status["status"] in ("done", "failed"):
-            break
-        time.sleep(0.2)
+    status = finished_import_run(api, run_id)
     run = ImportRun.objects.get(pk=run_id)
     assert run.status == ImportRun.Status.DONE, run.error
     assert (run.created, run.rejected, run.done, run.total) == (11, 6, run.total, 60)
