@@ -37,7 +37,13 @@ def audit_record(
     object_id: str = "",
     changes: dict[str, Any] | None = None,
     note: str = "",
+    reason: str = "",
 ) -> AuditEvent:
+    """One row of the trail, chained to the previous one. `reason`: a correction's, kept in
+    the changes and, unless a note is given, as the note (「訂正: …」, what reviewers read)."""
+    if reason.strip():
+        changes = {**(changes or {}), "reason": reason.strip()}
+        note = note or correction_note(reason)
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(getattr(obj, "ref", None) or obj.pk)
@@ -63,6 +69,11 @@ def audit_record(
             event.chain_hash = audit_chain_hash(event.prev_hash, event.canonical())
             event.save(force_insert=True)
     return event
+
+
+def correction_note(reason: str) -> str:
+    """The trail's note for a correction of a recorded figure: 「訂正: <reason>」, or none."""
+    return f"訂正: {reason.strip()}" if reason.strip() else ""
 
 
 @dataclass

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max, Min
 
-from helpdesk.audit import audit_record, audit_value
+from helpdesk.audit import audit_record, audit_value, correction_note
 from helpdesk.clock import TOKYO
 from helpdesk.errors import ConflictError, PermissionDeniedError
 from helpdesk.models import AuditEvent, CalendarDay, Call
@@ -153,10 +153,6 @@ def _require_reason(model: type[models.Model], fields: set[str], reason: str) ->
         raise ValidationError({"correction_reason": f"契約指標に関わる項目（{names}）の変更には訂正理由が必要です。"})
 
 
-def _note(reason: str) -> str:
-    return f"訂正: {reason.strip()}" if reason.strip() else ""
-
-
 def _diff(obj: models.Model, data: dict[str, Any]) -> dict[str, Any]:
     """Old/new values of the fields `data` changes; personal ones only as changed."""
     pii = personal_fields(type(obj))
@@ -206,7 +202,9 @@ def record_correct(*, obj: M, actor, data: dict[str, Any], reason: str = "", exp
         fields.append("updated_at")
     locked.full_clean()
     locked.save(update_fields=fields)
-    audit_record(actor=actor, action=AuditEvent.Action.UPDATE, obj=locked, changes=changes, note=_note(reason))
+    audit_record(
+        actor=actor, action=AuditEvent.Action.UPDATE, obj=locked, changes=changes, note=correction_note(reason)
+    )
     _after_write(locked, before)
     return locked
 
@@ -224,7 +222,11 @@ def record_create(*, model: type[M], actor, data: dict[str, Any], reason: str = 
     obj.full_clean()
     obj.save(force_insert=True)
     audit_record(
-        actor=actor, action=AuditEvent.Action.CREATE, obj=obj, changes=_values(obj, side="new"), note=_note(reason)
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=obj,
+        changes=_values(obj, side="new"),
+        note=correction_note(reason),
     )
     _after_write(obj, {})
     return obj
@@ -251,7 +253,7 @@ def record_delete(*, obj: models.Model, actor, reason: str = "") -> None:
         object_type=label(model),
         object_id=object_id,
         changes=held,
-        note=_note(reason),
+        note=correction_note(reason),
     )
 
 

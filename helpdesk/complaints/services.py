@@ -61,13 +61,5 @@ def complaint_classify(
     locked.cause, locked.confirmed_at, locked.confirmed_by = cause, new_confirmed_at, new_confirmed_by
     locked.full_clean()
     locked.save(update_fields=["cause", "confirmed_at", "confirmed_by"])
-    if reason:
-        changes["reason"] = reason
-    audit_record(
-        actor=actor,
-        action=AuditEvent.Action.UPDATE,
-        obj=locked,
-        changes=changes,
-        note=f"訂正: {reason}" if reason else "",
-    )
+    audit_record(actor=actor, action=AuditEvent.Action.UPDATE, obj=locked, changes=changes, reason=reason)
     return locked

@@ -73,13 +73,5 @@ def security_incident_update(
         setattr(locked, field, value)
     locked.full_clean()
     locked.save(update_fields=list(data))
-    if reason:
-        changes["reason"] = reason
-    audit_record(
-        actor=actor,
-        action=AuditEvent.Action.UPDATE,
-        obj=locked,
-        changes=changes,
-        note=f"訂正: {reason}" if reason else "",
-    )
+    audit_record(actor=actor, action=AuditEvent.Action.UPDATE, obj=locked, changes=changes, reason=reason)
     return locked
