@@ -25,16 +25,19 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_inquiry_api import load_texts, pad, percentile  # noqa: E402 — bench/
+from bench_inquiry_api import (  # noqa: E402 — bench/: the same generated inquiries
+    CATEGORIES,
+    CHANNEL_WEIGHTS,
+    CHANNELS,
+    NAMES,
+    STATUS_WEIGHTS,
+    STATUSES,
+    load_texts,
+    pad,
+    percentile,
+)
 from common import bench_database_url, ensure_database  # noqa: E402 — bench/common.py
 
-TOKYO = dt.timezone(dt.timedelta(hours=9))
-CATEGORIES = ["send_error", "mynumber_card", "gbizid", "kobunsho", "login", "mac_mobile", "install", "other"]
-STATUSES = ["new", "in_progress", "escalated", "answered", "resolved", "closed"]
-STATUS_WEIGHTS = [2, 3, 1, 2, 60, 32]
-CHANNELS = ["phone", "email", "form"]
-CHANNEL_WEIGHTS = [70, 22, 8]
-NAMES = ["山田 太郎", "佐藤 花子", "鈴木 一郎", "高橋 美咲", "田中 健", "伊藤 由美"]
 AGENTS = 20
 P95_TARGET_MS = 100.0
 
