@@ -110,6 +110,8 @@ def _context(day: Day, **extra: Any) -> dict[str, Any]:
 
 def _live_context(day: Day, version: str | None = None) -> dict[str, Any]:
     live = Day.today() == day
+    if version is None and settings.DESK_SUPERVISOR_CACHE_SECONDS > 0:
+        version = data_version()  # read once: the cache key and the stored figures' freshness
     board = cached(
         "live",
         day,
