@@ -5,6 +5,7 @@ none stored, it computes exact ones; fresh ones carry no marker; no broker or ca
 The KPI app's exact reads never see stale figures."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -198,8 +199,6 @@ RECORD_TABLES = ("helpdesk_call", "helpdesk_inquiry", "helpdesk_emailmessage", "
 
 
 def tables_read(queries) -> set[str]:
-    import re
-
     return {t for q in queries.captured_queries for t in re.findall(r'(?:FROM|JOIN) "?(\w+)"?', q["sql"])}
 
 
