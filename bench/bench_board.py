@@ -13,7 +13,10 @@ Two figures answer the goal (docs/desk-supervisor.md, "Day figures off the reque
 computation — the refresh task's, and a request that finds no stored figures (the old path) —
 and the request after an import once the refresh task has run (the board with precomputed
 figures), each median of `--repeat` rounds, interleaved, with an import (one call added to the
-day) before every round.
+day) before every round. Each round also times the board with the stored figures and an empty
+shared cache, and — after one more import — the board served stale (the stored figures of older
+data within DESK_SUPERVISOR_MAX_STALE_SECONDS), first and next poll; every path with this
+process's CPU and the PostgreSQL backend's (the shared machine stretches wall time, not these).
 """
 
 import argparse
