@@ -139,16 +139,17 @@ def kpi_day_figures(*, day: Day, now: dt.datetime | None = None) -> dict[str, An
 
 
 def kpi_day_figures_display(
-    *, day: Day, max_stale: dt.timedelta, now: dt.datetime | None = None
+    *, day: Day, max_stale: dt.timedelta, now: dt.datetime | None = None, version: int | None = None
 ) -> tuple[dict[str, Any], dt.datetime | None]:
     """For the board's display only (never an export, the month or a snapshot): the day's
     figures and, when they are not at the current input version, the moment they are of.
     Stored figures of an older version are served while that moment is at most `max_stale`
     ago (a zero bound: never) — exactly that version's figures, never mixed; older or none →
-    `kpi_day_figures` (computed now, exact). Fresh figures come back with `None`."""
+    `kpi_day_figures` (computed now, exact). Fresh figures come back with `None`. `version`:
+    the input version the caller read this request (one read per page)."""
     now = now or timezone.now()
     as_of, _ = kpi_today.day_bounds(day, now)
-    version = selectors.kpi_input_version()
+    version = selectors.kpi_input_version() if version is None else version
     row = selectors.kpi_day_figures_stored(date=day.date)
     if row is not None and kpi_today.day_figures_current(
         row.data, version=row.version, stored_version=row.version, as_of=as_of, day=day

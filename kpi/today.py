@@ -229,6 +229,18 @@ def calls_answered_by_agent(*, day: Day) -> dict[str, int]:
     )
 
 
+def open_inquiries_by_assignee(*, statuses: tuple[str, ...]) -> dict[int, int]:
+    """User id → inquiries assigned to them whose status is one of `statuses` now (the
+    agents' open load): one grouped query, not the day's but the present's."""
+    return dict(
+        Inquiry.objects.filter(status__in=statuses, assigned_to__isnull=False)
+        .order_by()
+        .values_list("assigned_to")
+        .annotate(n=Count("id"))
+        .values_list("assigned_to", "n")
+    )
+
+
 def inquiries_by_status(*, day: Day) -> dict[str, int]:
     """Status → the day's inquiries (received that day) in it now."""
     return dict(
@@ -268,23 +280,38 @@ def day_bounds(day: Day, now: dt.datetime | None = None) -> tuple[dt.datetime, b
 
 _MAIL_MOMENTS = ("oldest", "past_before", "near_before")
 # The stored object's shape: a row of another shape is computed again, whatever its version.
-DAY_FIGURES_SCHEMA = 1
+# 2: with the latest queue wait and the agents' open load (docs/desk-supervisor.md, fourth pass).
+DAY_FIGURES_SCHEMA = 2
+# The statuses an inquiry counts in an agent's open load (the board's オペレーター別).
+OPEN_STATUSES = (
+    Inquiry.Status.NEW.value,
+    Inquiry.Status.IN_PROGRESS.value,
+    Inquiry.Status.ESCALATED.value,
+    Inquiry.Status.ANSWERED.value,
+)
 
 
 def day_figures_compute(*, day: Day, as_of: dt.datetime) -> dict[str, Any]:
-    """What the board stores for a day: the phone figures (`day_phone_figures`), and once the
-    day is over (`as_of` its end: the figure no longer moves with the clock) the mail waiting at
-    its end. JSON-ready (`day_figures_decode` restores the moments)."""
+    """What the board stores for a day: the phone figures (`day_phone_figures`), the day's
+    counts, and once the day is over (`as_of` its end: the figure no longer moves with the
+    clock) the mail waiting at its end. Also the latest queue wait and the agents' open load
+    (`open_by_assignee`): functions of the records alone — a PBX export holds finished calls,
+    so no call arrives after the moment it is read at — which the input version moves with
+    like the rest, so a poll need not read them again. JSON-ready (`day_figures_decode`
+    restores the moments and the user ids)."""
     phone = day_phone_figures(day=day)
     counts = {
         "calls_answered_by_agent": calls_answered_by_agent(day=day),
         "inquiries_by_status": inquiries_by_status(day=day),
+        "open_by_assignee": open_inquiries_by_assignee(statuses=OPEN_STATUSES),
     }
     mail = None
     if as_of >= day.end:
         mail = waiting_mail(as_of=day.end, email_max_seconds=phone["email_max_seconds"])
         mail = {k: v.isoformat() if k in _MAIL_MOMENTS and v is not None else v for k, v in mail.items()}
-    return {"schema": DAY_FIGURES_SCHEMA, "phone": phone, "mail": mail, **counts}
+    wait = latest_queue_wait(day=day, as_of=as_of)
+    wait["data_until"] = wait["data_until"].isoformat() if wait["data_until"] is not None else None
+    return {"schema": DAY_FIGURES_SCHEMA, "phone": phone, "mail": mail, "wait": wait, **counts}
 
 
 def day_figures_current(
@@ -303,4 +330,9 @@ def day_figures_decode(data: dict[str, Any]) -> dict[str, Any]:
     mail = data.get("mail")
     if mail is not None:
         mail = {k: dt.datetime.fromisoformat(v) if k in _MAIL_MOMENTS and v is not None else v for k, v in mail.items()}
-    return {**data, "mail": mail}
+    wait = dict(data["wait"])
+    if wait["data_until"] is not None:
+        wait["data_until"] = dt.datetime.fromisoformat(wait["data_until"])
+    # JSON object keys are strings: the user ids back to ints
+    open_by_assignee = {int(uid): n for uid, n in data["open_by_assignee"].items()}
+    return {**data, "mail": mail, "wait": wait, "open_by_assignee": open_by_assignee}

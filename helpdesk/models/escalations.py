@@ -45,7 +45,16 @@ class Escalation(models.Model):
 
     class Meta:
         ordering = ["-escalated_at", "-id"]
-        indexes = [models.Index(fields=["inquiry", "target"], name="escalation_inquiry_target")]
+        indexes = [
+            models.Index(fields=["inquiry", "target"], name="escalation_inquiry_target"),
+            # The supervisor's board: the open ones, oldest first, and their counts by kind and
+            # age — read from this index alone, however many have been answered (bench_board.py)
+            models.Index(
+                fields=["escalated_at", "id", "target"],
+                name="escalation_open_oldest",
+                condition=Q(returned_at__isnull=True),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(

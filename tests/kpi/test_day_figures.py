@@ -13,7 +13,14 @@ from django.utils import timezone
 from helpdesk.models import AgentProfile, CalendarDay, Call, Inquiry, ServiceHours
 from kpi import selectors, services
 from kpi.models import KpiDayFigures, KpiInputChange, KpiTarget
-from kpi.today import Day, day_figures_compute, day_figures_decode
+from kpi.today import (
+    OPEN_STATUSES,
+    Day,
+    day_figures_compute,
+    day_figures_decode,
+    latest_queue_wait,
+    open_inquiries_by_assignee,
+)
 from tests.factories import CallFactory, EscalationFactory, PhoneInquiryFactory, tokyo
 from tests.factories.kpi import FiscalMonthPeriodFactory, KpiTargetFactory, answer_mail, email_inquiry
 
@@ -175,3 +182,32 @@ def test_a_stored_row_of_another_shape_is_computed_again(frozen):
     row = KpiDayFigures.objects.get(date=PAST.date)
     KpiDayFigures.objects.filter(pk=row.pk).update(data={"phone": row.data["phone"], "mail": row.data["mail"]})
     assert "inquiries_by_status" in services.kpi_day_figures(day=PAST)
+
+
+def test_the_latest_wait_and_the_open_load_are_stored_and_equal_the_live_reads(frozen, agent):
+    """Schema 2 (docs/desk-supervisor.md, fourth pass): the latest queue wait and the agents'
+    open load come with the stored figures, equal to what `latest_queue_wait` and
+    `open_inquiries_by_assignee` read from the records, and a reassignment yields fresh ones."""
+    KpiTargetFactory()
+    inquiry = records()
+    Inquiry.objects.filter(pk=inquiry.pk).update(assigned_to=agent, status=Inquiry.Status.IN_PROGRESS)
+    stored = services.kpi_day_figures(day=PAST)
+    live_wait = latest_queue_wait(day=PAST, as_of=PAST.end)
+    assert stored["wait"] == live_wait and live_wait["seconds"] == 20 and live_wait["call_id"]
+    assert stored["open_by_assignee"] == open_inquiries_by_assignee(statuses=OPEN_STATUSES) == {agent.pk: 1}
+    assert services.kpi_day_figures(day=PAST) == stored  # read back: the same types (datetimes, int ids)
+    # closed: the load drops, the stored figures follow (the input version moved)
+    Inquiry.objects.filter(pk=inquiry.pk).update(status=Inquiry.Status.CLOSED)
+    assert services.kpi_day_figures(day=PAST)["open_by_assignee"] == {}
+
+
+def test_a_row_of_the_previous_schema_is_computed_again(frozen):
+    KpiTargetFactory()
+    records()
+    services.kpi_day_figures(day=PAST)
+    row = KpiDayFigures.objects.get(date=PAST.date)
+    old = {k: v for k, v in row.data.items() if k not in ("wait", "open_by_assignee")}
+    KpiDayFigures.objects.filter(pk=row.pk).update(data={**old, "schema": 1})
+    figures = services.kpi_day_figures(day=PAST)
+    assert figures["wait"]["seconds"] == 20 and "open_by_assignee" in figures
+    assert KpiDayFigures.objects.get(date=PAST.date).data["schema"] == 2

@@ -28,7 +28,7 @@ EXTERNAL_OVERDUE = dt.timedelta(hours=24)
 WRAPUP_CALLS_SHOWN = 50
 ESCALATIONS_SHOWN = 20
 COMPLAINTS_SHOWN = 30
-OPEN_STATUSES = (Inquiry.Status.NEW, Inquiry.Status.IN_PROGRESS, Inquiry.Status.ESCALATED, Inquiry.Status.ANSWERED)
+OPEN_STATUSES = kpi_today.OPEN_STATUSES  # an agent's open load: one definition with the stored figures
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,9 @@ class AgentRow:
 def board_live(*, day: Day, figures: dict[str, Any] | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     """The live panel: the day's phone figures (KPI definitions), mail waiting, the longest
     recent queue wait, the day's inquiries by status and each agent's load. `figures` are
-    the day's stored KPI figures (`kpi.services.kpi_day_figures`: phone, and a past day's
-    mail); computed here when not given."""
+    the day's stored KPI figures (`kpi.services.kpi_day_figures`: phone, counts, the latest
+    wait, the open load, and a past day's mail); computed here when not given. Only a running
+    day's mail figure is read per request: it moves with the clock, not with the records."""
     now = now or timezone.now()
     as_of, live = kpi_today.day_bounds(day, now)
     figures = figures or kpi_today.day_figures_decode(kpi_today.day_figures_compute(day=day, as_of=as_of))
@@ -52,7 +53,7 @@ def board_live(*, day: Day, figures: dict[str, Any] | None = None, now: dt.datet
     mail = figures["mail"]
     if mail is None or as_of != day.end:
         mail = kpi_today.waiting_mail(as_of=as_of, email_max_seconds=phone["email_max_seconds"])
-    wait = kpi_today.latest_queue_wait(day=day, as_of=as_of)
+    wait = figures["wait"]
     by_status = figures["inquiries_by_status"]
     statuses = [(s.value, s.label, by_status.get(s.value, 0)) for s in Inquiry.Status]
     ar = phone["answer_rate"]
@@ -72,14 +73,19 @@ def board_live(*, day: Day, figures: dict[str, Any] | None = None, now: dt.datet
         "wait": wait,
         "statuses": statuses,
         "inquiries_total": sum(by_status.values()),
-        "agents": agent_rows(day=day, calls_by_login=figures["calls_answered_by_agent"]),
+        "agents": agent_rows(
+            day=day, calls_by_login=figures["calls_answered_by_agent"], open_by_user=figures["open_by_assignee"]
+        ),
     }
 
 
-def agent_rows(*, day: Day, calls_by_login: dict[str, int] | None = None) -> list[AgentRow]:
+def agent_rows(
+    *, day: Day, calls_by_login: dict[str, int] | None = None, open_by_user: dict[int, int] | None = None
+) -> list[AgentRow]:
     """Every active agent (the agent role, or a PBX login seen in the day's calls): open
-    inquiries assigned now and calls answered that day (`calls_by_login`, the day's stored
-    figure, or `kpi.today.calls_answered_by_agent`). Three grouped queries at most."""
+    inquiries assigned now (`open_by_user`, stored with the day's figures, or
+    `kpi.today.open_inquiries_by_assignee`) and calls answered that day (`calls_by_login`, the
+    day's stored figure, or `kpi.today.calls_answered_by_agent`). Five queries at most."""
     User = get_user_model()
     users = list(
         User.objects.filter(is_active=True, groups__name=Role.AGENT)
@@ -89,13 +95,8 @@ def agent_rows(*, day: Day, calls_by_login: dict[str, int] | None = None) -> lis
     )
     logins = dict(AgentProfile.objects.values_list("pbx_login", "user_id"))
     user_login = {uid: login for login, uid in logins.items()}
-    open_by_user = dict(
-        Inquiry.objects.filter(status__in=OPEN_STATUSES, assigned_to__isnull=False)
-        .order_by()
-        .values_list("assigned_to")
-        .annotate(n=Count("id"))
-        .values_list("assigned_to", "n")
-    )
+    if open_by_user is None:
+        open_by_user = kpi_today.open_inquiries_by_assignee(statuses=OPEN_STATUSES)
     if calls_by_login is None:
         calls_by_login = kpi_today.calls_answered_by_agent(day=day)
     rows = []

@@ -20,12 +20,12 @@ REFRESH_ASKED = "desk:sv:refresh-asked"
 logger = logging.getLogger(__name__)
 
 
-def board_live_display(day: Day, now: dt.datetime | None = None) -> dict[str, Any]:
+def board_live_display(day: Day, now: dt.datetime | None = None, version: int | None = None) -> dict[str, Any]:
     """The live panel a board shows: the stored figures even when the data moved since, as
     long as they are of at most DESK_SUPERVISOR_MAX_STALE_SECONDS ago (`stale_as_of`: the
     moment they are of, shown on the page; a refresh is asked for), exact ones otherwise."""
     max_stale = dt.timedelta(seconds=settings.DESK_SUPERVISOR_MAX_STALE_SECONDS)
-    figures, stale_as_of = kpi_day_figures_display(day=day, max_stale=max_stale, now=now)
+    figures, stale_as_of = kpi_day_figures_display(day=day, max_stale=max_stale, now=now, version=version)
     if stale_as_of is not None:
         request_refresh(day)
     return {**selectors.board_live(day=day, figures=figures, now=now), "stale_as_of": stale_as_of}

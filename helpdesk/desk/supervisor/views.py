@@ -13,6 +13,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.clock import TOKYO
@@ -66,8 +67,16 @@ def _links(day: Day) -> dict[str, Any]:
         base = reverse(f"kpi-drill-{endpoint}", kwargs={"month": month})
         return f"{base}?{urlencode(params, doseq=True)}" if params else base
 
+    # the per-row links of the agents' table: the list URL and its fixed query once per
+    # page, not a `{% url %}` and four filters per agent (a national center has ~100 agents)
+    open_status_qs = urlencode([("status", s) for s in selectors.OPEN_STATUSES])
     return {
         "calls": _q("api-call-list", **span),
+        "inquiry_list": reverse("api-inquiry-list"),
+        "call_list": reverse("api-call-list"),
+        "open_status_qs": open_status_qs,
+        "answered_span_qs": urlencode({"outcome": "answered", **span}),
+        "received_qs": urlencode(received),
         "in_hours": drill("answered-calls", date=str(day)),
         "answered": drill("answered-calls", date=str(day)),
         "ivr": drill("abandoned-calls", date=str(day), kind="ivr"),
@@ -78,7 +87,7 @@ def _links(day: Day) -> dict[str, Any]:
         "surges": reverse("api-faq-surge-list"),
         "ivr_admin": reverse("desk:admin:home"),
         "escalations": _q("api-escalation-list", returned="false"),
-        "open_statuses": [s.value for s in selectors.OPEN_STATUSES],
+        "open_statuses": list(selectors.OPEN_STATUSES),
         "span": span,
         "month": month,
     }
@@ -93,17 +102,22 @@ def _context(day: Day, **extra: Any) -> dict[str, Any]:
         "poll_seconds": settings.DESK_SUPERVISOR_POLL_SECONDS,
         "links": _links(day),
         "external_targets": EXTERNAL_TARGETS,
+        # the same <option>s under each of the 20 agents' requests: rendered once per page
+        "target_options": format_html_join("", '<option value="{}">{}</option>', EXTERNAL_TARGETS),
         **extra,
     }
 
 
 def _live_context(day: Day, version: str | None = None) -> dict[str, Any]:
     live = Day.today() == day
+    if version is None and settings.DESK_SUPERVISOR_CACHE_SECONDS > 0:
+        version = data_version()  # read once: the cache key and the stored figures' freshness
     board = cached(
         "live",
         day,
         live=live,
-        compute=lambda: board_live_display(day),
+        # the version this page read (if any): not read a second time
+        compute=lambda: board_live_display(day, version=int(version) if version is not None else None),
         version=version,
         keep=lambda b: b["stale_as_of"] is None,
     )

@@ -5,6 +5,7 @@ none stored, it computes exact ones; fresh ones carry no marker; no broker or ca
 The KPI app's exact reads never see stale figures."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -179,3 +180,48 @@ def test_the_exact_reads_never_see_stale_figures(enqueued):
     exact = kpi_services.kpi_day_figures(day=day, now=at)
     assert exact["phone"]["answer_rate"]["total_calls"] == 4
     assert KpiDayFigures.objects.get(date=day.date).version > row.version  # stored at the current version
+
+
+# The tables a poll of the live panel may read once the day's figures are stored: the session,
+# the user and their roles, the input version, the stored row, and the agents' names and PBX
+# logins (small tables). Never a record table: the calls, inquiries, mail and escalations are
+# read by the task (docs/desk-supervisor.md, "fourth pass").
+STORED_POLL_TABLES = {
+    "django_session",
+    "auth_user",
+    "auth_group",
+    "auth_user_groups",
+    "kpi_kpiinputchange",
+    "kpi_kpidayfigures",
+    "helpdesk_agentprofile",
+}
+RECORD_TABLES = ("helpdesk_call", "helpdesk_inquiry", "helpdesk_emailmessage", "helpdesk_escalation")
+
+
+def tables_read(queries) -> set[str]:
+    return {t for q in queries.captured_queries for t in re.findall(r'(?:FROM|JOIN) "?(\w+)"?', q["sql"])}
+
+
+@pytest.mark.parametrize("cache_seconds", [0, 60])
+def test_a_stale_poll_reads_no_record_table_and_no_more_queries_than_a_fresh_one(
+    sv_client, enqueued, settings, cache_seconds
+):
+    """The stale path's query count: the stored row and the small tables only — the latest
+    wait and the agents' open load come with the stored version (schema 2), so a stale poll
+    costs what a fresh one does."""
+    settings.DESK_SUPERVISOR_CACHE_SECONDS = cache_seconds
+    stored_then_changed()
+    get_live(sv_client, NOW + dt.timedelta(seconds=30))  # warm: the session's first read
+    response, stale = get_live(sv_client, NOW + dt.timedelta(seconds=40))
+    assert response.context["board"]["stale_as_of"] == NOW
+    assert response.context["board"]["wait"]["seconds"] == 20  # the stored version's
+    assert tables_read(stale) <= STORED_POLL_TABLES, tables_read(stale)
+    assert not any(t in q["sql"] for q in stale.captured_queries for t in RECORD_TABLES)
+    # fresh figures (the task ran) read the same tables, as many times
+    with time_machine.travel(NOW + dt.timedelta(seconds=45), tick=False):
+        sv_refresh.board_days_refresh()
+    cache.clear()
+    response, fresh = get_live(sv_client, NOW + dt.timedelta(seconds=50))
+    assert response.context["board"]["stale_as_of"] is None
+    # session, user, roles, the input version (once), the stored row, the agents, their logins
+    assert len(stale.captured_queries) == len(fresh.captured_queries) == 7
