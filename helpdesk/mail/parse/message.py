@@ -223,13 +223,43 @@ def _raw_header(msg: Message, name: str) -> str | None:
     return None
 
 
+# The common shapes of an address field, read without the stdlib's address parser (a quarter
+# of a message's parsing time): `addr@example.jp`, `<addr@example.jp>`, `Phrase <addr@…>`
+# where the phrase is atoms (encoded words are atoms) separated by single spaces. Anything
+# else goes to `email.utils`; `tests/helpdesk/mail/test_parse_fast.py` checks both readings
+# agree.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_SIMPLE_ADDR = r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+_SIMPLE_MAILBOX = re.compile(rf"[ \t]*(?:(?:({_ATOM}(?: {_ATOM})*)[ \t]*)?<({_SIMPLE_ADDR})>|({_SIMPLE_ADDR}))[ \t]*")
+
+
+def _parseaddr(value: str) -> tuple[str, str]:
+    """`email.utils.parseaddr` of an ASCII field, by a regular expression when it is simple."""
+    m = _SIMPLE_MAILBOX.fullmatch(value)
+    if m is None:
+        return email.utils.parseaddr(value)
+    return (m.group(1) or "", m.group(2)) if m.group(3) is None else ("", m.group(3))
+
+
+def _getaddresses(values: list[str]) -> list[tuple[str, str]]:
+    """`email.utils.getaddresses`, by a regular expression when every mailbox is simple."""
+    found = []
+    for value in values:
+        for piece in value.split(","):
+            m = _SIMPLE_MAILBOX.fullmatch(piece)
+            if m is None:
+                return email.utils.getaddresses(values)
+            found.append((m.group(1) or "", m.group(2)) if m.group(3) is None else ("", m.group(3)))
+    return found
+
+
 def _address(msg: Message, name: str) -> tuple[str, str, bool]:
     raw = _raw_header(msg, name)
     if raw is None:
         return "", "", False
     unfolded = re.sub(r"\r?\n[ \t]", " ", raw)
     if unfolded.isascii():
-        display, addr = email.utils.parseaddr(unfolded)
+        display, addr = _parseaddr(unfolded)
         if not addr and "@" not in unfolded:
             display, addr = unfolded, ""
         name_text, problem = decode_header_value(display)
@@ -250,7 +280,7 @@ def _addresses(msg: Message, *names: str) -> list[str]:
         raw = _raw_header(msg, name)
         if raw:
             values.append(re.sub(r"\r?\n[ \t]", " ", raw))
-    return [addr.lower() for _, addr in email.utils.getaddresses(values) if addr]
+    return [addr.lower() for _, addr in _getaddresses(values) if addr]
 
 
 def _is_attachment(part: Message) -> bool:
@@ -295,10 +325,77 @@ def _payload_bytes(part: Message) -> bytes:
     return payload
 
 
-def parse_message(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -> ParsedMail:
+# --- the stdlib parser's tree of a simple message, built directly -------------------------
+
+# A header block the feedparser reads line by line without any defect: printable ASCII field
+# lines (`name:` with the feedparser's name characters) and continuation lines, each ended by
+# LF or CRLF, then an empty line.
+_HEADER_BLOCK = re.compile(rb"(?:[\x21-\x39\x3b-\x7e]+:[\t\x20-\x7e]*\r?\n(?:[\t ][\t\x20-\x7e]*\r?\n)*)+")
+_SEPARATOR = re.compile(rb"\r?\n")
+
+
+class _IndexedMessage(Message):
+    """A `Message` whose `get` looks a field up in a dict built once (the stdlib compares every
+    field's lowercased name each time: a message's parse asks ~20 times). The index is rebuilt
+    whenever the field list is replaced (`del`), grows (`add_header`, `msg[name] = …`) or is
+    replaced in place (`replace_header`) — the only ways `Message` changes its fields. Its
+    values are ASCII (`simple_message`), which compat32 returns as they are."""
+
+    _index: dict[str, str] | None = None
+    _indexed: list | None = None
+    _indexed_len = -1
+
+    def get(self, name, failobj=None):  # type: ignore[override]
+        headers = self._headers
+        if self._index is None or self._indexed is not headers or self._indexed_len != len(headers):
+            index: dict[str, str] = {}
+            for key, value in headers:
+                index.setdefault(key.lower(), value)
+            self._index, self._indexed, self._indexed_len = index, headers, len(headers)
+        return self._index.get(name.lower(), failobj)
+
+    def replace_header(self, _name, _value):
+        self._index = None
+        super().replace_header(_name, _value)
+
+
+def simple_message(raw: bytes) -> Message | None:
+    """The `Message` that `email.message_from_bytes(raw, policy=compat32)` gives, built without
+    the feedparser for the common case — a well-formed ASCII header block and a body that is
+    not multipart or message/* (the feedparser then keeps the rest of the text as the payload,
+    as it is). None when the message is anything else: the stdlib parser reads it.
+    `tests/helpdesk/mail/test_parse_fast.py` checks the two trees and results are the same."""
+    m = _HEADER_BLOCK.match(raw)
+    if m is None:
+        return None
+    end = m.end()
+    sep = _SEPARATOR.match(raw, end)
+    if sep is None:  # no empty line after the headers (or a line the feedparser would defect on)
+        return None
+    headers: list[tuple[str, str]] = []
+    for line in raw[:end].decode("ascii").splitlines(keepends=True):
+        if line[0] in " \t":
+            name, value = headers[-1]
+            headers[-1] = (name, value + line)
+        elif line.startswith("From "):  # an envelope line inside the headers
+            return None
+        else:
+            name, value = line.split(":", 1)
+            headers.append((name, value.lstrip(" \t")))
+    msg = _IndexedMessage()
+    msg._headers = [(name, value.rstrip("\r\n")) for name, value in headers]
+    if msg.get_content_maintype() in ("multipart", "message"):
+        return None
+    msg.set_payload(raw[sep.end() :].decode("ascii", "surrogateescape"))
+    return msg
+
+
+def parse_message(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024, fast: bool = True) -> ParsedMail:
+    """`fast=False`: always the stdlib parser (the reference `simple_message` is tested
+    against)."""
     if not raw or not raw.strip():
         raise NotAMailMessage("empty message")
-    msg = email.message_from_bytes(raw, policy=policy.compat32)
+    msg = (simple_message(raw) if fast else None) or email.message_from_bytes(raw, policy=policy.compat32)
     if not msg.keys():
         raise NotAMailMessage("no header fields")
     problem = False
