@@ -2,8 +2,10 @@
 expression) gives what the stdlib parser gives: the same `Message` tree and the same
 `ParsedMail`, and it steps aside for everything it does not read itself."""
 
+import base64
 import email
 import email.utils
+import re
 from email import policy
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from tests.helpdesk.mail import builders as b
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "mail"
 
+MP = b'Content-Type: multipart/mixed; boundary="b1"\n\n'
 HEAD = b"From: =?UTF-8?B?5bGx55Sw?= <taro@example.jp>\nTo: support@e-gov-help.example.jp\nSubject: test\n"
 
 # Messages the fast path reads itself.
@@ -30,7 +33,8 @@ SIMPLE = {
     ],
     "no space after the colon, trailing blanks": [b"Subject:tight  \r\nFrom:x@example.jp\r\nX-Empty:\r\n\r\nbody"],
     "duplicate fields (the first wins)": [
-        HEAD + b"Received: from a by b; Thu, 01 Oct 2026 10:00:00 +0900\nReceived: from c by d; Thu, 01 Oct 2026 11:00:00 +0900\n\nx"
+        HEAD
+        + b"Received: from a by b; Thu, 01 Oct 2026 10:00:00 +0900\nReceived: from c by d; Thu, 01 Oct 2026 11:00:00 +0900\n\nx"
     ],
     "empty body": [HEAD + b"\n", HEAD + b"\r\n"],
     "8-bit body without a charset": [HEAD + b"\n" + "本文です".encode("cp932")],
@@ -41,12 +45,44 @@ SIMPLE = {
     ],
     "html only": [HEAD + b"Content-Type: text/html; charset=utf-8\n\n<p>a<script>x</script></p>\n"],
     "automatic": [HEAD + b"Auto-Submitted: auto-replied\nPrecedence: auto_reply\n\nx"],
+    "multipart with an attachment": [
+        HEAD + MP + b"--b1\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
+        b'5pys5paH\n--b1\nContent-Type: image/png\nContent-Disposition: attachment; filename="s.png"\n'
+        b"Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--b1--\n",
+    ],
+    "multipart, CRLF, preamble and epilogue": [
+        (
+            HEAD + MP + b"This is a preamble.\n\n--b1\nContent-Type: text/plain\n\none\n\n--b1 \t\n\ntwo\n--b1--  \n"
+            b"\nepilogue\n"
+        ).replace(b"\n", b"\r\n"),
+        HEAD + MP + b"pre\n--b1\n\none\n--b1--",  # the closing boundary without a line end
+        HEAD + MP + b"--b1\n\none\n--b1--\nafter\n--b1\nnot a part\n",
+        HEAD + MP + b"--b1\n\n--b1x is not a boundary\n--b1--\n",
+    ],
+    "multipart/alternative with html": [
+        HEAD + b'Content-Type: multipart/alternative; boundary="=_a b"\n\n--=_a b\nContent-Type: text/plain\n\n'
+        b"text\n--=_a b\nContent-Type: text/html\n\n<b>html</b>\n--=_a b--\n"
+    ],
 }
 
 # Messages the fast path leaves to the stdlib parser.
 NOT_SIMPLE = {
-    "multipart": [
-        HEAD + b'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\nx\n--b--\n'
+    "nested multipart": [
+        HEAD + MP + b'--b1\nContent-Type: multipart/alternative; boundary="b2"\n\n--b2\n\nx\n--b2--\n--b1--\n'
+    ],
+    "multipart without a boundary, or never closed": [
+        HEAD + b"Content-Type: multipart/mixed\n\n--b1\n\nx\n",
+        HEAD + MP + b"--b1\n\nx\n",
+        HEAD + MP + b"no boundary at all\n",
+        HEAD + MP + b"--b1--\n",
+    ],
+    "boundary lines in a row, a part without an empty line": [
+        HEAD + MP + b"--b1\n--b1\n\nx\n--b1--\n",
+        HEAD + MP + b"--b1\nbody at once\n--b1--\n",
+    ],
+    "a digest, a message part": [
+        HEAD + b'Content-Type: multipart/digest; boundary="b1"\n\n--b1\n\nSubject: in\n\nx\n--b1--\n',
+        HEAD + MP + b"--b1\nContent-Type: message/rfc822\n\nSubject: in\n\nx\n--b1--\n",
     ],
     "message/rfc822": [HEAD + b"Content-Type: message/rfc822\n\nSubject: inner\n\nbody\n"],
     "raw 8-bit header": [b"Subject: " + "件名".encode("cp932") + b"\nFrom: x@example.jp\n\nbody"],
@@ -149,3 +185,25 @@ def test_the_common_address_shapes_take_the_fast_path(monkeypatch):
 
     assert m._parseaddr("=?UTF-8?B?5bGx55Sw?= <Taro@example.jp>") == ("=?UTF-8?B?5bGx55Sw?=", "Taro@example.jp")
     assert m._getaddresses(["a@example.jp, B <b@example.jp>"]) == [("", "a@example.jp"), ("B", "b@example.jp")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "aGVsbG8=\n",
+        "aGVs\r\nbG8=\r\n",
+        "aGVsbG8",
+        "aGVsbG8h\nd",
+        "aGV=sbG8=\n",
+        "aGV sbG8\n",
+        "a*GVsbG8\n",
+        "",
+        "===\n",
+    ],
+)
+def test_lenient_base64_reads_as_the_character_filter_does(text):
+    cleaned = re.sub(r"[^A-Za-z0-9+/]", "", text)
+    cleaned = cleaned[:-1] if len(cleaned) % 4 == 1 else cleaned
+    reference = base64.b64decode(cleaned + "=" * (-len(cleaned) % 4))
+
+    assert m._lenient_base64(text) == reference
