@@ -19,6 +19,7 @@ from django.db import connection
 from helpdesk.audit import audit_chain_verify
 from helpdesk.mail import bulk
 from helpdesk.mail.files import mail_bulk_chosen, mail_import_paths
+from helpdesk.mail.parse import message as message_module
 from helpdesk.models import (
     AuditEvent,
     EmailMessage,
@@ -322,6 +323,27 @@ def test_parsing_in_worker_processes_gives_the_same_rows(monkeypatch, tmp_path):
     mark = _marker()
     assert mail_import_paths(paths=[box], bulk=True, workers=2).summary() == summary
     assert _normalize_rejects(snapshot(mark)) == row
+
+
+def test_the_stdlib_parser_on_the_row_path_and_the_fast_path_a_batch_ahead_in_workers_store_the_same(
+    monkeypatch, tmp_path
+):
+    """The row path reading every message with the stdlib parser alone; the bulk path with the
+    parser's fast path in worker processes that parse a batch ahead (6-message batches: the
+    next ones are parsed while one is written)."""
+    box = _mbox(tmp_path / "box.mbox", _mailbox())
+    monkeypatch.setattr(bulk, "BATCH", 6)
+    mark = _marker()
+    with monkeypatch.context() as stdlib_only:
+        stdlib_only.setattr(message_module, "simple_message", lambda raw: None)
+        summary = mail_import_paths(paths=[box], bulk=False).summary()
+    row = _normalize_rejects(snapshot(mark))
+    _wipe()
+    mark = _marker()
+
+    assert mail_import_paths(paths=[box], bulk=True, workers=2).summary() == summary
+    assert _normalize_rejects(snapshot(mark)) == row
+    assert any(message_module.simple_message(m) is not None for m in _mailbox())
 
 
 # --- the choice

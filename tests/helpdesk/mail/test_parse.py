@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 
+from helpdesk.mail.parse import message as message_module
 from helpdesk.mail.parse.message import NotAMailMessage, parse_message, sanitize_html
 from tests.helpdesk.mail import builders as b
 
@@ -12,6 +13,14 @@ TOKYO = dt.timezone(dt.timedelta(hours=9))
 
 SUBJECT = "【至急】e-Gov電子申請の送信エラー"
 BODY = "お世話になっております。\n申請データを送信すると「エラー」と表示されます。"
+
+
+@pytest.fixture(autouse=True, params=["fast path", "stdlib parser"])
+def parser_path(request, monkeypatch):
+    """Every test here runs through both readings of a message: the fast path for simple
+    messages (`simple_message`) and the stdlib parser alone."""
+    if request.param == "stdlib parser":
+        monkeypatch.setattr(message_module, "simple_message", lambda raw: None)
 
 
 @pytest.mark.parametrize("charset", ["iso-2022-jp", "shift_jis", "euc-jp", "utf-8"])
