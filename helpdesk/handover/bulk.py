@@ -33,6 +33,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import connection, models
 from django.utils import timezone
+from psycopg import errors as pg_errors
 from psycopg._copy_base import format_row_text  # the C formatter behind Copy.write_row
 from psycopg.adapt import Transformer
 
@@ -644,6 +645,33 @@ def _link_only(spec: CopyType, items: list[dict], priors: list[str | None]) -> d
         return {index: ("updated" if moved else "unchanged") for index, moved in cursor.fetchall()}
 
 
+def _plain(spec: CopyType) -> bool:
+    """A type whose staged row is its table's row: nothing to resolve, no link to note."""
+    return not spec.pending and not spec.user_fks and spec.link_line is None
+
+
+_STAGE_INDEX = re.compile(rb"^[0-9]+\t", re.M)
+
+
+def _copy_direct(spec: CopyType, prepared: Prepared) -> bool:
+    """A first handover's run of a plain type (calls): COPY straight into the table, no stage
+    and no INSERT … SELECT (measured: 30 % less PostgreSQL CPU for the calls). Every line is
+    then created, in line order. A key already stored (a line repeated in a later batch)
+    fails the COPY: it is rolled back to its savepoint and the run takes the staged path
+    (False), whose insert leaves stored keys to the probe and the upsert."""
+    columns = ", ".join(_q(f.column) for f in spec.fields)
+    with connection.cursor() as cursor:
+        cursor.execute("SAVEPOINT handover_direct")
+        try:
+            with cursor.copy(f"COPY {_q(spec.model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+                copy.write(_STAGE_INDEX.sub(b"", prepared.copy))  # the stage's first column, the index
+        except pg_errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT handover_direct")
+            return False
+        cursor.execute("RELEASE SAVEPOINT handover_direct")
+    return True
+
+
 def _copy_import(
     spec: CopyType,
     prepared: Prepared,
@@ -653,6 +681,8 @@ def _copy_import(
     *,
     on_stored: Callable | None = None,
 ) -> list[str]:
+    if ctx.insert_first and on_stored is None and _plain(spec) and _copy_direct(spec, prepared):
+        return ["created"] * len(prepared.keys)
     opts = spec.model._meta
     now = timezone.now()
     keep = spec.keep
