@@ -10,10 +10,13 @@ lines of one type in a batch goes here instead:
    `prepare_rows`, no database, run ahead on the importer's parsing thread; the users are
    resolved when the batch is written;
 2. the typed rows are COPYed into a temporary stage table;
-3. references are resolved in SQL (one UPDATE of the stage per reference column);
+3. references and users are resolved in SQL into a narrow side table (`_resolve`: one
+   INSERT … SELECT; the wide stage rows are never updated);
 4. one SELECT tells which keys are stored and which of their fields differ (for the
    outcome and the audit UPDATE rows), then one `INSERT … ON CONFLICT (key) DO UPDATE …
-   WHERE (stored) IS DISTINCT FROM (line)` writes the batch.
+   WHERE (stored) IS DISTINCT FROM (line)` writes the batch. On a first handover
+   (`ctx.insert_first`) the lines are inserted first and only those whose key was stored
+   are probed and upserted; calls are COPYed straight into their table (`_copy_direct`).
 
 Anything the bulk path does not handle exactly as the row path does (a value the model
 would refuse, a constraint, a key derived from a reference that is not a `ref`, a final
