@@ -10,10 +10,13 @@ lines of one type in a batch goes here instead:
    `prepare_rows`, no database, run ahead on the importer's parsing thread; the users are
    resolved when the batch is written;
 2. the typed rows are COPYed into a temporary stage table;
-3. references are resolved in SQL (one UPDATE of the stage per reference column);
+3. references and users are resolved in SQL into a narrow side table (`_resolve`: one
+   INSERT … SELECT; the wide stage rows are never updated);
 4. one SELECT tells which keys are stored and which of their fields differ (for the
    outcome and the audit UPDATE rows), then one `INSERT … ON CONFLICT (key) DO UPDATE …
-   WHERE (stored) IS DISTINCT FROM (line)` writes the batch.
+   WHERE (stored) IS DISTINCT FROM (line)` writes the batch. On a first handover
+   (`ctx.insert_first`) the lines are inserted first and only those whose key was stored
+   are probed and upserted; calls are COPYed straight into their table (`_copy_direct`).
 
 Anything the bulk path does not handle exactly as the row path does (a value the model
 would refuse, a constraint, a key derived from a reference that is not a `ref`, a final
@@ -33,6 +36,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import connection, models
 from django.utils import timezone
+from psycopg import errors as pg_errors
 from psycopg._copy_base import format_row_text  # the C formatter behind Copy.write_row
 from psycopg.adapt import Transformer
 
@@ -289,11 +293,65 @@ def _reference_value(target: type[models.Model], kind: str, key: str) -> str:
     raise RuntimeError(f"no SQL resolution for {target}")  # pragma: no cover - a programming error
 
 
-def _resolve_sql(spec: CopyType, field: models.ForeignKey) -> str:
-    """One UPDATE of the stage setting the id column of a pending reference."""
-    col, kind, key = field.column, _q(field.column + "__kind"), _q(field.column + "__key")
-    value = _reference_value(field.related_model, f"s.{kind}", f"s.{key}")
-    return f"UPDATE {spec.stage} AS s SET {_q(col)} = {value} WHERE s.{kind} IS NOT NULL"
+def _resolved_table(spec: CopyType) -> str:
+    return "hres_" + spec.model._meta.db_table
+
+
+def _resolve(cursor, spec: CopyType, prepared: Prepared, ctx: ImportContext) -> dict[str, str]:
+    """Resolve the staged run's references and users in one INSERT … SELECT into a narrow
+    side table (`hres_<table>`: the line's index, one id per reference or user column, and
+    per reference whether it names a row that is not there); the SQL expression of each
+    resolved column (quoted column name → `r.<column>`), nothing when the type has none.
+
+    Users by username are found or created (inactive) as the row path does, once a run, in
+    Python (`ctx.user`); references in SQL, in the row path's order (`_reference_value`)."""
+    opts = spec.model._meta
+    refs = [opts.get_field(name).column for name in spec.pending]
+    users = [opts.get_field(name).column for name in spec.user_fks]
+    if not refs and not users:
+        return {}
+    table = _resolved_table(spec)
+    ddl = ["idx integer"] + [f"{_q(c)} bigint" for c in refs + users] + [f"{_q(c + '__missing')} boolean" for c in refs]
+    # Dropped with the stage at the end of the batch's transaction.
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({', '.join(ddl)}) ON COMMIT DROP")
+    cursor.execute(f"TRUNCATE {table}")
+    names = list(prepared.usernames)
+    user_ids = [ctx.user(name).pk for name in names]
+    inner, joins = ["s.idx"], []
+    for c in refs:
+        kind, key = f"s.{_q(c + '__kind')}", f"s.{_q(c + '__key')}"
+        inner += [
+            kind,
+            f"CASE WHEN {kind} IS NOT NULL THEN {_reference_value(_related(spec, c), kind, key)} END AS {_q(c)}",
+        ]
+    for n, c in enumerate(users):
+        # Users by hash join on the run's few names (v: name → id, unique names).
+        joins.append(f"LEFT JOIN v u{n} ON u{n}.name = s.{_q(c + '__user')}")
+        inner.append(f"u{n}.id AS {_q(c)}")
+    outer = (
+        ["q.idx"]
+        + [f"q.{_q(c)}" for c in refs + users]
+        + [f"q.{_q(c + '__kind')} IS NOT NULL AND q.{_q(c)} IS NULL" for c in refs]
+    )
+    columns = ["idx"] + [_q(c) for c in refs + users] + [_q(c + "__missing") for c in refs]
+    cursor.execute(
+        "WITH v AS MATERIALIZED (SELECT * FROM unnest(%s::text[], %s::bigint[]) AS v(name, id)) "
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(outer)} "
+        f"FROM (SELECT {', '.join(inner)} FROM {spec.stage} s {' '.join(joins)}) q",
+        [names, user_ids],
+    )
+    return {_q(c): f"r.{_q(c)}" for c in refs + users}
+
+
+def resolved_source(spec: CopyType) -> str:
+    """The FROM clause of a batch's staged lines with their resolved ids (`s`, `r`), for
+    statements run after `copy_import` in the same transaction (a type with references)."""
+    return f"{spec.stage} s JOIN {_resolved_table(spec)} r ON r.idx = s.idx"
+
+
+def _related(spec: CopyType, column: str) -> type[models.Model]:
+    field = next(f for f in spec.fields if f.column == column)
+    return field.related_model
 
 
 def _ensure_stage(cursor, spec: CopyType) -> list[str]:
@@ -590,6 +648,33 @@ def _link_only(spec: CopyType, items: list[dict], priors: list[str | None]) -> d
         return {index: ("updated" if moved else "unchanged") for index, moved in cursor.fetchall()}
 
 
+def _plain(spec: CopyType) -> bool:
+    """A type whose staged row is its table's row: nothing to resolve, no link to note."""
+    return not spec.pending and not spec.user_fks and spec.link_line is None
+
+
+_STAGE_INDEX = re.compile(rb"^[0-9]+\t", re.M)
+
+
+def _copy_direct(spec: CopyType, prepared: Prepared) -> bool:
+    """A first handover's run of a plain type (calls): COPY straight into the table, no stage
+    and no INSERT … SELECT (measured: 30 % less PostgreSQL CPU for the calls). Every line is
+    then created, in line order. A key already stored (a line repeated in a later batch)
+    fails the COPY: it is rolled back to its savepoint and the run takes the staged path
+    (False), whose insert leaves stored keys to the probe and the upsert."""
+    columns = ", ".join(_q(f.column) for f in spec.fields)
+    with connection.cursor() as cursor:
+        cursor.execute("SAVEPOINT handover_direct")
+        try:
+            with cursor.copy(f"COPY {_q(spec.model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+                copy.write(_STAGE_INDEX.sub(b"", prepared.copy))  # the stage's first column, the index
+        except pg_errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT handover_direct")
+            return False
+        cursor.execute("RELEASE SAVEPOINT handover_direct")
+    return True
+
+
 def _copy_import(
     spec: CopyType,
     prepared: Prepared,
@@ -599,6 +684,8 @@ def _copy_import(
     *,
     on_stored: Callable | None = None,
 ) -> list[str]:
+    if ctx.insert_first and on_stored is None and _plain(spec) and _copy_direct(spec, prepared):
+        return ["created"] * len(prepared.keys)
     opts = spec.model._meta
     now = timezone.now()
     keep = spec.keep
@@ -610,30 +697,29 @@ def _copy_import(
         columns = _ensure_stage(cursor, spec)
         with cursor.copy(f"COPY {spec.stage} ({', '.join(_q(c) for c in columns)}) FROM STDIN") as copy:
             copy.write(prepared.copy)
-        if prepared.usernames:
-            # Users by username, found or created (inactive) as the row path does, once a
-            # run; their ids set in the stage by one UPDATE for all its user columns (each
-            # UPDATE writes every row it touches again: one, not one per column).
-            names = list(prepared.usernames)
-            user_ids = [ctx.user(name).pk for name in names]
-            columns = [opts.get_field(name).column for name in spec.user_fks]
-            sets = ", ".join(f"{_q(c)} = (SELECT v.id FROM v WHERE v.name = s.{_q(c + '__user')})" for c in columns)
-            named = " OR ".join(f"s.{_q(c + '__user')} IS NOT NULL" for c in columns)
-            cursor.execute(
-                "WITH v AS MATERIALIZED (SELECT * FROM unnest(%s::text[], %s::bigint[]) AS v(name, id)) "
-                f"UPDATE {spec.stage} s SET {sets} WHERE {named}",
-                [names, user_ids],
-            )
+        # References and users, resolved in SQL into a narrow side table (one row per line:
+        # its ids), never by UPDATEs of the stage, which would write each wide stage row
+        # again (an email's raw message with it) once per statement.
+        resolved = _resolve(cursor, spec, prepared, ctx)
+        source = resolved_source(spec) if resolved else f"{spec.stage} s"
 
-        # References, in SQL; what does not resolve is deferred (or, on the last pass,
-        # rejected by the row path with its message).
+        def value_of(col: str) -> str:
+            return resolved.get(col, f"s.{col}")
+
+        # What does not resolve is deferred (or, on the last pass, rejected by the row path
+        # with its message).
         deferred: list[int] = []
+        missing_by_field: dict[str, list[int]] = {name: [] for name in spec.pending}
+        if spec.pending:
+            flags_sql = ", ".join(_q(opts.get_field(name).column + "__missing") for name in spec.pending)
+            where = " OR ".join(_q(opts.get_field(name).column + "__missing") for name in spec.pending)
+            cursor.execute(f"SELECT idx, {flags_sql} FROM {_resolved_table(spec)} WHERE {where}")
+            for idx, *flags in cursor.fetchall():
+                for name, flag in zip(spec.pending, flags, strict=True):
+                    if flag:
+                        missing_by_field[name].append(idx)
         for name in spec.pending:
-            field = opts.get_field(name)
-            cursor.execute(_resolve_sql(spec, field))
-            kind, col = _q(field.column + "__kind"), _q(field.column)
-            cursor.execute(f"SELECT idx FROM {spec.stage} WHERE {kind} IS NOT NULL AND {col} IS NULL")
-            missing = [r[0] for r in cursor.fetchall()]
+            missing = missing_by_field[name]
             if missing and ctx.final:
                 raise NotBulkable("unresolved reference on the last pass")
             if name in keep:
@@ -651,38 +737,59 @@ def _copy_import(
         cols = [(name, _q(opts.get_field(name).column)) for name in update_fields]
 
         def new_value(name: str, col: str) -> str:
-            return f"COALESCE(s.{col}, t.{col})" if name in keep else f"s.{col}"
+            return f"COALESCE({value_of(col)}, t.{col})" if name in keep else value_of(col)
 
-        flags = ", ".join(f"({new_value(n, c)} IS DISTINCT FROM t.{c})" for n, c in cols) or "false"
-        fk_cols = [(n, c) for n, c in cols if opts.get_field(n).is_relation]
-        fk_select = "".join(f", s.{c}" for _, c in fk_cols)
-        # A lateral probe per staged key (OFFSET 0 keeps it from being flattened into a join
-        # that could hash the whole table: every batch would then read it all).
-        cursor.execute(
-            f"SELECT s.idx, t.id{fk_select}, {flags} FROM {spec.stage} s "
-            f"JOIN LATERAL (SELECT * FROM {table} x WHERE x.{key_col} = s.{key_col} OFFSET 0) t ON true"
-        )
-        stored = cursor.fetchall()
-
-        # One set-based upsert: new keys inserted, differing rows brought to the line.
         insert_cols = ", ".join(_q(f.column) for f in spec.fields)
-        excluded = [(n, c, f"COALESCE(EXCLUDED.{c}, t.{c})" if n in keep else f"EXCLUDED.{c}") for n, c in cols]
-        if cols:
-            sets = ", ".join(f"{c} = {e}" for _, c, e in excluded)
-            if spec.has_updated_at:
-                sets += f", {_q(opts.get_field('updated_at').column)} = %s"
-            olds = ", ".join(f"t.{c}" for _, c, _ in excluded)
-            news = ", ".join(e for _, _, e in excluded)
-            conflict = f"DO UPDATE SET {sets} WHERE ROW({olds}) IS DISTINCT FROM ROW({news})"
+        insert_values = ", ".join(value_of(_q(f.column)) for f in spec.fields)
+        ids: dict = {}
+        only: list[int] | None = None  # the lines the probe and the upsert are for (None: all)
+        if ctx.insert_first:
+            # A first handover (the tables were empty when the run began): nearly every key
+            # is new, so the lines are inserted first, a key already stored left alone, and
+            # only the lines whose key was there (a line repeated, a retried line) go through
+            # the probe and the upsert below — one index probe per new line, not three.
+            cursor.execute(
+                f"INSERT INTO {table} AS t ({insert_cols}) SELECT {insert_values} FROM {source} ORDER BY s.idx "
+                f"ON CONFLICT ({key_col}) DO NOTHING RETURNING t.id, t.{key_col}"
+            )
+            ids = dict((k, pk) for pk, k in cursor.fetchall())
+            only = [i for i in range(count) if results[i] != "defer" and keys[i] not in ids]
+        restrict, restrict_params = (" WHERE s.idx = ANY(%s)", [only]) if only is not None else ("", [])
+
+        stored: list = []
+        if only is None or only:
+            flags = ", ".join(f"({new_value(n, c)} IS DISTINCT FROM t.{c})" for n, c in cols) or "false"
+            fk_cols = [(n, c) for n, c in cols if opts.get_field(n).is_relation]
+            fk_select = "".join(f", {value_of(c)}" for _, c in fk_cols)
+            # A lateral probe per staged key (OFFSET 0 keeps it from being flattened into a join
+            # that could hash the whole table: every batch would then read it all).
+            cursor.execute(
+                f"SELECT s.idx, t.id{fk_select}, {flags} FROM {source} "
+                f"JOIN LATERAL (SELECT * FROM {table} x WHERE x.{key_col} = s.{key_col} OFFSET 0) t ON true" + restrict,
+                restrict_params,
+            )
+            stored = cursor.fetchall()
+
+            # One set-based upsert: new keys inserted, differing rows brought to the line.
+            excluded = [(n, c, f"COALESCE(EXCLUDED.{c}, t.{c})" if n in keep else f"EXCLUDED.{c}") for n, c in cols]
+            if cols:
+                sets = ", ".join(f"{c} = {e}" for _, c, e in excluded)
+                if spec.has_updated_at:
+                    sets += f", {_q(opts.get_field('updated_at').column)} = %s"
+                olds = ", ".join(f"t.{c}" for _, c, _ in excluded)
+                news = ", ".join(e for _, _, e in excluded)
+                conflict = f"DO UPDATE SET {sets} WHERE ROW({olds}) IS DISTINCT FROM ROW({news})"
+            else:
+                conflict = "DO NOTHING"
+            params = [now] if cols and spec.has_updated_at else []
+            cursor.execute(
+                f"INSERT INTO {table} AS t ({insert_cols}) SELECT {insert_values} FROM {source}{restrict} "
+                f"ORDER BY s.idx ON CONFLICT ({key_col}) {conflict} RETURNING t.id, t.{key_col}",
+                restrict_params + params,
+            )
+            ids.update((k, pk) for pk, k in cursor.fetchall())
         else:
-            conflict = "DO NOTHING"
-        params = [now] if cols and spec.has_updated_at else []
-        cursor.execute(
-            f"INSERT INTO {table} AS t ({insert_cols}) SELECT {insert_cols} FROM {spec.stage} s ORDER BY s.idx "
-            f"ON CONFLICT ({key_col}) {conflict} RETURNING t.id, t.{key_col}",
-            params,
-        )
-        ids = dict((k, pk) for pk, k in cursor.fetchall())
+            fk_cols = []
 
         stored_at: dict[int, tuple] = {}
         for record in stored:

@@ -337,6 +337,10 @@ class ImportContext:
         self.copy = False
         # Set by the bulk path once it noted a row for a link-only retry in this run.
         self.links_noted = False
+        # Set by the importer when the high-volume tables were empty as the run began (a first
+        # handover): the bulk path then inserts a batch's lines first and probes only those
+        # whose key turned out to be stored (bulk._copy_import).
+        self.insert_first = False
 
     def retry_later(self) -> None:
         """The line was written but one of its optional links could not be resolved yet:

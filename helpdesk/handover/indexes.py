@@ -32,6 +32,16 @@ def defer_enabled() -> bool:
     return connection.vendor == "postgresql" and settings.HELPDESK_HANDOVER_DEFER_INDEXES
 
 
+def tables_empty() -> bool:
+    """Whether every table of TABLES is empty (a first handover)."""
+    with connection.cursor() as cursor:
+        for table in TABLES:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {connection.ops.quote_name(table)})")
+            if cursor.fetchone()[0]:
+                return False
+    return True
+
+
 def first_handover_indexes_drop() -> list[str]:
     """If every table of TABLES is empty, drop their secondary indexes (definitions stored in
     DeferredIndex first); the names dropped, none when a table holds a row. Only the tables'

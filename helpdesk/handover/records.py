@@ -818,9 +818,9 @@ def _link_opening_messages_sql(copy_type: bulk.CopyType):
             # By key, probe by probe (the messages without an inquiry may be most of the
             # table mid-import: never a hash of them, nor of the inquiries, per batch).
             cursor.execute(
-                f"SELECT s.source_message_id, t.id FROM {copy_type.stage} s JOIN LATERAL "
+                f"SELECT r.source_message_id, t.id FROM {bulk.resolved_source(copy_type)} JOIN LATERAL "
                 f"(SELECT x.id FROM {Inquiry._meta.db_table} x WHERE x.ref = s.ref OFFSET 0) t ON true "
-                "WHERE s.source_message_id IS NOT NULL"
+                "WHERE r.source_message_id IS NOT NULL"
             )
             pairs = cursor.fetchall()
             if pairs:

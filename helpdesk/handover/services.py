@@ -32,7 +32,7 @@ from django.utils import timezone
 from helpdesk.audit import audit_record
 from helpdesk.handover.bulk import Prepared
 from helpdesk.handover.codec import ImportContext, UnresolvedReference
-from helpdesk.handover.indexes import defer_enabled, deferred_indexes_restore, first_handover_indexes_drop
+from helpdesk.handover.indexes import defer_enabled, deferred_indexes_restore, first_handover_indexes_drop, tables_empty
 from helpdesk.handover.registry import RecordType, get_record_type, registered_types
 from helpdesk.imports.lines import Overlong, bounded_lines
 from helpdesk.imports.services import (
@@ -681,6 +681,9 @@ def records_import(*, run: ImportRun, stream: IO[bytes], source_name: str = "", 
     importer = _Importer(run=run, source_name=source_name or run.source_name, bulk=bulk)
     error = ""
     deferred_indexes_restore()  # what a run that died left behind
+    # A first handover: the bulk path inserts first and probes only the keys already there
+    # (exact either way; the probe per line is what an empty database can skip).
+    importer.ctx.insert_first = importer.ctx.copy and tables_empty()
     deferred = importer.ctx.copy and defer_enabled() and bool(first_handover_indexes_drop())
     try:
         try:

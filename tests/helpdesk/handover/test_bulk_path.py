@@ -7,6 +7,8 @@ import json
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from helpdesk.handover import bulk, services
 from helpdesk.handover.services import records_import
@@ -150,11 +152,21 @@ def _run(files: list[tuple[str, str]], tmp_path, *, bulk_path: bool) -> list[dic
     return states
 
 
-@pytest.mark.parametrize("parse", ["process", "thread"])
+@pytest.mark.parametrize(
+    ("parse", "first"),
+    [("process", "detected"), ("thread", "detected"), ("process", "always"), ("process", "never")],
+)
 @time_machine.travel(NOW, tick=False)
-def test_bulk_and_row_paths_write_the_same_rows_rejects_and_audit(full_dataset, tmp_path, monkeypatch, settings, parse):
+def test_bulk_and_row_paths_write_the_same_rows_rejects_and_audit(
+    full_dataset, tmp_path, monkeypatch, settings, parse, first
+):
     # The bulk path types its batches ahead in a child process (the default) or on a thread.
     settings.HELPDESK_HANDOVER_PARSE_PROCESS = parse == "process"
+    # Insert first, probing only the keys already stored: on a first handover ("detected":
+    # the first file only); on every file ("always": each line of the files after the first
+    # conflicts, and goes through the probe and the upsert); never (the probe for every line).
+    if first != "detected":
+        monkeypatch.setattr(services, "tables_empty", lambda: first == "always")
     files = _files(export_text())
     empty_database()
     row = _run(files, tmp_path, bulk_path=False)
@@ -365,3 +377,65 @@ def test_a_mail_rewritten_by_a_batch_redone_line_by_line_then_opening_its_inquir
 
     assert bulk_state == row
     assert EmailMessage.objects.get().subject == "一回目"
+
+
+# --- a first handover: references resolved aside, lines inserted first ------------------------
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_first_handover_inserts_first_and_never_rewrites_the_stage(tmp_path, settings):
+    """Into empty tables the lines are inserted without the probe of stored keys; references
+    and users are resolved into the narrow side table, never by an UPDATE of the wide stage
+    rows. A second import of the same file probes (every key is stored): all unchanged."""
+    settings.HELPDESK_HANDOVER_PARSE_PROCESS = False  # the statements run in this process anyway
+    reply = _mail("<r1@center.jp>", "回答", inquiry={"ref": "EG-L-1"})
+    lines = (CALL, reply, {**LATER_INQUIRY, "assigned_to": "op.new"}, {**INQUIRY, "created_by": "op.new"})
+    files = [("first", jsonl(*lines))]
+
+    with CaptureQueriesContext(connection) as first:
+        (state,) = _run(files, tmp_path, bulk_path=True)
+    with CaptureQueriesContext(connection) as again:
+        (state_again,) = _run([("again", jsonl(*lines))], tmp_path, bulk_path=True)
+
+    assert state["counts"] == (4, 4, 0, 0, 0, "")
+    assert state_again["counts"] == (4, 0, 0, 4, 0, "")
+    statements = [q["sql"] for q in first.captured_queries]
+    assert not [sql for sql in statements if sql.startswith("UPDATE hstage_")]
+    assert [sql for sql in statements if "INSERT INTO hres_helpdesk_inquiry" in sql]
+    assert not [sql for sql in statements if "JOIN LATERAL (SELECT * FROM" in sql]  # no probe
+    assert not [sql for sql in statements if sql.startswith('INSERT INTO "helpdesk_call"')]  # COPYed straight in
+    assert Call.objects.get().call_id == CALL["call_id"]
+    assert [sql for sql in (q["sql"] for q in again.captured_queries) if "JOIN LATERAL (SELECT * FROM" in sql]
+    inquiry = Inquiry.objects.get(ref="EG-L-1")
+    assert inquiry.assigned_to.username == "op.new"
+    assert EmailMessage.objects.get(message_id="<r1@center.jp>").inquiry == inquiry
+    assert Inquiry.objects.get(ref=INQUIRY["ref"]).created_by.username == "op.new"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_first_handover_repeating_a_key_in_a_later_batch_matches_the_row_path(tmp_path, monkeypatch):
+    """The tables were empty at the start, yet a later batch repeats a key (changed): that
+    line conflicts on the insert and goes through the probe and the upsert, with the row
+    path's outcome and audit row."""
+    monkeypatch.setattr(services, "BULK_BATCH_LINES", 2)
+    files = [
+        (
+            "a call twice",
+            jsonl(CALL, {**CALL, "call_id": "c-2"}, {**CALL, "call_id": "c-3"}, {**CALL, "agent": "op77"}),
+        )
+    ]
+    row = _run(files, tmp_path, bulk_path=False)
+    empty_database()
+    fallbacks = []
+    monkeypatch.setattr(services._Importer, "run_batch_safe", _spy(services._Importer.run_batch_safe, fallbacks))
+    with CaptureQueriesContext(connection) as queries:
+        bulk_state = _run(files, tmp_path, bulk_path=True)
+
+    assert bulk_state == row
+    assert row[0]["counts"] == (4, 3, 1, 0, 0, "")
+    assert Call.objects.get(call_id="c-1").agent == "op77"
+    # The second batch's COPY straight into the table met the stored key: that batch went
+    # the staged way (insert, then the probe and upsert of the stored key), not line by line.
+    assert not fallbacks
+    assert [q["sql"] for q in queries.captured_queries if q["sql"] == "ROLLBACK TO SAVEPOINT handover_direct"]
+    assert [q["sql"] for q in queries.captured_queries if "JOIN LATERAL (SELECT * FROM" in q["sql"]]
