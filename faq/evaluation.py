@@ -52,6 +52,15 @@ ALWAYS_PEEL_GRID: tuple[clustering.ClusterParams, ...] = tuple(
     for peel in (0.6, 0.65, 0.7)
     for w in (0.3, 0.4, 0.5)
 )
+# Candidates of the 2026-12-02 evening round (docs/faq.md, "Keyword tier"): the default grid with
+# a second, keyword-gated peeling tier (`peel_keyword_relative`) on every peeling point.
+KEYWORD_TIER_GRIDS: dict[str, tuple[clustering.ClusterParams, ...]] = {
+    f"kw-tier-{tier}-c{contrast}": tuple(
+        p if p.peel_max_relative is None else replace(p, peel_keyword_relative=tier, peel_keyword_contrast=contrast)
+        for p in DEFAULT_GRID
+    )
+    for tier, contrast in ((0.8, 0.5), (0.85, 0.7))
+}
 # The draws of the held-out splits (`held_out_topics(seed=…)`): 0 is the protocol's; 0–3 were
 # looked at while the method was chosen (development); 4–9 were kept unseen until it was fixed.
 DEVELOPMENT_SEEDS = (0, 1, 2, 3)
