@@ -67,6 +67,13 @@ class ClusterParams:
     # share) by at least this much. None (the default): no keyword condition. Measured, not
     # adopted (docs/faq.md, "Robustness over draws of the splits").
     peel_min_keyword_contrast: float | None = None
+    # A second, looser tier (with peeling on): a part whose relative similarity is under
+    # `peel_keyword_relative` (but not under `peel_max_relative`) leaves only when its keywords
+    # are its own (`keyword_contrast` ≥ `peel_keyword_contrast`). The confused topic pairs sit at
+    # 0.70–0.79, inside the single-topic range, so similarity alone cannot tell them apart
+    # (docs/faq.md, "Keyword tier"). None: no second tier.
+    peel_keyword_relative: float | None = None
+    peel_keyword_contrast: float = 0.5
     # Two clusters are merged when their average cross similarity is at least merge_ratio × the
     # mean of their average internal similarities (near-duplicates the cut left apart).
     merge: bool = True
@@ -513,9 +520,14 @@ def peel_foreign_parts(
         keep = np.ones(len(reps), dtype=bool)
         for rel, p in sorted(scored):
             inside = parts == p
-            if rel >= tau or int((keep & ~inside).sum()) < floor:
+            if int((keep & ~inside).sum()) < floor:
                 continue
-            gate = params.peel_min_keyword_contrast
+            if rel < tau:
+                gate = params.peel_min_keyword_contrast
+            elif params.peel_keyword_relative is not None and rel < params.peel_keyword_relative:
+                gate = params.peel_keyword_contrast
+            else:
+                continue
             if gate is not None and counts is not None and keyword_contrast(counts[reps], inside) < gate:
                 continue
             out.append(g[inside[inverse]])

@@ -52,6 +52,18 @@ ALWAYS_PEEL_GRID: tuple[clustering.ClusterParams, ...] = tuple(
     for peel in (0.6, 0.65, 0.7)
     for w in (0.3, 0.4, 0.5)
 )
+# Candidates of the 2026-12-02 evening round (docs/faq.md, "Keyword tier"): the default grid with
+# a second, keyword-gated peeling tier (`peel_keyword_relative`) on every peeling point.
+KEYWORD_TIER_GRIDS: dict[str, tuple[clustering.ClusterParams, ...]] = {
+    f"kw-tier-{tier}-c{contrast}": tuple(
+        p if p.peel_max_relative is None else replace(p, peel_keyword_relative=tier, peel_keyword_contrast=contrast)
+        for p in DEFAULT_GRID
+    )
+    for tier, contrast in ((0.8, 0.5), (0.85, 0.7))
+}
+# Another candidate of that round: the default grid without the TF-IDF weight 0.3 (at 0.3 the
+# sentence vectors put "the app on a Mac" with the installer questions; development seed 3).
+WEIGHT_04_05_GRID: tuple[clustering.ClusterParams, ...] = tuple(p for p in DEFAULT_GRID if p.tfidf_weight != 0.3)
 # The draws of the held-out splits (`held_out_topics(seed=…)`): 0 is the protocol's; 0–3 were
 # looked at while the method was chosen (development); 4–9 were kept unseen until it was fixed.
 DEVELOPMENT_SEEDS = (0, 1, 2, 3)
@@ -251,15 +263,25 @@ def evaluate(data: Labelled, params: clustering.ClusterParams | None = None) -> 
 
 
 def tune(
-    data: Labelled, grid: Sequence[clustering.ClusterParams] = DEFAULT_GRID
+    data: Labelled, grid: Sequence[clustering.ClusterParams] = DEFAULT_GRID, *, prefer_peel_within: float | None = None
 ) -> tuple[clustering.ClusterParams, Score]:
-    """The grid point with the best ARI on `data` (ties: the earlier point)."""
-    best: tuple[clustering.ClusterParams, Score] | None = None
-    for params in grid:
-        s = evaluate(data, params)
-        if best is None or s.ari > best[1].ari + 1e-9:
+    """The grid point with the best ARI on `data` (ties: the earlier point). With
+    `prefer_peel_within`, the best point with peeling on wins when its ARI is within that margin
+    of the best overall (a candidate measured on 2026-12-02, not adopted: docs/faq.md)."""
+    scored = [(params, evaluate(data, params)) for params in grid]
+    best = scored[0]
+    for params, s in scored[1:]:
+        if s.ari > best[1].ari + 1e-9:
             best = (params, s)
-    assert best is not None
+    if prefer_peel_within is not None and best[0].peel_max_relative is None:
+        peeling = [(p, s) for p, s in scored if p.peel_max_relative is not None]
+        if peeling:
+            top = peeling[0]
+            for p, s in peeling[1:]:
+                if s.ari > top[1].ari + 1e-9:
+                    top = (p, s)
+            if top[1].ari >= best[1].ari - prefer_peel_within:
+                best = top
     return best
 
 
@@ -271,6 +293,7 @@ def held_out_topics(
     subsample: float = 0.8,
     grid: Sequence[clustering.ClusterParams] = DEFAULT_GRID,
     seed: int = 0,
+    prefer_peel_within: float | None = None,
 ) -> HeldOutReport:
     """Repeated random topic splits: tune on the other topics, score on a `subsample` share of the
     `held_out` topics' inquiries (drawn per split, so the figure is not one lucky set)."""
@@ -284,7 +307,7 @@ def held_out_topics(
         test_idx = [i for i, t in enumerate(data.topics) if t in test]
         keep = max(1, round(len(test_idx) * subsample))
         test_idx = sorted(rng.choice(test_idx, size=keep, replace=False).tolist())
-        params, tuning_score = tune(data.subset(train_idx), grid)
+        params, tuning_score = tune(data.subset(train_idx), grid, prefer_peel_within=prefer_peel_within)
         splits.append(
             SplitScore(
                 tuning_topics=tuple(sorted(set(names) - test)),

@@ -127,9 +127,15 @@ class TopicCluster(models.Model):
 class ClusterMembership(models.Model):
     """Which cluster each inquiry fell in at the latest run (older runs' rows are removed)."""
 
-    run = models.ForeignKey(ClusterRun, on_delete=models.CASCADE, related_name="memberships")
-    cluster = models.ForeignKey(TopicCluster, on_delete=models.CASCADE, related_name="memberships")
-    inquiry = models.ForeignKey("helpdesk.Inquiry", on_delete=models.CASCADE, related_name="+")
+    # The nightly job rewrites ~100 k of these rows (docs/faq.md, "Performance"). No single-column
+    # indexes on run/cluster: the unique (run, inquiry) and the (cluster, run) indexes serve those
+    # lookups. No database-level foreign key to the inquiry: checking it locks every inquiry row of
+    # the window (FOR KEY SHARE, a write to each row of the busiest table) and was half the job's
+    # PostgreSQL time; these rows are derived and replaced every night, and Django still deletes
+    # them with their inquiry (on_delete=CASCADE is Django's, not the database's).
+    run = models.ForeignKey(ClusterRun, on_delete=models.CASCADE, related_name="memberships", db_index=False)
+    cluster = models.ForeignKey(TopicCluster, on_delete=models.CASCADE, related_name="memberships", db_index=False)
+    inquiry = models.ForeignKey("helpdesk.Inquiry", on_delete=models.CASCADE, related_name="+", db_constraint=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "inquiry"], name="faq_membership_once_per_run")]

@@ -36,15 +36,19 @@ class PipelineResult:
     surges: list[surges.Surge]
 
     _weeks: tuple[list[str], np.ndarray] | None = field(default=None, repr=False)
+    _days: np.ndarray | None = field(default=None, repr=False)
+
+    def days(self) -> np.ndarray:
+        if self._days is None:
+            self._days = local_days(self.documents)
+        return self._days
 
     def _week_index(self) -> tuple[list[str], np.ndarray]:
         """Each document's week (Monday, Tokyo) as an index into a sorted list of week labels."""
         if self._weeks is None:
-            days = [local_date(d.received_at) for d in self.documents]
-            labels = sorted({surges.week_start(d) for d in days})
-            pos = {w: i for i, w in enumerate(labels)}
-            idx = np.fromiter((pos[surges.week_start(d)] for d in days), dtype=np.int64, count=len(days))
-            self._weeks = ([w.isoformat() for w in labels], idx)
+            mondays = monday_ordinals(self.days())
+            labels, idx = np.unique(mondays, return_inverse=True)
+            self._weeks = ([dt.date.fromordinal(int(w)).isoformat() for w in labels], idx.astype(np.int64))
         return self._weeks
 
     def weekly_counts(self, cluster: Cluster) -> dict[str, int]:
@@ -100,6 +104,22 @@ def local_date(value: dt.datetime) -> dt.date:
     if value.tzinfo is None:
         value = value.replace(tzinfo=TOKYO)
     return value.astimezone(TOKYO).date()
+
+
+def local_days(docs: Sequence[Document]) -> np.ndarray:
+    """Each document's Tokyo date as `date.toordinal()`: computed once per run (100 k
+    `astimezone` calls), then weeks and daily counts are numpy operations."""
+    return np.fromiter((local_date(d.received_at).toordinal() for d in docs), dtype=np.int64, count=len(docs))
+
+
+def monday_ordinals(days: np.ndarray) -> np.ndarray:
+    """The Monday of each day's week (ordinals; `date.weekday()` is `(ordinal + 6) % 7`)."""
+    return days - (days + 6) % 7
+
+
+def _day_counts(days: np.ndarray) -> dict[dt.date, int]:
+    values, counts = np.unique(days, return_counts=True)
+    return {dt.date.fromordinal(int(v)): int(n) for v, n in zip(values, counts, strict=True)}
 
 
 def parse_datetime(value: str) -> dt.datetime:
@@ -177,8 +197,9 @@ def run(
         next_id=next_id,
         fallback_reason=fallback_reason,
     )
-    found = detect(docs, result, surge_params=surge_params, as_of=as_of)
-    return PipelineResult(docs, result, found)
+    days = local_days(docs)
+    found = detect(docs, result, surge_params=surge_params, as_of=as_of, days=days)
+    return PipelineResult(docs, result, found, _days=days)
 
 
 def detect(
@@ -187,23 +208,17 @@ def detect(
     *,
     surge_params: surges.SurgeParams = surges.DEFAULT_PARAMS,
     as_of: dt.date | None = None,
+    days: np.ndarray | None = None,
 ) -> list[surges.Surge]:
     if not docs:
         return []
-    days = [local_date(d.received_at) for d in docs]
-    daily_total: dict[dt.date, int] = {}
-    for d in days:
-        daily_total[d] = daily_total.get(d, 0) + 1
-    daily_by_cluster: dict[int, dict[dt.date, int]] = {}
-    for c in result.clusters:
-        counts: dict[dt.date, int] = {}
-        for i in c.members:
-            counts[days[i]] = counts.get(days[i], 0) + 1
-        daily_by_cluster[c.id] = counts
+    if days is None:
+        days = local_days(docs)
+    daily_by_cluster = {c.id: _day_counts(days[np.asarray(c.members, dtype=np.int64)]) for c in result.clusters}
     return surges.detect_surges(
         daily_by_cluster=daily_by_cluster,
-        daily_total=daily_total,
-        first_day=min(days),
-        as_of=as_of or max(days),
+        daily_total=_day_counts(days),
+        first_day=dt.date.fromordinal(int(days.min())),
+        as_of=as_of or dt.date.fromordinal(int(days.max())),
         params=surge_params,
     )

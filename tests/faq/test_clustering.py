@@ -320,3 +320,20 @@ def test_near_duplicate_clusters_are_merged():
     X = csr_matrix(np.vstack([np.eye(4)[[0] * 10 + [3] * 5]]).astype(np.float32))
     merged, n = clustering.merge_near_duplicates(groups, X, base + rng.normal(0, 0.001, base.shape), 0.4, ratio=0.85)
     assert n == 1 and sorted(len(g) for g in merged) == [5, 10]
+
+
+def test_the_keyword_tier_peels_a_closer_part_only_when_its_keywords_are_its_own():
+    e = np.eye(16)
+    groups, X, emb = _peel_fixture(e[0] + 1.5 * e[1])
+    own_words, shared = X, X[[0] * 17]  # the 5 say other words / every member the same ones
+    plain = clustering.ClusterParams(peel_max_relative=0.65)
+    # Similarity (words shared, vectors close): the part sits at a relative 0.75–0.8, over 0.65.
+    assert clustering.peel_foreign_parts(groups, shared, emb, 0.4, plain, counts=own_words)[1] == 0
+    tier = dataclasses.replace(plain, peel_keyword_relative=0.85, peel_keyword_contrast=0.5)
+    out, peeled = clustering.peel_foreign_parts(groups, shared, emb, 0.4, tier, counts=own_words)
+    assert peeled == 1 and sorted(sorted(g.tolist()) for g in out) == [list(range(12)), [12, 13, 14, 15, 16]]
+    # The same part whose words are the cluster's: it stays.
+    assert clustering.peel_foreign_parts(groups, shared, emb, 0.4, tier, counts=shared)[1] == 0
+    # A tier under the part's relative similarity does not reach it.
+    low = dataclasses.replace(tier, peel_keyword_relative=0.7)
+    assert clustering.peel_foreign_parts(groups, shared, emb, 0.4, low, counts=own_words)[1] == 0

@@ -9,7 +9,15 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from faq import clustering, selectors, services
-from faq.models import ClusterRun, FaqEntry, InquiryEmbedding, IvrAnnouncement, SurgeAlert, TopicCluster
+from faq.models import (
+    ClusterMembership,
+    ClusterRun,
+    FaqEntry,
+    InquiryEmbedding,
+    IvrAnnouncement,
+    SurgeAlert,
+    TopicCluster,
+)
 from helpdesk.errors import ConflictError, InvalidTransitionError, PermissionDeniedError
 from helpdesk.models import AuditEvent, Inquiry
 from tests.factories import InquiryFactory, tokyo
@@ -289,3 +297,45 @@ def test_publishing_text_with_personal_information_is_refused(admin_user):
     with pytest.raises(services.PersonalDataError):
         services.faq_entry_update(actor=admin_user, entry=entry, version=entry.version, question="田中様の質問")
     assert FaqEntry.objects.get(pk=entry.pk).question == "証明書の更新方法は？"
+
+
+def test_the_run_reads_stored_vectors_in_received_order_and_writes_one_membership_per_clustered_inquiry(
+    dev_inquiries,
+):
+    services.inquiry_embeddings_compute(inquiry_ids=[i.pk for i in dev_inquiries])
+    start, end = services._window(AS_OF, 12)
+    docs, tokens, vectors, ids = services._load_window(start, end)
+    assert ids == [i.pk for i in sorted(dev_inquiries, key=lambda i: (i.received_at, i.pk))]
+    stored = {e.inquiry_id: e for e in InquiryEmbedding.objects.all()}
+    for k in (0, 137, len(ids) - 1):  # the rows' own vectors and tokens, at their positions
+        assert np.array_equal(vectors[k], np.frombuffer(bytes(stored[ids[k]].vector), dtype="<f4"))
+        assert tokens[k] == stored[ids[k]].tokens.split()
+    assert docs[0].id == Inquiry.objects.get(pk=ids[0]).ref and docs[0].subject == ""  # texts not read
+
+    run = services.faq_cluster_run(as_of=AS_OF)
+    rows = list(ClusterMembership.objects.filter(run=run).values_list("inquiry_id", "cluster__size"))
+    assert len(rows) == len({pk for pk, _ in rows}) == sum(c.size for c in TopicCluster.objects.filter(active=True))
+    assert len(rows) == run.inquiries - run.unclustered
+    # No database foreign key to the inquiry (docs/faq.md, "Performance"): Django still removes
+    # the membership with its inquiry.
+    gone = rows[0][0]
+    Inquiry.objects.filter(pk=gone).delete()
+    assert not ClusterMembership.objects.filter(inquiry_id=gone).exists()
+
+
+@pytest.mark.django_db
+def test_a_vector_of_another_model_counts_as_missing_and_texts_are_read_where_no_tokens_are_stored():
+    a = InquiryFactory(subject="ペイジー", body="ペイジーで納付できません。", received_at=tokyo(2026, 9, 1, 10))
+    b = InquiryFactory(subject="gBizID", body="gBizIDでログインできません。", received_at=tokyo(2026, 9, 2, 10))
+    services.inquiry_embeddings_compute(inquiry_ids=[a.pk])
+    start, end = services._window(tokyo(2026, 9, 10, 12), 12)
+    docs, tokens, vectors, ids = services._load_window(start, end)
+    assert ids == [a.pk, b.pk] and vectors is None  # b has no embedding at all
+    assert docs[0].subject == "" and docs[1].subject == "gBizID" and "gbizid" in tokens[1]
+    services.inquiry_embeddings_compute(inquiry_ids=[b.pk])
+    InquiryEmbedding.objects.filter(inquiry=b).update(model="another-model")
+    assert services._load_window(start, end)[2] is None
+    InquiryEmbedding.objects.filter(inquiry=b).update(model=clustering.EMBEDDING_MODEL)
+    vectors = services._load_window(start, end)[2]
+    assert vectors is not None and vectors.shape == (2, clustering.EMBEDDING_DIM)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
