@@ -4,7 +4,7 @@ detail with audit, optimistic concurrency, validation errors, assign, transition
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from helpdesk.models import AuditEvent, Escalation, Inquiry
@@ -406,6 +406,52 @@ def test_patch_audits_changed_pii_fields_without_values(api, agent):
 
     event = AuditEvent.objects.get(action=AuditEvent.Action.UPDATE, object_id=inquiry.ref)
     assert event.changes == {"requester_phone": {"changed": True}}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_patch_writes_its_two_audit_rows_in_one_transaction(api, agent, monkeypatch):
+    """The update's row and the view of the record it returns: the same two rows in the same
+    order as before, now committed together (the audit chain's lock taken for one transaction,
+    not two — bench/README.md "Writes")."""
+    inquiry = InquiryFactory(category="send_error", requester_phone="090-1111-2222")
+    commits: list[bool] = []
+    wrapper = type(connections["default"])
+    real_commit = wrapper.commit
+
+    def counting_commit(self):
+        commits.append(True)
+        return real_commit(self)
+
+    client = api.as_user(agent)
+    client.get(f"{URL}{inquiry.ref}/")  # warm: the user's roles are read once per user
+    before = AuditEvent.objects.count()
+    monkeypatch.setattr(wrapper, "commit", counting_commit)
+    response = client.patch(f"{URL}{inquiry.ref}/", {"category": "login", "version": 1}, format="json")
+    monkeypatch.undo()
+
+    assert response.status_code == 200, response.content
+    assert len(commits) == 1  # two before: the update, then the view's audit row
+    rows = list(AuditEvent.objects.order_by("id")[before:].values_list("action", "object_id", "changes", "note"))
+    assert rows == [
+        (AuditEvent.Action.UPDATE, inquiry.ref, {"category": {"old": "send_error", "new": "login"}}, ""),
+        (AuditEvent.Action.VIEW_PII, inquiry.ref, {"fields": _shown(inquiry)}, "api inquiry update"),
+    ]
+    assert response.json()["category"] == "login" and response["ETag"] == '"v2"'
+
+
+def test_a_refused_patch_leaves_no_audit_row(api, agent):
+    inquiry = InquiryFactory(category="send_error", version=4)
+    before = AuditEvent.objects.count()
+
+    response = api.as_user(agent).patch(f"{URL}{inquiry.ref}/", {"category": "login", "version": 3}, format="json")
+
+    assert response.status_code == 409
+    assert AuditEvent.objects.count() == before
+
+
+def _shown(inquiry: Inquiry) -> list[str]:
+    return [f for f in ("requester_name", "requester_email", "requester_phone", "requester_organization", "body")
+            if getattr(inquiry, f)]  # fmt: skip
 
 
 # --- assign, transition, escalate --------------------------------------------------------
