@@ -85,10 +85,12 @@ def _domain() -> str:
 
 
 def _thread_parent(inquiry: Inquiry) -> EmailMessage | None:
-    """The message a reply answers: the citizen's latest message in the thread."""
+    """The message a reply answers: the citizen's latest message in the thread — the three
+    columns a reply takes from it, not its raw message (attachments included) or its body."""
     return (
         EmailMessage.objects.filter(inquiry=inquiry, direction=EmailMessage.Direction.INBOUND)
         .order_by("-received_at", "-id")
+        .only("id", "subject", "message_id", "references")
         .first()
     )
 
