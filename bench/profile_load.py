@@ -86,13 +86,24 @@ def main() -> int:
 
     # How long each request holds the audit chain's lock (pg_advisory_xact_lock until the commit):
     # every audit-writing request of every worker waits for it in turn.
+    # A transaction that writes two audit rows takes the (reentrant) lock twice: its hold runs
+    # from the first to the commit.
     held: list[float] = []
+    holding: list[bool] = []
     lock_chain = audit._lock_chain
 
     def timed_lock_chain() -> None:
         lock_chain()
+        if holding:
+            return
+        holding.append(True)
         start = time.perf_counter()
-        transaction.on_commit(lambda: held.append(time.perf_counter() - start))
+
+        def released() -> None:
+            held.append(time.perf_counter() - start)
+            holding.clear()
+
+        transaction.on_commit(released)
 
     audit._lock_chain = timed_lock_chain
 

@@ -85,7 +85,5 @@ def inquiry_by_idempotency_key(*, user, key: str) -> Inquiry | None:
     return (
         # What the detail record shows beside the row (the source mail only by its id: its
         # raw message is never read here — every create looks its key up first).
-        Inquiry.objects.select_related("assigned_to", "call")
-        .filter(created_by=user, idempotency_key=key)
-        .first()
+        Inquiry.objects.select_related("assigned_to", "call").filter(created_by=user, idempotency_key=key).first()
     )

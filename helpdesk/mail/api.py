@@ -3,7 +3,6 @@ public inquiry form. Views parse, call one service or selector, serialize."""
 
 import io
 
-
 from django.http import FileResponse
 from django.utils.functional import cached_property
 from django_filters.rest_framework import DjangoFilterBackend

@@ -96,7 +96,9 @@ def test_a_reply_returns_the_generic_outbox_row_and_leaves_the_same_audit_rows(a
     assert stored.in_reply_to == "<q1@example.com>"
     assert stored.references == "<older@example.com> <q1@example.com>"  # from the parent's three columns
     assert stored.subject == f"Re: マイナポータル連携について [{question.ref}]"
-    rows = AuditEvent.objects.order_by("id")[before:].values_list("action", "object_type", "object_id", "changes", "note")
+    rows = AuditEvent.objects.order_by("id")[before:].values_list(
+        "action", "object_type", "object_id", "changes", "note"
+    )
     assert list(rows) == [
         (
             "create", "helpdesk.emailmessage", str(stored.pk),
