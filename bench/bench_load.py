@@ -11,10 +11,12 @@ p50/p95/p99 per endpoint and the errors. Goal: p95 < 100 ms overall, 0 errors.
    API token per user issued by the service (`api_token_issue`), not the throttled endpoint.
 2. Starts gunicorn with the production settings (a generated SECRET_KEY, no SSL redirect,
    Redis db `--redis-url` for cache and broker, emptied first) on 127.0.0.1, a free port,
-   2 × cores + 1 sync workers (`--workers`; `--worker-class gthread --threads N
-   --keep-alive S` to measure threaded workers, which keep connections alive).
-3. Runs locust headless (bench/locustfile.py) for `--run-time`, then prints the table and
-   stops gunicorn. Traffic goes to 127.0.0.1 only.
+   as production runs it: cores + 1 gthread workers × 4 threads, keep-alive 10 s (`--workers`,
+   `--threads`, `--keep-alive`; `--worker-class sync --workers 5 --threads 1` for sync workers,
+   which close the connection after every response).
+3. Runs locust headless (bench/locustfile.py, `--client fast`: FastHttpUser; `requests`:
+   HttpUser) for `--run-time`, then prints the table, the server's and locust's own CPU per
+   request, and stops gunicorn. Traffic goes to 127.0.0.1 only.
 
 Exits 0 when the goal is met, 1 otherwise (the figures are printed either way).
 """
@@ -24,6 +26,7 @@ import csv
 import datetime as dt
 import json
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -55,14 +58,30 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--wait", default="1,3", help="think time between two requests of a user, min,max seconds")
     p.add_argument("--inquiries", type=int, default=60_000)
     p.add_argument("--calls", type=int, default=20_000)
-    p.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
-    p.add_argument("--worker-class", default="sync", help="gunicorn's --worker-class (sync, gthread)")
-    p.add_argument("--threads", type=int, default=1, help="gunicorn's --threads per worker (gthread)")
+    # The documented production set-up (docs/operations.md, "Gunicorn's worker class"): cores + 1
+    # threaded workers × 4 threads, connections kept alive longer than a client's pause.
+    # Sync workers to compare: --worker-class sync --workers 5 --threads 1.
+    p.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
+    p.add_argument("--worker-class", default="gthread", help="gunicorn's --worker-class (gthread, sync)")
+    p.add_argument(
+        "--threads", type=int, default=4, help="gunicorn's --threads per worker (above 1, gunicorn runs gthread)"
+    )
     p.add_argument(
         "--keep-alive",
         type=int,
-        default=5,
+        default=10,
         help="gunicorn's --keep-alive seconds (gthread; longer than the think time, or idle connections close under locust)",
+    )
+    p.add_argument(
+        "--client",
+        default="fast",
+        choices=["fast", "requests"],
+        help="locust's HTTP client: FastHttpUser (geventhttpclient) or HttpUser (python-requests)",
+    )
+    p.add_argument(
+        "--locust-python",
+        default=os.environ.get("BENCH_LOCUST_PYTHON", sys.executable),
+        help="the Python that runs locust (default: this one; `pip install -e '.[bench]'` installs it)",
     )
     p.add_argument("--db", default=os.environ.get("BENCH_LOAD_DB", "hd_load"))
     p.add_argument("--redis-url", default=os.environ.get("BENCH_LOAD_REDIS_URL", "redis://127.0.0.1:6390/15"))
@@ -210,7 +229,9 @@ def percentile(histogram: dict[int, int], pct: float) -> float:
     return max(histogram, default=0)
 
 
-def report(stats_json: Path, load_before: tuple, load_after: tuple, cpu: tuple[float, float]) -> bool:
+def report(
+    stats_json: Path, load_before: tuple, load_after: tuple, cpu: tuple[float, float, float], client: str
+) -> bool:
     entries = json.loads(stats_json.read_text(encoding="utf-8"))
     print()
     print(f"{'endpoint':<34} {'requests':>9} {'errors':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7}")
@@ -248,10 +269,14 @@ def report(stats_json: Path, load_before: tuple, load_after: tuple, cpu: tuple[f
         f"{errors} errors; load average before {load_before[0]:.2f}, after (1/5/15 min) "
         f"{' '.join(f'{x:.2f}' for x in load_after)} on {os.cpu_count()} cores"
     )
-    web_cpu, db_cpu = cpu
+    web_cpu, db_cpu, client_cpu = cpu
     print(
         f"server CPU per request: {web_cpu / requests * 1000:.1f} ms gunicorn + {db_cpu / requests * 1000:.1f} ms "
         f"PostgreSQL = {(web_cpu + db_cpu) / requests * 1000:.1f} ms ({web_cpu + db_cpu:.0f} CPU-s in {seconds:.0f} s)"
+    )
+    print(
+        f"client CPU per request: {client_cpu / requests * 1000:.1f} ms locust ({client}; {client_cpu:.0f} CPU-s, "
+        "on the same cores as the server)"
     )
     failures_csv = stats_json.with_name(stats_json.stem + "_failures.csv")
     if failures_csv.exists():
@@ -327,10 +352,14 @@ def main() -> int:
             "BENCH_LOAD_USERS": str(users_json),
             "BENCH_LOAD_SUPERVISORS": str(min(args.supervisors, args.users - 1)),
             "BENCH_LOAD_WAIT": args.wait,
+            "BENCH_LOAD_CLIENT": args.client,
         }
+        # locust's own CPU: the growth of the waited-for children's (locust is the only child
+        # waited for meanwhile; gunicorn is waited for after the report).
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run(
             [
-                sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+                args.locust_python, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
                 "-u", str(args.users), "-r", str(args.spawn_rate), "--run-time", args.run_time,
                 "--host", base, "--json-file", str(prefix), "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR",
                 "--stop-timeout", "10",
@@ -341,10 +370,12 @@ def main() -> int:
             timeout=_seconds(args.run_time) + 120,
             stdout=subprocess.DEVNULL,  # its own summary; the table below is the report
         )  # fmt: skip
+        children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         load_after = os.getloadavg()
         web_after, db_after = server_cpu(server, url)
-        cpu = (cpu_growth(web_before, web_after), cpu_growth(db_before, db_after))
-        met = report(Path(f"{prefix}.json"), load_before, load_after, cpu)
+        client_cpu = sum(getattr(children_after, f) - getattr(children_before, f) for f in ("ru_utime", "ru_stime"))
+        cpu = (cpu_growth(web_before, web_after), cpu_growth(db_before, db_after), client_cpu)
+        met = report(Path(f"{prefix}.json"), load_before, load_after, cpu, client=args.client)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

@@ -12,6 +12,11 @@ between two requests, "min,max" seconds (default "1,3").
 
 Every request is named by its kind, not its URL, so the figures group per endpoint. A
 response other than the one expected (e.g. 412 on a PATCH, 429, any 5xx) is a failure.
+
+BENCH_LOAD_CLIENT picks the HTTP client: "fast" (default) is locust's FastHttpUser
+(geventhttpclient), "requests" its HttpUser (python-requests). The client is not the product:
+on a 2-core machine it shares the cores with the server it measures, so the cheaper client
+leaves more of them to gunicorn and PostgreSQL (bench/README.md "locust's own CPU").
 """
 
 import itertools
@@ -19,14 +24,19 @@ import json
 import os
 import random
 import uuid
+from urllib.parse import urlencode
 
-from locust import HttpUser, between, task
+from locust import FastHttpUser, HttpUser, between, task
 
 with open(os.environ["BENCH_LOAD_USERS"], encoding="utf-8") as fh:
     DATA = json.load(fh)
 WAIT = tuple(float(x) for x in os.environ.get("BENCH_LOAD_WAIT", "1,3").split(","))
 _agents = itertools.cycle(DATA["agents"])  # gevent: one process, no race on next()
 _supervisors = itertools.cycle(DATA["supervisors"])
+CLIENT = os.environ.get("BENCH_LOAD_CLIENT", "fast")
+if CLIENT not in ("fast", "requests"):
+    raise SystemExit(f"BENCH_LOAD_CLIENT={CLIENT!r}: fast or requests")
+BaseUser = FastHttpUser if CLIENT == "fast" else HttpUser
 OPEN = [("status", "in_progress"), ("status", "escalated")]
 CATEGORIES = ["send_error", "mynumber_card", "gbizid", "kobunsho", "login", "mac_mobile", "install", "other"]
 SUBJECTS = [
@@ -38,7 +48,7 @@ SUBJECTS = [
 ]
 
 
-class Staff(HttpUser):
+class Staff(BaseUser):
     abstract = True
     wait_time = between(*WAIT)
     pool = _agents
@@ -46,12 +56,21 @@ class Staff(HttpUser):
     def on_start(self) -> None:
         me = next(self.pool)
         self.user_id = me["id"]
-        self.client.headers["Authorization"] = f"Token {me['token']}"
-        self.client.headers["Accept"] = "application/json"
+        # Per request, not on the session: both clients take `headers=`, only requests' session
+        # has a mutable `.headers`.
+        self.headers = {"Authorization": f"Token {me['token']}", "Accept": "application/json"}
         self.seen: list[str] = []
 
+    def request(self, method: str, path: str, *, name: str, headers: dict | None = None, **kwargs):
+        """One request with the user's token, as a catch_response context manager."""
+        return self.client.request(
+            method, path, name=name, headers={**self.headers, **(headers or {})}, catch_response=True, **kwargs
+        )
+
     def list(self, name: str, params: list[tuple[str, str]] | dict) -> list[dict]:
-        with self.client.get("/api/inquiries/", params=params, name=name, catch_response=True) as r:
+        # The query string built here: repeated keys (status=a&status=b) the same way for both clients.
+        query = urlencode(params, doseq=True)
+        with self.request("GET", f"/api/inquiries/?{query}", name=name) as r:
             if r.status_code != 200:
                 r.failure(f"{r.status_code}: {r.text[:200]}")
                 return []
@@ -63,7 +82,7 @@ class Staff(HttpUser):
         return random.choice(self.seen) if self.seen and random.random() < 0.7 else random.choice(DATA["refs"])
 
     def detail(self, ref: str) -> dict | None:
-        with self.client.get(f"/api/inquiries/{ref}/", name="inquiry detail", catch_response=True) as r:
+        with self.request("GET", f"/api/inquiries/{ref}/", name="inquiry detail") as r:
             if r.status_code != 200:
                 r.failure(f"{r.status_code}: {r.text[:200]}")
                 return None
@@ -111,9 +130,7 @@ class Agent(Staff):
             "requester_phone": "0312345678",
         }
         headers = {"Idempotency-Key": uuid.uuid4().hex}
-        with self.client.post(
-            "/api/inquiries/", json=body, headers=headers, name="create phone inquiry", catch_response=True
-        ) as r:
+        with self.request("POST", "/api/inquiries/", json=body, headers=headers, name="create phone inquiry") as r:
             if r.status_code != 201:
                 r.failure(f"{r.status_code}: {r.text[:200]}")
             else:
@@ -126,12 +143,12 @@ class Agent(Staff):
         if not found:
             return
         change = {"resolution": f"対応メモ {uuid.uuid4().hex[:8]}", "category": random.choice(CATEGORIES)}
-        with self.client.patch(
+        with self.request(
+            "PATCH",
             f"/api/inquiries/{found['ref']}/",
             json=change,
             headers={"If-Match": found["etag"]},
             name="PATCH inquiry (If-Match)",
-            catch_response=True,
         ) as r:
             if r.status_code != 200:
                 r.failure(f"{r.status_code}: {r.text[:200]}")
@@ -146,9 +163,7 @@ class Agent(Staff):
             return
         ref = random.choice(rows)["ref"]
         body = {"body": "お問い合わせありがとうございます。\n手順をご案内します。\n"}
-        with self.client.post(
-            f"/api/inquiries/{ref}/reply/", json=body, name="reply (email)", catch_response=True
-        ) as r:
+        with self.request("POST", f"/api/inquiries/{ref}/reply/", json=body, name="reply (email)") as r:
             if r.status_code not in (201, 202):
                 r.failure(f"{r.status_code}: {r.text[:200]}")
 
@@ -159,9 +174,7 @@ class Supervisor(Staff):
 
     @task(3)
     def kpi_month(self) -> None:
-        with self.client.get(
-            f"/api/kpi/months/{DATA['kpi_month']}/", name="KPI month (supervisor)", catch_response=True
-        ) as r:
+        with self.request("GET", f"/api/kpi/months/{DATA['kpi_month']}/", name="KPI month (supervisor)") as r:
             if r.status_code != 200:
                 r.failure(f"{r.status_code}: {r.text[:200]}")
 

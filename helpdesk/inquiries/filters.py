@@ -3,7 +3,7 @@
 import django_filters as df
 from django.contrib.auth import get_user_model
 
-from helpdesk.api.filters import FilterSet, InFilter, IsoDateTimeFilter
+from helpdesk.api.filters import FilterSet, InFilter, IsoDateTimeFilter, UserChoiceFilter
 from helpdesk.inquiries.selectors import inquiry_search
 from helpdesk.models import Inquiry
 
@@ -12,7 +12,7 @@ class InquiryFilter(FilterSet):
     status = InFilter(choices=Inquiry.Status.choices, help_text="状態（複数指定可）")
     channel = InFilter(choices=Inquiry.Channel.choices, help_text="受付チャネル（複数指定可）")
     category = df.CharFilter(field_name="category", help_text="分類（完全一致）")
-    assigned_to = df.ModelChoiceFilter(queryset=get_user_model().objects.all(), help_text="担当者のユーザーID")
+    assigned_to = UserChoiceFilter(queryset=get_user_model().objects.all(), help_text="担当者のユーザーID")
     unassigned = df.BooleanFilter(field_name="assigned_to", lookup_expr="isnull", help_text="未割当のみ")
     received_after = IsoDateTimeFilter(
         field_name="received_at", lookup_expr="gte", help_text="受付日時がこの時刻以降（オフセットなしは日本時間）"

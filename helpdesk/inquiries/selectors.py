@@ -83,7 +83,7 @@ def inquiry_get_or_none(*, ref: str) -> Inquiry | None:
 
 def inquiry_by_idempotency_key(*, user, key: str) -> Inquiry | None:
     return (
-        Inquiry.objects.select_related("assigned_to", "call", "source_message")
-        .filter(created_by=user, idempotency_key=key)
-        .first()
+        # What the detail record shows beside the row (the source mail only by its id: its
+        # raw message is never read here — every create looks its key up first).
+        Inquiry.objects.select_related("assigned_to", "call").filter(created_by=user, idempotency_key=key).first()
     )

@@ -4,7 +4,7 @@ detail with audit, optimistic concurrency, validation errors, assign, transition
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from helpdesk.models import AuditEvent, Escalation, Inquiry
@@ -234,6 +234,48 @@ def test_create_phone_inquiry_against_a_call(api, agent):
     assert AuditEvent.objects.filter(action="create", object_id=inquiry.ref, actor=agent).exists()
 
 
+def test_create_and_its_replay_return_the_stored_record_without_reading_the_creator_again(api, agent):
+    """The response is the stored row's generic record; the creator (the signed-in user) is not
+    looked up again to validate the key, nor is the source mail read with the replay's row."""
+    from helpdesk.inquiries.serializers import InquiryDetailSerializer
+
+    payload = {"channel": "phone", "subject": "署名できない", "requester_phone": "0312345678", "category": "login"}
+    client = api.as_user(agent)
+    client.get(URL)  # warm: the user's roles are read once per user
+    users = agent._meta.db_table
+
+    with CaptureQueriesContext(connection) as created:
+        first = client.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="k-create")
+    with CaptureQueriesContext(connection) as replayed:
+        retry = client.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="k-create")
+
+    assert (first.status_code, retry.status_code) == (201, 200)
+    stored = Inquiry.objects.select_related("assigned_to", "call").get(ref=first.json()["ref"])
+    assert first.json() == retry.json() == InquiryDetailSerializer().generic_representation(stored)
+    assert stored.created_by_id == agent.pk
+    assert not [q for q in created.captured_queries if q["sql"].startswith(f'SELECT 1 AS "a" FROM "{users}"')]
+    assert not [q for q in replayed.captured_queries if "helpdesk_emailmessage" in q["sql"]]
+    rows = AuditEvent.objects.filter(object_id=stored.ref).order_by("id").values_list("action", "actor", "changes")
+    assert list(rows) == [
+        ("create", agent.pk, {"channel": "phone", "received_at": stored.received_at.isoformat()}),
+        ("view_pii", agent.pk, {"fields": ["requester_phone"]}),
+    ]
+
+
+def test_create_for_a_creator_no_longer_stored_is_refused_by_the_key(agent):
+    """The creator is not validated by a SELECT any more: the foreign key still refuses a row
+    that names a user who does not exist."""
+    from django.db import IntegrityError, transaction
+
+    from helpdesk.inquiries.services import inquiry_create
+
+    ghost = UserFactory.build(pk=987654)
+    ghost._state.adding = False  # as if read, then deleted
+    with pytest.raises(IntegrityError), transaction.atomic():
+        inquiry_create(channel="phone", subject="幽霊", created_by=ghost)
+        connection.check_constraints(table_names=[Inquiry._meta.db_table])  # PostgreSQL defers it to the commit
+
+
 def test_create_with_idempotency_key_stores_one_inquiry_for_retries(api, agent, other_agent):
     payload = {"channel": "form", "subject": "到達確認", "requester_email": "a@example.com"}
     client = api.as_user(agent)
@@ -406,6 +448,53 @@ def test_patch_audits_changed_pii_fields_without_values(api, agent):
 
     event = AuditEvent.objects.get(action=AuditEvent.Action.UPDATE, object_id=inquiry.ref)
     assert event.changes == {"requester_phone": {"changed": True}}
+
+
+@pytest.mark.postgres  # the flush after a transactional test meets SQLite's append-only trigger
+@pytest.mark.django_db(transaction=True)
+def test_patch_writes_its_two_audit_rows_in_one_transaction(api, agent, monkeypatch):
+    """The update's row and the view of the record it returns: the same two rows in the same
+    order as before, now committed together (the audit chain's lock taken for one transaction,
+    not two — bench/README.md "Writes")."""
+    inquiry = InquiryFactory(category="send_error", requester_phone="090-1111-2222")
+    commits: list[bool] = []
+    wrapper = type(connections["default"])
+    real_commit = wrapper.commit
+
+    def counting_commit(self):
+        commits.append(True)
+        return real_commit(self)
+
+    client = api.as_user(agent)
+    client.get(f"{URL}{inquiry.ref}/")  # warm: the user's roles are read once per user
+    before = AuditEvent.objects.count()
+    monkeypatch.setattr(wrapper, "commit", counting_commit)
+    response = client.patch(f"{URL}{inquiry.ref}/", {"category": "login", "version": 1}, format="json")
+    monkeypatch.undo()
+
+    assert response.status_code == 200, response.content
+    assert len(commits) == 1  # two before: the update, then the view's audit row
+    rows = list(AuditEvent.objects.order_by("id")[before:].values_list("action", "object_id", "changes", "note"))
+    assert rows == [
+        (AuditEvent.Action.UPDATE, inquiry.ref, {"category": {"old": "send_error", "new": "login"}}, ""),
+        (AuditEvent.Action.VIEW_PII, inquiry.ref, {"fields": _shown(inquiry)}, "api inquiry update"),
+    ]
+    assert response.json()["category"] == "login" and response["ETag"] == '"v2"'
+
+
+def test_a_refused_patch_leaves_no_audit_row(api, agent):
+    inquiry = InquiryFactory(category="send_error", version=4)
+    before = AuditEvent.objects.count()
+
+    response = api.as_user(agent).patch(f"{URL}{inquiry.ref}/", {"category": "login", "version": 3}, format="json")
+
+    assert response.status_code == 409
+    assert AuditEvent.objects.count() == before
+
+
+def _shown(inquiry: Inquiry) -> list[str]:
+    return [f for f in ("requester_name", "requester_email", "requester_phone", "requester_organization", "body")
+            if getattr(inquiry, f)]  # fmt: skip
 
 
 # --- assign, transition, escalate --------------------------------------------------------
