@@ -221,10 +221,7 @@ def _write(
     locked.version += 1
     _validate(locked, fields=data)
     locked.save(update_fields=[*data.keys(), "version", "updated_at"])
-    if reason:
-        changes["reason"] = reason
-        note = note or f"訂正: {reason}"
-    audit_record(actor=actor, action=action, obj=locked, changes=changes, note=note)
+    audit_record(actor=actor, action=action, obj=locked, changes=changes, note=note, reason=reason)
     return locked
 
 

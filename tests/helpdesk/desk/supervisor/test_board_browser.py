@@ -82,6 +82,51 @@ def test_supervisor_watches_the_live_board_escalates_and_records_the_answer(
         page.wait_for_timeout(300)
 
 
+def test_a_poll_answered_while_the_supervisor_types_does_not_wipe_the_answer(
+    desk_page, live_server, supervisor, agent, settings
+):
+    # The panel's poll was sent before they started typing and answers after: its HTML must
+    # not replace the form being filled (the flake this test replaced: an empty answer sent).
+    settings.DESK_SUPERVISOR_POLL_SECONDS = 1
+    page = desk_page
+    held = []
+    with time_machine.travel(NOW, tick=True):
+        inquiry = InquiryFactory(received_at=tokyo(2030, 10, 1, 9), status=Inquiry.Status.ESCALATED, assigned_to=agent)
+        handover = EscalationFactory(
+            inquiry=inquiry,
+            target=Escalation.Target.RESPONSIBLE_SECTION,
+            requested_by=agent,
+            escalated_at=tokyo(2030, 10, 1, 10),
+        )
+        sign_in(page, live_server, "sv1")
+        answer = page.locator(f"#sv-esc-{handover.pk} input[name=answer]")
+        expect(answer).to_have_count(1)
+        holding = [True]
+        page.route(
+            "**/desk/supervisor/escalations/?*",
+            lambda route: held.append(route) if holding[0] else route.continue_(),
+        )
+        for _ in range(100):  # the next poll, held in flight
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the escalations panel never polled"
+
+        answer.fill("改正後の様式をご利用ください。")
+        holding[0] = False
+        for route in held:
+            route.continue_()
+        page.wait_for_timeout(1500)  # the held answer arrives; later polls are skipped while typed in
+
+        expect(answer).to_have_value("改正後の様式をご利用ください。")
+        page.locator(f"#sv-esc-{handover.pk}").get_by_role("button", name="回答を記録").click()
+        expect(page.locator("#sv-escalations")).to_contain_text("回答待ちはありません。", timeout=15_000)
+        handover.refresh_from_db()
+        assert handover.answer == "改正後の様式をご利用ください。"
+        page.goto("about:blank")
+        page.wait_for_timeout(300)
+
+
 def test_a_reviewer_is_refused_the_board(desk_page, live_server, reviewer):
     sign_in(desk_page, live_server, "reviewer1")
     response = desk_page.goto(f"{live_server.url}/desk/supervisor/")
