@@ -3,6 +3,9 @@ import threading
 
 import pytest
 
+from helpdesk.mail.intake import mail_store
+from tests.helpdesk.mail import builders as b
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -99,3 +102,15 @@ def mail_path(request, settings):
     settings.HELPDESK_MAIL_BULK_MIN_BYTES = 1 if request.param == "bulk" else 0
     settings.HELPDESK_MAIL_BULK_WORKERS = 0
     return request.param
+
+
+@pytest.fixture
+def question(db):
+    """A citizen's question by mail (IMAP), part of an older thread: what the reply tests answer."""
+    raw = b.message(
+        message_id="<q1@example.com>",
+        subject="マイナポータル連携について",
+        references="<older@example.com>",
+        date="Thu, 01 Oct 2026 10:00:00 +0900",
+    )
+    return mail_store(raw=raw, source="imap").message.inquiry

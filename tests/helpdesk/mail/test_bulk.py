@@ -313,29 +313,17 @@ def test_a_mailbox_split_in_two_runs(monkeypatch, tmp_path):
     assert_same(row, bulk_)
 
 
-def test_parsing_in_worker_processes_gives_the_same_rows(monkeypatch, tmp_path):
+@pytest.mark.parametrize("row_parser", ["as shipped", "stdlib only"])
+def test_the_row_path_and_parsing_a_batch_ahead_in_worker_processes_store_the_same(row_parser, monkeypatch, tmp_path):
+    """The bulk path parses in worker processes, a batch ahead (6-message batches: the next
+    ones are parsed while one is written), with the parser's fast path; the row path reads
+    every message in this process — as shipped, or with the stdlib parser alone."""
     box = _mbox(tmp_path / "box.mbox", _mailbox())
     monkeypatch.setattr(bulk, "BATCH", 6)
     mark = _marker()
-    summary = mail_import_paths(paths=[box], bulk=False).summary()
-    row = _normalize_rejects(snapshot(mark))
-    _wipe()
-    mark = _marker()
-    assert mail_import_paths(paths=[box], bulk=True, workers=2).summary() == summary
-    assert _normalize_rejects(snapshot(mark)) == row
-
-
-def test_the_stdlib_parser_on_the_row_path_and_the_fast_path_a_batch_ahead_in_workers_store_the_same(
-    monkeypatch, tmp_path
-):
-    """The row path reading every message with the stdlib parser alone; the bulk path with the
-    parser's fast path in worker processes that parse a batch ahead (6-message batches: the
-    next ones are parsed while one is written)."""
-    box = _mbox(tmp_path / "box.mbox", _mailbox())
-    monkeypatch.setattr(bulk, "BATCH", 6)
-    mark = _marker()
-    with monkeypatch.context() as stdlib_only:
-        stdlib_only.setattr(message_module, "simple_message", lambda raw: None)
+    with monkeypatch.context() as row_path:
+        if row_parser == "stdlib only":
+            row_path.setattr(message_module, "simple_message", lambda raw: None)
         summary = mail_import_paths(paths=[box], bulk=False).summary()
     row = _normalize_rejects(snapshot(mark))
     _wipe()

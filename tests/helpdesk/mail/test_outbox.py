@@ -18,17 +18,6 @@ NOW = dt.datetime(2026, 10, 1, 13, 0, tzinfo=TOKYO)
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def question():
-    raw = b.message(
-        message_id="<q1@example.com>",
-        subject="マイナポータル連携について",
-        references="<older@example.com>",
-        date="Thu, 01 Oct 2026 10:00:00 +0900",
-    )
-    return mail_store(raw=raw, source="imap").message.inquiry
-
-
 def _reply(api, agent, inquiry, capture, body="ご連絡ありがとうございます。①の手順をお試しください。"):
     with capture(execute=True):
         return api.as_user(agent).post(f"/api/inquiries/{inquiry.ref}/reply/", {"body": body}, format="json")

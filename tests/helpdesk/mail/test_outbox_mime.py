@@ -15,11 +15,9 @@ from django.utils import timezone
 
 from helpdesk.mail import outbox
 from helpdesk.mail.api import OutboxSerializer
-from helpdesk.mail.intake import mail_store
 from helpdesk.mail.outbox import mail_reply_create
 from helpdesk.models import AuditEvent, EmailMessage
 from tests.factories import EmailMessageFactory
-from tests.helpdesk.mail import builders as b
 
 NOW = dt.datetime(2026, 10, 1, 13, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
 REFS = " ".join(f"<m{n}.0123456789abcdef@mail.example.jp>" for n in range(25))
@@ -70,17 +68,6 @@ def test_only_the_constant_headers_are_cached():
     assert outbox._store_parsed.cache_info().currsize == 1  # one sender, three messages
     assert outbox._folded.cache_info().currsize == 1
     assert outbox._folded.cache_info().hits == 2
-
-
-@pytest.fixture
-def question(db):
-    raw = b.message(
-        message_id="<q1@example.com>",
-        subject="マイナポータル連携について",
-        references="<older@example.com>",
-        date="Thu, 01 Oct 2026 10:00:00 +0900",
-    )
-    return mail_store(raw=raw, source="imap").message.inquiry
 
 
 @time_machine.travel(NOW, tick=False)
