@@ -84,17 +84,23 @@ def quality(seeds: list[int] | None = None, grid: str = "default") -> None:
     `seeds`: the draws of the held-out splits (10 splits each); 0 is the protocol's. Seeds 0–3
     were looked at while the method was chosen (development draws); 4–9 were kept for
     validation (docs/faq.md, "Robustness over draws of the splits"). `grid`: "default"
-    (`evaluation.DEFAULT_GRID`) or "always-peel" (`evaluation.ALWAYS_PEEL_GRID`, measured, not adopted)."""
+    (`evaluation.DEFAULT_GRID`: peeling judged by the words), "hybrid-peel" (the grid shipped until
+    2026-12-03) or one of the candidates measured against it (docs/faq.md)."""
 
     from faq import evaluation, pipeline
 
     seeds = seeds if seeds is not None else [0]
-    grids = {"default": evaluation.DEFAULT_GRID, "always-peel": evaluation.ALWAYS_PEEL_GRID}
-    grids["weight-0.4-0.5"] = evaluation.WEIGHT_04_05_GRID
-    grids["default-prefer-peel"] = evaluation.DEFAULT_GRID
+    grids = {
+        "default": evaluation.DEFAULT_GRID,
+        "hybrid-peel": evaluation.HYBRID_PEEL_GRID,
+        "tfidf-peel-always": evaluation.TFIDF_PEEL_ALWAYS_GRID,
+        "always-peel": evaluation.ALWAYS_PEEL_GRID,
+        "weight-0.4-0.5": evaluation.WEIGHT_04_05_GRID,
+        "hybrid-peel-prefer-peel": evaluation.HYBRID_PEEL_GRID,
+    }
     chosen_grid = {**grids, **evaluation.KEYWORD_TIER_GRIDS}[grid]
-    # "default-prefer-peel": the default grid, but a peeling point within 0.02 ARI of the best wins.
-    prefer_peel = 0.02 if grid == "default-prefer-peel" else None
+    # "hybrid-peel-prefer-peel": the hybrid grid, but a peeling point within 0.02 ARI of the best wins.
+    prefer_peel = 0.02 if grid == "hybrid-peel-prefer-peel" else None
     dev = evaluation.featurise(*evaluation.load_labelled(DEV))
     unseen = evaluation.featurise(*evaluation.load_labelled(UNSEEN))
     method = "hybrid" if dev.embeddings is not None else "TF-IDF only (embedding model unavailable)"
@@ -153,6 +159,8 @@ def _params(p) -> str:
     peel = "off" if p.peel_max_relative is None else p.peel_max_relative
     if p.peel_max_relative is not None and p.peel_keyword_relative is not None:
         peel = f"{peel} + keyword tier {p.peel_keyword_relative} (contrast {p.peel_keyword_contrast})"
+    if p.peel_max_relative is not None and p.peel_view != "hybrid":
+        peel = f"{peel} ({p.peel_view})"
     return f"tfidf_weight {p.tfidf_weight}, peel {peel}, cut {'per run' if p.auto_cut else p.distance_threshold}"
 
 
@@ -486,15 +494,17 @@ def main() -> int:
         "--grid",
         choices=[
             "default",
+            "hybrid-peel",
+            "tfidf-peel-always",
             "always-peel",
             "kw-tier-0.8-c0.5",
             "kw-tier-0.85-c0.7",
             "weight-0.4-0.5",
-            "default-prefer-peel",
+            "hybrid-peel-prefer-peel",
         ],
         default="default",
-        help="the tuning grid of the held-out protocol: default, or always-peel (peeling always on with "
-        "its keyword condition; measured, not adopted)",
+        help="the tuning grid of the held-out protocol: default (peeling judged by the words), hybrid-peel "
+        "(shipped until 2026-12-03), or a candidate measured against it (docs/faq.md)",
     )
     parser.add_argument("--phase", choices=["quality", "cold", "approx", "stored", "db", "backfill"])
     parser.add_argument("--backfill-n", type=int, default=2000, help="inquiries for the backfill phase")

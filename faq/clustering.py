@@ -57,11 +57,16 @@ class ClusterParams:
     split_max_keyword_overlap: float = 0.25
     # A cluster's foreign part is peeled off into a cluster of its own: the cluster's members
     # are cut into communities of their own k-nearest-neighbour graph (`peel_neighbours`;
-    # Louvain modularity), and a community whose average similarity to the rest of the cluster is
-    # below `peel_max_relative` × the mean of the two sides' average internal similarities
-    # leaves (docs/faq.md, "Peeling"). None: no peeling.
-    peel_max_relative: float | None = 0.65
+    # Louvain modularity), and a community whose average similarity (in `peel_view`) to the rest
+    # of the cluster is below `peel_max_relative` × the mean of the two sides' average internal
+    # similarities leaves (docs/faq.md, "Peeling"). None: no peeling.
+    peel_max_relative: float | None = 0.3
     peel_neighbours: int = 4
+    # Which similarity a part's relative similarity is measured in: "tfidf" (the default since
+    # 2026-12-03) — the words alone, where the confused topic pairs sit far apart while their
+    # sentence vectors are close (docs/faq.md, "Peeling judged by the words") —, or "hybrid" (0.65
+    # was the threshold there). The parts are the hybrid kNN graph's communities either way.
+    peel_view: str = "tfidf"
     # With a value, a part is peeled only when its c-TF-IDF keywords are its own
     # (`keyword_contrast`: the share of its members holding one of its top 3 minus the rest's
     # share) by at least this much. None (the default): no keyword condition. Measured, not
@@ -505,17 +510,19 @@ def peel_foreign_parts(
         if len(reps) < 2 * floor or len(reps) > params.max_sample:
             out.append(g)
             continue
-        sim = w * (X[reps] @ X[reps].T).toarray() + (1 - w) * (E[reps] @ E[reps].T)
+        tf_sim = (X[reps] @ X[reps].T).toarray()
+        sim = w * tf_sim + (1 - w) * (E[reps] @ E[reps].T)
         parts = louvain(knn_graph(sim, params.peel_neighbours), seed=params.seed)
+        judged = tf_sim if params.peel_view == "tfidf" else sim
         scored = []
         for p in np.unique(parts):
             inside = parts == p
             a, b = int(inside.sum()), int((~inside).sum())
             if a < floor or b < floor:
                 continue
-            within = (sim[np.ix_(inside, inside)].sum() - np.trace(sim[np.ix_(inside, inside)])) / (a * (a - 1))
-            rest = (sim[np.ix_(~inside, ~inside)].sum() - np.trace(sim[np.ix_(~inside, ~inside)])) / (b * (b - 1))
-            cross = float(sim[np.ix_(inside, ~inside)].mean())
+            within = (judged[np.ix_(inside, inside)].sum() - np.trace(judged[np.ix_(inside, inside)])) / (a * (a - 1))
+            rest = (judged[np.ix_(~inside, ~inside)].sum() - np.trace(judged[np.ix_(~inside, ~inside)])) / (b * (b - 1))
+            cross = float(judged[np.ix_(inside, ~inside)].mean())
             scored.append((cross / max((within + rest) / 2, 1e-6), int(p)))
         keep = np.ones(len(reps), dtype=bool)
         for rel, p in sorted(scored):

@@ -259,7 +259,7 @@ def _peel_fixture(foreign_direction):
 
 def test_a_part_apart_from_the_rest_of_its_cluster_is_peeled_off():
     e = np.eye(16)
-    params = clustering.ClusterParams(peel_max_relative=0.65)
+    params = clustering.ClusterParams(peel_max_relative=0.65, peel_view="hybrid")
     groups, X, emb = _peel_fixture(0.5 * e[0] + e[1])
     out, peeled = clustering.peel_foreign_parts(groups, X, emb, 0.4, params)
     assert peeled == 1 and sorted(sorted(g.tolist()) for g in out) == [list(range(12)), [12, 13, 14, 15, 16]]
@@ -288,7 +288,7 @@ def test_a_part_is_peeled_only_when_its_keywords_are_its_own():
 
 def test_the_keyword_condition_keeps_a_part_whose_words_are_the_cluster_s():
     e = np.eye(16)
-    gated = clustering.ClusterParams(peel_max_relative=0.65, peel_min_keyword_contrast=0.5)
+    gated = clustering.ClusterParams(peel_max_relative=0.65, peel_view="hybrid", peel_min_keyword_contrast=0.5)
     groups, X, emb = _peel_fixture(0.5 * e[0] + e[1])
     # The 5 have words of their own: peeled, as without the condition.
     assert clustering.peel_foreign_parts(groups, X, emb, 0.4, gated, counts=X)[1] == 1
@@ -326,7 +326,7 @@ def test_the_keyword_tier_peels_a_closer_part_only_when_its_keywords_are_its_own
     e = np.eye(16)
     groups, X, emb = _peel_fixture(e[0] + 1.5 * e[1])
     own_words, shared = X, X[[0] * 17]  # the 5 say other words / every member the same ones
-    plain = clustering.ClusterParams(peel_max_relative=0.65)
+    plain = clustering.ClusterParams(peel_max_relative=0.65, peel_view="hybrid")
     # Similarity (words shared, vectors close): the part sits at a relative 0.75–0.8, over 0.65.
     assert clustering.peel_foreign_parts(groups, shared, emb, 0.4, plain, counts=own_words)[1] == 0
     tier = dataclasses.replace(plain, peel_keyword_relative=0.85, peel_keyword_contrast=0.5)
@@ -337,3 +337,18 @@ def test_the_keyword_tier_peels_a_closer_part_only_when_its_keywords_are_its_own
     # A tier under the part's relative similarity does not reach it.
     low = dataclasses.replace(tier, peel_keyword_relative=0.7)
     assert clustering.peel_foreign_parts(groups, shared, emb, 0.4, low, counts=own_words)[1] == 0
+
+
+def test_peeling_judged_by_the_words_separates_a_part_whose_vectors_are_close():
+    e = np.eye(16)
+    groups, X, emb = _peel_fixture(e[0] + e[1])
+    own_words, shared = X, X[[0] * 17]  # the 5 say other words / every member the same ones
+    # Judged on the hybrid similarity the part is close enough to stay (its vectors are near).
+    hybrid = clustering.ClusterParams(peel_max_relative=0.35, peel_view="hybrid")
+    assert clustering.peel_foreign_parts(groups, own_words, emb, 0.4, hybrid)[1] == 0
+    # Judged on the words alone it shares none with the rest: peeled.
+    words = dataclasses.replace(hybrid, peel_view="tfidf")
+    out, peeled = clustering.peel_foreign_parts(groups, own_words, emb, 0.4, words)
+    assert peeled == 1 and sorted(sorted(g.tolist()) for g in out) == [list(range(12)), [12, 13, 14, 15, 16]]
+    # The same vectors with the cluster's words: it stays.
+    assert clustering.peel_foreign_parts(groups, shared, emb, 0.4, words)[1] == 0
