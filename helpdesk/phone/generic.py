@@ -52,6 +52,9 @@ class TextProbe:
 
     def __init__(self) -> None:
         self.skip = 0
+        # The connection's last SQL batch stored no call of its rows (only new calls, or
+        # rejects): the next one is written without looking each call up (`generic_batch_sql`).
+        self.all_new = False
 
     def due(self) -> bool:
         if self.skip:
@@ -143,7 +146,10 @@ def write_generic_batch(
         return counts
     if connection.vendor == "postgresql":
         try:
-            created, updated, unchanged, rejected = generic_batch_sql(run, name, rows, calendar)
+            all_new = probe is not None and probe.all_new
+            created, updated, unchanged, rejected = generic_batch_sql(run, name, rows, calendar, all_new=all_new)
+            if probe is not None:
+                probe.all_new = updated + unchanged == 0
             counts.created += created
             counts.updated += updated
             counts.unchanged += unchanged
