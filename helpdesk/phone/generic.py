@@ -48,7 +48,8 @@ class TextProbe:
     """Whether a batch is first looked up by its rows' text digests: while that pays. A batch
     where fewer than half the rows are found stored unchanged (a new file, new calls) turns
     the look-up off for the next PROBE_EVERY - 1 batches, so a new import pays for it on one
-    batch in PROBE_EVERY. One per connection (its batches come in file order)."""
+    batch in PROBE_EVERY. One per connection (its batches come in file order); it also keeps
+    whether that connection's last batch stored none of its calls (`all_new`)."""
 
     def __init__(self) -> None:
         self.skip = 0
