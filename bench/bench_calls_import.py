@@ -42,7 +42,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+# The source tree whose code a child imports: this one, or --baseline's (spawn sets it).
+ROOT = Path(os.environ.get("CALLS_BENCH_ROOT") or BENCH.parent)
+sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
 from common import bench_database_url, django_setup, ensure_database  # noqa: E402
@@ -224,21 +227,27 @@ def child_copy(url: str, kind: str, files: list[str]) -> dict:
                 middle = body.index(b"\n", len(body) // 2) + 1
                 halves = (body[:middle], body[middle:])
 
-                def copy_half(half: bytes) -> None:
-                    with (
-                        psycopg.connect(url, autocommit=True) as c,
-                        c.cursor() as cur,
-                        cur.copy(sql.format("false")) as copy,
-                    ):
-                        for at in range(0, len(half), 1 << 20):
-                            copy.write(half[at : at + (1 << 20)])
+                backends: list[float] = []
 
+                def copy_half(half: bytes) -> None:
+                    with psycopg.connect(url, autocommit=True) as c:
+                        with c.cursor() as cur, cur.copy(sql.format("false")) as copy:
+                            for at in range(0, len(half), 1 << 20):
+                                copy.write(half[at : at + (1 << 20)])
+                        backends.append(backend_cpu(c.info.backend_pid))  # (a backend of its own)
+
+                client = client_cpu()
                 t0 = time.perf_counter()
                 threads = [threading.Thread(target=copy_half, args=(h,)) for h in halves]
                 for t in threads:
                     t.start()
                 for t in threads:
                     t.join()
+                seconds = time.perf_counter() - t0
+                cpu = {"client_cpu": client_cpu() - client, "backend_cpu": sum(backends)}
+                rows = conn.execute("SELECT count(*) FROM indexed_calls").fetchone()[0]
+                conn.execute("DROP TABLE indexed_calls")
+                return {"seconds": seconds, "rows": rows, **cpu}
             rows = conn.execute("SELECT count(*) FROM indexed_calls").fetchone()[0]
             conn.execute("DROP TABLE indexed_calls")
         else:
@@ -292,8 +301,20 @@ def child_import(url: str, kind: str, files: list[str], truncate: bool) -> dict:
                 "helpdesk_importreject CASCADE"
             )
     connection.ensure_connection()
-    # The generic import writes with two connections: their backends are not this one, so
-    # its backend CPU is only measured for the Asterisk import (one connection).
+    # The generic import writes with two connections of its own, each closed by its thread at
+    # the end (`parallel._close_connection`): their backends' CPU is read just before.
+    writers: list[float] = []
+    if kind == "generic":
+        from helpdesk.phone import parallel
+
+        close = parallel._close_connection
+
+        def close_and_count() -> None:
+            if connection.connection is not None:
+                writers.append(backend_cpu(connection.connection.info.backend_pid))
+            close()
+
+        parallel._close_connection = close_and_count
     clock = CpuClock(connection.connection.info.backend_pid)
     clock.start()
     t0 = time.perf_counter()
@@ -302,7 +323,8 @@ def child_import(url: str, kind: str, files: list[str], truncate: bool) -> dict:
     )
     run = calls_import_run(run=run, paths=files, fmt=kind, cdr_timezone="Asia/Tokyo")
     seconds = time.perf_counter() - t0
-    cpu = clock.stop() if kind == "asterisk" else {}
+    cpu = clock.stop()
+    cpu["backend_cpu"] += sum(writers)
     return {
         **cpu,
         "seconds": seconds,
@@ -411,9 +433,13 @@ def spawn(*args: str, root: Path = ROOT) -> dict:
 
     with psycopg.connect(args[1], autocommit=True) as conn:
         conn.execute("CHECKPOINT")
-    script = root / "bench" / "bench_calls_import.py"
+    # This script (so every tree is measured the same way), importing `root`'s code.
     out = subprocess.run(
-        [sys.executable, str(script), "--child", *args], capture_output=True, text=True, cwd=root, env=os.environ.copy()
+        [sys.executable, str(BENCH / "bench_calls_import.py"), "--child", *args],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "CALLS_BENCH_ROOT": str(root)},
     )
     if out.returncode:
         sys.stderr.write(out.stdout + out.stderr)
@@ -443,21 +469,29 @@ def rounds(url: str, path: str, n: int, baseline: Path | None = None) -> None:
     trees = {"": ROOT} if baseline is None else {"": ROOT, "baseline ": baseline}
     rows = []
     for r in range(n):
-        seconds = {}
+        results = {}
         steps = ["floor", *trees]
         for which in steps if r % 2 == 0 else steps[::-1]:
             if which == "floor":
-                seconds["floor"] = spawn("copy", url, "indexed2", path)["seconds"]
+                results["floor"] = spawn("copy", url, "indexed2", path)
             else:
                 root = trees[which]
-                seconds[which + "new"] = spawn("import", url, "generic", "truncate", path, root=root)["seconds"]
-                seconds[which + "again"] = spawn("import", url, "generic", "keep", path, root=root)["seconds"]
+                results[which + "new"] = spawn("import", url, "generic", "truncate", path, root=root)
+                results[which + "again"] = spawn("import", url, "generic", "keep", path, root=root)
+        seconds = {key: result["seconds"] for key, result in results.items()}
+        # CPU seconds: the client process and its PostgreSQL backends (the import's two writers).
+        seconds.update({"cpu " + key: result["client_cpu"] + result["backend_cpu"] for key, result in results.items()})
         rows.append(seconds)
+
+        def cpu(key: str, results: dict = results) -> str:
+            return f"CPU {results[key]['client_cpu']:.1f} + {results[key]['backend_cpu']:.1f} s"
+
         print(
-            f"  round {r + 1}: floor {seconds['floor']:.1f} s, "
+            f"  round {r + 1}: floor {seconds['floor']:.1f} s ({cpu('floor')}), "
             + ", ".join(
-                f"{label}new {seconds[label + 'new']:.1f} s ({seconds[label + 'new'] / seconds['floor']:.2f}×), "
-                f"{label}unchanged {seconds[label + 'again']:.1f} s ({seconds[label + 'again'] / seconds['floor']:.2f}×)"
+                f"{label}new {seconds[label + 'new']:.1f} s ({seconds[label + 'new'] / seconds['floor']:.2f}×; "
+                f"{cpu(label + 'new')}), {label}unchanged {seconds[label + 'again']:.1f} s "
+                f"({seconds[label + 'again'] / seconds['floor']:.2f}×; {cpu(label + 'again')})"
                 for label in trees
             )
             + f", load average {os.getloadavg()[0]:.1f}",
@@ -470,6 +504,9 @@ def rounds(url: str, path: str, n: int, baseline: Path | None = None) -> None:
     def ratio(key: str) -> str:
         return f"{statistics.median(s[key] / s['floor'] for s in rows):.2f}×"
 
+    def cpu_ratio(key: str) -> str:
+        return f"{statistics.median(s['cpu ' + key] / s['cpu floor'] for s in rows):.2f}×"
+
     print(
         f"generic, {n} interleaved rounds, medians: floor (two-connection indexed COPY) {median('floor'):.1f} s",
         flush=True,
@@ -478,7 +515,9 @@ def rounds(url: str, path: str, n: int, baseline: Path | None = None) -> None:
         print(
             f"  {label or 'this tree: '}new import {median(label + 'new'):.1f} s = {ratio(label + 'new')} the floor "
             f"(goal ≤ 2×); unchanged re-import {median(label + 'again'):.1f} s = {ratio(label + 'again')} the floor "
-            "(goal ≤ 1.5×)",
+            f"(goal ≤ 1.5×); CPU client + backends: new {median('cpu ' + label + 'new'):.1f} s = "
+            f"{cpu_ratio(label + 'new')} the floor's {median('cpu floor'):.1f} s, unchanged "
+            f"{median('cpu ' + label + 'again'):.1f} s = {cpu_ratio(label + 'again')}",
             flush=True,
         )
 

@@ -48,10 +48,14 @@ class TextProbe:
     """Whether a batch is first looked up by its rows' text digests: while that pays. A batch
     where fewer than half the rows are found stored unchanged (a new file, new calls) turns
     the look-up off for the next PROBE_EVERY - 1 batches, so a new import pays for it on one
-    batch in PROBE_EVERY. One per connection (its batches come in file order)."""
+    batch in PROBE_EVERY. One per connection (its batches come in file order); it also keeps
+    whether that connection's last batch stored none of its calls (`all_new`)."""
 
     def __init__(self) -> None:
         self.skip = 0
+        # The connection's last SQL batch stored no call of its rows (only new calls, or
+        # rejects): the next one is written without looking each call up (`generic_batch_sql`).
+        self.all_new = False
 
     def due(self) -> bool:
         if self.skip:
@@ -143,7 +147,10 @@ def write_generic_batch(
         return counts
     if connection.vendor == "postgresql":
         try:
-            created, updated, unchanged, rejected = generic_batch_sql(run, name, rows, calendar)
+            all_new = probe is not None and probe.all_new
+            created, updated, unchanged, rejected = generic_batch_sql(run, name, rows, calendar, all_new=all_new)
+            if probe is not None:
+                probe.all_new = updated + unchanged == 0
             counts.created += created
             counts.updated += updated
             counts.unchanged += unchanged

@@ -5,7 +5,7 @@ statements. The rules are the same as the Python path (`rules.py`); tests run bo
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from helpdesk.audit import audit_record, audit_value
 from helpdesk.calendar import ServiceCalendar
@@ -21,6 +21,8 @@ from helpdesk.phone.rules import (
     text_match_sql,
 )
 from helpdesk.phone.upsert import PII_FIELDS
+
+UNIQUE_CALL_ID = "call_call_id_unique"  # helpdesk.models.Call's constraint
 
 _STAGE_SQL = """
 CREATE TEMP TABLE IF NOT EXISTS calls_stage (
@@ -41,19 +43,19 @@ def _cast(col: str) -> str:
     return f"NULLIF({col}, '')::timestamptz"
 
 
-def _batch_sql() -> str:
+def _batch_sql(*, look_up: bool = True) -> str:
     """One statement for a staged batch (rows reach it past `field_error`, so every timestamp
     has the accepted shape): type it, apply the cross-field rules, digest it, keep the
     rejects, insert the new calls and set aside the stored ones (corrections or unchanged)
-    in calls_pending. Returns (rejected, created, pending)."""
+    in calls_pending. Returns (rejected, created, pending). Without `look_up` every row is
+    taken for a new call (no index probe per row): a stored one fails the statement on the
+    calls table's unique index."""
+    stored = _STORED if look_up else "false"
     return f"""
 WITH t0 AS MATERIALIZED (
     SELECT line, off, call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, ended_at, agent, acw_text,
            arrived, queued, answered, ended, acw, {_CROSS_CASE} AS reason, {_HASH_SQL} AS hash,
-           -- One index probe per row: a scalar subquery with LIMIT is never turned into a hash
-           -- of the whole calls table (which the planner picked for EXISTS while the table had
-           -- no statistics, making a new database's first big import 70 %% slower).
-           (SELECT true FROM helpdesk_call c WHERE c.call_id = y.call_id LIMIT 1) IS NOT NULL AS stored
+           {stored} AS stored
     FROM (
         SELECT line, off, call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, ended_at, agent,
                acw_seconds AS acw_text,
@@ -87,10 +89,15 @@ SELECT (SELECT count(*) FROM rejected), (SELECT count(*) FROM created), (SELECT 
 """
 
 
+# Whether a row's call is stored. One index probe per row: a scalar subquery with LIMIT is
+# never turned into a hash of the whole calls table (which the planner picked for EXISTS while
+# the table had no statistics, making a new database's first big import 70 % slower).
+_STORED = "(SELECT true FROM helpdesk_call c WHERE c.call_id = y.call_id LIMIT 1) IS NOT NULL"
+
 # The cross-field rules, the digest and the text key, generated from their one statement in
 # rules.py (the text key over the staged text, which is the rows' fields as read).
 _CROSS_CASE = cross_case_sql()
-_HASH_SQL = digest_sql()
+_HASH_SQL = digest_sql(century=True)  # (past field_error: every timestamp is 2000–2099)
 # The row's fields as staged (t0's text columns), in COLUMNS order.
 _TEXT_COLUMNS = ", ".join("acw_text" if column == "acw_seconds" else column for column in COLUMNS)
 _TEXT_DIGEST = text_digest_sql(_TEXT_COLUMNS.split(", "), "hash")
@@ -112,8 +119,13 @@ _TYPED_VALUES = (
 )
 
 
-def generic_batch_sql(run, name: str, rows: list[Row], calendar: ServiceCalendar) -> tuple[int, int, int, int]:
-    """(created, updated, unchanged, rejected) for one batch, validated and upserted in SQL."""
+def generic_batch_sql(
+    run, name: str, rows: list[Row], calendar: ServiceCalendar, *, all_new: bool = False
+) -> tuple[int, int, int, int]:
+    """(created, updated, unchanged, rejected) for one batch, validated and upserted in SQL.
+    `all_new`: the batch is expected to hold new calls only (the connection's last batch did),
+    so it is first written without looking each call up; if one of them is stored after all,
+    that statement is undone (a savepoint) and the batch is written again with the look-up."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_STAGE_SQL)
         with cursor.copy(
@@ -130,8 +142,12 @@ def generic_batch_sql(run, name: str, rows: list[Row], calendar: ServiceCalendar
             "WHERE outcome = 'ivr_abandoned') x"
         )
         hours = service_hours_params(calendar, *cursor.fetchone())
-        cursor.execute(_batch_sql(), {"run": run.pk, "name": name[:500], **hours})
-        rejected, created, pending = cursor.fetchone()
+        params = {"run": run.pk, "name": name[:500], **hours}
+        counted = _batch_new(cursor, params) if all_new else None
+        if counted is None:
+            cursor.execute(_batch_sql(), params)
+            counted = cursor.fetchone()
+        rejected, created, pending = counted
         cursor.execute("SELECT set_config('TimeZone', %s, true)", [connection.timezone_name])
         updated = correct_calls(cursor, run, "calls_pending t", "true", hours) if pending else 0
         if pending > updated:
@@ -144,6 +160,19 @@ def generic_batch_sql(run, name: str, rows: list[Row], calendar: ServiceCalendar
                 "WHERE t.call_id = c.call_id AND c.content_hash = t.hash AND c.text_digest IS DISTINCT FROM t.text_digest"
             )
     return created, updated, pending - updated, rejected
+
+
+def _batch_new(cursor, params: dict) -> tuple[int, int, int] | None:
+    """The batch statement without the per-row look-up of stored calls, in a savepoint; None
+    (nothing written) when a call of the batch is stored."""
+    try:
+        with transaction.atomic():
+            cursor.execute(_batch_sql(look_up=False), params)
+            return cursor.fetchone()
+    except IntegrityError as exc:
+        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != UNIQUE_CALL_ID:
+            raise
+        return None
 
 
 # (Emptied at the start too: inside a caller's transaction the batch is a savepoint, and a

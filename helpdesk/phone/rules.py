@@ -188,11 +188,21 @@ def row_digest(record: Any) -> str:
     return hashlib.md5(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
 
 
-def digest_sql(source: str = "generic") -> str:
+def digest_sql(source: str = "generic", *, century: bool = False) -> str:
     """`row_digest` over the fast paths' typed columns (the generic path's rows are all
-    `generic`; the Asterisk SQL path passes `asterisk`)."""
+    `generic`; the Asterisk SQL path passes `asterisk`).
+
+    `century`: every timestamp is known to be within 2000–2099 (the generic rows past
+    `parse_generic.field_error`); their microseconds then come from float8 `date_part`
+    instead of numeric `extract` (a quarter of the digest's cost). Exact there: the epoch in
+    seconds (below 2^32) is one correctly rounded division of an exact integer below 2^52,
+    so it is within 0.24 µs of the truth and, multiplied back and rounded onto a grid of at
+    most 0.5, within 0.49 µs of the integer — the cast to bigint rounds it back exactly
+    (tests/helpdesk/phone/test_rules_parity.py compares both forms)."""
 
     def part(column: str, kind: str) -> str:
+        if kind == "time" and century:
+            return f"coalesce((date_part('epoch', {column}) * 1000000)::bigint::text, '')"
         if kind == "time":
             return f"coalesce((extract(epoch FROM {column}) * 1000000)::bigint::text, '')"
         if kind == "int":

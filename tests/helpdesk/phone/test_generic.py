@@ -302,6 +302,46 @@ def test_sql_batches_outside_a_transaction(tmp_path, run_import, monkeypatch):
 
 
 @pytest.mark.postgres
+def test_a_batch_after_one_of_new_calls_is_written_without_looking_each_call_up(tmp_path, run_import, monkeypatch):
+    """After a batch that stored none of its calls, the next is written without the per-row
+    look-up of stored calls; a stored call in it undoes that statement alone and the batch is
+    written the full way: same counts, rejects and audited correction."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL fast path is PostgreSQL's")
+    monkeypatch.setattr(generic, "SQL_BATCH_SIZE", 5)
+    Call.objects.create(call_id="s-1", arrived_at=tokyo(2026, 10, 1, 9), outcome="ivr_abandoned")
+
+    def line(call_id: str, minute: int) -> str:
+        return f"{call_id},2026-10-01 10:{minute:02d}:00,,ivr_abandoned,,,,2026-10-01 10:{minute:02d}:30,,\n"
+
+    f = tmp_path / "new.csv"
+    f.write_text(
+        HEADER
+        + "".join(line(f"n-{i}", i) for i in range(10))  # two batches of new calls
+        + line("s-1", 50)  # stored: a correction in the third batch
+        + "n-x,2026-10-01 10:00:00,,answered,egov,,,,op01,\n"  # rejected in SQL, in it too
+        + "".join(line(f"n-{i}", i) for i in range(10, 23))
+    )
+    with CaptureQueriesContext(connection) as queries:
+        run = run_import([f])
+
+    batches = [q["sql"] for q in queries.captured_queries if "INSERT INTO helpdesk_call " in q["sql"]]
+    looked_up = ["SELECT true FROM helpdesk_call c WHERE c.call_id" in sql for sql in batches]
+    # (the third batch's first statement finds s-1 stored and is undone)
+    assert looked_up == [True, False, False, True, True, False]
+    assert run.summary() == "25 read, 23 created, 1 updated, 0 unchanged, 1 rejected"
+    assert list(ImportReject.objects.filter(run=run).values_list("line", "reason")) == [
+        (13, "answered call without answered_at")
+    ]
+    assert Call.objects.get(call_id="s-1").arrived_at == tokyo(2026, 10, 1, 10, 50)
+    assert AuditEvent.objects.filter(object_id="s-1").count() == 1
+    assert Call.objects.filter(call_id__startswith="n-").count() == 23
+
+
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_connections_write_and_each_call_stays_on_one(tmp_path, run_import, monkeypatch):
     """Outside a transaction, PostgreSQL batches go to two connections at once; every row of

@@ -14,6 +14,7 @@ from helpdesk.phone.rules import (
     Typed,
     cross_case_sql,
     cross_field_error,
+    digest_sql,
     text_digest,
     text_digest_sql,
     text_key,
@@ -113,3 +114,32 @@ def test_a_field_holding_the_separator_gives_no_text_key():
     fields = ("c-1", "2026-10-01 10:00:00", "a\x1fb", "answered", "", "", "", "", "", "")
     assert text_key(fields) is None
     assert text_key(("a",) * 10) == "\x1f".join(("a",) * 10)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_century_digest_is_the_exact_one_from_2000_to_2099():
+    """The generic path digests with float8 epochs (`digest_sql(century=True)`): the same
+    digest as the exact numeric form for any microsecond of 2000–2099, whatever the offset
+    (the edges, and 200,000 random instants)."""
+    edges = [
+        "2000-01-01 00:00:00+14",
+        "2000-01-01 00:00:00.000001+14",
+        "2038-01-19 03:14:07.999999+00",
+        "2038-01-19 03:14:08.000001+00",
+        "2041-10-01 00:00:00.499999+09",
+        "2099-12-31 23:59:59.999999-12",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE century <> exact) FROM ("
+            f"SELECT {digest_sql(century=True)} AS century, {digest_sql()} AS exact FROM ("
+            "SELECT 'c-1' AS call_id, arrived, '' AS caller, 'answered' AS outcome, '' AS queue, "
+            "arrived + interval '1 microsecond' AS queued, arrived + interval '0.5 second' AS answered, "
+            "NULL::timestamptz AS ended, '' AS agent, 7 AS acw FROM ("
+            "SELECT unnest(%s::timestamptz[]) AS arrived UNION ALL "
+            "SELECT timestamptz '2000-01-01 00:00:00+14' + (random() * 3155759999999999)::bigint * interval '1 microsecond' "
+            "FROM generate_series(1, 200000)) a) t) d",
+            [edges],
+        )
+        assert cursor.fetchone() == (200000 + len(edges), 0)
