@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import itertools
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -332,6 +333,68 @@ def test_the_row_path_and_parsing_a_batch_ahead_in_worker_processes_store_the_sa
     assert mail_import_paths(paths=[box], bulk=True, workers=2).summary() == summary
     assert _normalize_rejects(snapshot(mark)) == row
     assert any(message_module.simple_message(m) is not None for m in _mailbox())
+
+
+def _spy_writes(monkeypatch) -> list[tuple[str, str, int]]:
+    """("walk" | "write", first Message-ID, thread id) of every bulk segment, in order."""
+    events: list[tuple[str, str, int]] = []
+    walk, execute = bulk._walk, bulk._execute
+
+    def spy_walk(todo, *args):
+        events.append(("walk", todo[0][1].message_id, threading.get_ident()))
+        return walk(todo, *args)
+
+    def spy_execute(plan):
+        kind = "write batch" if plan.run is not None else "write"  # (a whole batch, or a segment)
+        events.append((kind, plan.messages[0][1] if plan.messages else "", threading.get_ident()))
+        return execute(plan)
+
+    monkeypatch.setattr(bulk, "_walk", spy_walk)
+    monkeypatch.setattr(bulk, "_execute", spy_execute)
+    return events
+
+
+def test_a_batch_is_walked_before_the_one_before_it_is_written(monkeypatch, tmp_path):
+    """Batch N+1 is walked on what is stored and on what batch N stores, before batch N is
+    written (inside a transaction, as here: in this thread; otherwise by the writer thread):
+    every comparison above goes through that."""
+    box = _mbox(tmp_path / "box.mbox", _mailbox())
+    events = _spy_writes(monkeypatch)
+    row, bulk_ = both_ways([[box]], monkeypatch, batch=4)
+    assert_same(row, bulk_)
+    order = [(kind, mid) for kind, mid, _ in events]
+    ahead = [
+        mid for i, (kind, mid) in enumerate(order) if kind == "write batch" and ("walk", mid) in order[: i - 1]
+    ]  # written after a later batch was walked
+    assert len(ahead) >= 3, order
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_batches_are_written_on_a_second_connection_while_the_next_is_walked(monkeypatch, tmp_path):
+    """Outside a transaction on PostgreSQL each batch is written and committed by the writer
+    thread (its own connection) while this thread walks the next one: the same rows as the
+    row path, every write in the writer thread."""
+    box = _mbox(tmp_path / "box.mbox", _mailbox())
+    monkeypatch.setattr(bulk, "BATCH", 4)
+    mark = _marker()
+    summary = mail_import_paths(paths=[box], bulk=False).summary()
+    row = _normalize_rejects(snapshot(mark))
+    _wipe()
+    mark = _marker()
+    events = _spy_writes(monkeypatch)
+
+    assert mail_import_paths(paths=[box], bulk=True, workers=2).summary() == summary
+    assert _normalize_rejects(snapshot(mark)) == row
+    assert audit_chain_verify().intact
+    main = threading.get_ident()
+    batches = {thread for kind, _, thread in events if kind == "write batch"}
+    assert batches and main not in batches, events
+    assert (
+        mail_import_paths(paths=[box], bulk=True, workers=2)
+        .summary()
+        .endswith(" 0 created, 0 updated, 40 unchanged, 0 rejected")
+    )
 
 
 # --- the choice
