@@ -176,11 +176,7 @@ def _can_overlap() -> bool:
     PostgreSQL, outside an enclosing transaction (a test's, which a second connection would not
     see), unless HELPDESK_MAIL_BULK_OVERLAP is off. Otherwise a batch is written, in this
     thread, after the next one is walked: the same order, the same rows."""
-    return (
-        connection.vendor == "postgresql"
-        and not connection.in_atomic_block
-        and getattr(settings, "HELPDESK_MAIL_BULK_OVERLAP", True)
-    )
+    return connection.vendor == "postgresql" and not connection.in_atomic_block and settings.HELPDESK_MAIL_BULK_OVERLAP
 
 
 class _Writer:
