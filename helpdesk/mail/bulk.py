@@ -282,17 +282,18 @@ def _flush(run: ImportRun, todo: list[tuple[MailItem, ParsedMail]], counts: Impo
 # --- one segment -------------------------------------------------------------------------------
 
 
-def _storable(value: Any) -> bool:
-    """A value the database takes as the row path gives it (PostgreSQL refuses NUL in text and
-    text that is not UTF-8 encodable; the row path would reject such a message)."""
-    if isinstance(value, str):
-        if "\x00" in value:
+def _storable(*values: Any) -> bool:
+    """Values the database takes as the row path gives them (PostgreSQL refuses NUL in text
+    and text that is not UTF-8 encodable; the row path would reject such a message): the
+    texts checked at once."""
+    text = "".join(v for v in values if isinstance(v, str))
+    if "\x00" in text:
+        return False
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
             return False
-        if not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
     return True
 
 
@@ -492,9 +493,7 @@ def _walk_one(
     if mid in referred or mid in referenced:
         raise _Stop  # stored mail refers to it: threading through it, adopting orphans
     fields = mail_message_fields(parsed=parsed, raw=item.raw, source=source, fallback_received_at=item.mtime, now=now)
-    if not all(_storable(v) for v in fields.values()) or not all(
-        _storable(a.filename) and _storable(a.content_type) for a in parsed.attachments
-    ):
+    if not _storable(*fields.values(), *(v for a in parsed.attachments for v in (a.filename, a.content_type))):
         raise _Stop
     message = _Message(item, parsed, fields, mail_reference_ids(parsed=parsed))
 
