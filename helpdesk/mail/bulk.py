@@ -18,14 +18,20 @@ module applies them to a batch at a time:
    moves the status — each with the row path's audit row;
 4. messages, new inquiries, references, attachments and audit rows are written with COPY
    (`helpdesk.db.bulk_insert`; bulk_create on SQLite), ids taken from the sequences first so
-   rows can name each other; stored inquiries whose state moved get one bulk UPDATE.
+   rows can name each other; stored inquiries whose state moved get one bulk UPDATE. A whole
+   batch is prepared here and written by a writer thread on its own connection (`_Writer`)
+   while the next batch is looked up and walked, on what is committed and on what the batch
+   being written stores (`_Pending`); without the thread (SQLite, inside a caller's
+   transaction) it is written here after the next one is walked, in the same order.
 
 A message whose handling needs what only the row path does — stored or earlier mail that
 refers to it (a reply imported before its question: adoption of orphans), an earlier question
 that moves its inquiry's start, a citizen's reply that notifies an assignee, an answer to an
 escalated inquiry, a value the database would refuse (a NUL byte) — ends the segment: what
 came before it is written in bulk, it goes through `mail_store` in its own savepoint (same
-rows, same reject), and the rest of the batch starts a new segment with fresh lookups.
+rows, same reject), and the rest of the batch starts a new segment with fresh lookups. Such a
+batch, and one with a reject, is imported in this thread once everything before it is
+committed.
 """
 
 from __future__ import annotations
