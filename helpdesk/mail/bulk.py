@@ -40,7 +40,6 @@ import dataclasses
 import datetime as dt
 import itertools
 import logging
-import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -172,8 +171,10 @@ def mail_import_bulk(
                     _import_batch(run, chunk, pending, source)
                 counts += pending
                 import_run_progress(run=run, done=counts.read)
-    finally:
-        writer.close()
+    except BaseException:
+        writer.close(failed=True)
+        raise
+    writer.close()
     return counts
 
 
@@ -221,11 +222,14 @@ class _Writer:
         self._wait()
         self.pending = None
 
-    def close(self) -> None:
+    def close(self, *, failed: bool = False) -> None:
+        """Every submitted batch committed, the thread and its connection closed. `failed`: the
+        import failed; what was submitted is still written (and counted), an error doing so is
+        logged (the import's own error is the one raised)."""
         try:
-            if sys.exc_info()[0] is None:
+            if not failed:
                 self.drain()
-            else:  # an import that failed: what was submitted is still written (and counted)
+            else:
                 try:
                     self.drain()
                 except Exception:

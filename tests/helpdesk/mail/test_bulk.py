@@ -396,6 +396,46 @@ def test_batches_are_written_on_a_second_connection_while_the_next_is_walked(ove
     assert again.endswith(" 0 created, 0 updated, 40 unchanged, 0 rejected")
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_import_that_fails_mid_way_keeps_what_it_counted_and_a_rerun_completes_it(monkeypatch, tmp_path):
+    """The importer fails while the writer thread writes the batch before: that batch is still
+    committed, the run fails with the importer's error and counts what is stored, and the same
+    import again stores the rest (the row path's rows)."""
+    box = _mbox(tmp_path / "box.mbox", _mailbox())
+    monkeypatch.setattr(bulk, "BATCH", 4)
+    mark = _marker()
+    summary = mail_import_paths(paths=[box], bulk=False).summary()
+    row = _normalize_rejects(snapshot(mark))
+    _wipe()
+    mark = _marker()
+    walk, calls = bulk._walk, []
+
+    def failing_walk(*args):
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("the importer fails")
+        return walk(*args)
+
+    with monkeypatch.context() as failing:
+        failing.setattr(bulk, "_walk", failing_walk)
+        with pytest.raises(RuntimeError):
+            mail_import_paths(paths=[box], bulk=True, workers=2)
+    failed = ImportRun.objects.get()
+    assert failed.status == ImportRun.Status.FAILED and "the importer fails" in failed.error
+    assert 0 < failed.created == EmailMessage.objects.count()
+
+    created = int(summary.split(", ")[1].split()[0])  # (the row path's, in one run)
+    rerun = mail_import_paths(paths=[box], bulk=True, workers=2).summary()
+    assert rerun == (
+        f"40 read, {created - failed.created} created, 0 updated, {40 - created + failed.created} unchanged, 0 rejected"
+    )
+    assert audit_chain_verify().intact
+    after = _normalize_rejects(snapshot(mark))
+    assert after["messages"] == row["messages"] and after["inquiries"] == row["inquiries"]
+    assert after["references"] == row["references"] and after["attachments"] == row["attachments"]
+
+
 # --- the choice
 
 
