@@ -254,6 +254,8 @@ HELPDESK_ATTACHMENT_MAX_BYTES = env.int("HELPDESK_ATTACHMENT_MAX_BYTES", default
 HELPDESK_MAIL_BULK_MIN_BYTES = env.int("HELPDESK_MAIL_BULK_MIN_BYTES", default=64 * 1024 * 1024)
 # Its parsing processes (0: parse in the importing process, as under a Celery prefork worker).
 HELPDESK_MAIL_BULK_WORKERS = env.int("HELPDESK_MAIL_BULK_WORKERS", default=2)
+# Its batches written by a second connection while the next one is walked (PostgreSQL).
+HELPDESK_MAIL_BULK_OVERLAP = env.bool("HELPDESK_MAIL_BULK_OVERLAP", default=True)
 # What one API upload to an import endpoint may weigh (all its files); larger imports go
 # through the management commands (docs/operations.md).
 HELPDESK_IMPORT_MAX_UPLOAD_BYTES = env.int("HELPDESK_IMPORT_MAX_UPLOAD_BYTES", default=1024**3)

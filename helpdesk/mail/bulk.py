@@ -18,14 +18,20 @@ module applies them to a batch at a time:
    moves the status — each with the row path's audit row;
 4. messages, new inquiries, references, attachments and audit rows are written with COPY
    (`helpdesk.db.bulk_insert`; bulk_create on SQLite), ids taken from the sequences first so
-   rows can name each other; stored inquiries whose state moved get one bulk UPDATE.
+   rows can name each other; stored inquiries whose state moved get one bulk UPDATE. A whole
+   batch is prepared here and written by a writer thread on its own connection (`_Writer`)
+   while the next batch is looked up and walked, on what is committed and on what the batch
+   being written stores (`_Pending`); without the thread (SQLite, inside a caller's
+   transaction) it is written here after the next one is walked, in the same order.
 
 A message whose handling needs what only the row path does — stored or earlier mail that
 refers to it (a reply imported before its question: adoption of orphans), an earlier question
 that moves its inquiry's start, a citizen's reply that notifies an assignee, an answer to an
 escalated inquiry, a value the database would refuse (a NUL byte) — ends the segment: what
 came before it is written in bulk, it goes through `mail_store` in its own savepoint (same
-rows, same reject), and the rest of the batch starts a new segment with fresh lookups.
+rows, same reject), and the rest of the batch starts a new segment with fresh lookups. Such a
+batch, and one with a reject, is imported in this thread once everything before it is
+committed.
 """
 
 from __future__ import annotations
@@ -35,10 +41,11 @@ import datetime as dt
 import itertools
 import logging
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
@@ -142,17 +149,95 @@ def mail_import_bulk(
         workers=workers,
         in_flight=-(-batch // CHUNK) + max(workers, 1) * IN_FLIGHT_PER_WORKER,
     )
-    with fewer_collections():
-        while True:
-            chunk = list(itertools.islice(stream, batch))
-            if not chunk:
-                break
-            pending = ImportCounts()
-            with transaction.atomic():
-                _import_batch(run, chunk, pending, source)
-            counts += pending
-            import_run_progress(run=run, done=counts.read)
+    writer = _Writer(threaded=_can_overlap())
+    try:
+        with fewer_collections():
+            while True:
+                chunk = list(itertools.islice(stream, batch))
+                if not chunk:
+                    break
+                # A batch with nothing for the row path is walked now, on what is stored and
+                # what the batch before it (perhaps still being written) stores, and written
+                # by the writer while the next one is walked.
+                planned = _plan_batch(run, chunk, source, writer.pending, done=counts.read + len(chunk))
+                if planned is not None:
+                    plan, pending = planned
+                    writer.submit(plan)
+                    counts += pending
+                    continue
+                writer.drain()  # what the row path reads must be committed
+                pending = ImportCounts()
+                with transaction.atomic():
+                    _import_batch(run, chunk, pending, source)
+                counts += pending
+                import_run_progress(run=run, done=counts.read)
+    except BaseException:
+        writer.close(failed=True)
+        raise
+    writer.close()
     return counts
+
+
+def _can_overlap() -> bool:
+    """The writer thread (its own connection) when each batch may commit on its own: on
+    PostgreSQL, outside an enclosing transaction (a test's, which a second connection would not
+    see), unless HELPDESK_MAIL_BULK_OVERLAP is off. Otherwise a batch is written, in this
+    thread, after the next one is walked: the same order, the same rows."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block and settings.HELPDESK_MAIL_BULK_OVERLAP
+
+
+class _Writer:
+    """Writes planned batches one at a time, in order, each in its own transaction: on a
+    thread with its own database connection (`threaded`), so that PostgreSQL works on batch N
+    while this process walks batch N+1, or in this thread when the next batch is submitted.
+    `pending` is what the batch submitted last stores (not committed yet, perhaps)."""
+
+    def __init__(self, *, threaded: bool) -> None:
+        self.threaded = threaded
+        self.pending: _Pending | None = None
+        self._plan: _Plan | None = None  # (not threaded) submitted, not written yet
+        self._executor: ThreadPoolExecutor | None = None
+        self._future: Future | None = None
+
+    def submit(self, plan: _Plan) -> None:
+        self._wait()
+        self.pending = plan.pending
+        if not self.threaded:
+            self._plan = plan
+            return
+        if self._executor is None:  # (after the parsing pool has forked: no thread is forked)
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail-bulk-writer")
+        self._future = self._executor.submit(_execute, plan)
+
+    def _wait(self) -> None:
+        if self._plan is not None:
+            plan, self._plan = self._plan, None
+            _execute(plan)
+        if self._future is not None:
+            future, self._future = self._future, None
+            future.result()  # (re-raises the writer's error)
+
+    def drain(self) -> None:
+        """Every submitted batch committed."""
+        self._wait()
+        self.pending = None
+
+    def close(self, *, failed: bool = False) -> None:
+        """Every submitted batch committed, the thread and its connection closed. `failed`: the
+        import failed; what was submitted is still written (and counted), an error doing so is
+        logged (the import's own error is the one raised)."""
+        try:
+            if not failed:
+                self.drain()
+            else:
+                try:
+                    self.drain()
+                except Exception:
+                    logger.exception("mail import: the batch being written failed too")
+        finally:
+            if self._executor is not None:
+                self._executor.submit(connections.close_all).result()
+                self._executor.shutdown(wait=True)
 
 
 def _import_batch(
@@ -207,30 +292,97 @@ def _flush(run: ImportRun, todo: list[tuple[MailItem, ParsedMail]], counts: Impo
 # --- one segment -------------------------------------------------------------------------------
 
 
-def _storable(value: Any) -> bool:
-    """A value the database takes as the row path gives it (PostgreSQL refuses NUL in text and
-    text that is not UTF-8 encodable; the row path would reject such a message)."""
-    if isinstance(value, str):
-        if "\x00" in value:
+def _storable(*values: Any) -> bool:
+    """Values the database takes as the row path gives them (PostgreSQL refuses NUL in text
+    and text that is not UTF-8 encodable; the row path would reject such a message): the
+    texts checked at once."""
+    text = "".join(v for v in values if isinstance(v, str))
+    if "\x00" in text:
+        return False
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
             return False
-        if not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
     return True
+
+
+@dataclasses.dataclass
+class _Pending:
+    """What a batch submitted to the writer stores, as the walk of the next batch reads it
+    (it may not be committed yet)."""
+
+    messages: dict[str, int | None]  # Message-ID → its inquiry's id
+    refers_to: set[str]  # Message-IDs its messages refer to
+    inquiries: dict[str, tuple[int, dt.datetime]]  # its new inquiries: ref → (id, received_at)
+    threads: dict[int, _Thread]  # every inquiry its walk read or made, in its final state
+    top: dict[str, int]  # the highest id drawn, per table (SQLite draws above it)
+
+
+def _plan_batch(
+    run: ImportRun,
+    chunk: list[tuple[MailItem, ParsedMail | ParseFailure | None]],
+    source: str,
+    pending: _Pending | None,
+    *,
+    done: int,
+) -> tuple[_Plan, ImportCounts] | None:
+    """The whole batch walked as one segment and its rows prepared, or None when a message of
+    it is a reject or needs the row path (the batch is then imported as `_import_batch` does,
+    once everything before it is committed)."""
+    todo: list[tuple[MailItem, ParsedMail]] = []
+    for item, parsed in chunk:
+        if not isinstance(parsed, ParsedMail):
+            return None
+        todo.append((item, parsed))
+    counts = ImportCounts()
+    counts.read = len(todo)
+    now = timezone.now()
+    walk = _walk(todo, counts, source, now, pending)
+    if walk.stop < len(todo):
+        return None
+    plan = _prepare(walk, now, pending)
+    plan.run, plan.done = run, done
+    if walk.messages:
+        counts.add("created", len(walk.messages))
+    return plan, counts
 
 
 def _segment(todo: list[tuple[MailItem, ParsedMail]], start: int, counts: ImportCounts, source: str) -> int:
     """Walk todo[start:] as the row path would store it and write in bulk what it can; the
     index of the first message it could not take (len(todo) when it took them all)."""
     now = timezone.now()
-    rest = todo[start:]
-    ids = list(dict.fromkeys(parsed.message_id for _, parsed in rest))
+    walk = _walk(todo[start:], counts, source, now, None)
+    if walk.messages:
+        _execute(_prepare(walk, now, None))
+        counts.add("created", len(walk.messages))
+    return start + walk.stop
+
+
+@dataclasses.dataclass
+class _Walked:
+    messages: list[_Message]
+    threads: dict[int, _Thread]
+    new_threads: list[_Thread]
+    drafts: list[tuple]  # ("inquiry", key) | ("first", key, old, new) | ("move", key, old, new, note) | ("message", i)
+    stop: int  # the index of the first message it could not take (len(todo): none)
+
+
+def _walk(
+    todo: list[tuple[MailItem, ParsedMail]],
+    counts: ImportCounts,
+    source: str,
+    now: dt.datetime,
+    pending: _Pending | None,
+) -> _Walked:
+    """Look up what `todo` needs (in the database, and in `pending`: the batch before it, which
+    may not be committed yet) and walk it as the row path would store it, up to the first
+    message that needs the row path."""
+    ids = list(dict.fromkeys(parsed.message_id for _, parsed in todo))
     stored = set(existing_values(EmailMessage, "message_id", "id", ids))
     candidates: set[str] = set()
     refs_named: set[str] = set()
-    for _, parsed in rest:
+    for _, parsed in todo:
         candidates.update(thread_candidates(in_reply_to=parsed.in_reply_to, references=parsed.references))
         refs_named.update(subject_refs(parsed.subject))
     # Stored messages in an inquiry, by Message-ID (the row path's first threading step).
@@ -249,17 +401,27 @@ def _segment(todo: list[tuple[MailItem, ParsedMail]], start: int, counts: Import
     referred = set(
         MailReference.objects.filter(referenced_message_id__in=ids).values_list("referenced_message_id", flat=True)
     )
-    threads = _load_threads({*stored_inquiry.values(), *(pk for pk, _ in by_ref.values())})
+    known: dict[int, _Thread] = {}
+    if pending is not None:
+        stored.update(mid for mid in ids if mid in pending.messages)
+        for mid in candidates:
+            pk = pending.messages.get(mid)
+            if pk is not None:
+                stored_inquiry[mid] = pk
+        by_ref.update((ref, found) for ref, found in pending.inquiries.items() if ref in refs_named)
+        referred.update(mid for mid in ids if mid in pending.refers_to)
+        known = pending.threads
+    pks = {*stored_inquiry.values(), *(pk for pk, _ in by_ref.values())}
+    threads = _load_threads(pks - known.keys())
+    threads.update((pk, known[pk]) for pk in pks & known.keys())  # (copied before they change)
 
     walked: list[_Message] = []
-    drafts: list[
-        tuple
-    ] = []  # ("inquiry", key) | ("first", key, old, new) | ("move", key, old, new, note) | ("message", i)
+    drafts: list[tuple] = []
     written: dict[str, int | None] = {}  # Message-ID → thread key, of the segment's messages
     referenced: set[str] = set()  # Message-IDs the segment's messages refer to
     new_threads: list[_Thread] = []
     stop = len(todo)
-    for offset, (item, parsed) in enumerate(rest):
+    for offset, (item, parsed) in enumerate(todo):
         mid = parsed.message_id
         if mid in stored or mid in written:
             counts.add("unchanged")
@@ -281,15 +443,12 @@ def _segment(todo: list[tuple[MailItem, ParsedMail]], start: int, counts: Import
                 new_threads,
             )
         except _Stop:
-            stop = start + offset
+            stop = offset
             break
         walked.append(message)
         written[mid] = message.thread
         referenced.update(message.refs)
-    if walked:
-        _write(walked, threads, new_threads, drafts, now)
-        counts.add("created", len(walked))
-    return stop
+    return _Walked(walked, threads, new_threads, drafts, stop)
 
 
 def _load_threads(pks: set[int]) -> dict[int, _Thread]:
@@ -344,9 +503,7 @@ def _walk_one(
     if mid in referred or mid in referenced:
         raise _Stop  # stored mail refers to it: threading through it, adopting orphans
     fields = mail_message_fields(parsed=parsed, raw=item.raw, source=source, fallback_received_at=item.mtime, now=now)
-    if not all(_storable(v) for v in fields.values()) or not all(
-        _storable(a.filename) and _storable(a.content_type) for a in parsed.attachments
-    ):
+    if not _storable(*fields.values(), *(v for a in parsed.attachments for v in (a.filename, a.content_type))):
         raise _Stop
     message = _Message(item, parsed, fields, mail_reference_ids(parsed=parsed))
 
@@ -446,8 +603,9 @@ def _walk_one(
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _allocate(model, n: int) -> list[int]:
-    """n new ids for `model`, taken now (the rows name each other before they are written)."""
+def _allocate(model, n: int, above: int = 0) -> list[int]:
+    """n new ids for `model`, taken now (the rows name each other before they are written);
+    on SQLite above `above` too (the ids of a batch drawn but not written yet)."""
     if n == 0:
         return []
     table = model._meta.db_table
@@ -463,7 +621,7 @@ def _allocate(model, n: int) -> list[int]:
         cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
         row = cursor.fetchone()
         cursor.execute(f"SELECT max({connection.ops.quote_name(column)}) FROM {connection.ops.quote_name(table)}")
-        top = max(row[0] if row else 0, cursor.fetchone()[0] or 0)
+        top = max(row[0] if row else 0, cursor.fetchone()[0] or 0, above)
     return list(range(top + 1, top + 1 + n))
 
 
@@ -498,17 +656,38 @@ _INQUIRY_FIELDS = [
 ]  # (search_text: kept by the database)
 
 
-def _write(
-    walked: list[_Message], threads: dict[int, _Thread], new_threads: list[_Thread], drafts: list[tuple], now
-) -> None:
-    new_threads = [threads[t.key] for t in new_threads]  # (their final state)
-    message_ids = _allocate(EmailMessage, len(walked))
-    inquiry_ids = _allocate(Inquiry, len(new_threads))
+@dataclasses.dataclass
+class _Plan:
+    """A walked batch's rows, ready to write (`_execute`), and what they store (`pending`)."""
+
+    messages: list[tuple]
+    inquiries: list[list]
+    moved: list[_Thread]
+    references: list[tuple[int, str]]
+    attachments: list[tuple]
+    audit: list[AuditDraft]
+    pending: _Pending
+    now: dt.datetime
+    run: ImportRun | None = None  # (a whole batch: its progress is written with it)
+    done: int = 0
+
+
+def _prepare(walk: _Walked, now: dt.datetime, pending: _Pending | None) -> _Plan:
+    """Ids, references and rows of a walked segment (in this process: only the writing is
+    left, which may then run beside the walk of the next batch)."""
+    walked, threads = walk.messages, walk.threads
+    new_threads = [threads[t.key] for t in walk.new_threads]  # (their final state)
+    top = dict(pending.top) if pending is not None else {}
+    message_ids = _allocate(EmailMessage, len(walked), top.get("message", 0))
+    inquiry_ids = _allocate(Inquiry, len(new_threads), top.get("inquiry", 0))
+    if message_ids:
+        top["message"] = message_ids[-1]
+    if inquiry_ids:
+        top["inquiry"] = inquiry_ids[-1]
     pk_of: dict[int, int] = {t.key: t.key for t in threads.values() if not t.new}
-    taken: set[str] = set()
     for thread, pk in zip(new_threads, inquiry_ids, strict=True):
         pk_of[thread.key] = pk
-    _new_refs(new_threads, taken)
+    _new_refs(new_threads, set(pending.inquiries) if pending is not None else set())
 
     rows = []
     for message, pk in zip(walked, message_ids, strict=True):
@@ -541,8 +720,6 @@ def _write(
                 now,
             )
         )
-    bulk_insert(EmailMessage, _MESSAGE_COLUMNS, rows, binary=True)
-    del rows
 
     inquiry_rows = []
     for thread in new_threads:
@@ -560,28 +737,56 @@ def _write(
             "updated_at": now,
         }
         inquiry_rows.append([values[f.name] if f.name in values else f.get_default() for f in _INQUIRY_FIELDS])
-    bulk_insert(Inquiry, [f.attname if f.is_relation else f.name for f in _INQUIRY_FIELDS], inquiry_rows)
 
-    moved = [t for t in threads.values() if t.moved and not t.new]
-    if moved:
-        _update_moved(moved, now)
-
-    bulk_insert(
-        MailReference,
-        ["message_id", "referenced_message_id"],
-        ((pk, mid) for message, pk in zip(walked, message_ids, strict=True) for mid in message.refs),
-    )
-    bulk_insert(
-        Attachment,
-        ["message_id", "filename", "content_type", "size", "content", "truncated"],
-        (
+    # What the next batch's walk reads of this one before it is committed.
+    stored = {
+        message.fields["message_id"]: (pk_of[message.thread] if message.thread is not None else None)
+        for message in walked
+    }
+    known = {
+        pk_of[t.key]: dataclasses.replace(t, key=pk_of[t.key], new=False, opener=-1, opened=None, moved=False)
+        for t in threads.values()
+    }
+    return _Plan(
+        messages=rows,
+        inquiries=inquiry_rows,
+        moved=[t for t in threads.values() if t.moved and not t.new],
+        references=[(pk, mid) for message, pk in zip(walked, message_ids, strict=True) for mid in message.refs],
+        attachments=[
             (pk, a.filename, a.content_type, a.size, a.content, a.truncated)
             for message, pk in zip(walked, message_ids, strict=True)
             for a in message.parsed.attachments
+        ],
+        audit=list(_drafts(walk.drafts, walked, message_ids, threads)),
+        pending=_Pending(
+            messages=stored,
+            refers_to={mid for message in walked for mid in message.refs},
+            inquiries={t.ref: (pk_of[t.key], t.received_at) for t in new_threads},
+            threads=known,
+            top=top,
         ),
-        binary=True,
+        now=now,
     )
-    audit_record_many(_drafts(drafts, walked, message_ids, threads))
+
+
+def _execute(plan: _Plan) -> None:
+    """Write a prepared segment; a whole batch (`plan.run`) in its own transaction, with its
+    progress."""
+    with transaction.atomic(savepoint=False):
+        bulk_insert(EmailMessage, _MESSAGE_COLUMNS, plan.messages, binary=True)
+        bulk_insert(Inquiry, [f.attname if f.is_relation else f.name for f in _INQUIRY_FIELDS], plan.inquiries)
+        if plan.moved:
+            _update_moved(plan.moved, plan.now)
+        bulk_insert(MailReference, ["message_id", "referenced_message_id"], plan.references)
+        bulk_insert(
+            Attachment,
+            ["message_id", "filename", "content_type", "size", "content", "truncated"],
+            plan.attachments,
+            binary=True,
+        )
+        audit_record_many(plan.audit)
+        if plan.run is not None:
+            import_run_progress(run=plan.run, done=plan.done)
 
 
 _UPDATE_MOVED = """

@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import itertools
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -332,6 +333,107 @@ def test_the_row_path_and_parsing_a_batch_ahead_in_worker_processes_store_the_sa
     assert mail_import_paths(paths=[box], bulk=True, workers=2).summary() == summary
     assert _normalize_rejects(snapshot(mark)) == row
     assert any(message_module.simple_message(m) is not None for m in _mailbox())
+
+
+def _spy_writes(monkeypatch) -> list[tuple[str, str, int]]:
+    """("walk" | "write", first Message-ID, thread id) of every bulk segment, in order."""
+    events: list[tuple[str, str, int]] = []
+    walk, execute = bulk._walk, bulk._execute
+
+    def spy_walk(todo, *args):
+        events.append(("walk", todo[0][1].message_id, threading.get_ident()))
+        return walk(todo, *args)
+
+    def spy_execute(plan):
+        kind = "write batch" if plan.run is not None else "write"  # (a whole batch, or a segment)
+        events.append((kind, plan.messages[0][1] if plan.messages else "", threading.get_ident()))
+        return execute(plan)
+
+    monkeypatch.setattr(bulk, "_walk", spy_walk)
+    monkeypatch.setattr(bulk, "_execute", spy_execute)
+    return events
+
+
+def test_a_batch_is_walked_before_the_one_before_it_is_written(monkeypatch, tmp_path):
+    """Batch N+1 is walked on what is stored and on what batch N stores, before batch N is
+    written (inside a transaction, as here: in this thread; otherwise by the writer thread):
+    every comparison above goes through that."""
+    box = _mbox(tmp_path / "box.mbox", _mailbox())
+    events = _spy_writes(monkeypatch)
+    row, bulk_ = both_ways([[box]], monkeypatch, batch=4)
+    assert_same(row, bulk_)
+    order = [(kind, mid) for kind, mid, _ in events]
+    ahead = [
+        mid for i, (kind, mid) in enumerate(order) if kind == "write batch" and ("walk", mid) in order[: i - 1]
+    ]  # written after a later batch was walked
+    assert len(ahead) >= 3, order
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("overlap", [True, False])
+def test_batches_are_written_on_a_second_connection_while_the_next_is_walked(overlap, settings, monkeypatch, tmp_path):
+    """Outside a transaction on PostgreSQL each batch is written and committed by the writer
+    thread (its own connection) while this thread walks the next one — in this thread when
+    HELPDESK_MAIL_BULK_OVERLAP is off: the same rows as the row path either way."""
+    settings.HELPDESK_MAIL_BULK_OVERLAP = overlap
+    box = _mbox(tmp_path / "box.mbox", _mailbox())
+    monkeypatch.setattr(bulk, "BATCH", 4)
+    mark = _marker()
+    summary = mail_import_paths(paths=[box], bulk=False).summary()
+    row = _normalize_rejects(snapshot(mark))
+    _wipe()
+    mark = _marker()
+    events = _spy_writes(monkeypatch)
+
+    assert mail_import_paths(paths=[box], bulk=True, workers=2).summary() == summary
+    assert _normalize_rejects(snapshot(mark)) == row
+    assert audit_chain_verify().intact
+    main = threading.get_ident()
+    batches = {thread for kind, _, thread in events if kind == "write batch"}
+    assert batches and (main not in batches if overlap else batches == {main}), events
+    again = mail_import_paths(paths=[box], bulk=True, workers=2).summary()
+    assert again.endswith(" 0 created, 0 updated, 40 unchanged, 0 rejected")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_import_that_fails_mid_way_keeps_what_it_counted_and_a_rerun_completes_it(monkeypatch, tmp_path):
+    """The importer fails while the writer thread writes the batch before: that batch is still
+    committed, the run fails with the importer's error and counts what is stored, and the same
+    import again stores the rest (the row path's rows)."""
+    box = _mbox(tmp_path / "box.mbox", _mailbox())
+    monkeypatch.setattr(bulk, "BATCH", 4)
+    mark = _marker()
+    summary = mail_import_paths(paths=[box], bulk=False).summary()
+    row = _normalize_rejects(snapshot(mark))
+    _wipe()
+    mark = _marker()
+    walk, calls = bulk._walk, []
+
+    def failing_walk(*args):
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("the importer fails")
+        return walk(*args)
+
+    with monkeypatch.context() as failing:
+        failing.setattr(bulk, "_walk", failing_walk)
+        with pytest.raises(RuntimeError):
+            mail_import_paths(paths=[box], bulk=True, workers=2)
+    failed = ImportRun.objects.get()
+    assert failed.status == ImportRun.Status.FAILED and "the importer fails" in failed.error
+    assert 0 < failed.created == EmailMessage.objects.count()
+
+    created = int(summary.split(", ")[1].split()[0])  # (the row path's, in one run)
+    rerun = mail_import_paths(paths=[box], bulk=True, workers=2).summary()
+    assert rerun == (
+        f"40 read, {created - failed.created} created, 0 updated, {40 - created + failed.created} unchanged, 0 rejected"
+    )
+    assert audit_chain_verify().intact
+    after = _normalize_rejects(snapshot(mark))
+    assert after["messages"] == row["messages"] and after["inquiries"] == row["inquiries"]
+    assert after["references"] == row["references"] and after["attachments"] == row["attachments"]
 
 
 # --- the choice
