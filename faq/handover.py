@@ -118,9 +118,8 @@ def import_entries(items: Sequence[dict[str, Any]], priors: Sequence[str | None]
     stored: dict[tuple[Any, Any], Any] = {}
     questions = sorted({question for question, _ in keys})
     for start in range(0, len(questions), 500):
-        for entry in FaqEntry.objects.filter(question__in=questions[start : start + 500]).order_by(
-            *FaqEntry._meta.ordering
-        ):
+        # (In the model's ordering, as `.first()` reads it.)
+        for entry in FaqEntry.objects.filter(question__in=questions[start : start + 500]):
             stored.setdefault((entry.question, entry.created_at), entry)
     outcomes: list[str] = []
     new: list[tuple[Any, Any]] = []
