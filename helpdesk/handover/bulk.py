@@ -355,9 +355,13 @@ def _related(spec: CopyType, column: str) -> type[models.Model]:
 
 
 def _ensure_stage(cursor, spec: CopyType) -> list[str]:
-    """The stage table (temporary, for the batch's transaction) and its column names."""
-    columns = ["idx"] + [f.column for f in spec.fields]
-    ddl = ["idx integer"] + [f"{_q(f.column)} {f.db_type(connection)}" for f in spec.fields]
+    """The stage table (temporary, for the batch's transaction) and the names of the columns
+    its COPY text fills. A plain type's text is its table's row (`_copy_direct` sends it
+    as it is): its stage numbers the lines itself (an identity from 0, in COPY's order)."""
+    plain = _plain(spec)
+    columns = ([] if plain else ["idx"]) + [f.column for f in spec.fields]
+    index = "idx integer GENERATED ALWAYS AS IDENTITY (START WITH 0 MINVALUE 0)" if plain else "idx integer"
+    ddl = [index] + [f"{_q(f.column)} {f.db_type(connection)}" for f in spec.fields]
     for name in spec.pending:
         column = spec.model._meta.get_field(name).column
         columns += [column + "__kind", column + "__key"]
@@ -369,7 +373,7 @@ def _ensure_stage(cursor, spec: CopyType) -> list[str]:
     # Dropped at the end of the batch's transaction: a long-lived connection (a Celery
     # worker) never keeps a stage shaped after an older schema.
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {spec.stage} ({', '.join(ddl)}) ON COMMIT DROP")
-    cursor.execute(f"TRUNCATE {spec.stage}")
+    cursor.execute(f"TRUNCATE {spec.stage}" + (" RESTART IDENTITY" if plain else ""))
     return columns
 
 
@@ -381,7 +385,7 @@ class Prepared:
     COPY text and a few lists, not the typed values.
 
     `copy`: the stage's rows in COPY text format (the first column, the line's index in the
-    run; a user named by a line in its `<column>__user` column, resolved in SQL); `keys`, the
+    run, but for a plain type, whose text is its table's rows; a user named by a line in its `<column>__user` column, resolved in SQL); `keys`, the
     lines' natural keys; `rests`, what each line's parse returned beyond (key, values) (an
     email's attachments); `usernames`, the users the run names, in order of first mention;
     `error`, what the preparation raised (the batch then goes through the row path when it
@@ -415,6 +419,7 @@ def _prepare_rows(spec: CopyType, items: list[dict]) -> Prepared:
     prepared = Prepared()
     usernames, keys, rests = prepared.usernames, prepared.keys, prepared.rests
     transformer = _transformer()
+    numbered = not _plain(spec)  # (a plain type's stage numbers its lines itself)
     out = bytearray()
     seen: set = set()
     first_values: dict = {}
@@ -427,7 +432,7 @@ def _prepare_rows(spec: CopyType, items: list[dict]) -> Prepared:
             first_values = values
         stamps = codec.line_stamps(spec.model, data)
         check(spec.key_field, key)
-        row: list[Any] = [index]
+        row: list[Any] = [index] if numbered else []
         refs: dict[str, tuple[str, str]] = {}
         named: dict[str, str] = {}
         for name, mode, aux in plan:
@@ -653,9 +658,6 @@ def _plain(spec: CopyType) -> bool:
     return not spec.pending and not spec.user_fks and spec.link_line is None
 
 
-_STAGE_INDEX = re.compile(rb"^[0-9]+\t", re.M)
-
-
 def _copy_direct(spec: CopyType, prepared: Prepared) -> bool:
     """A first handover's run of a plain type (calls): COPY straight into the table, no stage
     and no INSERT … SELECT (measured: 30 % less PostgreSQL CPU for the calls). Every line is
@@ -667,7 +669,7 @@ def _copy_direct(spec: CopyType, prepared: Prepared) -> bool:
         cursor.execute("SAVEPOINT handover_direct")
         try:
             with cursor.copy(f"COPY {_q(spec.model._meta.db_table)} ({columns}) FROM STDIN") as copy:
-                copy.write(_STAGE_INDEX.sub(b"", prepared.copy))  # the stage's first column, the index
+                copy.write(prepared.copy)  # a plain type's text is the table's rows
         except pg_errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT handover_direct")
             return False
