@@ -489,6 +489,10 @@ class Prepared:
     update_fields: list[str] = dataclasses.field(default_factory=list)
     usernames: dict[str, None] = dataclasses.field(default_factory=dict)
     error: BaseException | None = None
+    # A retry pass of a type with a link-only retry (`prepare_links`): each line's
+    # (key, reference kind, reference key), or (None, None, None) where the line has none;
+    # nothing typed (the lines that need more are typed when written).
+    links: list[tuple[Any, Any, Any]] | None = None
 
 
 def prepare_rows(spec: CopyType, items: list[dict]) -> Prepared:
@@ -582,6 +586,21 @@ def _plan_row(
     return row
 
 
+def prepare_links(spec: CopyType, items: list[dict]) -> Prepared:
+    """A retry pass's run of a type with a link-only retry, ahead: only each line's link
+    (`CopyType.link_line`), so that what crosses to the importer is three values a line,
+    not the decoded line (an email's raw message with it)."""
+    return Prepared(links=[_link_of(spec, data) for data in items])
+
+
+def _link_of(spec: CopyType, data: dict) -> tuple[Any, Any, Any]:
+    assert spec.link_line is not None
+    try:
+        return spec.link_line(data)
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return (None, None, None)
+
+
 def _transformer() -> Transformer:
     """How psycopg adapts Python values for this connection (its adapters, no I/O): the
     rows are formatted as `cursor.copy(…).write_row` would, wherever they are prepared."""
@@ -605,7 +624,12 @@ def copy_import(
 
     A line retried only for its link (written by an earlier pass of this run, untouched
     since) gets just that link (`_link_only`); the others go through the whole path."""
-    done = _link_only(spec, items, priors) if spec.link_line is not None and "created" in priors else {}
+    links = None
+    if prepared is not None and prepared.links is not None:
+        links, prepared = prepared.links, None  # (the lines not done by their link are typed here)
+    done = {}
+    if spec.link_line is not None and "created" in priors:
+        done = _link_only(spec, links if links is not None else [_link_of(spec, data) for data in items], priors)
     rest = [index for index in range(len(items)) if index not in done] if done else list(range(len(items)))
     if rest:
         if prepared is None:
@@ -632,7 +656,8 @@ def copy_import(
 
 def wants_prepare(spec: CopyType, priors: list[str | None]) -> bool:
     """Whether typing the whole run ahead is worth it: not for a retry pass whose lines may
-    need only their link (`_link_only`; the rest is then typed when written)."""
+    need only their link (`_link_only`; `prepare_links` instead, the rest typed when
+    written)."""
     return spec.link_line is None or "created" not in priors
 
 
@@ -702,17 +727,14 @@ def links_refresh(model: type[models.Model], ids: list[int]) -> None:
         )
 
 
-def _link_only(spec: CopyType, items: list[dict], priors: list[str | None]) -> dict[int, str]:
-    """Set the link of the lines that need nothing else; their outcomes by index."""
+def _link_only(spec: CopyType, links: list[tuple[Any, Any, Any]], priors: list[str | None]) -> dict[int, str]:
+    """Set the link of the lines that need nothing else (`links`: each line's link, as
+    `_link_of` reads it); their outcomes by index."""
     assert spec.link_line is not None
     opts = spec.model._meta
     field = opts.get_field(spec.keep_if_null[0])
     rows, seen = [], set()
-    for index, (data, prior) in enumerate(zip(items, priors, strict=True)):
-        try:
-            key, kind, ref_key = spec.link_line(data)
-        except (KeyError, ValueError, TypeError, AttributeError):
-            key = kind = None
+    for index, ((key, kind, ref_key), prior) in enumerate(zip(links, priors, strict=True)):
         if key in seen:
             return {}  # the same key twice: the whole path (and its duplicate check) decides
         seen.add(key)

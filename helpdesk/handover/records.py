@@ -738,7 +738,9 @@ def _copy(copy_type: bulk.CopyType, on_stored=None):
 
 def _prepare(copy_type: bulk.CopyType):
     def prepare(items: list[dict], priors: list[str | None]) -> bulk.Prepared | None:
-        return bulk.prepare_rows(copy_type, items) if bulk.wants_prepare(copy_type, priors) else None
+        if bulk.wants_prepare(copy_type, priors):
+            return bulk.prepare_rows(copy_type, items)
+        return bulk.prepare_links(copy_type, items)
 
     return prepare
 
