@@ -315,6 +315,34 @@ def test_a_mail_retried_only_for_its_link_is_typed_and_written_once(tmp_path, mo
     assert [event[0] for event in state["audit"]] == ["import"]  # the run's IMPORT, no UPDATE row
 
 
+def test_a_retry_pass_hands_over_each_mails_link_not_the_decoded_line():
+    from helpdesk.handover.services import _Group, _Importer
+
+    # Given mail lines spooled for their link (created on the first pass), one without a
+    # usable reference
+    importer = _Importer(run=import_run_start(kind=ImportRun.Kind.RECORDS, source_name="x"), source_name="x", bulk=True)
+    lines = [
+        _mail("<r1@center.jp>", "回答", inquiry={"ref": "EG-L-1"}),
+        _mail("<r2@center.jp>", "受付", inquiry={"call_id": "17.1"}),
+        _mail("<r3@center.jp>", "受付", inquiry="not a reference"),
+    ]
+    entries = [(n, 100 * n, json.dumps(line).encode(), "created") for n, line in enumerate(lines, start=1)]
+
+    # When the parsing side produces the retry batch
+    (group,) = importer.produce(entries, retry=True).steps
+
+    # Then what crosses to the importer is each line's link, not its decoded line (the raw
+    # message with it), and the entries themselves (for the lines that need more)
+    assert isinstance(group, _Group)
+    assert group.data is None
+    assert group.prepared.links == [
+        ("<r1@center.jp>", "ref", "EG-L-1"),
+        ("<r2@center.jp>", "call_id", "17.1"),
+        (None, None, None),
+    ]
+    assert group.entries == entries
+
+
 @pytest.mark.parametrize("batch_lines", [2, 5000], ids=["another batch", "same batch"])
 @time_machine.travel(NOW, tick=False)
 def test_a_mail_written_again_before_its_retry_is_retried_whole_as_the_row_path(tmp_path, monkeypatch, batch_lines):
