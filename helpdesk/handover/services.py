@@ -273,9 +273,11 @@ class _Importer:
     def reject(self, *, line: int, offset: int, reason: str, raw: bytes) -> None:
         self.stage.reject(line=line, offset=offset, reason=reason, raw=raw)
 
-    def defer(self, *, line: int, offset: int, prior: str | None, text: str) -> None:
-        record = {"line": line, "offset": offset, "prior": prior, "text": text}
-        self.stage.defers.append(orjson.dumps(record) + b"\n")
+    def defer(self, *, line: int, offset: int, prior: str | None, raw: bytes) -> None:
+        # The spool's record (`_spool_entries`): a header line, then the line's bytes as read
+        # (checked UTF-8 already), not decoded and escaped again.
+        header = b"%d %d %s %d\n" % (line, offset, (prior or "-").encode("ascii"), len(raw))
+        self.stage.defers.append(header + raw + b"\n")
 
     def prepare(
         self, *, line: int, offset: int, raw: bytes | Overlong, prior: str | None, retry: bool, stage: _Staging
@@ -342,13 +344,13 @@ class _Importer:
         """Count a line's outcome, or spool it for a later pass; `entry`: (line, offset, raw, prior)."""
         line, offset, raw, prior = entry
         if outcome == "defer":
-            self.defer(line=line, offset=offset, prior=prior, text=raw.decode("utf-8"))
+            self.defer(line=line, offset=offset, prior=prior, raw=raw)
             return
         if outcome not in ("created", "updated", "unchanged"):
             raise RuntimeError(f"importer of {record_type.type_name!r} returned {outcome!r}")
         combined = _combine(prior, cast(Outcome, outcome))  # one of the three, checked above
         if wants_retry and not final:
-            self.defer(line=line, offset=offset, prior=combined, text=raw.decode("utf-8"))
+            self.defer(line=line, offset=offset, prior=combined, raw=raw)
             return
         self.stage.counts.add(combined)
 
@@ -781,9 +783,13 @@ def _as_header(raw: bytes | Overlong) -> dict | None:
 
 
 def _spool_entries(spool: IO[bytes]) -> Iterator[tuple[int, int, bytes, str | None]]:
-    for raw in spool:
-        entry = orjson.loads(raw)
-        yield entry["line"], entry["offset"], entry["text"].encode("utf-8"), entry["prior"]
+    """The spooled lines (`_Importer.defer`): per line a header `line offset prior size`
+    (prior `-` for none), then `size` bytes of the line and a newline."""
+    while header := spool.readline():
+        line, offset, prior, size = header.split()
+        raw = spool.read(int(size))
+        spool.read(1)
+        yield int(line), int(offset), raw, None if prior == b"-" else prior.decode("ascii")
 
 
 def _batches(
