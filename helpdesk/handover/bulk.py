@@ -674,7 +674,7 @@ def wants_prepare(spec: CopyType, priors: list[str | None]) -> bool:
 # transaction, removes the note), so such a line takes the whole path, as before.
 
 
-def _links_table(cursor, spec: CopyType) -> str:
+def links_table(cursor, spec: CopyType) -> str:
     """The session's notes (row id → xmin when created without its link); kept across the
     run's transactions, rolled back with a batch redone line by line."""
     name = "hlink_" + spec.model._meta.db_table
@@ -683,7 +683,7 @@ def _links_table(cursor, spec: CopyType) -> str:
 
 
 def _note_links(cursor, spec: CopyType, created: list[int], rewritten: list[int]) -> None:
-    links = _links_table(cursor, spec)
+    links = links_table(cursor, spec)
     if rewritten:
         cursor.execute(f"DELETE FROM {links} WHERE pk = ANY(%s)", [rewritten])
     if created:
@@ -692,38 +692,6 @@ def _note_links(cursor, spec: CopyType, created: list[int], rewritten: list[int]
             f"INSERT INTO {links} (pk, x) SELECT id, xmin FROM {table} WHERE id = ANY(%s) "
             "ON CONFLICT (pk) DO UPDATE SET x = EXCLUDED.x",
             [created],
-        )
-
-
-def links_intact(model: type[models.Model], ids: list[int]) -> list[int]:
-    """Of these rows, those noted for a link-only retry and unwritten since (call before a
-    write that only sets their link, then `links_refresh` with what it wrote)."""
-    if not ids:
-        return []
-    links = "hlink_" + model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", ["pg_temp." + links])
-        if not cursor.fetchone()[0]:
-            return []
-        cursor.execute(
-            f"SELECT h.pk FROM {links} h JOIN {_q(model._meta.db_table)} t ON t.id = h.pk AND t.xmin = h.x "
-            "WHERE h.pk = ANY(%s)",
-            [ids],
-        )
-        return [row[0] for row in cursor.fetchall()]
-
-
-def links_refresh(model: type[models.Model], ids: list[int]) -> None:
-    """Rows whose link another type's import just set (the opening message of an inquiry),
-    and nothing else since their note (`links_intact`), keep their link-only retry: that
-    write is the link, which the retry sets anyway."""
-    if not ids:
-        return
-    links = "hlink_" + model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {links} h SET x = t.xmin FROM {_q(model._meta.db_table)} t WHERE h.pk = t.id AND t.id = ANY(%s)",
-            [ids],
         )
 
 
@@ -751,7 +719,7 @@ def _link_only(spec: CopyType, links: list[tuple[Any, Any, Any]], priors: list[s
     if spec.has_updated_at:
         touch, params = f", {_q(opts.get_field('updated_at').column)} = %s", [timezone.now()]
     with connection.cursor() as cursor:
-        links = _links_table(cursor, spec)
+        links = links_table(cursor, spec)
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {stage} (idx integer, k text, kind text, ref_key text) ON COMMIT DROP"
         )
