@@ -6,9 +6,11 @@ lines of one type in a batch goes here instead:
 
 1. each line is typed by the same pure parse function the row path uses, with a context
    whose inquiry / call / message / user lookups return the *reference* instead of a row
-   (`_Pending`, `_PendingUser`), and checked against the model's field rules (`_Checker`):
-   `prepare_rows`, no database, run ahead on the importer's parsing thread; the users are
-   resolved when the batch is written;
+   (`_Pending`, `_PendingUser`), checked against the model's field rules (`_Checker`) and
+   built into a stage row by a function generated for the type (`_row_builder`; the plan's
+   field-by-field dispatch, `_plan_row`, is its reference): `prepare_rows`, no database,
+   run ahead in the parsing process (or on a thread); the users are resolved when the
+   batch is written;
 2. the typed rows are COPYed into a temporary stage table;
 3. references and users are resolved in SQL into a narrow side table (`_resolve`: one
    INSERT … SELECT; the wide stage rows are never updated);
