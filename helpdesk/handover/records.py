@@ -738,7 +738,9 @@ def _copy(copy_type: bulk.CopyType, on_stored=None):
 
 def _prepare(copy_type: bulk.CopyType):
     def prepare(items: list[dict], priors: list[str | None]) -> bulk.Prepared | None:
-        return bulk.prepare_rows(copy_type, items) if bulk.wants_prepare(copy_type, priors) else None
+        if bulk.wants_prepare(copy_type, priors):
+            return bulk.prepare_rows(copy_type, items)
+        return bulk.prepare_links(copy_type, items)
 
     return prepare
 
@@ -817,24 +819,31 @@ def _link_opening_messages_sql(copy_type: bulk.CopyType):
         with connection.cursor() as cursor:
             # By key, probe by probe (the messages without an inquiry may be most of the
             # table mid-import: never a hash of them, nor of the inquiries, per batch).
-            cursor.execute(
-                f"SELECT r.source_message_id, t.id FROM {bulk.resolved_source(copy_type)} JOIN LATERAL "
-                f"(SELECT x.id FROM {Inquiry._meta.db_table} x WHERE x.ref = s.ref OFFSET 0) t ON true "
+            pairs = (
+                f"SELECT r.source_message_id AS message, t.id AS inquiry FROM {bulk.resolved_source(copy_type)} "
+                f"JOIN LATERAL (SELECT x.id FROM {Inquiry._meta.db_table} x WHERE x.ref = s.ref OFFSET 0) t ON true "
                 "WHERE r.source_message_id IS NOT NULL"
             )
-            pairs = cursor.fetchall()
-            if pairs:
-                # Messages noted for a link-only retry and untouched since keep it (checked
-                # before this write, which moves their xmin).
-                intact = set(bulk.links_intact(EmailMessage, [m for m, _ in pairs])) if ctx.links_noted else set()
+            table = EmailMessage._meta.db_table
+            update = (
+                f"UPDATE {table} m SET inquiry_id = p.inquiry FROM p "
+                "WHERE m.id = p.message AND m.inquiry_id IS NULL RETURNING m.id, m.xmin"
+            )
+            if not ctx.links_noted:
+                cursor.execute(f"WITH p AS MATERIALIZED ({pairs}) {update}")
+            else:
+                # Messages noted for a link-only retry and untouched since (`intact`: read in
+                # the statement's snapshot, before this write moves their xmin) keep it: their
+                # note takes the xmin of this write, which is their link. One statement, in
+                # the server (the pairs never cross to the importer and back).
+                links = bulk.links_table(cursor, COPY_EMAIL)
                 cursor.execute(
-                    f"UPDATE {EmailMessage._meta.db_table} m SET inquiry_id = v.inquiry "
-                    "FROM unnest(%s::bigint[], %s::bigint[]) AS v(message, inquiry) "
-                    "WHERE m.id = v.message AND m.inquiry_id IS NULL RETURNING m.id",
-                    [[m for m, _ in pairs], [i for _, i in pairs]],
+                    f"WITH p AS MATERIALIZED ({pairs}), "
+                    f"intact AS MATERIALIZED (SELECT h.pk FROM {links} h JOIN {table} m ON m.id = h.pk AND m.xmin = h.x "
+                    "WHERE h.pk IN (SELECT message FROM p)), "
+                    f"u AS ({update}) "
+                    f"UPDATE {links} h SET x = u.xmin FROM u JOIN intact ON intact.pk = u.id WHERE h.pk = u.id"
                 )
-                if intact:
-                    bulk.links_refresh(EmailMessage, [row[0] for row in cursor.fetchall() if row[0] in intact])
         return results
 
     return importer

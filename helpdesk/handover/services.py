@@ -167,15 +167,15 @@ class _Line(NamedTuple):
 
 
 class _GroupData(Sequence[dict[str, Any]]):
-    """The parsed lines of a group, for its bulk importer: a typed group's lines dropped
-    theirs (`_Importer.produce`), so a line asked for again (an update's audit row) is
-    decoded again from its bytes."""
+    """The parsed lines of a typed group, for its bulk importer: the parsing process does
+    not hand them over (`_Importer.produce`), so a line asked for again (an update's audit
+    row) is decoded again from its bytes."""
 
-    def __init__(self, group: list[_Line]) -> None:
-        self.group = group
+    def __init__(self, entries: list[tuple[int, int, bytes, str | None]]) -> None:
+        self.entries = entries
 
     def __len__(self) -> int:
-        return len(self.group)
+        return len(self.entries)
 
     @overload
     def __getitem__(self, index: int) -> dict[str, Any]: ...
@@ -186,8 +186,7 @@ class _GroupData(Sequence[dict[str, Any]]):
     def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        item = self.group[index]
-        return item.data if item.data is not None else json.loads(item.raw)
+        return json.loads(self.entries[index][2])
 
 
 class _Staging:
@@ -206,10 +205,15 @@ class _Staging:
 
 
 class _Group(NamedTuple):
-    """Lines of one type that follow each other, for the type's bulk importer; `prepared`,
+    """Lines of one type that follow each other, for the type's bulk importer: their entries
+    (line, offset, raw, prior: the very tuples of the batch's `entries`, so that the parsing
+    process hands each line over once, as plain tuples, which pickle in C), the type, their
+    parsed data (None once typed: `prepared` carries what the import needs) and `prepared`,
     what the type's `bulk_prepare` made of them ahead of the transaction (or None)."""
 
-    items: list[_Line]
+    entries: list[tuple[int, int, bytes, str | None]]
+    record_type: RecordType
+    data: list[dict[str, Any]] | None
     prepared: Any
 
 
@@ -221,6 +225,9 @@ class _Batch(NamedTuple):
     entries: list
     stage: _Staging
     steps: list
+
+
+_PLAIN_OUTCOMES = frozenset({"created", "updated", "unchanged"})
 
 
 class _BatchAbort(Exception):
@@ -266,9 +273,11 @@ class _Importer:
     def reject(self, *, line: int, offset: int, reason: str, raw: bytes) -> None:
         self.stage.reject(line=line, offset=offset, reason=reason, raw=raw)
 
-    def defer(self, *, line: int, offset: int, prior: str | None, text: str) -> None:
-        record = {"line": line, "offset": offset, "prior": prior, "text": text}
-        self.stage.defers.append(orjson.dumps(record) + b"\n")
+    def defer(self, *, line: int, offset: int, prior: str | None, raw: bytes) -> None:
+        # The spool's record (`_spool_entries`): a header line, then the line's bytes as read
+        # (checked UTF-8 already), not decoded and escaped again.
+        header = b"%d %d %s %d\n" % (line, offset, (prior or "-").encode("ascii"), len(raw))
+        self.stage.defers.append(header + raw + b"\n")
 
     def prepare(
         self, *, line: int, offset: int, raw: bytes | Overlong, prior: str | None, retry: bool, stage: _Staging
@@ -323,15 +332,25 @@ class _Importer:
             return None
         return _Line(line, offset, raw, prior, data, record_type)
 
-    def finish_line(self, item: _Line, outcome: str, *, final: bool, wants_retry: bool) -> None:
+    def finish_line(
+        self,
+        entry: tuple[int, int, bytes, str | None],
+        record_type: RecordType,
+        outcome: str,
+        *,
+        final: bool,
+        wants_retry: bool,
+    ) -> None:
+        """Count a line's outcome, or spool it for a later pass; `entry`: (line, offset, raw, prior)."""
+        line, offset, raw, prior = entry
         if outcome == "defer":
-            self.defer(line=item.line, offset=item.offset, prior=item.prior, text=item.raw.decode("utf-8"))
+            self.defer(line=line, offset=offset, prior=prior, raw=raw)
             return
         if outcome not in ("created", "updated", "unchanged"):
-            raise RuntimeError(f"importer of {item.record_type.type_name!r} returned {outcome!r}")
-        combined = _combine(item.prior, cast(Outcome, outcome))  # one of the three, checked above
+            raise RuntimeError(f"importer of {record_type.type_name!r} returned {outcome!r}")
+        combined = _combine(prior, cast(Outcome, outcome))  # one of the three, checked above
         if wants_retry and not final:
-            self.defer(line=item.line, offset=item.offset, prior=combined, text=item.raw.decode("utf-8"))
+            self.defer(line=line, offset=offset, prior=combined, raw=raw)
             return
         self.stage.counts.add(combined)
 
@@ -346,7 +365,7 @@ class _Importer:
                 outcome = item.record_type.importer(data, self.ctx)
             except Exception as exc:
                 raise _BatchAbort from exc
-            self.finish_line(item, outcome, final=final, wants_retry=self.ctx.wants_retry)
+            self.finish_line(item[:4], item.record_type, outcome, final=final, wants_retry=self.ctx.wants_retry)
             return
         reason = None
         try:
@@ -355,7 +374,7 @@ class _Importer:
         except UnresolvedReference as exc:
             self.ctx.forget_users()
             if not final:
-                self.finish_line(item, "defer", final=final, wants_retry=False)
+                self.finish_line(item[:4], item.record_type, "defer", final=final, wants_retry=False)
                 return
             reason = str(exc)
         except KeyError as exc:
@@ -372,26 +391,36 @@ class _Importer:
             self.ctx.forget_users()
             self.reject(line=item.line, offset=item.offset, reason=f"{type_name}: {reason}", raw=item.raw)
             return
-        self.finish_line(item, outcome, final=final, wants_retry=self.ctx.wants_retry)
+        self.finish_line(item[:4], item.record_type, outcome, final=final, wants_retry=self.ctx.wants_retry)
 
-    def import_group(self, group: list[_Line], *, final: bool, prepared: Any = None) -> None:
+    def import_group(self, group: _Group, *, final: bool) -> None:
         """Lines of one type that follow each other, through the type's bulk importer."""
-        bulk = group[0].record_type.bulk_importer
+        record_type, entries, prepared = group.record_type, group.entries, group.prepared
+        bulk = record_type.bulk_importer
         assert bulk is not None
         self.ctx.start_line(final=final, prior_outcome=None)
         try:
-            items, priors = _GroupData(group), [i.prior for i in group]
+            items = group.data if group.data is not None else _GroupData(entries)
+            priors = [entry[3] for entry in entries]
             if prepared is not None:
                 outcomes = bulk(items, priors, self.ctx, prepared=prepared)
             else:
                 outcomes = bulk(items, priors, self.ctx)
         except Exception as exc:
             raise _BatchAbort from exc
-        if len(outcomes) != len(group):
-            raise RuntimeError(f"bulk importer of {group[0].record_type.type_name!r} returned a wrong count")
-        for item, outcome in zip(group, outcomes, strict=True):
+        if len(outcomes) != len(entries):
+            raise RuntimeError(f"bulk importer of {record_type.type_name!r} returned a wrong count")
+        tally = Counter(outcomes)
+        if tally.keys() <= _PLAIN_OUTCOMES and not any(entry[3] for entry in entries):
+            # The usual group of a first pass (no prior outcome, nothing spooled): counted
+            # at once, what finish_line would count line by line.
+            for outcome, n in tally.items():
+                self.stage.counts.add(cast(Outcome, outcome), n)
+            return
+        finish = self.finish_line
+        for entry, outcome in zip(entries, outcomes, strict=True):
             outcome, _, retry = outcome.partition("+")
-            self.finish_line(item, outcome, final=final, wants_retry=retry == "retry")
+            finish(entry, record_type, outcome, final=final, wants_retry=retry == "retry")
 
     # whole file ----------------------------------------------------------------------------
 
@@ -402,29 +431,29 @@ class _Importer:
         stage = _Staging()
         steps: list = []
         group: list[_Line] = []
+        group_entries: list = []
 
         def close() -> None:
             prepare = group[0].record_type.bulk_prepare if self.ctx.copy else None
-            ahead = (
-                prepare([cast(dict, i.data) for i in group], [i.prior for i in group]) if prepare is not None else None
-            )
-            if isinstance(ahead, Prepared) and ahead.error is None:
-                # Typed: the parsed lines are no longer needed (a redo reads `entries`);
-                # they would be most of the batch's memory and of what the parsing
-                # process hands over.
-                steps.append(_Group([item._replace(data=None) for item in group], ahead))
-            else:
-                steps.append(_Group(group, ahead))
+            data = [cast(dict, i.data) for i in group]
+            ahead = prepare(data, [i.prior for i in group]) if prepare is not None else None
+            # Typed: the parsed lines are no longer needed (an update's audit row decodes its
+            # line again); they would be most of the batch's memory and of what the parsing
+            # process hands over.
+            typed = isinstance(ahead, Prepared) and ahead.error is None
+            steps.append(_Group(group_entries, group[0].record_type, None if typed else data, ahead))
 
-        for line, offset, raw, prior in entries:
+        for entry in entries:
+            line, offset, raw, prior = entry
             item = self.prepare(line=line, offset=offset, raw=raw, prior=prior, retry=retry, stage=stage)
             if item is None:
                 continue
             if group and (item.record_type is not group[0].record_type or item.record_type.bulk_importer is None):
                 close()
-                group = []
+                group, group_entries = [], []
             if item.record_type.bulk_importer is not None:
                 group.append(item)
+                group_entries.append(entry)
             else:
                 steps.append(item)
         if group:
@@ -434,7 +463,7 @@ class _Importer:
     def run_batch_fast(self, batch: _Batch, *, final: bool) -> None:
         for step in batch.steps:
             if isinstance(step, _Group):
-                self.import_group(step.items, final=final, prepared=step.prepared)
+                self.import_group(step, final=final)
             else:
                 self.import_one(step, final=final, savepoint=False)
 
@@ -754,9 +783,13 @@ def _as_header(raw: bytes | Overlong) -> dict | None:
 
 
 def _spool_entries(spool: IO[bytes]) -> Iterator[tuple[int, int, bytes, str | None]]:
-    for raw in spool:
-        entry = orjson.loads(raw)
-        yield entry["line"], entry["offset"], entry["text"].encode("utf-8"), entry["prior"]
+    """The spooled lines (`_Importer.defer`): per line a header `line offset prior size`
+    (prior `-` for none), then `size` bytes of the line and a newline."""
+    while header := spool.readline():
+        line, offset, prior, size = header.split()
+        raw = spool.read(int(size))
+        spool.read(1)
+        yield int(line), int(offset), raw, None if prior == b"-" else prior.decode("ascii")
 
 
 def _batches(

@@ -317,6 +317,67 @@ def test_a_mail_retried_only_for_its_link_is_typed_and_written_once(tmp_path, mo
 
 @pytest.mark.parametrize("batch_lines", [2, 5000], ids=["another batch", "same batch"])
 @time_machine.travel(NOW, tick=False)
+def test_an_opening_mail_linked_by_its_inquiry_keeps_its_link_only_retry(tmp_path, monkeypatch, settings, batch_lines):
+    from helpdesk.handover import records
+
+    settings.HELPDESK_HANDOVER_PARSE_PROCESS = False  # the spy counts in this process
+    monkeypatch.setattr(services, "BULK_BATCH_LINES", batch_lines)
+
+    parsed: list[str] = []
+    monkeypatch.setattr(records.COPY_EMAIL, "parse", _spy_keys(records.COPY_EMAIL.parse, parsed))
+    # Given a question and a reply before their inquiry, which names the question as the
+    # message that opened it (the inquiry's batch links it: the note must follow that write)
+    files = [
+        (
+            "opening mail before its inquiry",
+            jsonl(
+                _mail("<q1@citizen.jp>", "質問", direction="inbound", inquiry={"ref": "EG-L-1"}),
+                _mail("<r1@center.jp>", "回答", inquiry={"ref": "EG-L-1"}),
+                {**LATER_INQUIRY, "message_id": "<q1@citizen.jp>"},
+            ),
+        )
+    ]
+    (state,) = _run(files, tmp_path, bulk_path=True)
+
+    # Then each mail is typed once (the retry sets only links), both are linked, and the
+    # counts and audit are the row path's
+    assert state["counts"] == (3, 3, 0, 0, 0, "")
+    assert sorted(parsed) == ["<q1@citizen.jp>", "<r1@center.jp>"]
+    assert set(EmailMessage.objects.values_list("inquiry__ref", flat=True)) == {"EG-L-1"}
+    assert Inquiry.objects.get(ref="EG-L-1").source_message.message_id == "<q1@citizen.jp>"
+    assert [event[0] for event in state["audit"]] == ["import"]
+
+
+def test_a_retry_pass_hands_over_each_mails_link_not_the_decoded_line():
+    from helpdesk.handover.services import _Group, _Importer
+
+    # Given mail lines spooled for their link (created on the first pass), one without a
+    # usable reference
+    importer = _Importer(run=import_run_start(kind=ImportRun.Kind.RECORDS, source_name="x"), source_name="x", bulk=True)
+    lines = [
+        _mail("<r1@center.jp>", "回答", inquiry={"ref": "EG-L-1"}),
+        _mail("<r2@center.jp>", "受付", inquiry={"call_id": "17.1"}),
+        _mail("<r3@center.jp>", "受付", inquiry="not a reference"),
+    ]
+    entries = [(n, 100 * n, json.dumps(line).encode(), "created") for n, line in enumerate(lines, start=1)]
+
+    # When the parsing side produces the retry batch
+    (group,) = importer.produce(entries, retry=True).steps
+
+    # Then what crosses to the importer is each line's link, not its decoded line (the raw
+    # message with it), and the entries themselves (for the lines that need more)
+    assert isinstance(group, _Group)
+    assert group.data is None
+    assert group.prepared.links == [
+        ("<r1@center.jp>", "ref", "EG-L-1"),
+        ("<r2@center.jp>", "call_id", "17.1"),
+        (None, None, None),
+    ]
+    assert group.entries == entries
+
+
+@pytest.mark.parametrize("batch_lines", [2, 5000], ids=["another batch", "same batch"])
+@time_machine.travel(NOW, tick=False)
 def test_a_mail_written_again_before_its_retry_is_retried_whole_as_the_row_path(tmp_path, monkeypatch, batch_lines):
     """The second line of the same message (in another transaction, or in the same one after
     another type's lines) changes it: the retry of the first line brings the first line's

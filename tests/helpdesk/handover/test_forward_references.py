@@ -114,3 +114,32 @@ def test_reference_that_never_resolves_is_rejected_after_the_rest(tmp_path):
     # the message itself is kept (lossless), only its link to the inquiry is rejected
     assert EmailMessage.objects.get().inquiry is None
     assert not Inquiry.objects.exists()
+
+
+def test_the_spool_gives_back_each_deferred_line_as_it_was_read(db):
+    import tempfile
+
+    from helpdesk.handover.services import _Importer, _spool_entries
+    from helpdesk.imports.services import import_run_start
+    from helpdesk.models import ImportRun
+
+    # Given lines deferred with and without a prior outcome, one holding a carriage return
+    # and non-ASCII text, one empty-looking
+    importer = _Importer(run=import_run_start(kind=ImportRun.Kind.RECORDS, source_name="x"), source_name="x")
+    lines = [
+        (3, 120, '{"type":"email","subject":"受付\\r 12 34"}'.encode(), None),
+        (7, 4096, b'{"type":"escalation","note":"a\rb"}', "created"),
+        (9, 5000, b"{}", "updated"),
+    ]
+    for line, offset, raw, prior in lines:
+        importer.defer(line=line, offset=offset, prior=prior, raw=raw)
+
+    # When they are spooled and read back
+    with tempfile.TemporaryFile() as spool:
+        for record in importer.stage.defers:
+            spool.write(record)
+        spool.seek(0)
+        back = list(_spool_entries(spool))
+
+    # Then each comes back with its number, offset, bytes and prior outcome
+    assert back == lines
