@@ -22,7 +22,7 @@ BUCKETS = {
     # every inquiry change, the open load
     "helpdesk_inquiry": (
         f"SELECT 'c', {H.format('c.arrived_at')} FROM {{t}} t JOIN helpdesk_call c ON c.id = t.call_id "
-        "UNION SELECT 'o', NULL::timestamptz"
+        "UNION SELECT DISTINCT 'o', NULL::timestamptz FROM {t} t"
     ),
     "helpdesk_emailmessage": (
         f"SELECT 'i', {H.format('q.received_at')} FROM {{t}} t JOIN helpdesk_inquiry q ON q.id = t.inquiry_id"
