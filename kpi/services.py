@@ -232,32 +232,41 @@ def kpi_day_figures_store(*, day: Day, version: int, now: dt.datetime | None = N
 
 
 def kpi_input_log_compact(*, batch: int = 100_000) -> int:
-    """Fold up to `batch` of the input log's oldest rows into one per (kind, hour) with their
-    sum (no version moves: the input version, a day's, the open load's); returns the rows
-    removed. The rows inserted carry the sums of exactly the rows deleted (PostgreSQL: one
+    """Fold the input log's rows of one (kind, hour) among its `batch` oldest into one row with
+    their sum (no version moves: the input version, a day's, the open load's); returns the rows
+    removed. A (kind, hour) with one row is left as it is, so a log already folded is not
+    rewritten: the log keeps a row per (kind, hour) ever touched (on SQLite, one: every row is
+    global). The rows inserted carry the sums of exactly the rows deleted (PostgreSQL: one
     `DELETE … RETURNING` feeding the `INSERT`), so a writer's row committed meanwhile is never
     lost and two compactions at once cannot double-count."""
     table = KpiInputChange._meta.db_table
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                f"WITH gone AS (DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id LIMIT %s) "
-                f"RETURNING kind, at, n), kept AS (INSERT INTO {table} (kind, at, n) SELECT kind, at, SUM(n) "
-                "FROM gone GROUP BY kind, at RETURNING 1) SELECT (SELECT COUNT(*) FROM gone) - (SELECT COUNT(*) FROM kept)",
+                f"WITH batch AS (SELECT id, kind, at FROM {table} ORDER BY id LIMIT %s), "
+                "folded AS (SELECT kind, at FROM batch GROUP BY kind, at HAVING COUNT(*) > 1), "
+                f"gone AS (DELETE FROM {table} WHERE id IN (SELECT b.id FROM batch b JOIN folded f "
+                "ON f.kind = b.kind AND f.at IS NOT DISTINCT FROM b.at) RETURNING kind, at, n), "
+                f"kept AS (INSERT INTO {table} (kind, at, n) SELECT kind, at, SUM(n) FROM gone "
+                "GROUP BY kind, at RETURNING 1) "
+                "SELECT (SELECT COUNT(*) FROM gone) - (SELECT COUNT(*) FROM kept)",
                 [batch],
             )
             return int(cursor.fetchone()[0])
     # SQLite: one writer at a time; the transaction reads and deletes the same rows
     with transaction.atomic():
         rows = list(KpiInputChange.objects.order_by("id").values_list("id", "kind", "at", "n")[:batch])
-        sums: dict[tuple[str, dt.datetime | None], int] = {}
-        for _, kind, at, n in rows:
-            sums[(kind, at)] = sums.get((kind, at), 0) + n
-        if len(sums) == len(rows):
+        groups: dict[tuple[str, dt.datetime | None], list[tuple[int, int]]] = {}
+        for pk, kind, at, n in rows:
+            groups.setdefault((kind, at), []).append((pk, n))
+        folded = {key: members for key, members in groups.items() if len(members) > 1}
+        if not folded:
             return 0
-        KpiInputChange.objects.filter(id__in=[pk for pk, *_ in rows]).delete()
-        KpiInputChange.objects.bulk_create(KpiInputChange(kind=k, at=a, n=n) for (k, a), n in sums.items())
-        return len(rows) - len(sums)
+        KpiInputChange.objects.filter(id__in=[pk for members in folded.values() for pk, _ in members]).delete()
+        KpiInputChange.objects.bulk_create(
+            KpiInputChange(kind=kind, at=at, n=sum(n for _, n in members)) for (kind, at), members in folded.items()
+        )
+        return sum(len(members) - 1 for members in folded.values())
 
 
 def kpi_day_figures_refresh(*, days: list[Day], now: dt.datetime | None = None) -> dict[str, Any]:

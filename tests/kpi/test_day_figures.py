@@ -310,3 +310,17 @@ def test_compaction_keeps_every_days_version(frozen):
     before = {d: selectors.kpi_day_versions(depends=dep) for d, dep in rows.items()}
     services.kpi_input_log_compact()
     assert {d: selectors.kpi_day_versions(depends=dep) for d, dep in rows.items()} == before
+
+
+def test_a_folded_log_is_not_rewritten():
+    """Compaction folds a (kind, hour) with several rows only: once folded, the next run
+    removes nothing and keeps every row (no churn of the log on every refresh)."""
+    for _ in range(3):
+        ServiceHours.objects.update(opens_at=dt.time(9))
+    CallFactory(arrived_at=tokyo(2026, 10, 2, 10))
+    services.kpi_input_log_compact()
+    rows = sorted(KpiInputChange.objects.values_list("id", "n"))
+    version = selectors.kpi_input_version()
+    assert services.kpi_input_log_compact() == 0
+    assert sorted(KpiInputChange.objects.values_list("id", "n")) == rows
+    assert selectors.kpi_input_version() == version
