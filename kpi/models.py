@@ -155,9 +155,22 @@ class KpiInputChange(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     n = models.BigIntegerField(default=1)
+    # What the change touches (migration 0006; docs/desk-supervisor.md, "Per-day input
+    # versions"): on PostgreSQL the record tables' triggers say which hours of which records
+    # changed, so a day's figures go stale only when a record they read changed. SQLite's
+    # triggers (row triggers, no transition tables) write GLOBAL rows only: every change
+    # stales every day there (the simpler fallback).
+    GLOBAL = "g"  # calendar, targets, users, roles, TRUNCATE: every day's figures read it
+    CALL = "c"  # a call arriving or answered in the hour `at`, or its inquiry's wrap-up
+    INQUIRY = "i"  # a mail-figure input of an inquiry received in the hour `at` (its stamps, mail, escalations)
+    STATUS = "s"  # only the status (or other columns the mail figure does not read) of an inquiry received then
+    OPEN = "o"  # some inquiry changed: the agents' open load (not a day's) may have
+    kind = models.CharField(max_length=1, default=GLOBAL, db_default=GLOBAL)
+    # The hour (UTC, truncated) of the record time the change touches; NULL for GLOBAL / OPEN.
+    at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"+{self.n}"
+        return f"{self.kind} {self.at or ''} +{self.n}"
 
 
 class KpiDayFigures(models.Model):

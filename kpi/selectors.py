@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
@@ -404,6 +404,23 @@ def kpi_input_version() -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COALESCE(SUM(n), 0) FROM {KpiInputChange._meta.db_table}")
         return int(cursor.fetchone()[0])
+
+
+def kpi_day_versions(*, depends: dict[str, Any]) -> tuple[int, int]:
+    """The input versions a day's stored figures were computed at (`kpi.today.day_depends`
+    says which hours of which records they read): the sum of the log's rows that touch them
+    and the GLOBAL ones, and the open load's (OPEN and GLOBAL rows). One query. Like the
+    input version, read BEFORE computing. On SQLite every row is GLOBAL: both are the input
+    version there."""
+    c = KpiInputChange
+    touched = Q(kind=c.GLOBAL)
+    for kind, (lo, hi) in depends["ranges"].items():
+        touched |= Q(kind=kind, at__gte=dt.datetime.fromisoformat(lo), at__lt=dt.datetime.fromisoformat(hi))
+    v = c.objects.aggregate(
+        day=Coalesce(Sum("n", filter=touched), 0),
+        open=Coalesce(Sum("n", filter=Q(kind__in=[c.GLOBAL, c.OPEN])), 0),
+    )
+    return int(v["day"]), int(v["open"])
 
 
 def kpi_day_figures_stored(*, date: dt.date) -> KpiDayFigures | None:

@@ -135,7 +135,45 @@ def kpi_day_figures(*, day: Day, now: dt.datetime | None = None) -> dict[str, An
         if now - row.viewed_at > VIEWED_REFRESH:
             KpiDayFigures.objects.filter(pk=row.pk).update(viewed_at=now)
         return kpi_today.day_figures_decode(row.data)
+    if row is not None and (data := kpi_day_figures_revalidate(row, day=day, version=version, now=now)) is not None:
+        return kpi_today.day_figures_decode(data)
     return kpi_today.day_figures_decode(kpi_day_figures_store(day=day, version=version, now=now))
+
+
+def kpi_day_figures_revalidate(
+    row: KpiDayFigures, *, day: Day, version: int, now: dt.datetime
+) -> dict[str, Any] | None:
+    """Stored figures of an older input version that are still the day's (docs/desk-supervisor.md,
+    "Per-day input versions"): when no change since touched what they read (the day's version,
+    `kpi.selectors.kpi_day_versions`, is the one they were computed at), they are marked current
+    at `version` — read before, like any version — and returned; the agents' open load, which is
+    the present's, read again if an inquiry changed meanwhile. None when the day's own inputs
+    changed (or the row predates the per-day versions): compute them. One query, two when the
+    open load moved, then one UPDATE."""
+    as_of, _ = kpi_today.day_bounds(day, now)
+    depends = row.data.get("depends")
+    if depends is None or not kpi_today.day_figures_current(
+        row.data, version=row.version, stored_version=row.version, as_of=as_of, day=day
+    ):
+        return None
+    day_version, open_version = selectors.kpi_day_versions(depends=depends)
+    if day_version != depends["day_version"]:
+        return None
+    data = row.data
+    if open_version != depends["open_version"]:
+        load = kpi_today.open_inquiries_by_assignee(statuses=kpi_today.OPEN_STATUSES)
+        data = {
+            **data,
+            "open_by_assignee": {str(uid): n for uid, n in load.items()},
+            "depends": {**depends, "open_version": open_version},
+        }
+    KpiDayFigures.objects.filter(pk=row.pk, version__lte=version).update(
+        version=version,
+        data=data,
+        computed_at=now,
+        **({"viewed_at": now} if now - row.viewed_at > VIEWED_REFRESH else {}),
+    )
+    return data
 
 
 def kpi_day_figures_display(
@@ -155,6 +193,8 @@ def kpi_day_figures_display(
         row.data, version=row.version, stored_version=row.version, as_of=as_of, day=day
     ):
         fresh = row.version == version
+        if not fresh and (data := kpi_day_figures_revalidate(row, day=day, version=version, now=now)) is not None:
+            return kpi_today.day_figures_decode(data), None  # an edit of another day: still current
         if fresh or (max_stale > dt.timedelta(0) and now - row.computed_at <= max_stale):
             if now - row.viewed_at > VIEWED_REFRESH:
                 KpiDayFigures.objects.filter(pk=row.pk).update(viewed_at=now)
@@ -168,7 +208,11 @@ def kpi_day_figures_store(*, day: Day, version: int, now: dt.datetime | None = N
     now = now or timezone.now()
     as_of, _ = kpi_today.day_bounds(day, now)
     started = time.perf_counter()
+    # what the figures read, then the versions of that (before computing, like `version`)
+    depends = kpi_today.day_depends(day=day, as_of=as_of)
+    day_version, open_version = selectors.kpi_day_versions(depends=depends)
     data = json.loads(json.dumps(kpi_today.day_figures_compute(day=day, as_of=as_of), cls=DjangoJSONEncoder))
+    data["depends"] = {**depends, "day_version": day_version, "open_version": open_version}
     values = {
         "version": version,
         "data": data,
@@ -188,29 +232,41 @@ def kpi_day_figures_store(*, day: Day, version: int, now: dt.datetime | None = N
 
 
 def kpi_input_log_compact(*, batch: int = 100_000) -> int:
-    """Fold up to `batch` of the input log's oldest rows into one with their sum (the version
-    does not move); returns the rows removed. The row inserted carries the sum of exactly the
-    rows deleted (PostgreSQL: one `DELETE … RETURNING` feeding the `INSERT`), so a writer's row
-    committed meanwhile is never lost and two compactions at once cannot double-count."""
+    """Fold the input log's rows of one (kind, hour) among its `batch` oldest into one row with
+    their sum (no version moves: the input version, a day's, the open load's); returns the rows
+    removed. A (kind, hour) with one row is left as it is, so a log already folded is not
+    rewritten: the log keeps a row per (kind, hour) ever touched (on SQLite, one: every row is
+    global). The rows inserted carry the sums of exactly the rows deleted (PostgreSQL: one
+    `DELETE … RETURNING` feeding the `INSERT`), so a writer's row committed meanwhile is never
+    lost and two compactions at once cannot double-count."""
     table = KpiInputChange._meta.db_table
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                f"WITH gone AS (DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id LIMIT %s) "
-                f"RETURNING n) INSERT INTO {table} (n) SELECT SUM(n) FROM gone HAVING COUNT(*) > 0 RETURNING "
-                "(SELECT COUNT(*) FROM gone)",
+                f"WITH batch AS (SELECT id, kind, at FROM {table} ORDER BY id LIMIT %s), "
+                "folded AS (SELECT kind, at FROM batch GROUP BY kind, at HAVING COUNT(*) > 1), "
+                f"gone AS (DELETE FROM {table} WHERE id IN (SELECT b.id FROM batch b JOIN folded f "
+                "ON f.kind = b.kind AND f.at IS NOT DISTINCT FROM b.at) RETURNING kind, at, n), "
+                f"kept AS (INSERT INTO {table} (kind, at, n) SELECT kind, at, SUM(n) FROM gone "
+                "GROUP BY kind, at RETURNING 1) "
+                "SELECT (SELECT COUNT(*) FROM gone) - (SELECT COUNT(*) FROM kept)",
                 [batch],
             )
-            row = cursor.fetchone()
-        return int(row[0]) - 1 if row else 0
+            return int(cursor.fetchone()[0])
     # SQLite: one writer at a time; the transaction reads and deletes the same rows
     with transaction.atomic():
-        rows = list(KpiInputChange.objects.order_by("id").values_list("id", "n")[:batch])
-        if len(rows) <= 1:
+        rows = list(KpiInputChange.objects.order_by("id").values_list("id", "kind", "at", "n")[:batch])
+        groups: dict[tuple[str, dt.datetime | None], list[tuple[int, int]]] = {}
+        for pk, kind, at, n in rows:
+            groups.setdefault((kind, at), []).append((pk, n))
+        folded = {key: members for key, members in groups.items() if len(members) > 1}
+        if not folded:
             return 0
-        KpiInputChange.objects.filter(id__in=[pk for pk, _ in rows]).delete()
-        KpiInputChange.objects.create(n=sum(n for _, n in rows))
-        return len(rows) - 1
+        KpiInputChange.objects.filter(id__in=[pk for members in folded.values() for pk, _ in members]).delete()
+        KpiInputChange.objects.bulk_create(
+            KpiInputChange(kind=kind, at=at, n=sum(n for _, n in members)) for (kind, at), members in folded.items()
+        )
+        return sum(len(members) - 1 for members in folded.values())
 
 
 def kpi_day_figures_refresh(*, days: list[Day], now: dt.datetime | None = None) -> dict[str, Any]:
@@ -230,6 +286,8 @@ def kpi_day_figures_refresh(*, days: list[Day], now: dt.datetime | None = None) 
             # stale bound is measured from, `kpi_day_figures_display`)
             KpiDayFigures.objects.filter(pk=row.pk, version=version, computed_at__lt=now).update(computed_at=now)
             continue
+        if row is not None and kpi_day_figures_revalidate(row, day=day, version=version, now=now) is not None:
+            continue  # an edit of another day only
         kpi_day_figures_store(day=day, version=version, now=now)
         done.append(str(day))
     return {"version": version, "days": done}

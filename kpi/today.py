@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -205,15 +205,16 @@ def latest_queue_wait(*, day: Day, as_of: dt.datetime) -> dict[str, Any]:
     latest = day_calls.order_by().aggregate(t=Max("arrived_at"))["t"]
     if latest is None:
         return {"seconds": None, "data_until": None, "call_id": None}
-    row = (
+    wait = metrics.SecondsBetween(Coalesce(F("answered_at"), F("ended_at"), F("queued_at")), F("queued_at"))
+    # The longest wait's call picked from the covering index (`call_month_outcome`) alone, its
+    # call_id then read from the one row: not the heap of every call in the window.
+    longest = (
         day_calls.filter(arrived_at__gte=latest - LATEST_WAIT_WINDOW, queued_at__isnull=False)
-        .annotate(
-            wait_s=metrics.SecondsBetween(Coalesce(F("answered_at"), F("ended_at"), F("queued_at")), F("queued_at"))
-        )
+        .annotate(wait_s=wait)
         .order_by("-wait_s", "id")
-        .values("call_id", "wait_s")
-        .first()
+        .values("id")[:1]
     )
+    row = Call.objects.filter(pk=Subquery(longest)).annotate(wait_s=wait).values("call_id", "wait_s").first()
     return {"seconds": row["wait_s"] if row else None, "data_until": latest, "call_id": row["call_id"] if row else None}
 
 
@@ -281,7 +282,8 @@ def day_bounds(day: Day, now: dt.datetime | None = None) -> tuple[dt.datetime, b
 _MAIL_MOMENTS = ("oldest", "past_before", "near_before")
 # The stored object's shape: a row of another shape is computed again, whatever its version.
 # 2: with the latest queue wait and the agents' open load (docs/desk-supervisor.md, fourth pass).
-DAY_FIGURES_SCHEMA = 2
+# 3: with what they read (`day_depends`) and the per-day versions they were computed at.
+DAY_FIGURES_SCHEMA = 3
 # The statuses an inquiry counts in an agent's open load (the board's オペレーター別).
 OPEN_STATUSES = (
     Inquiry.Status.NEW.value,
@@ -314,6 +316,33 @@ def day_figures_compute(*, day: Day, as_of: dt.datetime) -> dict[str, Any]:
     return {"schema": DAY_FIGURES_SCHEMA, "phone": phone, "mail": mail, "wait": wait, **counts}
 
 
+def day_depends(*, day: Day, as_of: dt.datetime) -> dict[str, Any]:
+    """Which hours of which records the day's figures read (`KpiInputChange` kinds → [from,
+    to) as ISO moments; `kpi.selectors.kpi_day_versions` sums the log over them):
+
+    - CALL: the day's calls (their arrival hour) and every answer the §2 rule's (b) — the
+      agent's next answer at most the ACW limit after a call's end — can pick: up to the latest
+      end of the day's calls + the limit (a day at least). A change to a call of the day moves
+      its own arrival hour, so a later end is never missed;
+    - STATUS: the inquiries received that day (their count by status);
+    - INQUIRY: those too, and once the day is over (its mail figure) every mail-figure input of
+      the inquiries received in the EMAIL_LOOKBACK before its end.
+
+    Two small queries (the ACW limit, the latest end: `call_month_outcome` alone)."""
+    limit = kpi_target_for(month=day.month).acw_limit_seconds
+    last_end = Call.objects.filter(arrived_at__gte=day.start, arrived_at__lt=day.end).aggregate(
+        t=Max(Coalesce(F("ended_at"), F("answered_at")))
+    )["t"]
+    calls_to = day.end if last_end is None else max(day.end, last_end + dt.timedelta(seconds=limit + 1))
+    inquiries_from = day.end - EMAIL_LOOKBACK if as_of >= day.end else day.start
+    ranges = {
+        "c": (day.start, calls_to),
+        "s": (day.start, day.end),
+        "i": (inquiries_from, day.end),
+    }
+    return {"ranges": {k: [lo.isoformat(), hi.isoformat()] for k, (lo, hi) in ranges.items()}}
+
+
 def day_figures_current(
     data: dict[str, Any], *, version: int, stored_version: int, as_of: dt.datetime, day: Day
 ) -> bool:
@@ -335,4 +364,6 @@ def day_figures_decode(data: dict[str, Any]) -> dict[str, Any]:
         wait["data_until"] = dt.datetime.fromisoformat(wait["data_until"])
     # JSON object keys are strings: the user ids back to ints
     open_by_assignee = {int(uid): n for uid, n in data["open_by_assignee"].items()}
-    return {**data, "mail": mail, "wait": wait, "open_by_assignee": open_by_assignee}
+    # what the stored row read (`day_depends`) is the store's business, not the board's
+    figures = {k: v for k, v in data.items() if k != "depends"}
+    return {**figures, "mail": mail, "wait": wait, "open_by_assignee": open_by_assignee}

@@ -62,7 +62,14 @@ class Call(models.Model):
     class Meta:
         ordering = ["-arrived_at", "-id"]
         indexes = [
-            models.Index(fields=["arrived_at", "outcome"], name="call_month_outcome"),
+            # Covering: the board's reads of a day's calls (kpi.today: answers per agent, the
+            # latest wait's window, answering agents per half-hour) are index-only scans of the
+            # day's range, not one random heap read per call (docs/desk-supervisor.md).
+            models.Index(
+                fields=["arrived_at", "outcome"],
+                name="call_month_outcome",
+                include=["id", "in_service_hours", "agent", "queued_at", "answered_at", "ended_at", "acw_seconds"],
+            ),
             models.Index(fields=["agent", "-arrived_at"], name="call_agent_recent"),
             # The KPI's after-call work ends at the agent's next answered call (docs/kpi.md
             # §2): one seek per answered call here instead of a scan of the agent's history.

@@ -99,9 +99,22 @@ class Inquiry(models.Model):
         ordering = ["-received_at", "-id"]
         verbose_name_plural = "inquiries"
         indexes = [
-            models.Index(fields=["-received_at", "-id"], name="inquiry_recent"),
+            # status included: a day's inquiries by status (the board) are an index-only scan
+            models.Index(fields=["-received_at", "-id"], name="inquiry_recent", include=["status"]),
             models.Index(fields=["status", "-received_at"], name="inquiry_status_recent"),
-            models.Index(fields=["channel", "-received_at"], name="inquiry_channel_recent"),
+            # id and the answer stamp included: the board's mail waiting at a past day's end
+            # reads its lookback's mail inquiries from the index alone (kpi.today.mail_waiting_at)
+            models.Index(
+                fields=["channel", "-received_at"], name="inquiry_channel_recent", include=["id", "first_answered_at"]
+            ),
+            # The §2 rule's wrap-up, looked up per call of a day (kpi.metrics.acw_inputs): the
+            # phone inquiries' (call, wrap-up) pairs without their rows.
+            models.Index(
+                fields=["call"],
+                name="inquiry_call_wrapup",
+                include=["wrapup_completed_at"],
+                condition=Q(call__isnull=False),
+            ),
             models.Index(fields=["assigned_to", "-received_at"], name="inquiry_agent_recent"),
             # An agent's open queue (the API's most frequent list): only open rows, so it stays
             # small while resolved history grows into the millions.

@@ -14,6 +14,7 @@ from helpdesk.models import AgentProfile, CalendarDay, Call, Inquiry, ServiceHou
 from kpi import selectors, services
 from kpi.models import KpiDayFigures, KpiInputChange, KpiTarget
 from kpi.today import (
+    DAY_FIGURES_SCHEMA,
     OPEN_STATUSES,
     Day,
     day_figures_compute,
@@ -210,4 +211,116 @@ def test_a_row_of_the_previous_schema_is_computed_again(frozen):
     KpiDayFigures.objects.filter(pk=row.pk).update(data={**old, "schema": 1})
     figures = services.kpi_day_figures(day=PAST)
     assert figures["wait"]["seconds"] == 20 and "open_by_assignee" in figures
-    assert KpiDayFigures.objects.get(date=PAST.date).data["schema"] == 2
+    assert KpiDayFigures.objects.get(date=PAST.date).data["schema"] == DAY_FIGURES_SCHEMA
+
+
+# --- per-day input versions (kpi 0006; docs/desk-supervisor.md, "Per-day input versions") ----
+
+EARLIER = Day(dt.date(2026, 10, 1))
+
+
+def _computed(day: Day) -> bool:
+    """Read the day's figures; did that compute them (the call aggregate ran)?"""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        services.kpi_day_figures(day=day)
+    return any("acw_in_month" in q["sql"] for q in queries.captured_queries)
+
+
+def _two_days_stored() -> Inquiry:
+    KpiTargetFactory()
+    inquiry = records()  # the 2nd
+    CallFactory(arrived_at=tokyo(2026, 10, 1, 10), agent="op02")
+    assert _computed(PAST) and _computed(EARLIER)
+    assert not _computed(PAST) and not _computed(EARLIER)
+    return inquiry
+
+
+def _per_day(connection_vendor: str) -> bool:
+    return connection_vendor == "postgresql"
+
+
+def test_an_import_on_one_day_leaves_another_days_figures_current(frozen):
+    """A call of the 2nd: the 2nd is computed again; the 1st's stored figures are still its
+    own (nothing they read changed), marked current without computing — on PostgreSQL. SQLite's
+    log is global (the documented fallback): there every change stales every day."""
+    from django.db import connection
+
+    _two_days_stored()
+    CallFactory(arrived_at=tokyo(2026, 10, 2, 11), outcome=Call.Outcome.IVR_ABANDONED)
+    version = selectors.kpi_input_version()
+    assert _computed(EARLIER) is not _per_day(connection.vendor)
+    assert KpiDayFigures.objects.get(date=EARLIER.date).version == version
+    assert _computed(PAST)
+    assert services.kpi_day_figures(day=PAST)["phone"]["answer_rate"]["total_calls"] == 4
+    assert services.kpi_day_figures(day=EARLIER)["phone"]["answer_rate"]["total_calls"] == 1
+
+
+def test_an_edit_of_a_days_inquiry_stales_that_day_only(frozen, agent):
+    """A status edit of the 2nd's inquiry: the 2nd's count by status moves (computed again);
+    the 1st keeps its figures, with the agents' open load (the present's) read again."""
+    from django.db import connection
+
+    inquiry = _two_days_stored()
+    Inquiry.objects.filter(pk=inquiry.pk).update(assigned_to=agent, status=Inquiry.Status.IN_PROGRESS)
+    assert _computed(EARLIER) is not _per_day(connection.vendor)
+    assert services.kpi_day_figures(day=EARLIER)["open_by_assignee"] == {agent.pk: 1}
+    assert _computed(PAST)
+    assert services.kpi_day_figures(day=PAST)["inquiries_by_status"] == {"in_progress": 1, "new": 1}
+
+
+def test_a_next_answer_after_midnight_stales_the_day_before(frozen):
+    """§2 (b): the agent's next answer just after midnight ends the ACW of the day before's
+    last call, so a call imported on the 3rd at 00:05 is an input of the 2nd — while one at
+    noon (after the 2nd's last end + the ACW limit) is not."""
+    from django.db import connection
+
+    KpiTargetFactory(acw_limit_seconds=1800)
+    CallFactory(arrived_at=tokyo(2026, 10, 2, 23, 50), agent="op01")
+    services.kpi_day_figures(day=PAST)
+    day_version = KpiDayFigures.objects.get(date=PAST.date).data["depends"]["day_version"]
+    depends = KpiDayFigures.objects.get(date=PAST.date).data["depends"]
+    CallFactory(arrived_at=tokyo(2026, 10, 3, 12), agent="op01")
+    if _per_day(connection.vendor):
+        assert selectors.kpi_day_versions(depends=depends)[0] == day_version
+    CallFactory(arrived_at=tokyo(2026, 10, 3, 0, 0, 5), agent="op01")
+    assert selectors.kpi_day_versions(depends=depends)[0] > day_version
+    assert _computed(PAST)
+
+
+def test_a_mail_answer_stales_the_days_whose_mail_figure_reads_it(frozen):
+    """The mail waiting at the end of the 2nd reads the 2nd's mail inquiry and its answers;
+    the 1st's (ended before it was received) does not."""
+    from django.db import connection
+
+    _two_days_stored()
+    waiting = Inquiry.objects.filter(channel=Inquiry.Channel.EMAIL).get()
+    answer_mail(waiting, tokyo(2026, 10, 2, 12))
+    assert _computed(EARLIER) is not _per_day(connection.vendor)
+    assert services.kpi_day_figures(day=PAST)["mail"]["waiting"] == 0
+
+
+def test_compaction_keeps_every_days_version(frozen):
+    _two_days_stored()
+    CallFactory(arrived_at=tokyo(2026, 10, 2, 11))
+    CallFactory(arrived_at=tokyo(2026, 10, 2, 12))
+    rows = {d: KpiDayFigures.objects.get(date=d.date).data["depends"] for d in (PAST, EARLIER)}
+    before = {d: selectors.kpi_day_versions(depends=dep) for d, dep in rows.items()}
+    services.kpi_input_log_compact()
+    assert {d: selectors.kpi_day_versions(depends=dep) for d, dep in rows.items()} == before
+
+
+def test_a_folded_log_is_not_rewritten():
+    """Compaction folds a (kind, hour) with several rows only: once folded, the next run
+    removes nothing and keeps every row (no churn of the log on every refresh)."""
+    for _ in range(3):
+        ServiceHours.objects.update(opens_at=dt.time(9))
+    CallFactory(arrived_at=tokyo(2026, 10, 2, 10))
+    services.kpi_input_log_compact()
+    rows = sorted(KpiInputChange.objects.values_list("id", "n"))
+    version = selectors.kpi_input_version()
+    assert services.kpi_input_log_compact() == 0
+    assert sorted(KpiInputChange.objects.values_list("id", "n")) == rows
+    assert selectors.kpi_input_version() == version
