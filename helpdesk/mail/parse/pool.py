@@ -46,6 +46,22 @@ def parse_chunk(raws: list[bytes], max_attachment_bytes: int) -> list[ParsedMail
     return [_parse_one(raw, max_attachment_bytes) for raw in raws]
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Workers forked from a clean server process, not from the importer: a plain fork runs
+    the importer's after-fork hooks in each worker (multiprocessing's `register_after_fork`),
+    and kombu's closes its pooled broker connections there, which blocks for ever on a
+    connection the importer left waiting on a BRPOP (a Celery worker's own, an `app.control`
+    reply). The server imports the parser once (preloaded), so each worker still starts in
+    milliseconds with it imported, and needs no `if __name__ == "__main__"` guard in whatever
+    script imports (only the named modules are preloaded, never `__main__`). Where there is no
+    forkserver (not POSIX), spawn."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
 def parse_items(
     items: Iterable[MailItem],
     *,
@@ -62,13 +78,7 @@ def parse_items(
             yield item, (None if item.error else _parse_one(item.raw, max_attachment_bytes))
         return
     limit = in_flight or workers * IN_FLIGHT_PER_WORKER
-    # fork: a worker starts in milliseconds with the parser already imported, and needs no
-    # `if __name__ == "__main__"` guard in whatever script imports (spawn re-runs it). A worker
-    # only parses: the database connection it inherits is never used (nor closed) there. The
-    # executor forks all its workers at the first task, before its own thread starts.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
     pending: deque[tuple[list[MailItem], Future | None]] = deque()
     try:
         while True:
