@@ -27,9 +27,7 @@ def test_the_boards_oldest_open_escalations_read_the_open_index():
     # A center's years of answered escalations (20× more answered ones): with only 300 rows
     # the planner's choice between this index and the target's was a coin toss on the
     # statistics' sample (it took the target's once in a full run).
-    columns = ", ".join(
-        f.column for f in Escalation._meta.concrete_fields if f.column not in ("id", "handover_key")
-    )
+    columns = ", ".join(f.column for f in Escalation._meta.concrete_fields if f.column not in ("id", "handover_key"))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO helpdesk_escalation (handover_key, {columns}) "
