@@ -18,8 +18,9 @@ from tests.factories.kpi import answer_mail, email_inquiry
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.db_owner]
 
 
-def _plans(run) -> str:
-    """EXPLAIN of every SELECT `run()` sends, with seq scans disabled."""
+def _explained(run, *, disable: tuple[str, ...], selects_only: bool) -> str:
+    """EXPLAIN of the statements `run()` sends, with the given plan types disabled, on this
+    test's statistics (not on whatever an earlier test left behind)."""
     sqls: list[tuple[str, object]] = []
 
     def capture(execute, sql, params, many, context):
@@ -30,17 +31,22 @@ def _plans(run) -> str:
         run()
     plans = []
     with connection.cursor() as cursor:
-        # Statistics of this test's rows, not of whatever an earlier test left behind.
-        cursor.execute("ANALYZE helpdesk_call")
-        cursor.execute("ANALYZE helpdesk_emailmessage")
-        cursor.execute("ANALYZE helpdesk_inquiry")
-        cursor.execute("SET enable_seqscan = off")
+        for table in ("helpdesk_call", "helpdesk_emailmessage", "helpdesk_inquiry"):
+            cursor.execute(f"ANALYZE {table}")
+        for setting in disable:
+            cursor.execute(f"SET {setting} = off")
         for sql, params in sqls:
-            if sql.lstrip().upper().startswith("SELECT"):
+            if not selects_only or sql.lstrip().upper().startswith("SELECT"):
                 cursor.execute("EXPLAIN " + sql, params)
                 plans.append("\n".join(row[0] for row in cursor.fetchall()))
-        cursor.execute("RESET enable_seqscan")
+        for setting in disable:
+            cursor.execute(f"RESET {setting}")
     return "\n".join(plans)
+
+
+def _plans(run) -> str:
+    """EXPLAIN of every SELECT `run()` sends, with seq scans disabled."""
+    return _explained(run, disable=("enable_seqscan",), selects_only=True)
 
 
 def test_the_days_call_aggregate_reads_two_index_ranges():
@@ -96,29 +102,10 @@ def test_a_past_moment_with_later_answers_reads_them_from_their_sent_time_index(
 
 
 def _index_only_plans(run) -> str:
-    """EXPLAIN of every SELECT `run()` sends, with seq and bitmap scans disabled: an index
+    """EXPLAIN of every statement `run()` sends, with seq and bitmap scans disabled: an index
     that covers the query then shows as an Index Only Scan (the costing prefers it whatever
     the visibility map), one that does not as an Index Scan."""
-    sqls: list[tuple[str, object]] = []
-
-    def capture(execute, sql, params, many, context):
-        sqls.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(capture):
-        run()
-    plans = []
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE helpdesk_call")
-        cursor.execute("ANALYZE helpdesk_inquiry")
-        cursor.execute("SET enable_seqscan = off")
-        cursor.execute("SET enable_bitmapscan = off")
-        for sql, params in sqls:
-            cursor.execute("EXPLAIN " + sql, params)
-            plans.append("\n".join(row[0] for row in cursor.fetchall()))
-        cursor.execute("RESET enable_seqscan")
-        cursor.execute("RESET enable_bitmapscan")
-    return "\n".join(plans)
+    return _explained(run, disable=("enable_seqscan", "enable_bitmapscan"), selects_only=False)
 
 
 def test_the_days_counts_and_latest_end_are_index_only_scans():

@@ -369,6 +369,18 @@ def test_a_batch_is_walked_before_the_one_before_it_is_written(monkeypatch, tmp_
     assert len(ahead) >= 3, order
 
 
+def _row_path_reference(tmp_path, monkeypatch):
+    """The mailbox (batches of 4), the row path's summary and rows of it, then a wiped
+    database and a fresh marker for the bulk path's import of the same mailbox."""
+    box = _mbox(tmp_path / "box.mbox", _mailbox())
+    monkeypatch.setattr(bulk, "BATCH", 4)
+    mark = _marker()
+    summary = mail_import_paths(paths=[box], bulk=False).summary()
+    row = _normalize_rejects(snapshot(mark))
+    _wipe()
+    return box, summary, row, _marker()
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("overlap", [True, False])
@@ -377,13 +389,7 @@ def test_batches_are_written_on_a_second_connection_while_the_next_is_walked(ove
     thread (its own connection) while this thread walks the next one — in this thread when
     HELPDESK_MAIL_BULK_OVERLAP is off: the same rows as the row path either way."""
     settings.HELPDESK_MAIL_BULK_OVERLAP = overlap
-    box = _mbox(tmp_path / "box.mbox", _mailbox())
-    monkeypatch.setattr(bulk, "BATCH", 4)
-    mark = _marker()
-    summary = mail_import_paths(paths=[box], bulk=False).summary()
-    row = _normalize_rejects(snapshot(mark))
-    _wipe()
-    mark = _marker()
+    box, summary, row, mark = _row_path_reference(tmp_path, monkeypatch)
     events = _spy_writes(monkeypatch)
 
     assert mail_import_paths(paths=[box], bulk=True, workers=2).summary() == summary
@@ -402,13 +408,7 @@ def test_an_import_that_fails_mid_way_keeps_what_it_counted_and_a_rerun_complete
     """The importer fails while the writer thread writes the batch before: that batch is still
     committed, the run fails with the importer's error and counts what is stored, and the same
     import again stores the rest (the row path's rows)."""
-    box = _mbox(tmp_path / "box.mbox", _mailbox())
-    monkeypatch.setattr(bulk, "BATCH", 4)
-    mark = _marker()
-    summary = mail_import_paths(paths=[box], bulk=False).summary()
-    row = _normalize_rejects(snapshot(mark))
-    _wipe()
-    mark = _marker()
+    box, summary, row, mark = _row_path_reference(tmp_path, monkeypatch)
     walk, calls = bulk._walk, []
 
     def failing_walk(*args):
