@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
 from helpdesk.clock import TOKYO, Month, month_range
@@ -425,6 +425,22 @@ def kpi_day_versions(*, depends: dict[str, Any]) -> tuple[int, int]:
 
 def kpi_day_figures_stored(*, date: dt.date) -> KpiDayFigures | None:
     return KpiDayFigures.objects.filter(date=date).first()
+
+
+def kpi_days_with_inputs(*, since: dt.datetime) -> list[dt.date]:
+    """The days (Tokyo) whose records were ever written at an hour since `since`, newest first:
+    the hours of the input log's CALL, INQUIRY and STATUS rows (`KpiInputChange`), which the
+    record tables' triggers write and compaction keeps (one row per kind and hour ever
+    touched). What the board's refresh task stores ahead (docs/desk-supervisor.md, "Stored
+    ahead"). One query over the log. On SQLite the log has GLOBAL rows only: no day."""
+    c = KpiInputChange
+    return list(
+        c.objects.filter(kind__in=[c.CALL, c.INQUIRY, c.STATUS], at__gte=since)
+        .annotate(day=TruncDate("at", tzinfo=TOKYO))
+        .values_list("day", flat=True)
+        .distinct()
+        .order_by("-day")
+    )
 
 
 def kpi_day_figures_to_refresh(*, since: dt.datetime, version: int) -> list[dt.date]:

@@ -141,7 +141,13 @@ def kpi_day_figures(*, day: Day, now: dt.datetime | None = None) -> dict[str, An
 
 
 def kpi_day_figures_revalidate(
-    row: KpiDayFigures, *, day: Day, version: int, now: dt.datetime
+    row: KpiDayFigures,
+    *,
+    day: Day,
+    version: int,
+    now: dt.datetime,
+    open_loads: dict[int, dict[int, int]] | None = None,
+    viewed: bool = True,
 ) -> dict[str, Any] | None:
     """Stored figures of an older input version that are still the day's (docs/desk-supervisor.md,
     "Per-day input versions"): when no change since touched what they read (the day's version,
@@ -149,7 +155,9 @@ def kpi_day_figures_revalidate(
     at `version` — read before, like any version — and returned; the agents' open load, which is
     the present's, read again if an inquiry changed meanwhile. None when the day's own inputs
     changed (or the row predates the per-day versions): compute them. One query, two when the
-    open load moved, then one UPDATE."""
+    open load moved, then one UPDATE. `open_loads`: the open load by its version, read once for
+    every row a run revalidates (it is the present's, the same for every day). `viewed`: False
+    for a day the task stores ahead (no board asked: `viewed_at` is left as it is)."""
     as_of, _ = kpi_today.day_bounds(day, now)
     depends = row.data.get("depends")
     if depends is None or not kpi_today.day_figures_current(
@@ -161,7 +169,10 @@ def kpi_day_figures_revalidate(
         return None
     data = row.data
     if open_version != depends["open_version"]:
-        load = kpi_today.open_inquiries_by_assignee(statuses=kpi_today.OPEN_STATUSES)
+        loads = {} if open_loads is None else open_loads
+        if open_version not in loads:
+            loads[open_version] = kpi_today.open_inquiries_by_assignee(statuses=kpi_today.OPEN_STATUSES)
+        load = loads[open_version]
         data = {
             **data,
             "open_by_assignee": {str(uid): n for uid, n in load.items()},
@@ -171,7 +182,7 @@ def kpi_day_figures_revalidate(
         version=version,
         data=data,
         computed_at=now,
-        **({"viewed_at": now} if now - row.viewed_at > VIEWED_REFRESH else {}),
+        **({"viewed_at": now} if viewed and now - row.viewed_at > VIEWED_REFRESH else {}),
     )
     return data
 
@@ -202,9 +213,17 @@ def kpi_day_figures_display(
     return kpi_day_figures(day=day, now=now), None
 
 
-def kpi_day_figures_store(*, day: Day, version: int, now: dt.datetime | None = None) -> dict[str, Any]:
+# `viewed_at` of a day stored ahead that no board asked for yet
+NEVER_VIEWED = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def kpi_day_figures_store(
+    *, day: Day, version: int, now: dt.datetime | None = None, viewed: bool = True
+) -> dict[str, Any]:
     """Compute the day's figures and store them at `version` — the input version read BEFORE
-    computing (so they saw at least its data). A row stored at a later version is kept."""
+    computing (so they saw at least its data). A row stored at a later version is kept.
+    `viewed`: False when no board asked (stored ahead): `viewed_at`, which says which days the
+    task keeps fresh first, is not moved (NEVER_VIEWED for a new row)."""
     now = now or timezone.now()
     as_of, _ = kpi_today.day_bounds(day, now)
     started = time.perf_counter()
@@ -217,15 +236,17 @@ def kpi_day_figures_store(*, day: Day, version: int, now: dt.datetime | None = N
         "version": version,
         "data": data,
         "computed_at": now,
-        "viewed_at": now,
         "compute_ms": round((time.perf_counter() - started) * 1000),
     }
+    viewed_at = {"viewed_at": now if viewed else NEVER_VIEWED}
     with transaction.atomic():
-        updated = KpiDayFigures.objects.filter(date=day.date, version__lte=version).update(**values)
+        updated = KpiDayFigures.objects.filter(date=day.date, version__lte=version).update(
+            **values, **(viewed_at if viewed else {})
+        )
         if not updated and not KpiDayFigures.objects.filter(date=day.date).exists():
             try:
                 with transaction.atomic():
-                    KpiDayFigures.objects.create(date=day.date, **values)
+                    KpiDayFigures.objects.create(date=day.date, **values, **viewed_at)
             except IntegrityError:  # another process stored the day meanwhile: theirs stands
                 pass
     return data
@@ -269,14 +290,27 @@ def kpi_input_log_compact(*, batch: int = 100_000) -> int:
         return sum(len(members) - 1 for members in folded.values())
 
 
-def kpi_day_figures_refresh(*, days: list[Day], now: dt.datetime | None = None) -> dict[str, Any]:
+def kpi_day_figures_refresh(
+    *,
+    days: list[Day],
+    now: dt.datetime | None = None,
+    ahead: list[Day] | None = None,
+    ahead_seconds: float = 0.0,
+) -> dict[str, Any]:
     """Store the figures of `days` whose stored ones are not at the current version (the
-    refresh task: after an import or an edit, before a board asks)."""
+    refresh task: after an import or an edit, before a board asks), then those of the days
+    `ahead` (newest first) for as long as `ahead_seconds` allows: the days no board asked for
+    yet, stored before one does (docs/desk-supervisor.md, "Stored ahead"). A day whose stored
+    figures are still its own costs one query (`kpi_day_figures_revalidate`); only a day whose
+    own inputs changed, or that has none stored, is computed. `ahead_left`: the days the
+    budget did not reach (the next run goes on with them)."""
     now = now or timezone.now()
     kpi_input_log_compact()
     version = selectors.kpi_input_version()
-    done = []
-    for day in days:
+    open_loads: dict[int, dict[int, int]] = {}
+
+    def bring(day: Day, *, viewed: bool = True) -> bool:
+        """The day's stored figures at `version`; whether they had to be computed."""
         row = selectors.kpi_day_figures_stored(date=day.date)
         as_of, _ = kpi_today.day_bounds(day, now)
         if row is not None and kpi_today.day_figures_current(
@@ -285,9 +319,22 @@ def kpi_day_figures_refresh(*, days: list[Day], now: dt.datetime | None = None) 
             # still of the current data: they are the figures as of this run (what the board's
             # stale bound is measured from, `kpi_day_figures_display`)
             KpiDayFigures.objects.filter(pk=row.pk, version=version, computed_at__lt=now).update(computed_at=now)
-            continue
-        if row is not None and kpi_day_figures_revalidate(row, day=day, version=version, now=now) is not None:
-            continue  # an edit of another day only
-        kpi_day_figures_store(day=day, version=version, now=now)
-        done.append(str(day))
-    return {"version": version, "days": done}
+            return False
+        if row is not None and (
+            kpi_day_figures_revalidate(row, day=day, version=version, now=now, open_loads=open_loads, viewed=viewed)
+            is not None
+        ):
+            return False  # an edit of another day only
+        kpi_day_figures_store(day=day, version=version, now=now, viewed=viewed)
+        return True
+
+    done = [str(day) for day in days if bring(day)]
+    stored_ahead: list[str] = []
+    asked = set(days)
+    pending = [day for day in ahead or () if day not in asked]
+    deadline = time.monotonic() + ahead_seconds
+    while pending and time.monotonic() < deadline:
+        day = pending.pop(0)
+        if bring(day, viewed=False):
+            stored_ahead.append(str(day))
+    return {"version": version, "days": done, "ahead": stored_ahead, "ahead_left": len(pending)}

@@ -335,6 +335,12 @@ DESK_SUPERVISOR_REFRESH_SECONDS = env.int("DESK_SUPERVISOR_REFRESH_SECONDS", def
 # The board may show stored day figures of older data for this long (docs/desk-supervisor.md):
 # 2x the refresh task's period (DESK_SUPERVISOR_REFRESH_SECONDS, 30 s). 0: always exact.
 DESK_SUPERVISOR_MAX_STALE_SECONDS = env.int("DESK_SUPERVISOR_MAX_STALE_SECONDS", default=60)
+# The refresh task stores ahead the figures of every day with records in the last N months
+# (the current one included; 0: none), spending at most the given seconds a run on them (the
+# rest the next run): a board opening a past day finds them stored (docs/desk-supervisor.md,
+# "Stored ahead"). PostgreSQL only (SQLite's input log does not say which days changed).
+DESK_SUPERVISOR_STORE_AHEAD_MONTHS = env.int("DESK_SUPERVISOR_STORE_AHEAD_MONTHS", default=3)
+DESK_SUPERVISOR_STORE_AHEAD_SECONDS = env.float("DESK_SUPERVISOR_STORE_AHEAD_SECONDS", default=20.0)
 
 # --- FAQ (docs/faq.md)
 # Contact details published on purpose (the help desk's own number, address): never flagged

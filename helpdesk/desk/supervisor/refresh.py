@@ -12,9 +12,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from helpdesk.clock import Month
 from helpdesk.desk.supervisor import selectors
 from helpdesk.desk.supervisor.cache import cached, data_version
-from kpi.selectors import kpi_day_figures_to_refresh, kpi_input_version
+from kpi.selectors import kpi_day_figures_to_refresh, kpi_days_with_inputs, kpi_input_version
 from kpi.services import kpi_day_figures, kpi_day_figures_refresh
 from kpi.today import Day
 
@@ -36,11 +37,27 @@ def _warm(day: Day, *, live: bool, version: str, now: dt.datetime) -> None:
     cached("complaints", day, live=True, compute=partial(selectors.complaints_panel, day=day), version=version)
 
 
+def store_ahead_since(now: dt.datetime) -> dt.datetime | None:
+    """Where the days stored ahead begin: the first day of the month
+    DESK_SUPERVISOR_STORE_AHEAD_MONTHS - 1 before the current one (default 3: the KPI's open
+    months); None when 0 (nothing stored ahead)."""
+    months = settings.DESK_SUPERVISOR_STORE_AHEAD_MONTHS
+    if months <= 0:
+        return None
+    month = Month.of(now)
+    for _ in range(months - 1):
+        month = month.prev()
+    return month.start
+
+
 def board_days_refresh(*, dates: list[dt.date] | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     """Bring the stored figures of today, yesterday, the days a board asked for in the last
     KEEP_FRESH and `dates` to the current input version, then fill the shared cache with the
-    live and wrap-up panels of those days, so that the next board reads both. Does nothing
-    when nothing changed; one run at a time (a cache lock)."""
+    live and wrap-up panels of those days, so that the next board reads both; then, for at
+    most DESK_SUPERVISOR_STORE_AHEAD_SECONDS, store the figures of every other day with
+    records since `store_ahead_since` (docs/desk-supervisor.md, "Stored ahead"), so that a
+    board opening a past day finds them. Does nothing when nothing changed; one run at a time
+    (a cache lock)."""
     now = now or timezone.now()
     if not cache.add(REFRESH_LOCK, "1", timeout=600):
         return {"skipped": "another refresh holds the lock"}
@@ -48,7 +65,14 @@ def board_days_refresh(*, dates: list[dt.date] | None = None, now: dt.datetime |
         today = Day.today(now)
         days = {today, today.prev(), *(Day(d) for d in dates or ())}
         days.update(Day(d) for d in kpi_day_figures_to_refresh(since=now - KEEP_FRESH, version=kpi_input_version()))
-        result = kpi_day_figures_refresh(days=sorted(days, key=lambda d: d.date, reverse=True), now=now)
+        since = store_ahead_since(now)
+        ahead = [Day(d) for d in kpi_days_with_inputs(since=since) if d <= today.date] if since else []
+        result = kpi_day_figures_refresh(
+            days=sorted(days, key=lambda d: d.date, reverse=True),
+            now=now,
+            ahead=ahead,
+            ahead_seconds=settings.DESK_SUPERVISOR_STORE_AHEAD_SECONDS,
+        )
         if settings.DESK_SUPERVISOR_CACHE_SECONDS > 0:
             version = data_version()
             for day in days:

@@ -155,3 +155,70 @@ def test_a_second_refresh_at_once_is_skipped(frozen):
         assert board_days_refresh.delay().get() == {"skipped": "another refresh holds the lock"}
     finally:
         cache.delete(REFRESH_LOCK)
+
+
+# --- stored ahead (docs/desk-supervisor.md, "Stored ahead") ---------------------------------
+
+
+def ahead_expected(days: list[str]) -> list[str]:
+    """PostgreSQL's input log says which days changed; SQLite's (global rows) does not: no day
+    is stored ahead there, the board computes a day no board asked for (as before)."""
+    return days if connection.vendor == "postgresql" else []
+
+
+def test_the_task_stores_ahead_every_day_with_records_of_the_last_three_months(sv_client, frozen):
+    KpiTargetFactory()
+    CallFactory(arrived_at=tokyo(2026, 9, 20, 10), agent="op01")
+    CallFactory(arrived_at=tokyo(2026, 8, 1, 9), outcome=Call.Outcome.IVR_ABANDONED)
+    email_inquiry(tokyo(2026, 9, 28, 11))
+    CallFactory(arrived_at=tokyo(2026, 7, 31, 23))  # before August: not ahead
+    result = board_days_refresh.delay().get()
+    assert result["days"] == ["2026-10-03", "2026-10-02"]
+    assert result["ahead"] == ahead_expected(["2026-09-28", "2026-09-20", "2026-08-01"])
+    assert result["ahead_left"] == 0
+    stored = set(KpiDayFigures.objects.values_list("date", flat=True))
+    assert (dt.date(2026, 9, 20) in stored) is (connection.vendor == "postgresql")
+    assert dt.date(2026, 7, 31) not in stored
+    # a board opening a day stored ahead reads it: nothing computed, the KPI app's figures
+    with CaptureQueriesContext(connection) as queries:
+        board = live(sv_client, "2026-09-20")
+    assert aggregates_run(queries) is (connection.vendor != "postgresql")
+    assert board["phone"]["answer_rate"]["total_calls"] == 1
+    assert live(sv_client, "2026-08-01")["phone"]["answer_rate"]["ivr_abandoned"] == 1
+    # nothing changed: nothing computed again
+    assert board_days_refresh.delay().get()["ahead"] == []
+
+
+def test_a_day_stored_ahead_is_computed_again_only_when_its_own_records_change(sv_client, frozen):
+    KpiTargetFactory()
+    CallFactory(arrived_at=tokyo(2026, 9, 20, 10))
+    CallFactory(arrived_at=tokyo(2026, 9, 21, 10))
+    board_days_refresh.delay().get()
+    # a late import into the 20th and a first record of the 25th
+    CallFactory(arrived_at=tokyo(2026, 9, 20, 15), outcome=Call.Outcome.QUEUE_ABANDONED)
+    CallFactory(arrived_at=tokyo(2026, 9, 25, 10))
+    result = board_days_refresh.delay().get()
+    assert result["ahead"] == ahead_expected(["2026-09-25", "2026-09-20"])  # not the 21st: revalidated
+    # stored ahead is not asked for: not among the days the task keeps fresh first (and warms)
+    assert "2026-09-20" not in result["days"]
+    with CaptureQueriesContext(connection) as queries:
+        board = live(sv_client, "2026-09-20")
+    assert aggregates_run(queries) is (connection.vendor != "postgresql")
+    assert board["phone"]["answer_rate"]["total_calls"] == 2
+    assert board["phone"]["answer_rate"]["queue_abandoned"] == 1
+
+
+def test_storing_ahead_keeps_to_its_time_budget_and_can_be_switched_off(settings, frozen):
+    KpiTargetFactory()
+    for day in (10, 11, 12):
+        CallFactory(arrived_at=tokyo(2026, 9, day, 10))
+    settings.DESK_SUPERVISOR_STORE_AHEAD_SECONDS = 0  # no time for any: today and yesterday only
+    result = board_days_refresh.delay().get()
+    assert result["ahead"] == []
+    assert result["ahead_left"] == len(ahead_expected(["10", "11", "12"]))
+    settings.DESK_SUPERVISOR_STORE_AHEAD_SECONDS = 20
+    settings.DESK_SUPERVISOR_STORE_AHEAD_MONTHS = 0
+    assert board_days_refresh.delay().get()["ahead"] == []
+    assert not KpiDayFigures.objects.filter(date__month=9).exists()
+    settings.DESK_SUPERVISOR_STORE_AHEAD_MONTHS = 3
+    assert board_days_refresh.delay().get()["ahead"] == ahead_expected(["2026-09-12", "2026-09-11", "2026-09-10"])
