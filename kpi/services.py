@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -120,6 +122,29 @@ def kpi_recompute_open_months(*, today: dt.date | None = None) -> dict[str, Any]
 VIEWED_REFRESH = dt.timedelta(hours=1)
 
 
+@contextmanager
+def _figures_write() -> Iterator[None]:
+    """A write of stored day figures alone (a mark that a board viewed them, that they are
+    still current, or the figures themselves): derived data, computed again from the records
+    when lost. On PostgreSQL, when the request holds no transaction of its own, committed
+    without waiting for the disk (`synchronous_commit` off for that transaction only): a
+    crash may lose the write, never a record, and the board's request does not wait for an
+    fsync (docs/desk-supervisor.md, "Stored ahead"). Inside a caller's transaction (which may
+    hold records or audit rows) nothing changes."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
+def _viewed(pk: int, now: dt.datetime) -> None:
+    with _figures_write():
+        KpiDayFigures.objects.filter(pk=pk).update(viewed_at=now)
+
+
 def kpi_day_figures(*, day: Day, now: dt.datetime | None = None) -> dict[str, Any]:
     """The day's board figures (`kpi.today.day_figures_compute`, decoded): the stored ones
     when they were computed at the current input version (the refresh task's), computed now
@@ -133,7 +158,7 @@ def kpi_day_figures(*, day: Day, now: dt.datetime | None = None) -> dict[str, An
         row.data, version=version, stored_version=row.version, as_of=as_of, day=day
     ):
         if now - row.viewed_at > VIEWED_REFRESH:
-            KpiDayFigures.objects.filter(pk=row.pk).update(viewed_at=now)
+            _viewed(row.pk, now)
         return kpi_today.day_figures_decode(row.data)
     if row is not None and (data := kpi_day_figures_revalidate(row, day=day, version=version, now=now)) is not None:
         return kpi_today.day_figures_decode(data)
@@ -178,12 +203,13 @@ def kpi_day_figures_revalidate(
             "open_by_assignee": {str(uid): n for uid, n in load.items()},
             "depends": {**depends, "open_version": open_version},
         }
-    KpiDayFigures.objects.filter(pk=row.pk, version__lte=version).update(
-        version=version,
-        data=data,
-        computed_at=now,
-        **({"viewed_at": now} if viewed and now - row.viewed_at > VIEWED_REFRESH else {}),
-    )
+    with _figures_write():
+        KpiDayFigures.objects.filter(pk=row.pk, version__lte=version).update(
+            version=version,
+            data=data,
+            computed_at=now,
+            **({"viewed_at": now} if viewed and now - row.viewed_at > VIEWED_REFRESH else {}),
+        )
     return data
 
 
@@ -208,7 +234,7 @@ def kpi_day_figures_display(
             return kpi_today.day_figures_decode(data), None  # an edit of another day: still current
         if fresh or (max_stale > dt.timedelta(0) and now - row.computed_at <= max_stale):
             if now - row.viewed_at > VIEWED_REFRESH:
-                KpiDayFigures.objects.filter(pk=row.pk).update(viewed_at=now)
+                _viewed(row.pk, now)
             return kpi_today.day_figures_decode(row.data), None if fresh else row.computed_at
     return kpi_day_figures(day=day, now=now), None
 
@@ -239,7 +265,7 @@ def kpi_day_figures_store(
         "compute_ms": round((time.perf_counter() - started) * 1000),
     }
     viewed_at = {"viewed_at": now if viewed else NEVER_VIEWED}
-    with transaction.atomic():
+    with _figures_write(), transaction.atomic():
         updated = KpiDayFigures.objects.filter(date=day.date, version__lte=version).update(
             **values, **(viewed_at if viewed else {})
         )

@@ -324,3 +324,31 @@ def test_a_folded_log_is_not_rewritten():
     assert services.kpi_input_log_compact() == 0
     assert sorted(KpiInputChange.objects.values_list("id", "n")) == rows
     assert selectors.kpi_input_version() == version
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_writes_of_stored_figures_alone_do_not_wait_for_the_disk_but_a_callers_transaction_does():
+    """Marking stored figures viewed (or current, or storing them) is derived data: on its own
+    it commits without waiting for an fsync; inside a transaction of the caller's — which may
+    hold records or audit rows — the caller's durability is left as it is."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    KpiTargetFactory()
+    records()
+    with time_machine.travel(NOW, tick=False):
+        services.kpi_day_figures(day=PAST)  # stored (async: no transaction of the caller's)
+    KpiDayFigures.objects.filter(date=PAST.date).update(viewed_at=NOW - dt.timedelta(days=1))
+    with time_machine.travel(NOW, tick=False), CaptureQueriesContext(connection) as queries:
+        services.kpi_day_figures(day=PAST)
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert "SET LOCAL synchronous_commit TO OFF" in sqls
+    assert KpiDayFigures.objects.get(date=PAST.date).viewed_at == NOW
+    KpiDayFigures.objects.filter(date=PAST.date).update(viewed_at=NOW - dt.timedelta(days=1))
+    with time_machine.travel(NOW, tick=False), transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        services.kpi_day_figures(day=PAST)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+    assert not any("synchronous_commit TO OFF" in q["sql"] for q in queries.captured_queries)
