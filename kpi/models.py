@@ -169,6 +169,10 @@ class KpiInputChange(models.Model):
     # The hour (UTC, truncated) of the record time the change touches; NULL for GLOBAL / OPEN.
     at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        # a day's version reads the rows of its hours by kind (`kpi_day_versions`)
+        indexes = [models.Index(fields=["kind", "at"], include=["n"], name="kpiinputchange_kind_at")]
+
     def __str__(self) -> str:
         return f"{self.kind} {self.at or ''} +{self.n}"
 

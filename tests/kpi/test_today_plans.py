@@ -169,3 +169,27 @@ def test_a_days_computation_sends_a_fixed_number_of_queries():
     for i in range(10):
         email_inquiry(tokyo(2026, 10, 2, 11, i))
     assert count() == few <= 17  # 2 of them SET LOCAL jit = off
+
+
+def test_a_days_input_versions_read_its_hours_from_the_log_index_not_the_whole_log():
+    """`kpi_day_versions` (every revalidation, every stale poll): its cost must follow the
+    day's ranges, not the log's length (a year of log: one row per kind and hour)."""
+    from kpi.models import KpiInputChange
+    from kpi.selectors import kpi_day_versions
+    from kpi.today import day_depends
+
+    year = [tokyo(2025, 10, 1) + dt.timedelta(hours=h) for h in range(0, 365 * 24, 3)]
+    KpiInputChange.objects.bulk_create(
+        KpiInputChange(kind=kind, at=at, n=1) for at in year for kind in (KpiInputChange.CALL, KpiInputChange.INQUIRY)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE kpi_kpiinputchange")
+    depends = day_depends(day=Day(dt.date(2026, 3, 2)), as_of=tokyo(2026, 3, 3))
+    before = kpi_day_versions(depends=depends)
+    plan = _plans(lambda: kpi_day_versions(depends=depends))
+    assert "Seq Scan" not in plan, plan
+    assert plan.count("kpiinputchange_kind_at") >= 3, plan
+    # the sums are the log's: a row in the day's call hours moves the day's version alone
+    KpiInputChange.objects.create(kind=KpiInputChange.CALL, at=tokyo(2026, 3, 2, 10), n=1)
+    KpiInputChange.objects.create(kind=KpiInputChange.OPEN, n=1)
+    assert kpi_day_versions(depends=depends) == (before[0] + 1, before[1] + 1)
