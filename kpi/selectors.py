@@ -418,7 +418,8 @@ def kpi_day_versions(*, depends: dict[str, Any]) -> tuple[int, int]:
     # (kind, counts in the day's version, counts in the open load's, [from, to) or None)
     parts: list[tuple[str, int, int, tuple[str, str] | None]] = [(c.GLOBAL, 1, 1, None), (c.OPEN, 0, 1, None)]
     parts += [(kind, 1, 0, (lo, hi)) for kind, (lo, hi) in depends["ranges"].items()]
-    selects, params = [], []
+    selects: list[str] = []
+    params: list[Any] = []
     for kind, day, load, hours in parts:
         select = f"SELECT n, {day} AS d, {load} AS o FROM {c._meta.db_table} WHERE kind = %s"
         params.append(kind)
