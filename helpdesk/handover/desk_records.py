@@ -16,17 +16,20 @@ The note's text is personal information for the audit trail, as on the desk ("au
 without its text"): an import's UPDATE row names the fields, never the text (`PII_FIELDS`),
 and a reject's reason never quotes it. Created rows are covered by the run's IMPORT event.
 
-Both go the row path (`import_*`) and, in runs of lines, an ORM bulk importer (`bulk_import_*`:
-the stored rows of the run in a query per 500 keys, the new ones by `bulk_create`), the same
-on PostgreSQL and SQLite: these are not the handover's high-volume tables.
+Both go the row path (`import_*`) and, in runs of lines, a bulk importer (`bulk_import_*`: the
+stored rows of the run in a query per 500 keys, the new ones in one statement), on PostgreSQL
+and SQLite alike — not the COPY path of `helpdesk.handover.bulk`, which needs a key column.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.db import connection
+
+from helpdesk.db import bulk_insert
 from helpdesk.handover import codec
 from helpdesk.handover.audit import audit_update
 from helpdesk.handover.codec import (
@@ -35,12 +38,13 @@ from helpdesk.handover.codec import (
     boolean,
     format_time,
     integer,
+    parse_inquiry_reference,
     required_text,
     text,
     update_existing,
 )
 from helpdesk.handover.registry import register_record_type
-from helpdesk.models import CannedResponse, InquiryNote
+from helpdesk.models import CannedResponse, Inquiry, InquiryNote
 
 CHUNK = 2000
 LOOKUP_CHUNK = 500
@@ -143,26 +147,22 @@ def export_inquiry_notes() -> Iterator[dict[str, Any]]:
         }
 
 
-def _parse_note(data: dict, ctx: ImportContext) -> tuple[Any, dt.datetime, str, Any]:
-    """(inquiry, created_at, body, author); the inquiry first (UnresolvedReference defers the
-    line before a user is looked up or created)."""
-    inquiry = ctx.inquiry(data["inquiry"])
+def _parse_note(data: dict, ctx: ImportContext, inquiry_id: Callable[[Any], Any]) -> tuple[Any, dt.datetime, str, Any]:
+    """(inquiry id, created_at, body, author); the inquiry first (UnresolvedReference defers
+    the line before a user is looked up or created). `inquiry_id(reference)`: the inquiry's
+    id, as `ctx.inquiry` resolves the reference."""
+    inquiry = inquiry_id(data["inquiry"])
     created_at = ctx.time(data, "created_at", required=True)
     body = required_text(data, "body")
     return inquiry, created_at, body, ctx.user(data.get("author"))
 
 
-def _new_note(inquiry, created_at: dt.datetime, body: str, author) -> InquiryNote:
-    instance = InquiryNote(inquiry=inquiry, author=author, body=body, created_at=created_at)
-    codec.clean(instance)
-    return instance
-
-
 def import_inquiry_note(data: dict, ctx: ImportContext) -> str:
-    inquiry, created_at, body, author = _parse_note(data, ctx)
-    stored = InquiryNote.objects.filter(inquiry=inquiry, created_at=created_at, body=body).order_by("pk").first()
+    inquiry_id, created_at, body, author = _parse_note(data, ctx, lambda reference: ctx.inquiry(reference).pk)
+    stored = InquiryNote.objects.filter(inquiry_id=inquiry_id, created_at=created_at, body=body).order_by("pk").first()
     if stored is None:
-        instance = _new_note(inquiry, created_at, body, author)
+        instance = InquiryNote(inquiry_id=inquiry_id, author=author, body=body)
+        codec.clean(instance)
         instance.save(force_insert=True)
         # created_at is auto_now_add (the save wrote the import's time): the note's own time.
         codec.restore_stamps(InquiryNote, [(instance, {"created_at": created_at})])
@@ -170,43 +170,68 @@ def import_inquiry_note(data: dict, ctx: ImportContext) -> str:
     return audit_update(stored, update_existing(stored, {"author": author}), ctx)
 
 
+def _ids_by_ref(items: list[dict], ctx: ImportContext) -> Callable[[Any], Any]:
+    """`_parse_note`'s resolver for a run: the ids of the inquiries its lines name by ref, in
+    one query (not their rows: an inquiry row is wide); any other reference by `ctx.inquiry`,
+    with its checks and messages."""
+    refs = [r for r in {d["inquiry"].get("ref") for d in items if isinstance(d.get("inquiry"), dict)} if r]
+    ids: dict[str, Any] = {}
+    for chunk in _chunks(sorted(r for r in refs if isinstance(r, str)), 1000):
+        ids.update(Inquiry.objects.filter(ref__in=chunk).values_list("ref", "pk"))
+
+    def inquiry_id(reference: Any) -> Any:
+        kind, value = parse_inquiry_reference(reference)
+        if kind != "ref":
+            return ctx.inquiry(reference).pk
+        found = ids.get(value)
+        if found is None:
+            raise UnresolvedReference(f"reference to unknown inquiry ref={value[:80]}")
+        return found
+
+    return inquiry_id
+
+
 def bulk_import_inquiry_notes(items: list[dict], priors: list[str | None], ctx: ImportContext) -> list[str]:
-    """A run of notes: what `import_inquiry_note` does line by line. Their inquiries by ref in
-    one query, the stored notes of those inquiries in one query per 500 inquiries."""
-    try:
-        ctx.prefetch("ref", {d["inquiry"].get("ref") for d in items if isinstance(d.get("inquiry"), dict)})
-        results: list[str] = [""] * len(items)
-        parsed = []
-        for index, data in enumerate(items):
-            try:
-                inquiry, created_at, body, author = _parse_note(data, ctx)
-            except UnresolvedReference:
-                if ctx.final:
-                    raise
-                results[index] = "defer"
-                continue
-            parsed.append((index, (inquiry.pk, created_at, body), inquiry, author))
-        keys = [key for _, key, _, _ in parsed]
-        if len(set(keys)) != len(keys):
-            raise ValueError("the same key twice among lines imported together")
-        stored: dict[tuple[Any, dt.datetime, str], InquiryNote] = {}
-        for inquiries in _chunks(sorted({inquiry_id for inquiry_id, _, _ in keys})):
-            for row in InquiryNote.objects.filter(inquiry_id__in=inquiries).order_by("pk"):
-                stored.setdefault((row.inquiry_id, row.created_at, row.body), row)  # the first, as .first()
-        new: list[tuple[InquiryNote, dict[str, dt.datetime]]] = []
-        for index, key, inquiry, author in parsed:
-            instance = stored.get(key)
-            if instance is None:
-                new.append((_new_note(inquiry, key[1], key[2], author), {"created_at": key[1]}))
-                results[index] = "created"
-            else:
-                outcome = update_existing(instance, {"author": author})
-                results[index] = audit_update(instance, outcome, ctx, prior=priors[index])
-        InquiryNote.objects.bulk_create([instance for instance, _ in new], batch_size=500)
-        codec.restore_stamps(InquiryNote, new)
-        return results
-    finally:
-        ctx.clear_cache()
+    """A run of notes: what `import_inquiry_note` does line by line. Their inquiries' ids in
+    one query, the stored notes of those inquiries in one query per 500 inquiries; the new
+    notes COPYed with their own created_at on PostgreSQL (`bulk_insert`), else inserted by
+    bulk_create and their created_at restored. (The parse has checked everything the row
+    path's `clean` would: a non-empty text, an aware time.)"""
+    inquiry_id = _ids_by_ref(items, ctx)
+    results: list[str] = [""] * len(items)
+    parsed = []
+    for index, data in enumerate(items):
+        try:
+            line = _parse_note(data, ctx, inquiry_id)
+        except UnresolvedReference:
+            if ctx.final:
+                raise
+            results[index] = "defer"
+            continue
+        parsed.append((index, line))
+    keys = [line[:3] for _, line in parsed]
+    if len(set(keys)) != len(keys):
+        raise ValueError("the same key twice among lines imported together")
+    stored: dict[tuple[Any, dt.datetime, str], InquiryNote] = {}
+    for inquiries in _chunks(sorted({key[0] for key in keys})):
+        for row in InquiryNote.objects.filter(inquiry_id__in=inquiries).order_by("pk"):
+            stored.setdefault((row.inquiry_id, row.created_at, row.body), row)  # the first, as .first()
+    new: list[tuple[Any, Any, str, dt.datetime]] = []
+    for index, (note_inquiry, created_at, body, author) in parsed:
+        instance = stored.get((note_inquiry, created_at, body))
+        if instance is None:
+            new.append((note_inquiry, getattr(author, "pk", None), body, created_at))
+            results[index] = "created"
+        else:
+            outcome = update_existing(instance, {"author": author})
+            results[index] = audit_update(instance, outcome, ctx, prior=priors[index])
+    if connection.vendor == "postgresql":
+        bulk_insert(InquiryNote, ["inquiry_id", "author_id", "body", "created_at"], new)
+    else:
+        notes = [InquiryNote(inquiry_id=i, author_id=a, body=b) for i, a, b, _ in new]
+        InquiryNote.objects.bulk_create(notes, batch_size=500)
+        codec.restore_stamps(InquiryNote, [(n, {"created_at": row[3]}) for n, row in zip(notes, new, strict=True)])
+    return results
 
 
 # --- registration: after their references (users 10; inquiries 40) ----------------------------
