@@ -17,9 +17,11 @@ Default: generates a handover file of about --records records with a fixed seed 
 service week, calls answered and abandoned, inbound mail with a raw RFC 822 message (about
 2 KB, 5 % with an attachment) and its inquiry, outbound replies and auto-acknowledgements that
 refer to their inquiry by ref (a forward reference, as the export writes them), phone
-inquiries by call_id, escalations, complaints, security incidents, FAQ entries, and the kpi
+inquiries by call_id, agents' internal notes (every 10th inquiry, a second one every 50th),
+escalations, complaints, security incidents, FAQ entries, 40 canned responses, and the kpi
 records: a contract period, the fiscal-month calendar, published snapshots), in the export's
-type order. Then, each in its own process after a CHECKPOINT, into a fresh, empty
+type order. --without-desk-texts leaves out the notes and canned responses: the file of the
+rounds before they were handed over (2026-12-03), for figures comparable with those. Then, each in its own process after a CHECKPOINT, into a fresh, empty
 `helpdesk_bench_handover_to`: the row-by-row path (`import_records --row-by-row`), the bulk
 path (the default on PostgreSQL), and the bulk path again over its own import (all
 unchanged). Prints records/s and peak RSS of each, and the ratio new/old.
@@ -213,6 +215,7 @@ def phase_import(path: str, label: str) -> None:
 
 BODY = "e-Govアプリで申請データを送信すると「送信に失敗しました」と表示されます。"
 AGENTS = [f"op{n:02d}" for n in range(1, 41)]
+CATEGORIES = ["login", "send_error", "certificate", "other"]
 
 
 def _t(at: dt.datetime) -> str:
@@ -257,10 +260,13 @@ def generate(
     years: float | None = None,
     mail_share: float = 0.5,
     abandoned_per_inquiry: float = 1.0,
+    desk_texts: bool = True,
 ) -> dict[str, int]:
     """Write the handover file; returns the lines per type. About 4.3 records per inquiry
     by default (half the inquiries by mail, three messages each; one abandoned call per
-    inquiry); `years` spreads the inquiries over that many years before START."""
+    inquiry); `years` spreads the inquiries over that many years before START. `desk_texts`:
+    with internal notes (0.12 per inquiry) and 40 canned responses (the file of the rounds
+    before 2026-12-03 had neither)."""
     import base64
     import json
     import random
@@ -300,6 +306,20 @@ def generate(
                     "weekday": day,
                     "opens_at": "09:00:00" if open_ else None,
                     "closes_at": "17:00:00" if open_ else None,
+                }
+            )
+        for n in range(40 if desk_texts else 0):
+            w(
+                {
+                    "type": "canned_response",
+                    "title": f"定型文{n:02d}：{CATEGORIES[n % len(CATEGORIES)]}",
+                    "created_at": _t(first + dt.timedelta(hours=n)),
+                    "body": "{citizen_name} 様\n\nお問い合わせ（{inquiry_ref}）ありがとうございます。" + BODY,
+                    "category": CATEGORIES[n % len(CATEGORIES)] if n % 4 else "",
+                    "active": n % 10 != 9,
+                    "order": n,
+                    "created_by": AGENTS[0],
+                    "updated_at": _t(first + dt.timedelta(days=1, hours=n)),
                 }
             )
         for i in range(inquiries):  # calls
@@ -414,7 +434,7 @@ def generate(
                     "received_at": _t(t),
                     "call_id": f"{1775000000 + i}.{i % 997}" if phone else None,
                     "message_id": None if phone else f"<q{i}@citizen.example.jp>",
-                    "category": r.choice(["login", "send_error", "certificate", "other"]),
+                    "category": r.choice(CATEGORIES),
                     "subject": "申請の送信エラー",
                     "body": BODY * r.randint(1, 6),
                     "resolution": "再送信の手順を案内",
@@ -433,6 +453,20 @@ def generate(
                     "updated_at": _t(t),
                 }
             )
+        for i in range(0, inquiries, 10) if desk_texts else ():
+            r, t = rng_for("note", i), at(i)
+            for k in range(2 if i % 50 == 0 else 1):
+                w(
+                    {
+                        "type": "inquiry_note",
+                        "inquiry": {"ref": f"EG-{t:%Y%m%d}-{i:06d}"},
+                        "created_at": _t(t + dt.timedelta(minutes=20 + 90 * k, microseconds=r.randint(0, 999_999))),
+                        "author": r.choice(AGENTS),
+                        "body": "申請者に電話で確認済み。ブラウザの拡張機能を無効にして再送信するよう案内。"
+                        if k == 0
+                        else "再送信できたとの連絡あり。",
+                    }
+                )
         for i in range(0, inquiries, 10):
             r, t = rng_for("escalation", i), at(i)
             w(
@@ -594,10 +628,10 @@ def run_capture_all(*args: str) -> tuple[str, int, float, float, str, float, flo
     )
 
 
-def main_generated(records: int, seed: int) -> None:
-    path = f"/tmp/bench_handover_gen_{records}_{seed}.jsonl"
+def main_generated(records: int, seed: int, *, desk_texts: bool = True) -> None:
+    path = f"/tmp/bench_handover_gen_{records}_{seed}{'' if desk_texts else '_without'}.jsonl"
     t0 = time.perf_counter()
-    counts = generate(path, records, seed)
+    counts = generate(path, records, seed, desk_texts=desk_texts)
     size = Path(path).stat().st_size / 1e6
     total = sum(v for k, v in counts.items() if k != "header")
     print(f"handover bench: {total} records ({size:.0f} MB, seed {seed}) generated in {time.perf_counter() - t0:.1f} s")
@@ -622,7 +656,7 @@ def main_generated(records: int, seed: int) -> None:
     print(f"  ratio new/old: {results['new: bulk'] / results['old: row by row']:.1f}x", flush=True)
     Path(path).unlink(missing_ok=True)
     # Memory flat: twice the records through the bulk path, peak RSS must not grow.
-    generate(path, records * 2, seed)
+    generate(path, records * 2, seed, desk_texts=desk_texts)
     ensure_database(bench_database_url(TARGET_DB), recreate=True)
     run_phase("migrate")
     _, read, seconds, rss, summary = run_capture("import-path", path, "new: twice the records", "bulk")
@@ -631,7 +665,7 @@ def main_generated(records: int, seed: int) -> None:
     Path(path).unlink(missing_ok=True)
 
 
-def main_years(years: float, scale: float, seed: int, *, keep: bool = False) -> None:
+def main_years(years: float, scale: float, seed: int, *, keep: bool = False, desk_texts: bool = True) -> None:
     """A national center's `years` years at `scale`, through the bulk path; extrapolated.
     `keep`: leave the generated file in /tmp and use it again next time (same arguments)."""
     per_year = {k: v / 5 for k, v in NATIONAL_FIVE_YEARS.items()}
@@ -639,14 +673,22 @@ def main_years(years: float, scale: float, seed: int, *, keep: bool = False) -> 
     mail_share = per_year["mails"] / per_year["inquiries"] / 3  # three messages per mail inquiry
     # Calls per inquiry: the phone inquiries' answered call, plus the abandoned ones.
     abandoned = per_year["calls"] / per_year["inquiries"] - (1 - mail_share)
-    path = f"/tmp/bench_handover_years_{years}_{scale}_{seed}.jsonl"
+    # (The file of the rounds before the desk texts kept its name; this one is another file.)
+    path = f"/tmp/bench_handover_years_{years}_{scale}_{seed}{'_desk' if desk_texts else ''}.jsonl"
     t0 = time.perf_counter()
     counts_path = Path(path + ".counts")
     if keep and counts_path.exists() and Path(path).exists():
         counts = json.loads(counts_path.read_text())
     else:
         counts = generate(
-            path, 0, seed, inquiries=inquiries, years=years, mail_share=mail_share, abandoned_per_inquiry=abandoned
+            path,
+            0,
+            seed,
+            inquiries=inquiries,
+            years=years,
+            mail_share=mail_share,
+            abandoned_per_inquiry=abandoned,
+            desk_texts=desk_texts,
         )
         if keep:
             counts_path.write_text(json.dumps(counts))
@@ -712,6 +754,11 @@ def main() -> int:
     parser.add_argument("--years", type=float, help="a national center's N years, scaled (see --scale)")
     parser.add_argument("--scale", type=float, default=1 / 500, help="with --years: share of the national volume")
     parser.add_argument("--keep-file", action="store_true", help="with --years: keep the file in /tmp, reuse it")
+    parser.add_argument(
+        "--without-desk-texts",
+        action="store_true",
+        help="no internal notes nor canned responses (the file of the rounds before 2026-12-03)",
+    )
     parser.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -727,10 +774,10 @@ def main() -> int:
 
     bench_database_url(SOURCE_DB)  # fails early without PostgreSQL
     if args.years:
-        main_years(args.years, args.scale, args.seed, keep=args.keep_file)
+        main_years(args.years, args.scale, args.seed, keep=args.keep_file, desk_texts=not args.without_desk_texts)
         return 0
     if not args.roundtrip:
-        main_generated(args.records, args.seed)
+        main_generated(args.records, args.seed, desk_texts=not args.without_desk_texts)
         return 0
     path = f"/tmp/bench_handover_{args.inquiries}.jsonl"
     print(f"handover bench: {args.inquiries} inquiries", flush=True)

@@ -3,7 +3,8 @@
 Natural keys: user → username; service_hours → weekday; calendar_day → date;
 call → call_id; email → message_id; inquiry → ref; escalation, complaint and
 security_incident → "key" (their handover_key UUID; a line without one gets a key derived
-from its content, so re-importing a hand-written file is still idempotent).
+from its content, so re-importing a hand-written file is still idempotent). Canned
+responses and internal notes: `helpdesk.handover.desk_records`.
 
 The service week is written whole (a closed weekday with null hours). Records carry their
 `created_at` / `updated_at`, set only when the import creates the row (codec.restore_stamps).
@@ -19,7 +20,7 @@ from django.db.models import OuterRef, Subquery
 
 from helpdesk.audit import audit_record
 from helpdesk.db import bulk_insert
-from helpdesk.handover import bulk, codec
+from helpdesk.handover import bulk, codec, desk_records  # noqa: F401  (desk_records registers its types)
 from helpdesk.handover.audit import audit_update
 from helpdesk.handover.codec import (
     ImportContext,

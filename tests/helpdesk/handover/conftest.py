@@ -14,10 +14,12 @@ from helpdesk.models import (
     Attachment,
     CalendarDay,
     Call,
+    CannedResponse,
     Complaint,
     EmailMessage,
     Escalation,
     Inquiry,
+    InquiryNote,
     SecurityIncident,
     ServiceHours,
 )
@@ -76,6 +78,12 @@ def snapshot() -> dict[str, list[dict]]:
         "incident": sorted((_row(s) for s in SecurityIncident.objects.all()), key=lambda r: str(r["handover_key"])),
         "service_hours": [_row(h) for h in ServiceHours.objects.order_by("weekday")],
         "calendar_day": [_row(d) for d in CalendarDay.objects.order_by("date")],
+        "canned_response": sorted(
+            (_row(c) for c in CannedResponse.objects.all()), key=lambda r: (r["title"], r["created_at"])
+        ),
+        "inquiry_note": sorted(
+            (_row(n) for n in InquiryNote.objects.all()), key=lambda r: (r["inquiry"], r["created_at"], r["body"])
+        ),
         "user": sorted(user_model.objects.values_list("username", flat=True)),
         "agent_profile": sorted(AgentProfile.objects.values_list("user__username", "pbx_login")),
     }
@@ -83,6 +91,8 @@ def snapshot() -> dict[str, list[dict]]:
 
 def empty_database() -> None:
     """What a fresh instance holds: no records, the default opening hours, no users."""
+    InquiryNote.objects.all().delete()
+    CannedResponse.objects.all().delete()
     Escalation.objects.all().delete()
     Complaint.objects.all().delete()
     Inquiry.objects.all().delete()
@@ -258,4 +268,34 @@ def full_dataset(db):
     ComplaintFactory(inquiry=form)
     SecurityIncidentFactory(severity="major", kind="personal_information", reported_by=admin)
     SecurityIncidentFactory(occurred_at=tokyo(2026, 10, 20, 9, 0), kind="other", description="")
+
+    # Internal notes (their own times: the import keeps them), one by an author whose account
+    # is gone (SET_NULL), and canned responses with every field set.
+    for inquiry, author, body, at in (
+        (
+            email_inquiry,
+            op,
+            "申請者に電話で確認済み。\n送信エラーはブラウザの拡張機能が原因の可能性。",
+            tokyo(2026, 10, 3, 9, 30),
+        ),
+        (email_inquiry, sv, "所管課へエスカレーション予定（デジタル庁）", tokyo(2026, 10, 3, 11, 59)),
+        (phone, None, "折り返し不要とのこと", tokyo(2026, 10, 1, 10, 7) + dt.timedelta(microseconds=654321)),
+    ):
+        note = InquiryNote.objects.create(inquiry=inquiry, author=author, body=body)
+        InquiryNote.objects.filter(pk=note.pk).update(created_at=at)
+    for title, values, at in (
+        (
+            "ログインできない（GビズID）",
+            {
+                "body": "{citizen_name} 様\n\nお問い合わせ（{inquiry_ref}）ありがとうございます。",
+                "category": "login",
+                "order": 3,
+                "created_by": admin,
+            },
+            tokyo(2026, 9, 1, 9, 0),
+        ),
+        ("旧案内（使わない）", {"body": "この定型文は廃止しました。", "active": False}, tokyo(2026, 9, 2, 9, 0)),
+    ):
+        canned = CannedResponse.objects.create(title=title, **values)
+        CannedResponse.objects.filter(pk=canned.pk).update(created_at=at, updated_at=at + dt.timedelta(days=7))
     return {"phone": phone, "email": email_inquiry, "form": form}

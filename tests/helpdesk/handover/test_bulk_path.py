@@ -16,12 +16,14 @@ from helpdesk.imports.services import import_run_start
 from helpdesk.models import (
     AuditEvent,
     Call,
+    CannedResponse,
     Complaint,
     EmailMessage,
     Escalation,
     ImportReject,
     ImportRun,
     Inquiry,
+    InquiryNote,
     SecurityIncident,
 )
 from tests.helpdesk.handover.conftest import empty_database, export_text, jsonl, snapshot
@@ -35,8 +37,9 @@ NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 
 
 def _changed_file(text: str) -> str:
-    """The export with changes: a field of a call, an inquiry, an escalation; a message's
-    attachments; a new complaint without a key; a line moved before what it refers to."""
+    """The export with changes: a field of a call, an inquiry, an escalation, a note, a canned
+    response; a message's attachments; a new complaint without a key; a new note; a line
+    moved before what it refers to."""
     lines = [json.loads(line) for line in text.splitlines()]
     for line in lines:
         if line.get("call_id") == "1727740800.102" and line["type"] == "call":
@@ -47,6 +50,20 @@ def _changed_file(text: str) -> str:
             line["note"] = "追記"
         if line["type"] == "email" and line["message_id"] == "<q1@citizen.example.jp>":
             line["attachments"] = line["attachments"][:1]
+        if line["type"] == "inquiry_note" and line["author"] == "sv.suzuki":
+            line["author"] = "new.user"
+        if line["type"] == "canned_response" and not line["active"]:
+            line.update(active=True, body="復活した案内", order=7)
+    lines.insert(
+        1,
+        {
+            "type": "inquiry_note",
+            "inquiry": {"ref": "EG-20261004-CCCCCC"},
+            "created_at": "2026-10-05T10:00:00+09:00",
+            "author": "op.sato",
+            "body": "先行する行：問い合わせより前",
+        },
+    )
     lines.insert(
         1,
         {
@@ -77,6 +94,11 @@ def _files(export: str) -> list[tuple[str, str]]:
                 {**INQUIRY, "ref": "EG-X-CHANNEL", "channel": "fax"},
                 {**INQUIRY, "ref": "EG-X-LONG", "subject": "長" * 300},
                 CALL,
+                {"type": "inquiry_note", "inquiry": {"ref": "EG-NOWHERE"}, "created_at": "2026-10-01", "body": "x"},
+                {"type": "inquiry_note", "inquiry": {"ref": INQUIRY["ref"]}, "created_at": "2026-10-01", "body": ""},
+                {"type": "inquiry_note", "inquiry": {"ref": INQUIRY["ref"]}, "created_at": "2026-10-01", "body": "良"},
+                {"type": "canned_response", "title": "x", "created_at": "2026-10-01", "body": "y", "order": -1},
+                {"type": "canned_response", "title": "x", "created_at": "2026-10-01", "body": "y", "order": 1},
             ),
         ),
         (
@@ -109,6 +131,19 @@ def _files(export: str) -> list[tuple[str, str]]:
                     "direction": "inbound",
                     "received_at": "2026-10-01T11:00:00+09:00",
                     "raw": RAW,
+                },
+                {
+                    "type": "inquiry_note",
+                    "inquiry": {"ref": "EG-F-1"},
+                    "created_at": "2026-10-01T11:05:00+09:00",
+                    "author": "op.later",
+                    "body": "問い合わせより前のメモ",
+                },
+                {
+                    "type": "inquiry_note",
+                    "inquiry": {"call_id": "c-never"},
+                    "created_at": "2026-10-01T11:05:00+09:00",
+                    "body": "来ない問い合わせへのメモ",
                 },
                 {
                     "type": "inquiry",
@@ -190,7 +225,8 @@ def test_bulk_and_row_paths_write_the_same_rows_rejects_and_audit(
         assert bulk_state["rejects"] == row_state["rejects"], name
         assert bulk_state["audit"] == row_state["audit"], name
     assert row[1]["counts"][3] == row[1]["counts"][0]  # the second import: all unchanged
-    assert row[2]["counts"][2] == 4  # a call, an inquiry, an escalation, a message's attachments
+    # a call, an inquiry, an escalation, a message's attachments, a note's author, a canned response
+    assert row[2]["counts"][2] == 6
     assert copies, "the bulk path ran"
     typed_ahead = [kwargs["prepared"] for _args, kwargs in copies if kwargs.get("prepared") is not None]
     assert typed_ahead, "its runs were typed ahead"
@@ -211,6 +247,8 @@ def _natural_id(event: AuditEvent) -> str:
         "helpdesk.escalation": (Escalation, "handover_key"),
         "helpdesk.complaint": (Complaint, "handover_key"),
         "helpdesk.securityincident": (SecurityIncident, "handover_key"),
+        "helpdesk.cannedresponse": (CannedResponse, "title"),
+        "helpdesk.inquirynote": (InquiryNote, "created_at"),
     }
     if event.object_type in keys:
         model, field = keys[event.object_type]
@@ -226,6 +264,7 @@ USER_FIELDS = {
     "recorded_by",
     "confirmed_by",
     "reported_by",
+    "author",
 }
 
 
