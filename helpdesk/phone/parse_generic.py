@@ -281,6 +281,7 @@ def iter_rows(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Row | Reject
     pick = operator.itemgetter(*index)
     strip = str.strip
     raws, encoding = lines.raws, lines.encoding
+    new = tuple.__new__
     lineno, next_offset = lines.lineno, lines.next_offset
     for raw in raws:
         # The usual line, read here without the bookkeeping of `_Lines` (a third of the
@@ -298,7 +299,8 @@ def iter_rows(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Row | Reject
                         cells = body.split(",")
                         if len(cells) == width:
                             lineno += 1
-                            yield Row(lineno, next_offset, tuple(map(strip, cells if ordered else pick(cells))))
+                            # (a Row, made without its Python-level __new__)
+                            yield new(Row, (lineno, next_offset, tuple(map(strip, cells if ordered else pick(cells)))))
                             next_offset += len(raw)
                             continue
         # Any other line the usual way: rejected, or handed to the csv reader (which may take
