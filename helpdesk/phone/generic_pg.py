@@ -14,6 +14,7 @@ from helpdesk.phone.parse_generic import COLUMNS, Row
 from helpdesk.phone.reclassify import service_hours_params
 from helpdesk.phone.rules import (
     ACW_PATTERN,
+    TEXT_SEPARATOR,
     cross_case_sql,
     digest_sql,
     text_digest_sql,
@@ -204,6 +205,23 @@ TRUNCATE calls_probe;
 """
 
 
+def probe_text(rows: list[Row]) -> str | None:
+    """The probe's rows (ordinal, call id, `text_key`) as COPY's text format, built by joining
+    as `stage_text` does; None when a field needs escaping or holds U+001F (no text key)."""
+    join = TEXT_SEPARATOR.join
+    text = "".join([f"{i}\t{fields[0]}\t{join(fields)}\n" for i, (_, _, fields) in enumerate(rows)])
+    n = len(rows)
+    if (
+        "\\" in text
+        or "\r" in text
+        or text.count("\n") != n
+        or text.count("\t") != 2 * n
+        or text.count(TEXT_SEPARATOR) != (len(COLUMNS) - 1) * n
+    ):
+        return None
+    return text
+
+
 def unproven_rows(rows: list[Row]) -> list[Row]:
     """The rows of a batch (call ids unique) not proven unchanged by their text digest, in
     their order: each row's text (`text_key`) bound to the stored call's content_hash against
@@ -213,9 +231,13 @@ def unproven_rows(rows: list[Row]) -> list[Row]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_PROBE_SQL)
         with cursor.copy("COPY calls_probe (ord, call_id, text_key) FROM STDIN") as copy:
-            write_row = copy.write_row
-            for i, row in enumerate(rows):
-                write_row((i, row.fields[0], text_key(row.fields)))
+            text = probe_text(rows)
+            if text is not None:
+                copy.write(text)
+            else:
+                write_row = copy.write_row
+                for i, row in enumerate(rows):
+                    write_row((i, row.fields[0], text_key(row.fields)))
         # A scalar subquery per row: an index probe, never a hash of the whole calls table.
         cursor.execute(
             f"SELECT ord FROM calls_probe p WHERE (SELECT {text_match_sql('p.text_key', 'c')} FROM helpdesk_call c "

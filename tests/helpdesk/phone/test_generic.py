@@ -640,6 +640,20 @@ def test_a_batch_is_staged_as_joined_text_only_when_no_field_needs_escaping():
         assert stage_text([Row(2, 80, plain), Row(3, 160, fields)]) is None
 
 
+def test_a_probe_is_staged_as_joined_text_only_when_every_row_has_a_plain_text_key():
+    from helpdesk.phone.generic_pg import probe_text
+    from helpdesk.phone.parse_generic import Row
+    from helpdesk.phone.rules import text_key
+
+    plain = ("c-1", "2026-10-01 10:00:00", "0312", "answered", "窓口", "", "", "", "op01", "5")
+    assert (
+        probe_text([Row(2, 80, plain), Row(3, 160, plain)]) == f"0\tc-1\t{text_key(plain)}\n1\tc-1\t{text_key(plain)}\n"
+    )
+    for odd in ("a\\b", "a\tb", "a\rb", "a\nb", "a\x1fb"):
+        fields = (*plain[:2], odd, *plain[3:])
+        assert probe_text([Row(2, 80, plain), Row(3, 160, fields)]) is None
+
+
 @pytest.mark.postgres
 def test_fields_that_copy_escapes_are_stored_as_read(tmp_path, run_import):
     """A batch with a backslash, a tab or a line break inside a field goes to COPY row by row
