@@ -14,6 +14,7 @@ from helpdesk.phone.parse_generic import COLUMNS, Row
 from helpdesk.phone.reclassify import service_hours_params
 from helpdesk.phone.rules import (
     ACW_PATTERN,
+    TEXT_SEPARATOR,
     cross_case_sql,
     digest_sql,
     text_digest_sql,
@@ -132,9 +133,13 @@ def generic_batch_sql(
             "COPY calls_stage (line, off, call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, "
             "ended_at, agent, acw_seconds) FROM STDIN"
         ) as copy:
-            write_row = copy.write_row
-            for row in rows:
-                write_row((row.line, row.offset, *row.fields))
+            text = stage_text(rows)
+            if text is not None:
+                copy.write(text)
+            else:
+                write_row = copy.write_row
+                for row in rows:
+                    write_row((row.line, row.offset, *row.fields))
         cursor.execute("SELECT set_config('TimeZone', 'Asia/Tokyo', true)")
         # No PBX verdict (IVR abandons): the service calendar decides, as the rows are written.
         cursor.execute(
@@ -162,6 +167,23 @@ def generic_batch_sql(
     return created, updated, pending - updated, rejected
 
 
+def stage_text(rows: list[Row]) -> str | None:
+    """The batch as COPY's text format (line, offset, the ten fields), built by joining: a
+    quarter of what psycopg's row writer costs per row. Exact when no field holds a character
+    that format escapes — a backslash, a tab, a line feed or a carriage return — which the
+    counts prove for the whole batch at once; None otherwise (the caller writes row by row)."""
+    join = "\t".join
+    text = "".join([f"{line}\t{offset}\t{join(fields)}\n" for line, offset, fields in rows])
+    if (
+        "\\" in text
+        or "\r" in text
+        or text.count("\n") != len(rows)
+        or text.count("\t") != (len(COLUMNS) + 1) * len(rows)
+    ):
+        return None
+    return text
+
+
 def _batch_new(cursor, params: dict) -> tuple[int, int, int] | None:
     """The batch statement without the per-row look-up of stored calls, in a savepoint; None
     (nothing written) when a call of the batch is stored."""
@@ -183,6 +205,23 @@ TRUNCATE calls_probe;
 """
 
 
+def probe_text(rows: list[Row]) -> str | None:
+    """The probe's rows (ordinal, call id, `text_key`) as COPY's text format, built by joining
+    as `stage_text` does; None when a field needs escaping or holds U+001F (no text key)."""
+    join = TEXT_SEPARATOR.join
+    text = "".join([f"{i}\t{fields[0]}\t{join(fields)}\n" for i, (_, _, fields) in enumerate(rows)])
+    n = len(rows)
+    if (
+        "\\" in text
+        or "\r" in text
+        or text.count("\n") != n
+        or text.count("\t") != 2 * n
+        or text.count(TEXT_SEPARATOR) != (len(COLUMNS) - 1) * n
+    ):
+        return None
+    return text
+
+
 def unproven_rows(rows: list[Row]) -> list[Row]:
     """The rows of a batch (call ids unique) not proven unchanged by their text digest, in
     their order: each row's text (`text_key`) bound to the stored call's content_hash against
@@ -192,9 +231,13 @@ def unproven_rows(rows: list[Row]) -> list[Row]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_PROBE_SQL)
         with cursor.copy("COPY calls_probe (ord, call_id, text_key) FROM STDIN") as copy:
-            write_row = copy.write_row
-            for i, row in enumerate(rows):
-                write_row((i, row.fields[0], text_key(row.fields)))
+            text = probe_text(rows)
+            if text is not None:
+                copy.write(text)
+            else:
+                write_row = copy.write_row
+                for i, row in enumerate(rows):
+                    write_row((i, row.fields[0], text_key(row.fields)))
         # A scalar subquery per row: an index probe, never a hash of the whole calls table.
         cursor.execute(
             f"SELECT ord FROM calls_probe p WHERE (SELECT {text_match_sql('p.text_key', 'c')} FROM helpdesk_call c "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import operator
 import re
 from collections.abc import Iterator, Sequence
@@ -111,20 +112,27 @@ class _Lines:
         """The next line that is neither overlong nor holds a NUL (those go to `bad`);
         StopIteration at the end."""
         for raw in self.raws:
-            self.lineno += 1
-            self.offset = self.next_offset
-            if type(raw) is Overlong:
-                self.next_offset += raw.length
-                self.bad.append(Reject(self.lineno, self.offset, raw.excerpt, raw.reason))
-                continue
-            self.raw = raw
-            self.next_offset += len(raw)
-            if b"\x00" in raw:
-                # PostgreSQL text cannot hold NUL, and no PBX writes one inside a field.
-                self.bad.append(Reject(self.lineno, self.offset, excerpt(raw), f"NUL byte at byte {raw.index(0) + 1}"))
-                continue
-            return raw
+            kept = self.take(raw)
+            if kept is not None:
+                return kept
         raise StopIteration
+
+    def take(self, raw: bytes | Overlong) -> bytes | None:
+        """Count `raw` as the next line: its bytes, or None when it is overlong or holds a NUL
+        (then a reject in `bad`)."""
+        self.lineno += 1
+        self.offset = self.next_offset
+        if type(raw) is Overlong:
+            self.next_offset += raw.length
+            self.bad.append(Reject(self.lineno, self.offset, raw.excerpt, raw.reason))
+            return None
+        self.raw = raw
+        self.next_offset += len(raw)
+        if b"\x00" in raw:
+            # PostgreSQL text cannot hold NUL, and no PBX writes one inside a field.
+            self.bad.append(Reject(self.lineno, self.offset, excerpt(raw), f"NUL byte at byte {raw.index(0) + 1}"))
+            return None
+        return raw
 
     def decode(self, raw: bytes) -> str | None:
         """The current line decoded, or None (and a reject in `bad`)."""
@@ -147,6 +155,17 @@ _TS_GROUPLESS = TIMESTAMP_PATTERN[1:-1].replace("(", "(?:")
 # The four timestamps of a row in one match (separated by \x1f, which no timestamp holds).
 _TIMESTAMPS = re.compile("\x1f".join([_TS_GROUPLESS, *[f"(?:{_TS_GROUPLESS})?"] * 3]))
 _CENTURY = ("20", "")  # a timestamp's first two characters, or an empty field
+# The usual shape of a row's four timestamps, "2026-10-01 09:00:00" (or with T) or empty, the
+# first one present: with ASCII digits mapped to 0, the joined fields' UTF-8 is one of these
+# (mapped to how many timestamps they hold; bytes, whose translate is five times str's). Each
+# matches _TIMESTAMPS: a row of this shape whose present timestamps all start with "20"
+# passes the timestamp checks without the regex (a sixth of the import's Python time).
+_ZERO_DIGITS = bytes.maketrans(b"0123456789", b"0" * 10)
+_SHAPES = {
+    b"\x1f".join((first, *rest)): 1 + sum(1 for part in rest if part)
+    for first in (b"0000-00-00 00:00:00", b"0000-00-00T00:00:00")
+    for rest in itertools.product((b"", b"0000-00-00 00:00:00", b"0000-00-00T00:00:00"), repeat=3)
+}
 
 
 def parse_timestamp(value: str, field: str) -> dt.datetime | None:
@@ -178,8 +197,12 @@ def field_error(fields: Sequence[str]) -> str | None:
         return "missing arrived_at"
     if len(acw) > 5 or (len(acw) == 5 and acw > str(MAX_ACW_SECONDS)):
         return f"acw_seconds above {MAX_ACW_SECONDS} (a day): {acw[:20]!r}"
+    joined = f"{arrived}\x1f{queued}\x1f{answered}\x1f{ended}"
+    present = _SHAPES.get(joined.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS))
+    if present is not None and f"\x1f{joined}".count("\x1f20") == present:
+        return None  # (the usual shapes, every timestamp of the century: no regex)
     if (
-        _TIMESTAMPS.fullmatch(f"{arrived}\x1f{queued}\x1f{answered}\x1f{ended}")
+        _TIMESTAMPS.fullmatch(joined)
         and arrived[:2] == "20"
         and queued[:2] in _CENTURY
         and answered[:2] in _CENTURY
@@ -258,42 +281,63 @@ def iter_rows(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Row | Reject
     ordered = index == tuple(range(width))
     pick = operator.itemgetter(*index)
     strip = str.strip
-    next_raw, decode = lines.next_raw, lines.decode
-    while True:
-        try:
-            text = decode(next_raw())
-        except StopIteration:
-            yield from _drain(lines)
-            break
-        if lines.bad:
-            yield from _drain(lines)
-        if text is None:
-            continue
-        # A line without quotes or a carriage return inside is one record, split at its commas
-        # exactly as the csv reader would; any other line goes to the reader (which may take
+    raws, encoding = lines.raws, lines.encoding
+    new = tuple.__new__
+    lineno, next_offset = lines.lineno, lines.next_offset
+    for raw in raws:
+        # The usual line, read here without the bookkeeping of `_Lines` (a quarter of the
+        # reading's time): whole, without NUL, decodable, without quotes or a carriage return
+        # inside — one record, split at its commas exactly as the csv reader would.
+        if type(raw) is bytes and b"\x00" not in raw:
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                pass
+            else:
+                if '"' not in text:
+                    body = text.rstrip("\r\n")
+                    if "\r" not in body:
+                        cells = body.split(",")
+                        if len(cells) == width:
+                            lineno += 1
+                            # (a Row, made without its Python-level __new__)
+                            yield new(Row, (lineno, next_offset, tuple(map(strip, cells if ordered else pick(cells)))))
+                            next_offset += len(raw)
+                            continue
+        # Any other line the usual way: rejected, or handed to the csv reader (which may take
         # more lines for a quoted field).
-        if '"' not in text:
-            body = text.rstrip("\r\n")
-            if "\r" not in body:
-                cells = body.split(",")
-                if len(cells) == width:
-                    yield Row(lines.lineno, lines.offset, tuple(map(strip, cells if ordered else pick(cells))))
-                    continue
-        lines.pending = text
-        try:
-            row = next(reader)
-        except csv.Error as exc:
+        lines.lineno, lines.next_offset = lineno, next_offset
+        kept = lines.take(raw)
+        if kept is not None and (decoded := lines.decode(kept)) is not None:
             yield from _drain(lines)
-            yield Reject(lines.lineno, lines.offset, lines.raw, f"malformed CSV: {exc}")
-            continue
-        if lines.bad:
+            yield from _through_reader(lines, reader, decoded, width, ordered, pick)
+        else:
             yield from _drain(lines)
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue  # blank line
-        if len(row) != width:
-            yield Reject(lines.lineno, lines.offset, lines.raw, f"wrong column count: expected {width}, got {len(row)}")
-            continue
-        yield Row(lines.lineno, lines.offset, tuple(map(strip, row if ordered else pick(row))))
+        lineno, next_offset = lines.lineno, lines.next_offset
+    yield from _drain(lines)
+
+
+def _through_reader(
+    lines: _Lines, reader, text: str, width: int, ordered: bool, pick: operator.itemgetter
+) -> Iterator[Row | Reject]:
+    """The record that starts with the line `text` (decoded, not yet read), read by the csv
+    reader: a Row, a Reject, or nothing (a blank line)."""
+    strip = str.strip
+    lines.pending = text
+    try:
+        row = next(reader)
+    except csv.Error as exc:
+        yield from _drain(lines)
+        yield Reject(lines.lineno, lines.offset, lines.raw, f"malformed CSV: {exc}")
+        return
+    if lines.bad:
+        yield from _drain(lines)
+    if not row or (len(row) == 1 and not row[0].strip()):
+        return  # blank line
+    if len(row) != width:
+        yield Reject(lines.lineno, lines.offset, lines.raw, f"wrong column count: expected {width}, got {len(row)}")
+        return
+    yield Row(lines.lineno, lines.offset, tuple(map(strip, row if ordered else pick(row))))
 
 
 def read_calls_csv(fh: BinaryIO, *, encoding: str = "utf-8") -> Iterator[Parsed | Reject]:

@@ -522,3 +522,160 @@ def test_lines_split_at_their_commas_read_as_the_csv_reader_reads_them(header):
     assert read == _as_the_csv_reader_reads(data)
     # lines 4 to 6 are one record: line 5 is inside its quoted field, never a row of its own
     assert read[2][:2] == ("row", 6) and "abc\nx-4" in "".join(read[2][3])
+
+
+def test_rows_and_rejects_keep_their_line_and_offset_among_bad_lines():
+    """Plain lines are read outside `_Lines` (their own count of lines and bytes): every row
+    and reject still says the line and byte offset it came from, around lines rejected for a
+    NUL, undecodable bytes or their length, and quoted records over several lines."""
+    from helpdesk.imports.lines import MAX_LINE_BYTES
+    from helpdesk.phone.parse_generic import iter_rows
+
+    good = "g-{},2026-10-01 10:00:00,,ivr_abandoned,,,,,,\n"
+    lines = [
+        HEADER.encode(),
+        good.format(1).encode(),
+        b"g-nul,2026-10-01 10:00:00,\x00,ivr_abandoned,,,,,,\n",
+        good.format(2).encode(),
+        b"g-bad,2026-10-01 10:00:00,\xff\xfe,ivr_abandoned,,,,,,\n",
+        b"g-long," + b"x" * (MAX_LINE_BYTES + 10) + b"\n",
+        b'"g-3",2026-10-01 10:00:00,"a\nb",ivr_abandoned,,,,,,\n',
+        "g-4,2026-10-01 10:00:00,発信者,ivr_abandoned,,,,,,\r\n".encode(),
+        b"g-5,too,few\n",
+        good.format(6).encode(),
+    ]
+    data = b"".join(lines)
+    offsets = [sum(len(line) for line in lines[:i]) for i in range(len(lines))]
+    # (line number, offset) of each physical line: the quoted record spans lines 7 and 8
+    starts = {}
+    number = 1
+    for i, line in enumerate(lines):
+        starts[i] = (number, offsets[i])
+        number += line.count(b"\n")
+
+    read = [
+        (
+            type(item).__name__,
+            item.line,
+            item.offset,
+            getattr(item, "fields", (None,))[0] or getattr(item, "reason", ""),
+        )
+        for item in iter_rows(io.BytesIO(data))
+    ]
+    line_2, off_2 = starts[2]
+    line_4, off_4 = starts[4]
+    line_5, off_5 = starts[5]
+    assert read == [
+        ("Row", *starts[1], "g-1"),
+        ("Reject", line_2, off_2, f"NUL byte at byte {lines[2].index(0) + 1}"),
+        ("Row", *starts[3], "g-2"),
+        ("Reject", line_4, off_4, f"undecodable bytes (utf-8) at byte {lines[4].index(0xFF) + 1}"),
+        ("Reject", line_5, off_5, f"line longer than {MAX_LINE_BYTES} bytes ({len(lines[5])} bytes)"),
+        # a record read by the csv reader is numbered by its last line, at that line's offset
+        ("Row", starts[6][0] + 1, offsets[6] + len(lines[6].split(b"\n")[0]) + 1, "g-3"),
+        ("Row", *starts[7], "g-4"),
+        ("Reject", *starts[8], "wrong column count: expected 10, got 3"),
+        ("Row", *starts[9], "g-6"),
+    ]
+
+
+TIMESTAMP_LIKE = (
+    "",
+    "2026-10-01 10:00:00",
+    "2026-10-01T10:00:00",
+    "2026-10-01 10:00",
+    "2026-10-01 10:00:00.5",
+    "2026-10-01 10:00:00+09:00",
+    "2026-10-01 10:00:00Z",
+    "1999-10-01 10:00:00",
+    "2100-01-01 00:00:00",
+    "2026-10-01 10:00:0",
+    "2026-10-01 10:00:000",
+    "2026/10/01 10:00:00",
+    "２026-10-01 10:00:00",  # a full-width digit
+    "2026-10-01 10:00:00\x1f2026-10-01 10:00:00",  # the separator inside a field
+    "20",
+    "2026-10-01x10:00:00",
+)
+
+
+def test_field_checks_without_the_regex_say_what_the_regex_says():
+    """`field_error` skips the timestamp regex for the usual shapes (digits mapped to 0): for
+    every combination of these values in the four timestamp fields it gives what the regex
+    alone gives."""
+    import itertools
+
+    from helpdesk.phone import parse_generic
+
+    combos = [
+        ("c-1", a, "", "answered", "", q, b, e, "", "") for a, q, b, e in itertools.product(TIMESTAMP_LIKE, repeat=4)
+    ]
+    fast = [parse_generic.field_error(fields) for fields in combos]
+    shapes = parse_generic._SHAPES
+    try:
+        parse_generic._SHAPES = {}
+        slow = [parse_generic.field_error(fields) for fields in combos]
+    finally:
+        parse_generic._SHAPES = shapes
+    assert fast == slow
+    usual = [
+        fields
+        for fields in combos
+        if "\x1f".join((fields[1], *fields[5:8])).encode().translate(parse_generic._ZERO_DIGITS) in shapes
+    ]
+    assert len(usual) > 100 and 0 < fast.count(None) < len(combos)
+
+
+def test_a_batch_is_staged_as_joined_text_only_when_no_field_needs_escaping():
+    from helpdesk.phone.generic_pg import stage_text
+    from helpdesk.phone.parse_generic import Row
+
+    plain = ("c-1", "2026-10-01 10:00:00", "0312", "answered", "窓口", "", "", "", "op01", "5")
+    assert stage_text([Row(2, 80, plain), Row(3, 160, plain)]) == (
+        "2\t80\tc-1\t2026-10-01 10:00:00\t0312\tanswered\t窓口\t\t\t\top01\t5\n"
+        "3\t160\tc-1\t2026-10-01 10:00:00\t0312\tanswered\t窓口\t\t\t\top01\t5\n"
+    )
+    for odd in ("a\\b", "a\tb", "a\rb", "a\nb"):
+        fields = (*plain[:2], odd, *plain[3:])
+        assert stage_text([Row(2, 80, plain), Row(3, 160, fields)]) is None
+
+
+def test_a_probe_is_staged_as_joined_text_only_when_every_row_has_a_plain_text_key():
+    from helpdesk.phone.generic_pg import probe_text
+    from helpdesk.phone.parse_generic import Row
+    from helpdesk.phone.rules import text_key
+
+    plain = ("c-1", "2026-10-01 10:00:00", "0312", "answered", "窓口", "", "", "", "op01", "5")
+    assert (
+        probe_text([Row(2, 80, plain), Row(3, 160, plain)]) == f"0\tc-1\t{text_key(plain)}\n1\tc-1\t{text_key(plain)}\n"
+    )
+    for odd in ("a\\b", "a\tb", "a\rb", "a\nb", "a\x1fb"):
+        fields = (*plain[:2], odd, *plain[3:])
+        assert probe_text([Row(2, 80, plain), Row(3, 160, fields)]) is None
+
+
+@pytest.mark.postgres
+def test_fields_that_copy_escapes_are_stored_as_read(tmp_path, run_import):
+    """A batch with a backslash, a tab or a line break inside a field goes to COPY row by row
+    (escaped): the calls hold the fields exactly as read."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL fast path is PostgreSQL's")
+    f = tmp_path / "odd.csv"
+    f.write_text(
+        HEADER
+        + "e-1,2026-10-01 10:00:00,03\\12,ivr_abandoned,,,,,,\n"
+        + 'e-2,2026-10-01 10:00:00,"03\t12",ivr_abandoned,,,,,,\n'
+        + 'e-3,2026-10-01 10:00:00,"03\n12",ivr_abandoned,,,,,,\n'
+        + "e-4,2026-10-01 10:00:00,0312,ivr_abandoned,,,,,,\n"
+    )
+    run = run_import([f])
+    assert run.summary() == "4 read, 4 created, 0 updated, 0 unchanged, 0 rejected"
+    assert dict(Call.objects.values_list("call_id", "caller")) == {
+        "e-1": "03\\12",
+        "e-2": "03\t12",
+        "e-3": "03\n12",
+        "e-4": "0312",
+    }
+    assert run_import([f]).summary() == "4 read, 0 created, 0 updated, 4 unchanged, 0 rejected"
