@@ -525,7 +525,9 @@ def _describe(
     tokens = _member_tokens(members)
     groups = [np.flatnonzero(~side), np.flatnonzero(side)]
     embeddings = vectors if has.all() else None
-    described = clustering.describe_groups(tokens, embeddings, groups, cluster_params_from(faq_settings_get()))
+    described = clustering.describe_groups(
+        tokens, embeddings, [g.tolist() for g in groups], cluster_params_from(faq_settings_get())
+    )
     received = dict(Inquiry.objects.filter(id__in=members).values_list("id", "received_at"))
     for cluster, group, d in zip(clusters, groups, described, strict=True):
         centroid = d.centroid
@@ -536,9 +538,8 @@ def _describe(
         cluster.centroid = None if centroid is None else centroid.astype("<f4").tobytes()
         cluster.central_inquiries = [members[i] for i in d.central]
         cluster.size = len(group)
-        cluster.weekly_counts = pipeline.weekly_counts_of(
-            [received[members[i]] for i in group if members[i] in received]
-        )
+        ids = [members[i] for i in group.tolist()]
+        cluster.weekly_counts = pipeline.weekly_counts_of([received[pk] for pk in ids if pk in received])
 
 
 @transaction.atomic
