@@ -3,6 +3,7 @@ information masked) with checkboxes; the action splits the cluster and shows the
 (htmx swaps the panel), a bad choice is a 400 naming the field; only admins (test_access.py)."""
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from faq import services
@@ -72,6 +73,7 @@ def test_the_action_splits_and_shows_the_two_drafts(admin_client, admin_user, dr
     for d in drafts:
         assert _url(d) in body
     assert "下書きは公開されていません" in body and 'id="cluster-split"' in body
+    assert "この下書きも書き直されました" in body  # the editor above is the old version (a save is a 409)
     assert "<html" not in body  # the panel alone, swapped by htmx
 
 
@@ -112,3 +114,11 @@ def test_a_published_entry_or_one_without_a_cluster_is_not_split(admin_client, d
     response = _split(admin_client, by_hand, [card[0].pk], [file[0].pk])
     assert response.status_code == 400 and "最新の集計にあるクラスタだけを分けられます" in response.content.decode()
     assert not ClusterSplit.objects.exists()
+
+
+def test_the_panel_is_english_for_an_english_session(admin_client, draft):
+    entry, _file, _card = draft
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    body = admin_client.get(_url(entry)).content.decode()
+    assert "Split off as another topic" in body and "Split the topic" in body and "(central)" in body
+    assert "別の話題として分ける" not in body
