@@ -132,7 +132,9 @@ def test_only_an_admin_splits(merged, agent, reviewer, supervisor):
 # --- the nightly run keeps the decision ------------------------------------------------------
 
 
-def test_the_next_nightly_run_keeps_the_topics_apart_where_without_the_split_it_merges_them(merged, admin_user):
+def test_the_next_nightly_run_keeps_the_topics_apart_where_without_the_split_it_merges_them(
+    merged, admin_user, supervisor, api
+):
     cluster, file, card = merged
     # Without a split the same run merges them again (the fixture's first run did; once more).
     again = services.faq_cluster_run(as_of=AS_OF, embed_missing=False)
@@ -149,6 +151,7 @@ def test_the_next_nightly_run_keeps_the_topics_apart_where_without_the_split_it_
     assert ClusterRun.objects.get(pk=run.pk).admin_splits == 1
     event = AuditEvent.objects.filter(object_type="faq.clusterrun", object_id=str(run.pk)).get()
     assert event.changes["admin_splits"] == 1
+    assert api.as_user(supervisor).get("/api/faq/clusters/").json()["run"]["admin_splits"] == 1
     # No draft was published by the run, and the split-off cluster's draft was not proposed twice.
     assert FaqEntry.objects.filter(source_cluster=new).count() == 1
     assert not FaqEntry.objects.filter(status=FaqEntry.Status.PUBLISHED).exists()
