@@ -183,6 +183,7 @@ class ClusteringResult:
     cut: float | None = None  # the distance threshold used (chosen per run with auto_cut)
     merges: int = 0  # near-duplicate clusters merged after the cut
     splits: int = 0  # incoherent clusters split after the cut
+    admin_splits: int = 0  # admins' recorded splits applied to a cluster holding both sides' seeds
 
     def labels(self, n: int) -> np.ndarray:
         out = np.full(n, -1, dtype=np.int64)
@@ -196,6 +197,92 @@ class PreviousCluster:
     id: int
     centroid: np.ndarray | None
     term_weights: dict[str, float]
+
+
+@dataclass(frozen=True)
+class SeedSplit:
+    """An admin's "split this cluster" decision as positions into the documents: the seeds the
+    admin marked as the other topic and the seeds that stay (docs/faq.md, "Split this cluster")."""
+
+    marked: np.ndarray
+    kept: np.ndarray
+
+
+def seed_partition(vectors, members: np.ndarray, marked: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Which of `members` (row positions into `vectors`, dense or sparse) go with the marked
+    seeds: those more similar (cosine) to the marked seeds' centroid than to the kept seeds'
+    centroid; ties stay. Seeds always go to their own side. Vectorised: two matrix-vector
+    products over the members."""
+
+    def centroid(rows: np.ndarray) -> np.ndarray:
+        c = np.asarray(vectors[rows].mean(axis=0), dtype=np.float64).ravel()
+        norm = float(np.linalg.norm(c))
+        return c / norm if norm else c
+
+    members = np.asarray(members, dtype=np.int64)
+    rows = vectors[members]
+    to_marked = np.asarray(rows @ centroid(np.asarray(marked, dtype=np.int64))).ravel()
+    to_kept = np.asarray(rows @ centroid(np.asarray(kept, dtype=np.int64))).ravel()
+    side = to_marked > to_kept
+    side[np.isin(members, marked)] = True
+    side[np.isin(members, kept)] = False
+    return side
+
+
+def apply_seed_splits(assign: np.ndarray, n_clusters: int, vectors, seed_splits: Sequence[SeedSplit]) -> list[int]:
+    """Apply recorded splits to `assign` (cluster index per document, -1 unclustered; changed in
+    place): every cluster that holds seeds of both sides of a split is partitioned by
+    `seed_partition` and its marked side becomes cluster `n_clusters`, the next after it, and so
+    on. Returns the index each new cluster was split from, in order."""
+    sources: list[int] = []
+    for split in seed_splits:
+        marked = np.asarray(split.marked, dtype=np.int64)
+        kept = np.asarray(split.kept, dtype=np.int64)
+        if not len(marked) or not len(kept):
+            continue
+        both = np.intersect1d(assign[marked], assign[kept])
+        for k in both[both >= 0].tolist():
+            members = np.flatnonzero(assign == k)
+            side = seed_partition(vectors, members, marked[assign[marked] == k], kept[assign[kept] == k])
+            assign[members[side]] = n_clusters + len(sources)
+            sources.append(int(k))
+    return sources
+
+
+@dataclass
+class GroupDescription:
+    keywords: list[str]
+    term_weights: dict[str, float]
+    central: list[int]  # positions into the documents, most central first
+    centroid: np.ndarray | None
+
+
+def describe_groups(
+    tokens: Sequence[Sequence[str]],
+    embeddings: np.ndarray | None,
+    member_sets: Sequence[Sequence[int]],
+    params: ClusterParams | None = None,
+) -> list[GroupDescription]:
+    """Keywords (c-TF-IDF), term weights, central members and embedding centroid of groups of
+    documents, computed as a run computes them for its clusters — here with the vocabulary and
+    the class weights of these documents alone (a split between runs; the next run recomputes
+    them over its whole window)."""
+    params = params or DEFAULT_PARAMS
+    n = len(tokens)
+    counts, X, terms = _tfidf(tokens, np.arange(n), params.min_df)
+    assign = np.full(n, -1, dtype=np.int64)
+    for k, members in enumerate(member_sets):
+        assign[np.asarray(members, dtype=np.int64)] = k
+    keywords, weights = _ctfidf_from_counts(counts, terms, assign, len(member_sets), top=params.keywords)
+    w = params.tfidf_weight if embeddings is not None else 1.0
+    out = []
+    for k, members in enumerate(member_sets):
+        idx = np.asarray(members, dtype=np.int64)
+        tf_c = _unit(np.asarray(X[idx].mean(axis=0)))[0]
+        emb_c = None if embeddings is None else _unit(embeddings[idx].mean(axis=0)[None, :])[0]
+        central = _central(list(members), X, embeddings, w, tf_c, emb_c)[: params.central]
+        out.append(GroupDescription(keywords[k], weights[k], central, emb_c))
+    return out
 
 
 # --- the pipeline -------------------------------------------------------------------------------
@@ -230,8 +317,11 @@ def cluster_documents(
     previous: Sequence[PreviousCluster] = (),
     next_id: int | None = None,
     fallback_reason: str = "",
+    seed_splits: Sequence[SeedSplit] = (),
 ) -> ClusteringResult:
-    """Cluster documents given their content words and (optionally) unit embeddings."""
+    """Cluster documents given their content words and (optionally) unit embeddings. Admins'
+    recorded splits (`seed_splits`) are applied to the clusters found, before their keywords,
+    centroids and stable ids are computed (by their stored embeddings; by TF-IDF without them)."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
@@ -332,6 +422,24 @@ def cluster_documents(
             ok = s[np.arange(len(idx)), best] >= (1.0 - threshold)
             assign[idx[ok]] = best[ok]
 
+    admin_splits = 0
+    if seed_splits and n_clusters:
+        assert tf_centroids is not None  # set whenever there are clusters
+        before = n_clusters
+        sources = apply_seed_splits(assign, n_clusters, embeddings if embeddings is not None else X, seed_splits)
+        admin_splits = len(sources)
+        n_clusters += admin_splits
+        if admin_splits:
+            # The split clusters' centroids from their members now; the new ones appended.
+            tf_centroids = np.vstack([tf_centroids, np.zeros((admin_splits, tf_centroids.shape[1]), np.float32)])
+            if emb_centroids is not None:
+                emb_centroids = np.vstack([emb_centroids, np.zeros((admin_splits, emb_centroids.shape[1]), np.float32)])
+            for k in set(sources) | set(range(before, n_clusters)):
+                in_k = assign == k
+                tf_centroids[k] = _unit(np.asarray(X[in_k].mean(axis=0)))[0]
+                if emb_centroids is not None and embeddings is not None:
+                    emb_centroids[k] = _unit(embeddings[in_k].mean(axis=0)[None, :])[0]
+
     order = np.argsort(assign, kind="stable")
     bounds = np.searchsorted(assign[order], np.arange(n_clusters + 1))
     member_sets = [order[bounds[k] : bounds[k + 1]].tolist() for k in range(n_clusters)]
@@ -357,7 +465,15 @@ def cluster_documents(
     assign_stable_ids(clusters, previous, min_similarity=params.match_min_similarity, next_id=next_id)
     clusters.sort(key=lambda c: c.id)
     return ClusteringResult(
-        clusters, unclustered, method, fallback_reason, sampled, cut=float(threshold), merges=merges, splits=splits
+        clusters,
+        unclustered,
+        method,
+        fallback_reason,
+        sampled,
+        cut=float(threshold),
+        merges=merges,
+        splits=splits,
+        admin_splits=admin_splits,
     )
 
 

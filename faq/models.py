@@ -86,6 +86,9 @@ class ClusterRun(models.Model):
     cut = models.FloatField(null=True, blank=True)  # the distance threshold this run used
     merges = models.PositiveIntegerField(default=0)  # near-duplicate clusters merged after the cut
     splits = models.PositiveIntegerField(default=0)  # incoherent clusters split after the cut
+    # Admins' recorded splits (ClusterSplit) this run applied to a cluster that again held
+    # seeds of both sides — the decision kept, not a judgement of the clustering.
+    admin_splits = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -143,6 +146,54 @@ class ClusterMembership(models.Model):
 
     def __str__(self) -> str:
         return f"inquiry {self.inquiry_id} in cluster {self.cluster_id} (run {self.run_id})"
+
+
+class ClusterSplit(models.Model):
+    """An admin's "split this cluster" decision (docs/faq.md, "Split this cluster"): on
+    `cluster`, the inquiries the admin marked as another topic and those that stay (the seeds,
+    ClusterSplitSeed). Applied at once (the marked side became `new_cluster`) and by every
+    nightly run to any cluster that again holds seeds of both sides."""
+
+    cluster = models.ForeignKey(TopicCluster, on_delete=models.PROTECT, related_name="splits_made")
+    new_cluster = models.ForeignKey(TopicCluster, on_delete=models.PROTECT, related_name="split_from")
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    moved = models.PositiveIntegerField()  # members that went to the new cluster when it was made
+    stayed = models.PositiveIntegerField()  # members that stayed
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(new_cluster=F("cluster")), name="faq_split_two_clusters"),
+            models.CheckConstraint(condition=Q(moved__gte=1) & Q(stayed__gte=1), name="faq_split_both_sides"),
+        ]
+
+    def __str__(self) -> str:
+        return f"split of cluster {self.cluster_id} → {self.new_cluster_id}"
+
+
+class ClusterSplitSeed(models.Model):
+    """One seed inquiry of a split, on one side: `marked` (the other topic) or `kept`."""
+
+    class Side(models.TextChoices):
+        MARKED = "marked", "別の話題"
+        KEPT = "kept", "残す"
+
+    split = models.ForeignKey(ClusterSplit, on_delete=models.CASCADE, related_name="seeds")
+    inquiry = models.ForeignKey("helpdesk.Inquiry", on_delete=models.CASCADE, related_name="+")
+    side = models.CharField(max_length=6, choices=Side.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["split", "inquiry"], name="faq_split_seed_once"),
+            models.CheckConstraint(condition=Q(side__in=["marked", "kept"]), name="faq_split_seed_side"),
+        ]
+
+    def __str__(self) -> str:
+        return f"inquiry {self.inquiry_id} {self.side} in split {self.split_id}"
 
 
 class SurgeAlert(models.Model):

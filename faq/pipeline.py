@@ -122,6 +122,13 @@ def _day_counts(days: np.ndarray) -> dict[dt.date, int]:
     return {dt.date.fromordinal(int(v)): int(n) for v, n in zip(values, counts, strict=True)}
 
 
+def weekly_counts_of(received: Sequence[dt.datetime]) -> dict[str, int]:
+    """{"YYYY-MM-DD" (Monday, Tokyo): n} of some inquiries' receipt times, as a run counts them."""
+    days = np.fromiter((local_date(t).toordinal() for t in received), dtype=np.int64, count=len(received))
+    weeks, counts = np.unique(monday_ordinals(days), return_counts=True)
+    return {dt.date.fromordinal(int(w)).isoformat(): int(n) for w, n in zip(weeks, counts, strict=True)}
+
+
 def parse_datetime(value: str) -> dt.datetime:
     """ISO 8601; a timestamp without an offset is Tokyo time."""
     parsed = dt.datetime.fromisoformat(value)
@@ -179,6 +186,7 @@ def run(
     previous: Sequence[clustering.PreviousCluster] = (),
     next_id: int | None = None,
     as_of: dt.date | None = None,
+    seed_splits: Sequence[clustering.SeedSplit] = (),
 ) -> PipelineResult:
     fallback_reason = ""
     if tokens is None:
@@ -196,6 +204,7 @@ def run(
         previous=previous,
         next_id=next_id,
         fallback_reason=fallback_reason,
+        seed_splits=seed_splits,
     )
     days = local_days(docs)
     found = detect(docs, result, surge_params=surge_params, as_of=as_of, days=days)

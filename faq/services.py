@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import psycopg
@@ -21,6 +22,8 @@ from faq import clustering, drafts, pipeline, privacy, surges, text
 from faq.models import (
     ClusterMembership,
     ClusterRun,
+    ClusterSplit,
+    ClusterSplitSeed,
     FaqCategory,
     FaqEntry,
     FaqSettings,
@@ -216,6 +219,7 @@ def faq_cluster_run(*, as_of: dt.datetime | None = None, embed_missing: bool = T
             for c in TopicCluster.objects.filter(active=True)
         ]
         next_id = (TopicCluster.objects.aggregate(m=Max("cluster_id"))["m"] or 0) + 1
+        seed_splits = _recorded_splits(ids)
         result = pipeline.run(
             docs,
             tokens=tokens,
@@ -226,6 +230,7 @@ def faq_cluster_run(*, as_of: dt.datetime | None = None, embed_missing: bool = T
             previous=previous,
             next_id=next_id,
             as_of=timezone.localtime(as_of).date(),
+            seed_splits=seed_splits,
         )
         if vectors is None and not result.clustering.fallback_reason:
             result.clustering.fallback_reason = "embedding model unavailable when the inquiries were saved"
@@ -401,6 +406,7 @@ def _store_result(run: ClusterRun, result: pipeline.PipelineResult, ids: Sequenc
         cut=cres.cut,
         merges=cres.merges,
         splits=cres.splits,
+        admin_splits=cres.admin_splits,
     )
     audit_record(
         actor=None,
@@ -413,9 +419,228 @@ def _store_result(run: ClusterRun, result: pipeline.PipelineResult, ids: Sequenc
             "cut": cres.cut,
             "merges": cres.merges,
             "splits": cres.splits,
+            "admin_splits": cres.admin_splits,
         },
         note=SYSTEM,
     )
+
+
+def _recorded_splits(ids: Sequence[int]) -> list[clustering.SeedSplit]:
+    """The admins' recorded splits as positions into this run's documents (seeds outside the
+    window dropped), oldest first: the run applies each to a cluster holding both sides."""
+    rows = ClusterSplitSeed.objects.order_by("split_id", "id").values_list("split_id", "inquiry_id", "side")
+    position = {pk: i for i, pk in enumerate(ids)}
+    sides: dict[int, tuple[list[int], list[int]]] = {}
+    for split_id, inquiry_id, side in rows:
+        at = position.get(inquiry_id)
+        if at is None:
+            continue
+        marked, kept = sides.setdefault(split_id, ([], []))
+        (marked if side == ClusterSplitSeed.Side.MARKED else kept).append(at)
+    return [
+        clustering.SeedSplit(marked=np.array(m, dtype=np.int64), kept=np.array(k, dtype=np.int64))
+        for m, k in sides.values()
+        if m and k
+    ]
+
+
+# --- an admin's "split this cluster" ---------------------------------------------------------
+
+
+@dataclass
+class SplitOutcome:
+    split: ClusterSplit
+    kept_entry: FaqEntry | None  # the cluster's draft, regenerated (or proposed); None if published only
+    new_entry: FaqEntry | None  # the new cluster's draft
+
+
+def _member_vectors(inquiry_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Stored embeddings of these inquiries (current model) as rows in their order, zeros where
+    none is stored, and which rows have one."""
+    position = {pk: i for i, pk in enumerate(inquiry_ids)}
+    vectors = np.zeros((len(inquiry_ids), clustering.EMBEDDING_DIM), dtype=np.float32)
+    has = np.zeros(len(inquiry_ids), dtype=bool)
+    rows = InquiryEmbedding.objects.filter(
+        inquiry_id__in=inquiry_ids, model=clustering.EMBEDDING_MODEL, vector__isnull=False
+    ).values_list("inquiry_id", "vector")
+    found = [(position[pk], bytes(vec)) for pk, vec in rows if vec]
+    if found:
+        at = [i for i, _v in found]
+        vectors[at] = np.frombuffer(b"".join(v for _i, v in found), dtype="<f4").reshape(
+            len(found), clustering.EMBEDDING_DIM
+        )
+        has[at] = True
+    return vectors, has
+
+
+def _member_tokens(inquiry_ids: Sequence[int]) -> list[list[str]]:
+    stored = dict(InquiryEmbedding.objects.filter(inquiry_id__in=inquiry_ids).values_list("inquiry_id", "tokens"))
+    missing = [pk for pk in inquiry_ids if pk not in stored]
+    texts = {
+        pk: (sub, body) for pk, sub, body in Inquiry.objects.filter(id__in=missing).values_list("id", "subject", "body")
+    }
+    out = []
+    for pk in inquiry_ids:
+        if pk in stored:
+            out.append(stored[pk].split())
+        else:
+            subject, body = texts.get(pk, ("", ""))
+            out.append(text.content_words(subject) + text.content_words(body))
+    return out
+
+
+def _refs(inquiry_ids: Iterable[int]) -> str:
+    return "、".join(Inquiry.objects.filter(id__in=list(inquiry_ids)).order_by("ref").values_list("ref", flat=True))
+
+
+def _split_seeds(
+    cluster: TopicCluster, marked: Iterable[int], kept: Iterable[int]
+) -> tuple[list[int], list[int], list[int]]:
+    """(members, marked, kept) after checking the admin's choice; ValidationError naming the field."""
+    marked_ids = sorted({int(i) for i in marked})
+    kept_ids = sorted({int(i) for i in kept} - set(marked_ids))
+    if not marked_ids:
+        raise ValidationError({"marked": "別の話題として分ける問い合わせを1件以上選んでください。"})
+    if not kept_ids:
+        raise ValidationError({"kept": "残す問い合わせ（選ばない問い合わせ）を1件以上残してください。"})
+    if not cluster.active:
+        raise ValidationError({"cluster": "このクラスタは最新の集計にないため分けられません。"})
+    members = list(cluster.memberships.order_by("inquiry_id").values_list("inquiry_id", flat=True))
+    inside = set(members)
+    for name, ids in (("marked", marked_ids), ("kept", kept_ids)):
+        outside = [pk for pk in ids if pk not in inside]
+        if outside:
+            raise ValidationError(
+                {name: f"このクラスタの問い合わせではありません: {_refs(outside) or ', '.join(map(str, outside))}"}
+            )
+    return members, marked_ids, kept_ids
+
+
+def _describe(
+    clusters: Sequence[TopicCluster], members: Sequence[int], side: np.ndarray, vectors: np.ndarray, has: np.ndarray
+) -> None:
+    """Set the two sides' keywords (c-TF-IDF over the two), weights, centroids, central
+    inquiries, sizes and weekly counts from their members (not saved): `clusters[1]` gets the
+    members where `side` is true."""
+    tokens = _member_tokens(members)
+    groups = [np.flatnonzero(~side), np.flatnonzero(side)]
+    embeddings = vectors if has.all() else None
+    described = clustering.describe_groups(
+        tokens, embeddings, [g.tolist() for g in groups], cluster_params_from(faq_settings_get())
+    )
+    received = dict(Inquiry.objects.filter(id__in=members).values_list("id", "received_at"))
+    for cluster, group, d in zip(clusters, groups, described, strict=True):
+        centroid = d.centroid
+        if centroid is None and has[group].any():  # some members without a stored vector
+            centroid = clustering._unit(vectors[group[has[group]]].mean(axis=0)[None, :])[0]
+        cluster.keywords = d.keywords
+        cluster.term_weights = d.term_weights
+        cluster.centroid = None if centroid is None else centroid.astype("<f4").tobytes()
+        cluster.central_inquiries = [members[i] for i in d.central]
+        cluster.size = len(group)
+        ids = [members[i] for i in group.tolist()]
+        cluster.weekly_counts = pipeline.weekly_counts_of([received[pk] for pk in ids if pk in received])
+
+
+@transaction.atomic
+def faq_cluster_split(
+    *, actor, cluster: TopicCluster, marked: Iterable[int], kept: Iterable[int], note: str = ""
+) -> SplitOutcome:
+    """An admin's "split this cluster": `marked` (members the admin marked as another topic)
+    and `kept` (members that stay) are recorded as the two sides' seeds, and applied at once —
+    every member goes to the side whose seeds' centroid its stored embedding is closer to
+    (`clustering.seed_partition`); the marked side becomes a new cluster with its own
+    memberships, keywords and draft, the cluster's own draft is written again from what stays.
+    Nothing is published. Every nightly run applies the split again (docs/faq.md)."""
+    _require_admin(actor)
+    cluster = TopicCluster.objects.select_for_update().get(pk=cluster.pk)
+    members, marked_ids, kept_ids = _split_seeds(cluster, marked, kept)
+    vectors, has = _member_vectors(members)
+    position = {pk: i for i, pk in enumerate(members)}
+    marked_at = np.array([position[pk] for pk in marked_ids], dtype=np.int64)
+    kept_at = np.array([position[pk] for pk in kept_ids], dtype=np.int64)
+    for name, at in (("marked", marked_at), ("kept", kept_at)):
+        if not has[at].any():
+            raise ValidationError(
+                {
+                    name: "選んだ問い合わせの埋め込みがまだ計算されていないため分けられません（夜間の集計後にお試しください）。"
+                }
+            )
+    side = clustering.seed_partition(vectors, np.arange(len(members)), marked_at, kept_at)
+    moved = [pk for pk, s in zip(members, side.tolist(), strict=True) if s]
+    stayed = [pk for pk, s in zip(members, side.tolist(), strict=True) if not s]
+    new = TopicCluster(
+        cluster_id=(TopicCluster.objects.aggregate(m=Max("cluster_id"))["m"] or 0) + 1,
+        active=True,
+        first_run_id=cluster.last_run_id,
+        last_run_id=cluster.last_run_id,
+    )
+    _describe([cluster, new], members, side, vectors, has)
+    new.save()
+    ClusterMembership.objects.filter(cluster=cluster, inquiry_id__in=moved).update(cluster=new)
+    cluster.save(update_fields=["keywords", "term_weights", "centroid", "central_inquiries", "size", "weekly_counts"])
+    split = ClusterSplit(
+        cluster=cluster,
+        new_cluster=new,
+        note=note,
+        created_by=actor,
+        created_at=timezone.now(),
+        moved=len(moved),
+        stayed=len(stayed),
+    )
+    split.full_clean()
+    split.save()
+    ClusterSplitSeed.objects.bulk_create(
+        [ClusterSplitSeed(split=split, inquiry_id=pk, side=ClusterSplitSeed.Side.MARKED) for pk in marked_ids]
+        + [ClusterSplitSeed(split=split, inquiry_id=pk, side=ClusterSplitSeed.Side.KEPT) for pk in kept_ids]
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=split,
+        changes={
+            "cluster": cluster.cluster_id,
+            "new_cluster": new.cluster_id,
+            "marked": marked_ids,
+            "kept": kept_ids,
+            "moved": len(moved),
+            "stayed": len(stayed),
+            "keywords": {"cluster": cluster.keywords[:5], "new_cluster": new.keywords[:5]},
+        },
+        note=note,
+    )
+    kept_entry = _redraft(cluster, split)
+    new_entry = faq_entry_propose(cluster=new)
+    return SplitOutcome(split=split, kept_entry=kept_entry, new_entry=new_entry)
+
+
+def _redraft(cluster: TopicCluster, split: ClusterSplit) -> FaqEntry | None:
+    """The cluster's drafts written again from its members after a split (a draft about two
+    topics); a published entry is left alone. Without a draft or published entry: a new draft."""
+    entries = list(cluster.faq_entries.select_for_update().filter(status=FaqEntry.Status.DRAFT).order_by("id"))
+    if not entries:
+        return faq_entry_propose(cluster=cluster)
+    draft = _draft(cluster)
+    for entry in entries:
+        data = {
+            "question": draft.question or f"{cluster.label}について",
+            "answer": draft.answer or DRAFT_ANSWER_PLACEHOLDER,
+            "pii_removed": draft.pii_removed,
+        }
+        changes = diff_fields(entry, data)
+        for k, v in data.items():
+            setattr(entry, k, v)
+        entry.version += 1
+        entry.full_clean()
+        entry.save(update_fields=[*data.keys(), "version", "updated_at"])
+        audit_record(
+            actor=None,
+            action=AuditEvent.Action.UPDATE,
+            obj=entry,
+            changes=changes,
+            note=f"redrafted after split {split.pk} of cluster {cluster.cluster_id}",
+        )
+    return entries[0]
 
 
 # --- FAQ entries ------------------------------------------------------------------------------

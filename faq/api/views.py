@@ -214,6 +214,7 @@ class ClusterListView(generics.ListAPIView):
                 "cut": run.cut,
                 "merges": run.merges,
                 "splits": run.splits,
+                "admin_splits": run.admin_splits,
             }
         )
         return response

@@ -64,3 +64,53 @@ class IvrAnnouncementFactory(factory.django.DjangoModelFactory):
         model = IvrAnnouncement
 
     text = "現在、証明書の有効期限に関するお問い合わせが集中しております。よくある質問ページをご覧ください。"
+
+
+# Two close topics the clustering merges (issue 15's confused pairs, synthetic): their sentence
+# vectors are cosine ≈ 0.99 apart and their words mostly shared, so any cut keeps them in one
+# cluster; only an admin's split keeps them apart.
+TOPIC_WORDS = {
+    "file": ("証明書ファイル", ["電子証明書", "登録", "署名", "エラー", "ファイル"]),
+    "card": ("マイナンバーカードの証明書", ["電子証明書", "登録", "署名", "エラー", "マイナンバーカード"]),
+}
+
+
+def two_close_topics(n_each: int = 6, *, seed: int = 0, start=None):
+    """(file inquiries, card inquiries), each with a stored embedding and tokens: the vectors
+    are the topic's centre plus tiny noise, the two centres cosine ≈ 0.99 apart."""
+    import numpy as np
+
+    from faq import clustering
+    from faq.models import InquiryEmbedding
+    from tests.factories import InquiryFactory
+
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=clustering.EMBEDDING_DIM)
+    base /= np.linalg.norm(base)
+    start = start or tokyo(2026, 9, 1, 10, 0)
+    out = []
+    for t, name in enumerate(TOPIC_WORDS):
+        subject, words = TOPIC_WORDS[name]
+        offset = rng.normal(size=clustering.EMBEDDING_DIM)
+        centre = base + 0.1 * offset / np.linalg.norm(offset)
+        rows = []
+        for i in range(n_each):
+            inquiry = InquiryFactory(
+                subject=f"{subject}で署名できない（{i + 1}）",
+                body=f"{subject}を登録しようとするとエラーになります。",
+                received_at=start + dt.timedelta(days=2 * i, hours=t),
+            )
+            vector = centre + rng.normal(scale=0.002, size=clustering.EMBEDDING_DIM)
+            vector /= np.linalg.norm(vector)
+            InquiryEmbedding.objects.update_or_create(
+                inquiry=inquiry,
+                defaults={
+                    "model": clustering.EMBEDDING_MODEL,
+                    "text_hash": f"synthetic-{name}-{i}",
+                    "tokens": " ".join(words),
+                    "vector": vector.astype("<f4").tobytes(),
+                },
+            )
+            rows.append(inquiry)
+        out.append(rows)
+    return out[0], out[1]

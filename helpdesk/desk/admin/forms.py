@@ -22,6 +22,32 @@ class FaqEntryForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
+class InquiryIdsField(forms.Field):
+    """A list of inquiry ids (repeated form values: checkboxes, hidden inputs)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        try:
+            return [int(v) for v in value or []]
+        except (TypeError, ValueError) as exc:
+            raise forms.ValidationError(_("問い合わせの指定が正しくありません。"), code="invalid") from exc
+
+
+class ClusterSplitForm(forms.Form):
+    """「別の話題として分ける」: the checked inquiries (`marked`) among those listed (`shown`);
+    the listed ones left unchecked are the seeds that stay."""
+
+    marked = InquiryIdsField(label=_("別の話題として分ける問い合わせ"), required=False)
+    shown = InquiryIdsField(required=False)
+    note = forms.CharField(label=_("メモ（任意）"), max_length=500, required=False)
+
+    @property
+    def kept(self) -> list[int]:
+        marked = set(self.cleaned_data.get("marked") or [])
+        return [pk for pk in self.cleaned_data.get("shown") or [] if pk not in marked]
+
+
 class IvrApproveForm(forms.Form):
     text = forms.CharField(label=_("案内文"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
     starts_at = forms.DateTimeField(

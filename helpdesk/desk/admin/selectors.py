@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
-from faq.models import FaqEntry, IvrAnnouncement, SurgeAlert
+from faq import privacy
+from faq.models import ClusterMembership, FaqEntry, IvrAnnouncement, SurgeAlert, TopicCluster
 from faq.services import faq_text_pii
 from helpdesk.clock import Month
 from helpdesk.models import CalendarDay, ImportReject, ImportRun, Inquiry, Role, ServiceHours
@@ -75,6 +77,55 @@ def faq_evidence(entry: FaqEntry) -> Evidence | None:
         central=[found[i] for i in ids if i in found],
         surges=surges,
     )
+
+
+SPLIT_CANDIDATES = 20
+
+
+@dataclass(frozen=True)
+class SplitCandidate:
+    pk: int
+    ref: str
+    received_at: dt.datetime
+    subject: str  # personal information replaced (faq.privacy.scrub, as drafts are)
+    central: bool
+
+
+def faq_split_candidates(cluster: TopicCluster | None) -> list[SplitCandidate]:
+    """The inquiries an admin marks to split a cluster: its central inquiries, then its most
+    recent other members (up to SPLIT_CANDIDATES), subjects with personal information replaced
+    by the rule drafts are scrubbed with. Two queries, whatever the cluster's size."""
+    if cluster is None:
+        return []
+    central = [int(i) for i in (cluster.central_inquiries or [])][:SPLIT_CANDIDATES]
+    others = list(
+        ClusterMembership.objects.filter(cluster=cluster)
+        .exclude(inquiry_id__in=central)
+        .order_by("-inquiry_id")
+        .values_list("inquiry_id", flat=True)[: SPLIT_CANDIDATES - len(central)]
+    )
+    rows = {
+        r[0]: r
+        for r in Inquiry.objects.filter(pk__in=central + others).values_list(
+            "id",
+            "ref",
+            "received_at",
+            "subject",
+            "requester_name",
+            "requester_email",
+            "requester_phone",
+            "requester_organization",
+        )
+    }
+    allowed = list(settings.FAQ_PII_ALLOWED)
+    out = []
+    for pk in central + others:
+        if pk not in rows:
+            continue
+        _pk, ref, received_at, subject, *known = rows[pk]
+        masked = privacy.scrub(subject, known=[k for k in known if k], allowed=allowed).text
+        out.append(SplitCandidate(pk, ref, received_at, masked, pk in central))
+    return out
 
 
 # --- IVR --------------------------------------------------------------------------------------

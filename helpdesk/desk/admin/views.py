@@ -23,6 +23,7 @@ from faq import services as faq_services
 from faq.models import FaqEntry, IvrAnnouncement
 from helpdesk.desk.admin import forms, restatement, selectors
 from helpdesk.desk.admin import services as desk_services
+from helpdesk.desk.htmx import HtmxHttpRequest
 from helpdesk.desk.permissions import admin_required
 from helpdesk.errors import ApplicationError
 from helpdesk.handover.uploads import records_import_enqueue
@@ -82,7 +83,23 @@ def faq_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _faq_page(request, entry: FaqEntry, form: forms.FaqEntryForm, status: int = 200) -> HttpResponse:
+def _split_context(entry: FaqEntry, form: forms.ClusterSplitForm | None = None) -> dict[str, Any] | None:
+    """The 「別の話題として分ける」 panel: for a draft whose cluster is in the latest run."""
+    cluster = entry.source_cluster
+    if entry.status != FaqEntry.Status.DRAFT or cluster is None or not cluster.active:
+        return None
+    form = form or forms.ClusterSplitForm()
+    marked = {int(v) for v in form.data.getlist("marked") if v.isdigit()} if form.is_bound else set()
+    return {"candidates": selectors.faq_split_candidates(cluster), "form": form, "marked": marked}
+
+
+def _faq_page(
+    request,
+    entry: FaqEntry,
+    form: forms.FaqEntryForm,
+    status: int = 200,
+    split_form: forms.ClusterSplitForm | None = None,
+) -> HttpResponse:
     if form.is_bound and form.is_valid():
         question, answer = form.cleaned_data["question"], form.cleaned_data["answer"]
     elif form.is_bound:
@@ -97,6 +114,7 @@ def _faq_page(request, entry: FaqEntry, form: forms.FaqEntryForm, status: int = 
             "form": form,
             "warnings": selectors.faq_pii_warnings(question=question, answer=answer),
             "evidence": selectors.faq_evidence(entry),
+            "split": _split_context(entry, split_form),
         },
         status=status,
     )
@@ -155,6 +173,60 @@ def faq_check(request: HttpRequest, pk: int) -> HttpResponse:
     question, answer = request.POST.get("question", "")[:500], request.POST.get("answer", "")[:20000]
     warnings = selectors.faq_pii_warnings(question=question, answer=answer)
     return render(request, "desk/admin/_faq_warnings.html", {"warnings": warnings})
+
+
+@require_POST
+@admin_required
+def faq_split(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """「別の話題として分ける」: the checked inquiries become a cluster of their own (with a
+    draft), the cluster's draft is written again from what stays. htmx swaps the panel (the two
+    drafts, or the form with its error); without htmx, the page."""
+    entry = get_object_or_404(FaqEntry.objects.select_related("source_cluster"), pk=pk)
+    form = forms.ClusterSplitForm(request.POST)
+    status = 400
+    if _split_context(entry) is None:
+        refused = _("公開前の下書きで、最新の集計にあるクラスタだけを分けられます。")
+        if not request.htmx:
+            messages.error(request, refused)
+            initial = {"question": entry.question, "answer": entry.answer, "version": entry.version}
+            return _faq_page(request, entry, forms.FaqEntryForm(initial=initial), 400)
+        form.is_valid()
+        form.add_error(None, refused)
+    elif form.is_valid():
+        assert entry.source_cluster is not None  # _split_context checked it
+        try:
+            outcome = faq_services.faq_cluster_split(
+                actor=request.user,
+                cluster=entry.source_cluster,
+                marked=form.cleaned_data["marked"],
+                kept=form.kept,
+                note=form.cleaned_data["note"],
+            )
+        except (ApplicationError, ValidationError) as exc:
+            status = _split_error(form, exc)
+        else:
+            if not request.htmx:
+                messages.success(request, _("別の話題として分けました。下書きは公開されていません。"))
+                return redirect("desk:admin:faq-detail", pk=entry.pk)
+            drafts = [e for e in (outcome.kept_entry, outcome.new_entry) if e is not None]
+            return render(request, "desk/admin/_faq_split.html", {"entry": entry, "outcome": outcome, "drafts": drafts})
+    if request.htmx:
+        context = {"entry": entry, "split": _split_context(entry, form)}
+        if context["split"] is None:
+            context["split"] = {"candidates": [], "form": form, "marked": set()}
+        return render(request, "desk/admin/_faq_split.html", context, status=status)
+    initial = {"question": entry.question, "answer": entry.answer, "version": entry.version}
+    return _faq_page(request, entry, forms.FaqEntryForm(initial=initial), status, split_form=form)
+
+
+def _split_error(form: forms.ClusterSplitForm, exc: Exception) -> int:
+    """The split service's refusal on the form: the seeds it names ("kept": every listed inquiry
+    checked) are the checkboxes' error."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error("marked" if name in ("marked", "kept") else None, errors)
+        return 400
+    return _apply_error(form, exc)
 
 
 # --- IVR announcements ------------------------------------------------------------------------

@@ -4,7 +4,7 @@ no personal data in the answer) and a sign-in redirect for visitors."""
 import pytest
 from django.urls import reverse
 
-from faq.models import FaqEntry
+from faq.models import ClusterSplit, FaqEntry
 from helpdesk.imports.services import import_run_create_pending
 from helpdesk.models import ImportRun
 from tests.factories import InquiryFactory, UserFactory
@@ -25,7 +25,7 @@ def records(db):
     ann = IvrAnnouncementFactory()
     run = import_run_create_pending(kind=ImportRun.Kind.CALLS_GENERIC, source_name="x.csv")
     user = UserFactory(username="victim")
-    return {"entry": entry, "ann": ann, "run": run, "user": user}
+    return {"entry": entry, "ann": ann, "run": run, "user": user, "inquiry": inquiry}
 
 
 def _pages(r):
@@ -46,6 +46,7 @@ def _actions(r):
     return [
         (reverse("desk:admin:faq-detail", args=[r["entry"].pk]), {"action": "retire"}),
         (reverse("desk:admin:faq-check", args=[r["entry"].pk]), {"question": "q"}),
+        (reverse("desk:admin:faq-split", args=[r["entry"].pk]), {"marked": [r["inquiry"].pk], "shown": [1]}),
         (reverse("desk:admin:ivr-close", args=[r["ann"].pk]), {}),
         (reverse("desk:admin:ivr-approve", args=[r["ann"].pk]), {}),
         (reverse("desk:admin:calendar-month"), {"fiscal_year": 2026, "month": 9, "period_type": "busy", "reason": "x"}),
@@ -81,6 +82,7 @@ def test_other_roles_get_403_without_personal_data(client, request, records, who
     entry = FaqEntry.objects.get(pk=records["entry"].pk)
     assert entry.status == FaqEntry.Status.DRAFT
     assert records["user"].__class__.objects.get(pk=records["user"].pk).is_active
+    assert not ClusterSplit.objects.exists()
 
 
 def test_visitors_are_sent_to_sign_in(client, records):

@@ -1,16 +1,24 @@
 """The admin's main path in a real browser on a live server: review a draft with a phone
 number in it, edit it out, publish it and find it on the public /faq/; approve an IVR
 announcement; change a calendar month and see the restated KPI month before saving; import
-a call file. axe-core finds nothing serious on any page; screenshots go to tests/artifacts/."""
+a call file; split a draft about two topics. axe-core finds nothing serious on any page;
+screenshots go to tests/artifacts/."""
 
 import pytest
 
-from faq.models import FaqEntry, IvrAnnouncement
+from faq import services
+from faq.models import ClusterSplit, FaqEntry, IvrAnnouncement, TopicCluster
 from helpdesk.models import Call
 from kpi.models import FiscalMonthPeriod
 from tests.conftest import axe_violations, sign_in
 from tests.factories import CallFactory, InquiryFactory, tokyo
-from tests.factories.faq import FaqEntryFactory, IvrAnnouncementFactory, SurgeAlertFactory, TopicClusterFactory
+from tests.factories.faq import (
+    FaqEntryFactory,
+    IvrAnnouncementFactory,
+    SurgeAlertFactory,
+    TopicClusterFactory,
+    two_close_topics,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -103,3 +111,35 @@ def test_the_admin_reviews_publishes_approves_and_restates(
 
     page.goto(f"{live_server.url}/desk/admin/users/")
     _check(page, screenshot_dir, "users")
+
+
+def test_the_admin_splits_a_draft_about_two_topics(desk_page, live_server, admin_user, screenshot_dir):
+    """「別の話題として分ける」 in the browser: nothing checked is refused in place (the panel
+    swapped with its error); the card inquiries checked, the panel shows the two drafts."""
+    file, card = two_close_topics()
+    services.faq_cluster_run(as_of=tokyo(2026, 9, 30, 3, 0), embed_missing=False)
+    (cluster,) = TopicCluster.objects.filter(active=True)
+    entry = FaqEntryFactory(source_cluster=cluster, question="証明書の登録でエラーになります。")
+    page = desk_page
+    page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm
+    sign_in(page, live_server, "admin1")
+    page.goto(f"{live_server.url}/desk/admin/faq/{entry.pk}/")
+    _check(page, screenshot_dir, "faq-split")
+
+    page.click("#cluster-split button[value=split]")
+    page.wait_for_selector("#err-marked")
+    assert "1件以上選んでください" in page.inner_text("#err-marked")
+    assert not ClusterSplit.objects.exists()
+    _check(page, screenshot_dir, "faq-split-refused")
+
+    for inquiry in card:
+        page.check(f"#split-{inquiry.pk}")
+    page.fill("#id_split_note", "証明書ファイルとマイナンバーカードは別の話題")
+    page.click("#cluster-split button[value=split]")
+    page.wait_for_selector(".split-done")
+    split = ClusterSplit.objects.get()
+    assert (split.moved, split.stayed) == (6, 6) and split.created_by_id == admin_user.pk
+    links = page.locator(".split-drafts a")
+    assert links.count() == 2
+    assert {e.status for e in FaqEntry.objects.all()} == {FaqEntry.Status.DRAFT}
+    _check(page, screenshot_dir, "faq-split-done")
