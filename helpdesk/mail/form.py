@@ -18,6 +18,7 @@ from helpdesk.inquiries.services import (
 )
 from helpdesk.mail.intake import valid_email
 from helpdesk.mail.outbox import outbox_acknowledge
+from helpdesk.mail.parse.charsets import HEADER_BREAKS
 from helpdesk.models import AuditEvent, EmailMessage, Inquiry
 
 
@@ -25,11 +26,13 @@ from helpdesk.models import AuditEvent, EmailMessage, Inquiry
 def _require_single_line(**fields: str) -> None:
     """Fields that go into mail headers (From's name, Subject) or one line of the stored
     message hold no line break or NUL: a CR/LF there would forge a header of the
-    acknowledgement. A ValidationError naming each field (the API and the page say which)."""
+    acknowledgement (the rule: `HEADER_BREAKS`, every character `str.splitlines` splits on, NUL
+    and the other controls but tab). A ValidationError naming each field (the API and the page
+    say which)."""
     bad = {
         field: ["改行や制御文字は使えません。(no line breaks or control characters)"]
         for field, value in fields.items()
-        if value and any(ch in value for ch in "\r\n\x00\x0b\x0c\x85\u2028\u2029")
+        if value and HEADER_BREAKS.search(value)
     }
     if bad:
         raise ValidationError(bad)

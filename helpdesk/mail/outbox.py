@@ -31,6 +31,7 @@ from django.utils import timezone
 from helpdesk.audit import audit_record
 from helpdesk.errors import ApplicationError, NotFoundError, PermissionDeniedError
 from helpdesk.inquiries.services import inquiry_mark_answered
+from helpdesk.mail.parse.charsets import header_safe
 from helpdesk.mail.parse.threads import subject_with_ref
 from helpdesk.mail.send_tasks import mail_send_message
 from helpdesk.models import AuditEvent, EmailMessage, Inquiry, MailReference
@@ -123,6 +124,9 @@ def _store_outbound(
     *, inquiry: Inquiry, body: str, subject: str, auto_ack: bool, actor=None, parent: EmailMessage | None = None
 ) -> EmailMessage:
     to = inquiry.requester_email
+    # the subject comes from the inquiry or the citizen's message, which an agent or an older
+    # import may have left with a control character: one line, whatever it holds
+    subject = header_safe(subject)
     mime, message_id = _build_mime(to=to, subject=subject, body=body, parent=parent, auto_ack=auto_ack, ref=inquiry.ref)
     now = timezone.now()
     message = EmailMessage.objects.create(

@@ -306,6 +306,19 @@ def _decode_word_payload(kind: bytes, payload: bytes) -> bytes:
     return quopri.decodestring(payload.replace(b"_", b" "), header=False)
 
 
+# Every character that breaks a header line: the controls but tab (Unicode category Cc:
+# U+0000–001F, U+007F–009F) and the line and paragraph separators — everything `str.splitlines`
+# splits on, which the email package refuses in a header value, and NUL, which PostgreSQL
+# refuses in text. The web form refuses them (helpdesk/mail/form.py); a decoded header has
+# them replaced by a space (the raw message keeps the original bytes).
+HEADER_BREAKS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_safe(text: str) -> str:
+    """`text` with each run of header-breaking characters (HEADER_BREAKS) made one space."""
+    return HEADER_BREAKS.sub(" ", text)
+
+
 def decode_header_value(value: str | bytes | None) -> tuple[str, bool]:
     """Decode a raw header value: RFC 2047 encoded words (adjacent words of one charset are
     joined as bytes before decoding, so a character split across two words survives),
@@ -353,8 +366,7 @@ def decode_header_value(value: str | bytes | None) -> tuple[str, bool]:
             bad = True
         out.append(text)
         problem = problem or bad
-    text = "".join(out)
-    text = re.sub(r"[\r\n]+", " ", text)
+    text = header_safe("".join(out))
     return text.strip(), problem
 
 

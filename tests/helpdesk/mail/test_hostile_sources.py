@@ -86,3 +86,29 @@ def test_a_single_message_file_with_a_line_of_megabytes_is_rejected_unparsed(tmp
     assert not EmailMessage.objects.filter(message_id="<hostile-7@example.jp>").exists()
     reasons = sorted(ImportReject.objects.filter(run=run).values_list("reason", flat=True))
     assert reasons == [f"line longer than {MAX_LINE_BYTES} bytes ({4 * MAX_LINE_BYTES + 1} bytes)"] * 2
+
+
+def test_a_subject_encoding_control_characters_imports_and_is_answered(tmp_path, settings, agent):
+    """An RFC 2047 subject may decode to any character: a record separator (\\x1c) or U+2028
+    stored in the subject made the acknowledgement and every reply a 500 (the email package
+    refuses them in a header). Decoded headers hold none: each run is one space (the raw
+    message keeps the bytes), and an inquiry subject that still has one (an older import, an
+    edit) is made one line when a reply is built."""
+    import base64
+
+    from helpdesk.mail.outbox import mail_reply_create, outbox_acknowledge
+    from helpdesk.models import Inquiry
+
+    settings.HELPDESK_SEND_ACKNOWLEDGEMENT = True
+    word = base64.b64encode("申請\x1c\u2028について\x0b質問".encode()).decode()
+    mbox = tmp_path / "controls.mbox"
+    mbox.write_bytes(_message(1).replace(b"Subject: question 1", f"Subject: =?utf-8?b?{word}?=".encode()))
+    mail_import_paths(paths=[mbox])
+    message = EmailMessage.objects.get(message_id="<hostile-1@example.jp>")
+    assert message.subject == "申請 について 質問"
+    assert b"=?utf-8?b?" + word.encode() in bytes(message.raw)  # the original bytes kept
+    inquiry = Inquiry.objects.get()
+    assert "申請 について 質問" in outbox_acknowledge(inquiry=inquiry).subject  # a file import sends none itself
+    EmailMessage.objects.filter(pk=message.pk).update(subject="古い\x1c件名")  # as an older import left it
+    reply = mail_reply_create(inquiry=inquiry, actor=agent, body="回答です。")
+    assert "\x1c" not in reply.subject and "古い 件名" in reply.subject
