@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from faq.models import FaqCategory, FaqEntry, FaqSettings, IvrAnnouncement, SurgeAlert, TopicCluster
+from helpdesk.api.fields import TextSlugRelatedField
 
 
 class FaqCategorySerializer(serializers.ModelSerializer):
@@ -50,7 +51,7 @@ class FaqEntrySerializer(serializers.ModelSerializer):
 class FaqEntryWriteSerializer(serializers.Serializer):
     question = serializers.CharField(max_length=500, required=False)
     answer = serializers.CharField(allow_blank=True, required=False)
-    category = serializers.SlugRelatedField(
+    category = TextSlugRelatedField(
         slug_field="slug", queryset=FaqCategory.objects.all(), allow_null=True, required=False
     )
     version = serializers.IntegerField(min_value=1, required=False)

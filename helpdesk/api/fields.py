@@ -28,6 +28,20 @@ class RecordDateTimeField(serializers.DateTimeField):
         return parsed
 
 
+class TextSlugRelatedField(serializers.SlugRelatedField):
+    """A record named by a text key (an inquiry's ref, a call id, a category slug): a key
+    holding NUL is refused with the field named — PostgreSQL refuses NUL in text, so the
+    look-up itself answered 500 (Schemathesis found it on POST /api/complaints/). DRF's
+    CharField has that check built in; SlugRelatedField does not."""
+
+    default_error_messages = {"null_characters": "NUL文字は使えません。(no NUL characters)"}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("null_characters")
+        return super().to_internal_value(data)
+
+
 def datetime_formatter() -> Callable[[Any], str | None]:
     """What `serializers.DateTimeField().to_representation` does to a value, for rows built
     without serializer fields (a list page's 200 datetimes): an aware datetime in the current

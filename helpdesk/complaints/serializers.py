@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from helpdesk.api.fields import RecordDateTimeField, UserRefSerializer
+from helpdesk.api.fields import RecordDateTimeField, TextSlugRelatedField, UserRefSerializer
 from helpdesk.models import Complaint, Inquiry
 
 
@@ -27,7 +27,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
 
 
 class ComplaintCreateSerializer(serializers.Serializer):
-    inquiry = serializers.SlugRelatedField(slug_field="ref", queryset=Inquiry.objects.all())
+    inquiry = TextSlugRelatedField(slug_field="ref", queryset=Inquiry.objects.all())
     description = serializers.CharField(required=False, allow_blank=True, default="")
     received_at = RecordDateTimeField(required=False)
 

@@ -7,6 +7,7 @@ from helpdesk import pii
 from helpdesk.api.fields import (
     BlankableEmailField,
     RecordDateTimeField,
+    TextSlugRelatedField,
     User,
     UserRefSerializer,
     datetime_formatter,
@@ -206,7 +207,7 @@ class InquiryCreateSerializer(serializers.Serializer):
     requester_email = BlankableEmailField(max_length=254, required=False, allow_blank=True, default="")
     requester_phone = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     requester_organization = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    call_id = serializers.SlugRelatedField(
+    call_id = TextSlugRelatedField(
         slug_field="call_id",
         queryset=Call.objects.all(),
         required=False,

@@ -66,3 +66,22 @@ def test_faq_entry_without_category_or_source_conforms_to_the_schema(components,
     properties = components["FaqEntry"]["properties"]
     assert properties["source_cluster"]["nullable"] and properties["source_surge"]["nullable"]
     assert properties["category"].get("nullable") or {"type": "null"} in properties["category"].get("oneOf", [])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "/api/complaints/", {"inquiry": "EG-\x00", "description": "苦情"}, "inquiry"),
+        ("post", "/api/inquiries/", {"channel": "phone", "call_id": "call\x00"}, "call_id"),
+        ("patch", "/api/faq/entries/{entry}/", {"category": "slug\x00"}, "category"),
+    ],
+)
+def test_a_record_key_holding_nul_is_a_400_naming_the_field(api, admin_user, method, path, body, field):
+    """A text key with NUL went to the database look-up, which PostgreSQL refuses: a 500
+    (found on POST /api/complaints/ with more examples per operation)."""
+    from tests.factories.faq import FaqEntryFactory
+
+    path = path.format(entry=FaqEntryFactory().pk)
+    response = getattr(api.as_user(admin_user), method)(path, body, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"]
