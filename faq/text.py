@@ -32,8 +32,8 @@ _SIGNATURE_STARTS = (
 )
 # A sign-off: the rest of the message after it is a signature (name, company, phone).
 _SIGN_OFFS = re.compile(
-    r"^(以上|よろしくお願い(いた|致)?します|よろしくお願い申し上げます|宜しくお願い(いた|致)?します|"
-    r"何卒よろしくお願い(いた|致)?します|ご回答お待ちしております)[。、!！.]*\s*$"
+    r"^(以上[、,]?\s*)?(以上|(どうぞ|何卒)?(よろしく|宜しく)お願い(いた|致)?します|(よろしく|宜しく)お願い申し上げます|"
+    r"ご回答お待ちしております|(至急)?ご対応いただけますと幸いです)[。、!！.]*\s*$"
 )
 # Stock phrases removed wherever they occur (after NFKC + lower-case).
 STOCK_PHRASES: tuple[str, ...] = (
@@ -61,6 +61,10 @@ STOCK_PHRASES: tuple[str, ...] = (
     "お忙しいところ恐縮ですが",
     "教えてください",
     "とのこと",
+    "突然のご連絡失礼いたします",
+    "突然のご連絡失礼致します",
+    "至急ご対応いただけますと幸いです",
+    "ご対応いただけますと幸いです",
 )
 _STOCK_RE = re.compile("|".join(re.escape(p) for p in sorted(STOCK_PHRASES, key=len, reverse=True)))
 # Company / person tails in mail bodies ("○○工業(株) 鈴木") carry no topic.

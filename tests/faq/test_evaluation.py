@@ -3,7 +3,9 @@
 The unseen set (tests/data/faq/inquiries_unseen.jsonl) was written apart from the dev set and is
 never tuned on: five topics the dev set lacks (certificate expiry, proxy applications, bulk CSV,
 maintenance, saved drafts), ten dev topics in new wording, e-mail boilerplate and signatures, and
-one-offs labelled `other`; a planted `cert_expiry` surge in the week of 2026-11-09."""
+one-offs labelled `other`; a planted `cert_expiry` surge in the week of 2026-11-09. The two fresh
+sets (inquiries_fresh.jsonl, inquiries_fresh2.jsonl) hold the dev set's 15 topics in new wording
+and one-offs, written apart from everything else."""
 
 import dataclasses
 
@@ -22,6 +24,23 @@ def dev():
 @pytest.fixture(scope="module")
 def unseen():
     return evaluation.featurise(*evaluation.load_labelled(DATA / "faq" / "inquiries_unseen.jsonl"))
+
+
+# The two fresh sets (docs/faq.md, "A fresh labelled set"), each written on 2026-12-03 from topic
+# descriptions only, apart from the dev set, the code and each other; `inquiries_fresh2.jsonl` was
+# opened only after every change of that day was fixed. Floors: the measured state (seed 0's
+# splits) less a margin — **below the issue's bars**, pinned so that a regression shows.
+FRESH_FLOORS = {
+    # file: (held-out ARI, splits over the merge bar at most, topics merged, whole-set ARI)
+    "inquiries_fresh.jsonl": (0.55, 2, {"mynumber_card", "data_error"}, 0.45),  # measured 0.593, 2, 0.486
+    "inquiries_fresh2.jsonl": (0.62, 2, {"mynumber_card", "mac_mobile"}, 0.55),  # measured 0.663, 2, 0.595
+}
+
+
+@pytest.fixture(scope="module", params=sorted(FRESH_FLOORS))
+def fresh(request):
+    data = evaluation.featurise(*evaluation.load_labelled(DATA / "faq" / request.param))
+    return request.param, data
 
 
 def _result(groups, unclustered=()):
@@ -144,10 +163,58 @@ def test_held_out_topics_over_other_draws_of_the_splits(dev):
     `mac_mobile` inside `app_install` at weight 0.3); judged by the words, seed 1's two are gone
     and `mac_mobile` remains (its tuning topics choose weight 0.3, where the sentence vectors put
     "the app on a Mac" with the installer questions; peeling by the words at 0.3 does not take it out).
-    A new merge, or this one gone, fails here and must be reported in docs/faq.md."""
+    Since the sign-off variants end a mail (2026-12-03, `以上、よろしくお願い致します。` and
+    `至急ご対応いただけますと幸いです。`: a few boilerplate words fewer in the dev set's mails), seed 3
+    has none and seed 1 has its two back: the tuning topics' choices flip on words that carry no topic
+    — how fragile these merges are (docs/faq.md, "2026-12-03 afternoon: a fresh labelled set").
+    A new merge, or one of these gone, fails here and must be reported in docs/faq.md."""
     merged = set()
     for seed in (1, 3):
         report = evaluation.held_out_topics(dev, repeats=10, seed=seed)
         assert report.ari_mean >= 0.75, seed
         merged |= {(seed, s.held_out.worst_merge_topic) for s in report.merged_splits()}
-    assert merged == {(3, "mac_mobile")}
+    assert merged == {(1, "notification"), (1, "procedure_content")}
+
+
+def test_fresh_wording_is_scored_on_the_same_splits_and_parameters(dev, fresh):
+    _, fresh = fresh
+    report = evaluation.held_out_topics(dev, repeats=2, seed=2)
+    again = evaluation.rescored(report, fresh)
+    for before, after in zip(report.splits, again.splits, strict=True):
+        assert (after.held_out_topics, after.tuning_topics, after.params) == (
+            before.held_out_topics,
+            before.tuning_topics,
+            before.params,
+        )
+        assert after.tuning == before.tuning
+        held = set(before.held_out_topics)
+        # Scored on every fresh inquiry of the held-out topics, and on nothing else.
+        expected = evaluation.evaluate(
+            fresh.subset([i for i, t in enumerate(fresh.topics) if t in held]), before.params
+        )
+        assert after.held_out == expected
+        assert after.held_out.topics == len(held)
+
+
+@pytest.mark.slow
+def test_quality_on_held_out_topics_in_fresh_wording(dev, fresh):
+    """The protocol's splits (seed 0), tuned on the dev set's tuning topics, scored on all of a
+    fresh set's inquiries of the held-out topics (longer mails with signatures, near-miss wording
+    between the confused topics). Far below the dev set's 0.817: the pipeline does not yet hold on
+    new wording (docs/faq.md); the merges are the My Number card inside the certificate-file
+    cluster and one other pair."""
+    name, fresh = fresh
+    ari, merges, topics, whole_ari = FRESH_FLOORS[name]
+    report = evaluation.rescored(evaluation.held_out_topics(dev, repeats=10), fresh)
+    assert report.ari_mean >= ari
+    assert len(report.merged_splits()) <= merges
+    assert {s.held_out.worst_merge_topic for s in report.merged_splits()} <= topics
+    assert evaluation.evaluate(fresh).ari >= whole_ari
+
+
+def test_fresh_sets_have_no_surge(fresh):
+    """Spread evenly over two weeks: the surge detector flags nothing (no false flags)."""
+    _, fresh = fresh
+    result = pipeline.run(fresh.docs, tokens=fresh.tokens, embeddings=fresh.embeddings, embed=False)
+    assert fresh.embeddings is not None and len(result.clustering.clusters) >= 15
+    assert result.surges == []

@@ -35,6 +35,26 @@ def test_signature_and_sign_off_blocks_are_dropped():
     assert text.clean(signed) == "証明書が読めません。"
 
 
+def test_sign_off_variants_end_the_message_too():
+    """The closers citizens write in practice (found in the fresh labelled set, docs/faq.md): the
+    name, company and phone after them are personal information, not topic."""
+    for closer in (
+        "以上、よろしくお願い致します。",
+        "以上，宜しくお願いいたします。",
+        "どうぞよろしくお願いいたします。",
+        "何卒宜しくお願い致します。",
+        "至急ご対応いただけますと幸いです。",
+        "ご対応いただけますと幸いです。",
+    ):
+        body = f"電子証明書が読み込めません。\n{closer}\n\n有限会社かぎ工務店 高木\nTEL 03-1234-5678"
+        assert text.clean(body) == "電子証明書が読み込めません。", closer
+    # A closer inside a line of content is a stock phrase, not the end of the message.
+    inline = "突然のご連絡失礼いたします。公文書を印刷したいです。至急ご対応いただけますと幸いです。続きです。"
+    cleaned = text.clean(inline)
+    assert "失礼" not in cleaned and "幸い" not in cleaned
+    assert "公文書を印刷したいです。" in cleaned and "続きです。" in cleaned
+
+
 def test_stock_phrases_are_removed_wherever_they_are():
     body = "お世話になっております。e-Govアプリが起動しません。お手数ですがご確認ください。"
     cleaned = text.clean(body)
