@@ -559,7 +559,8 @@ def faq_cluster_split(
     every member goes to the side whose seeds' centroid its stored embedding is closer to
     (`clustering.seed_partition`); the marked side becomes a new cluster with its own
     memberships, keywords and draft, the cluster's own draft is written again from what stays.
-    Nothing is published. Every nightly run applies the split again (docs/faq.md)."""
+    Nothing is published. Every nightly run applies the split again while it is in force (until
+    `faq_cluster_split_withdraw`; docs/faq.md)."""
     _require_admin(actor)
     cluster = TopicCluster.objects.select_for_update().get(pk=cluster.pk)
     members, marked_ids, kept_ids = _split_seeds(cluster, marked, kept)
