@@ -152,7 +152,8 @@ class ClusterSplit(models.Model):
     """An admin's "split this cluster" decision (docs/faq.md, "Split this cluster"): on
     `cluster`, the inquiries the admin marked as another topic and those that stay (the seeds,
     ClusterSplitSeed). Applied at once (the marked side became `new_cluster`) and by every
-    nightly run to any cluster that again holds seeds of both sides."""
+    nightly run to any cluster that again holds seeds of both sides — while it is in force:
+    an admin's withdrawal (`withdrawn_at`, who, an optional note) ends it for every later run."""
 
     cluster = models.ForeignKey(TopicCluster, on_delete=models.PROTECT, related_name="splits_made")
     new_cluster = models.ForeignKey(TopicCluster, on_delete=models.PROTECT, related_name="split_from")
@@ -163,12 +164,23 @@ class ClusterSplit(models.Model):
     created_at = models.DateTimeField()
     moved = models.PositiveIntegerField()  # members that went to the new cluster when it was made
     stayed = models.PositiveIntegerField()  # members that stayed
+    # The undo: null while the split is in force (faq.services.faq_cluster_split_withdraw).
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawn_note = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(condition=~Q(new_cluster=F("cluster")), name="faq_split_two_clusters"),
             models.CheckConstraint(condition=Q(moved__gte=1) & Q(stayed__gte=1), name="faq_split_both_sides"),
+            # Who withdrew it and why only on a withdrawn split (who may be null: a deleted user).
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=False) | (Q(withdrawn_by__isnull=True) & Q(withdrawn_note="")),
+                name="faq_split_withdrawn_fields",
+            ),
         ]
 
     def __str__(self) -> str:

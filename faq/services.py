@@ -426,9 +426,13 @@ def _store_result(run: ClusterRun, result: pipeline.PipelineResult, ids: Sequenc
 
 
 def _recorded_splits(ids: Sequence[int]) -> list[clustering.SeedSplit]:
-    """The admins' recorded splits as positions into this run's documents (seeds outside the
+    """The admins' recorded splits in force as positions into this run's documents (seeds outside the
     window dropped), oldest first: the run applies each to a cluster holding both sides."""
-    rows = ClusterSplitSeed.objects.order_by("split_id", "id").values_list("split_id", "inquiry_id", "side")
+    rows = (
+        ClusterSplitSeed.objects.filter(split__withdrawn_at__isnull=True)  # withdrawn splits are not applied
+        .order_by("split_id", "id")
+        .values_list("split_id", "inquiry_id", "side")
+    )
     position = {pk: i for i, pk in enumerate(ids)}
     sides: dict[int, tuple[list[int], list[int]]] = {}
     for split_id, inquiry_id, side in rows:
@@ -517,13 +521,17 @@ def _split_seeds(
 
 
 def _describe(
-    clusters: Sequence[TopicCluster], members: Sequence[int], side: np.ndarray, vectors: np.ndarray, has: np.ndarray
+    clusters: Sequence[TopicCluster],
+    members: Sequence[int],
+    groups: Sequence[np.ndarray],
+    vectors: np.ndarray,
+    has: np.ndarray,
 ) -> None:
-    """Set the two sides' keywords (c-TF-IDF over the two), weights, centroids, central
-    inquiries, sizes and weekly counts from their members (not saved): `clusters[1]` gets the
-    members where `side` is true."""
+    """Set the clusters' keywords (c-TF-IDF over these groups), weights, centroids, central
+    inquiries, sizes and weekly counts from their members (not saved): `clusters[k]` gets the
+    members at positions `groups[k]` of `members` — a split's two sides, or a withdrawn split's
+    reunited cluster alone."""
     tokens = _member_tokens(members)
-    groups = [np.flatnonzero(~side), np.flatnonzero(side)]
     embeddings = vectors if has.all() else None
     described = clustering.describe_groups(
         tokens, embeddings, [g.tolist() for g in groups], cluster_params_from(faq_settings_get())
@@ -551,7 +559,8 @@ def faq_cluster_split(
     every member goes to the side whose seeds' centroid its stored embedding is closer to
     (`clustering.seed_partition`); the marked side becomes a new cluster with its own
     memberships, keywords and draft, the cluster's own draft is written again from what stays.
-    Nothing is published. Every nightly run applies the split again (docs/faq.md)."""
+    Nothing is published. Every nightly run applies the split again while it is in force (until
+    `faq_cluster_split_withdraw`; docs/faq.md)."""
     _require_admin(actor)
     cluster = TopicCluster.objects.select_for_update().get(pk=cluster.pk)
     members, marked_ids, kept_ids = _split_seeds(cluster, marked, kept)
@@ -575,7 +584,7 @@ def faq_cluster_split(
         first_run_id=cluster.last_run_id,
         last_run_id=cluster.last_run_id,
     )
-    _describe([cluster, new], members, side, vectors, has)
+    _describe([cluster, new], members, [np.flatnonzero(~side), np.flatnonzero(side)], vectors, has)
     new.save()
     ClusterMembership.objects.filter(cluster=cluster, inquiry_id__in=moved).update(cluster=new)
     cluster.save(update_fields=["keywords", "term_weights", "centroid", "central_inquiries", "size", "weekly_counts"])
@@ -609,14 +618,15 @@ def faq_cluster_split(
         },
         note=note,
     )
-    kept_entry = _redraft(cluster, split)
+    kept_entry = _redraft(cluster, note=f"redrafted after split {split.pk} of cluster {cluster.cluster_id}")
     new_entry = faq_entry_propose(cluster=new)
     return SplitOutcome(split=split, kept_entry=kept_entry, new_entry=new_entry)
 
 
-def _redraft(cluster: TopicCluster, split: ClusterSplit) -> FaqEntry | None:
+def _redraft(cluster: TopicCluster, *, note: str) -> FaqEntry | None:
     """The cluster's drafts written again from its members after a split (a draft about two
-    topics); a published entry is left alone. Without a draft or published entry: a new draft."""
+    topics) or a split's withdrawal (the topics together again); a published entry is left
+    alone. Without a draft or published entry: a new draft."""
     entries = list(cluster.faq_entries.select_for_update().filter(status=FaqEntry.Status.DRAFT).order_by("id"))
     if not entries:
         return faq_entry_propose(cluster=cluster)
@@ -638,9 +648,101 @@ def _redraft(cluster: TopicCluster, split: ClusterSplit) -> FaqEntry | None:
             action=AuditEvent.Action.UPDATE,
             obj=entry,
             changes=changes,
-            note=f"redrafted after split {split.pk} of cluster {cluster.cluster_id}",
+            note=note,
         )
     return entries[0]
+
+
+@dataclass
+class WithdrawOutcome:
+    split: ClusterSplit
+    reunited: bool  # both clusters were in the latest run: the members went back at once
+    moved_back: int  # members that went back to the split's cluster (0 if not reunited)
+    kept_entry: FaqEntry | None  # the cluster's draft, written again (None if not reunited / published only)
+    withdrawn_entries: list[FaqEntry]  # the new cluster's drafts, retired
+
+
+CLUSTER_DESCRIPTION_FIELDS = ["keywords", "term_weights", "centroid", "central_inquiries", "size", "weekly_counts"]
+
+
+@transaction.atomic
+def faq_cluster_split_withdraw(*, actor, split: ClusterSplit, note: str = "") -> WithdrawOutcome:
+    """An admin's undo of "split this cluster": the split is marked withdrawn (who, when, note),
+    so no later nightly run applies it. If its two clusters are both in the latest run, the new
+    cluster's members go back to the split's cluster at once (keywords, centroid, central
+    inquiries and weekly counts recomputed as the split computed them), the cluster's draft is
+    written again from the reunited members and the new cluster's drafts are retired (the state
+    the FAQ workflow gives a draft taken back); the new cluster leaves the latest run. Nothing is
+    published; surges and IVR proposals stay where they are. Refused: a split already withdrawn
+    (InvalidTransitionError, 409) and a new cluster with a published entry (its public text
+    would lose its topic; ValidationError naming `new_cluster`)."""
+    _require_admin(actor)
+    split = ClusterSplit.objects.select_for_update().get(pk=split.pk)
+    if split.withdrawn_at is not None:
+        who = split.withdrawn_by.get_username() if split.withdrawn_by else "—"
+        when = timezone.localtime(split.withdrawn_at).strftime("%Y-%m-%d %H:%M")
+        raise InvalidTransitionError(f"この分割は既に取り消されています（{when}、{who}）。")
+    locked = {
+        c.pk: c
+        for c in TopicCluster.objects.select_for_update()
+        .filter(pk__in=[split.cluster_id, split.new_cluster_id])
+        .order_by("pk")
+    }
+    cluster, new = locked[split.cluster_id], locked[split.new_cluster_id]
+    published = list(new.faq_entries.filter(status=FaqEntry.Status.PUBLISHED).order_by("id"))
+    if published:
+        names = "、".join(f"#{e.pk}「{e.question[:40]}」" for e in published)
+        raise ValidationError(
+            {
+                "new_cluster": f"分けてできたクラスタ #{new.cluster_id} のFAQ {names} が公開中のため取り消せません"
+                "（戻すと公開中のFAQの話題がなくなります）。先に公開を終了してください。"
+            }
+        )
+    split.withdrawn_at = timezone.now()
+    split.withdrawn_by = actor
+    split.withdrawn_note = note
+    split.full_clean()
+    split.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawn_note"])
+    reunited = cluster.active and new.active
+    moved_back: list[int] = []
+    kept_entry: FaqEntry | None = None
+    withdrawn: list[FaqEntry] = []
+    if reunited:
+        moved_back = list(new.memberships.order_by("inquiry_id").values_list("inquiry_id", flat=True))
+        ClusterMembership.objects.filter(cluster=new).update(cluster=cluster)
+        members = list(cluster.memberships.order_by("inquiry_id").values_list("inquiry_id", flat=True))
+        vectors, has = _member_vectors(members)
+        _describe([cluster], members, [np.arange(len(members))], vectors, has)
+        cluster.save(update_fields=CLUSTER_DESCRIPTION_FIELDS)
+        new.size, new.central_inquiries, new.weekly_counts, new.active = 0, [], {}, False
+        new.save(update_fields=["size", "central_inquiries", "weekly_counts", "active"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.TRANSITION,
+        obj=split,
+        changes={
+            "withdrawn": {"old": False, "new": True},
+            "cluster": cluster.cluster_id,
+            "new_cluster": new.cluster_id,
+            "reunited": reunited,
+            "moved_back": len(moved_back),
+            "keywords": cluster.keywords[:5] if reunited else [],
+        },
+        note=note,
+    )
+    if reunited:
+        kept_entry = _redraft(
+            cluster, note=f"redrafted after withdrawal of split {split.pk} (cluster {new.cluster_id} merged back)"
+        )
+        for entry in new.faq_entries.filter(status=FaqEntry.Status.DRAFT).order_by("id"):
+            withdrawn.append(
+                faq_entry_retire(
+                    actor=actor, entry=entry, note=f"split {split.pk} withdrawn: cluster {new.cluster_id} merged back"
+                )
+            )
+    return WithdrawOutcome(
+        split=split, reunited=reunited, moved_back=len(moved_back), kept_entry=kept_entry, withdrawn_entries=withdrawn
+    )
 
 
 # --- FAQ entries ------------------------------------------------------------------------------
@@ -820,7 +922,7 @@ def faq_entry_publish(*, actor, entry: FaqEntry) -> FaqEntry:
 
 
 @transaction.atomic
-def faq_entry_retire(*, actor, entry: FaqEntry) -> FaqEntry:
+def faq_entry_retire(*, actor, entry: FaqEntry, note: str = "") -> FaqEntry:
     _require_admin(actor)
     entry = _locked(entry)
     if entry.status == FaqEntry.Status.RETIRED:
@@ -833,7 +935,11 @@ def faq_entry_retire(*, actor, entry: FaqEntry) -> FaqEntry:
     entry.full_clean()
     entry.save(update_fields=["status", "retired_at", "retired_by", "version", "updated_at"])
     audit_record(
-        actor=actor, action=AuditEvent.Action.TRANSITION, obj=entry, changes={"status": {"old": old, "new": "retired"}}
+        actor=actor,
+        action=AuditEvent.Action.TRANSITION,
+        obj=entry,
+        changes={"status": {"old": old, "new": "retired"}},
+        note=note,
     )
     return entry
 

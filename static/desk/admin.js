@@ -2,7 +2,8 @@
 // actions that cannot be taken back from the page (retire, withdraw, deactivate). CSP: no
 // inline script, no hx-on — behaviour is attached here to buttons marked class="danger".
 // htmx is told to show a refused form (400 naming the field, 409 a stale version: the form
-// with its error) in place (the FAQ review's 「別の話題として分ける」 panel). Other errors keep
+// with its error) in place (the FAQ review's 「別の話題として分ける」 panel and 「この分割を取り消す」:
+// 409 also a split already withdrawn). Other errors keep
 // what is shown — the import-progress poll does not swap a 404 page in for its bar.
 if (window.htmx) {
   window.htmx.config.responseHandling = [

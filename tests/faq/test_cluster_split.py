@@ -1,15 +1,18 @@
 """An admin's "split this cluster" (faq.services.faq_cluster_split): the seeds' centroids
 partition the members, the split-off side becomes a new cluster with its own draft, bad input is
-refused naming the field, the decision is audited — and the nightly run keeps it."""
+refused naming the field, the decision is audited — and the nightly run keeps it. The undo
+(faq.services.faq_cluster_split_withdraw): the members go back, the new cluster's draft is
+retired, and no later nightly run applies the split."""
 
 import numpy as np
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from faq import clustering, services
 from faq.models import ClusterMembership, ClusterRun, ClusterSplit, ClusterSplitSeed, FaqEntry, TopicCluster
-from helpdesk.errors import PermissionDeniedError
+from helpdesk.errors import InvalidTransitionError, PermissionDeniedError
 from helpdesk.models import AuditEvent
 from tests.factories import InquiryFactory, tokyo
 from tests.factories.faq import FaqEntryFactory, two_close_topics
@@ -155,3 +158,163 @@ def test_the_next_nightly_run_keeps_the_topics_apart_where_without_the_split_it_
     # No draft was published by the run, and the split-off cluster's draft was not proposed twice.
     assert FaqEntry.objects.filter(source_cluster=new).count() == 1
     assert not FaqEntry.objects.filter(status=FaqEntry.Status.PUBLISHED).exists()
+
+
+# --- the undo: withdrawing a split -------------------------------------------------------------
+
+
+def _state(*clusters) -> list:
+    """What a refused withdrawal must leave as it was: memberships, descriptions, entries, splits."""
+    rows = []
+    for c in clusters:
+        c = TopicCluster.objects.get(pk=c.pk)
+        rows.append((c.cluster_id, c.active, c.size, c.keywords, c.central_inquiries, sorted(_members(c))))
+    rows.append(sorted(FaqEntry.objects.values_list("pk", "status", "version", "question")))
+    rows.append(sorted(ClusterSplit.objects.values_list("pk", "withdrawn_at", "withdrawn_by", "withdrawn_note")))
+    rows.append(AuditEvent.objects.count())
+    return rows
+
+
+def test_withdrawing_puts_the_members_back_redrafts_the_cluster_and_retires_the_new_draft(merged, admin_user):
+    cluster, file, card = merged
+    before = TopicCluster.objects.get(pk=cluster.pk)
+    draft = FaqEntryFactory(source_cluster=cluster, question="証明書について")
+    with time_machine.travel(tokyo(2026, 9, 30, 10, 0), tick=False):
+        made = services.faq_cluster_split(actor=admin_user, cluster=cluster, marked=[card[0].pk], kept=[file[0].pk])
+    new, new_draft = made.split.new_cluster, made.new_entry
+    assert new_draft is not None and _members(new) == _ids(card)
+
+    with time_machine.travel(tokyo(2026, 9, 30, 11, 30), tick=False):
+        outcome = services.faq_cluster_split_withdraw(actor=admin_user, split=made.split, note="同じ話題だった")
+
+    # The mark: who, when, why.
+    split = ClusterSplit.objects.get(pk=made.split.pk)
+    assert split.withdrawn_at == tokyo(2026, 9, 30, 11, 30) and split.withdrawn_by == admin_user
+    assert split.withdrawn_note == "同じ話題だった" and outcome.split == split
+    # The members are back, the cluster described from all of them as the run described it.
+    assert outcome.reunited and outcome.moved_back == 6
+    assert _members(cluster) == _ids(file) | _ids(card) and not _members(new)
+    cluster.refresh_from_db()
+    new.refresh_from_db()
+    assert cluster.active and cluster.size == 12 and cluster.weekly_counts == before.weekly_counts
+    assert {"ファイル", "マイナンバーカード"} <= set(
+        cluster.keywords
+    ) and cluster.keywords != made.split.cluster.keywords
+    assert set(cluster.keywords[:5]) == set(before.keywords[:5])
+    assert set(cluster.central_inquiries) <= _ids(file) | _ids(card) and cluster.central_inquiries
+    centroid = np.frombuffer(bytes(cluster.centroid), dtype="<f4")
+    assert float(centroid @ np.frombuffer(bytes(before.centroid), dtype="<f4")) > 0.999
+    # The new cluster left the latest run, empty (kept, with its keywords, as the split's record).
+    assert not new.active and new.size == 0 and new.central_inquiries == [] and new.keywords
+    # The cluster's draft written again from the reunited members; the new cluster's draft retired.
+    draft.refresh_from_db()
+    new_draft.refresh_from_db()
+    assert outcome.kept_entry == draft and draft.version == 3 and draft.status == FaqEntry.Status.DRAFT
+    assert "証明書" in draft.question and draft.question != "証明書について"
+    assert outcome.withdrawn_entries == [new_draft] and new_draft.status == FaqEntry.Status.RETIRED
+    assert new_draft.retired_by == admin_user and new_draft.retired_at == tokyo(2026, 9, 30, 11, 30)
+    assert new_draft.published_at is None
+    assert not FaqEntry.objects.filter(status=FaqEntry.Status.PUBLISHED).exists()
+    # Audited: the withdrawal on the split, the redraft and the retirement with their reasons.
+    event = AuditEvent.objects.get(
+        object_type="faq.clustersplit", object_id=str(split.pk), action=AuditEvent.Action.TRANSITION
+    )
+    assert event.actor_id == admin_user.pk and event.note == "同じ話題だった"
+    assert event.changes["withdrawn"] == {"old": False, "new": True} and event.changes["reunited"] is True
+    assert event.changes["moved_back"] == 6 and event.changes["new_cluster"] == new.cluster_id
+    redraft = AuditEvent.objects.filter(object_type="faq.faqentry", object_id=str(draft.pk)).latest("id")
+    assert f"withdrawal of split {split.pk}" in redraft.note
+    retired = AuditEvent.objects.filter(object_type="faq.faqentry", object_id=str(new_draft.pk)).latest("id")
+    assert retired.changes["status"] == {"old": "draft", "new": "retired"} and f"split {split.pk}" in retired.note
+
+
+def test_a_published_entry_on_the_new_cluster_refuses_the_withdrawal_and_changes_nothing(merged, admin_user):
+    cluster, file, card = merged
+    made = services.faq_cluster_split(actor=admin_user, cluster=cluster, marked=[card[0].pk], kept=[file[0].pk])
+    entry = services.faq_entry_update(
+        actor=admin_user, entry=made.new_entry, version=1, answer="カードの証明書は市区町村で更新してください。"
+    )
+    public = services.faq_entry_publish(actor=admin_user, entry=entry)
+    before = _state(cluster, made.split.new_cluster)
+    with pytest.raises(ValidationError) as exc:
+        services.faq_cluster_split_withdraw(actor=admin_user, split=made.split)
+    message = exc.value.message_dict["new_cluster"][0]
+    assert f"#{public.pk}" in message and public.question[:20] in message and "公開中" in message
+    assert _state(cluster, made.split.new_cluster) == before
+
+
+def test_a_split_is_withdrawn_once(merged, admin_user):
+    cluster, file, card = merged
+    made = services.faq_cluster_split(actor=admin_user, cluster=cluster, marked=[card[0].pk], kept=[file[0].pk])
+    services.faq_cluster_split_withdraw(actor=admin_user, split=made.split)
+    before = _state(cluster, made.split.new_cluster)
+    with pytest.raises(InvalidTransitionError) as exc:
+        services.faq_cluster_split_withdraw(actor=admin_user, split=made.split, note="もう一度")
+    assert "既に取り消されています" in exc.value.message and exc.value.status_code == 409
+    assert _state(cluster, made.split.new_cluster) == before
+
+
+def test_only_an_admin_withdraws(merged, admin_user, agent, reviewer, supervisor, nobody):
+    cluster, file, card = merged
+    made = services.faq_cluster_split(actor=admin_user, cluster=cluster, marked=[card[0].pk], kept=[file[0].pk])
+    before = _state(cluster, made.split.new_cluster)
+    for user in (agent, reviewer, supervisor, nobody):
+        with pytest.raises(PermissionDeniedError) as exc:
+            services.faq_cluster_split_withdraw(actor=user, split=made.split)
+        assert exc.value.status_code == 403
+    assert _state(cluster, made.split.new_cluster) == before
+
+
+def test_the_withdrawal_fields_are_consistent_in_the_database(merged, admin_user):
+    cluster, file, card = merged
+    split = services.faq_cluster_split(actor=admin_user, cluster=cluster, marked=[card[0].pk], kept=[file[0].pk]).split
+    split.withdrawn_note = "理由だけ"
+    with pytest.raises(ValidationError):
+        split.full_clean()
+    for change in ({"withdrawn_note": "理由だけ"}, {"withdrawn_by": admin_user}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            ClusterSplit.objects.filter(pk=split.pk).update(**change)
+
+
+def test_after_the_withdrawal_the_nightly_run_puts_the_topics_together_again(merged, admin_user):
+    cluster, file, card = merged
+    made = services.faq_cluster_split(actor=admin_user, cluster=cluster, marked=[card[2].pk], kept=[file[3].pk])
+    kept_apart = services.faq_cluster_run(as_of=AS_OF, embed_missing=False)
+    assert kept_apart.clusters == 2 and kept_apart.admin_splits == 1
+    new = made.split.new_cluster
+    assert _members(new) == _ids(card)
+
+    services.faq_cluster_split_withdraw(actor=admin_user, split=made.split)
+    run = services.faq_cluster_run(as_of=AS_OF, embed_missing=False)
+    assert run.clusters == 1 and run.admin_splits == 0
+    (together,) = TopicCluster.objects.filter(active=True)
+    assert together.pk == cluster.pk and _members(together) == _ids(file) | _ids(card)
+    # The run proposed nothing for the gone cluster and published nothing.
+    assert not FaqEntry.objects.filter(source_cluster=new, status=FaqEntry.Status.DRAFT).exists()
+    assert not FaqEntry.objects.filter(status=FaqEntry.Status.PUBLISHED).exists()
+
+
+def test_when_a_later_run_re_clustered_only_the_mark_is_recorded_and_the_next_run_no_longer_splits(merged, admin_user):
+    cluster, file, card = merged
+    made = services.faq_cluster_split(actor=admin_user, cluster=cluster, marked=[card[2].pk], kept=[file[3].pk])
+    new, new_draft = made.split.new_cluster, made.new_entry
+    # A later run whose window holds none of these inquiries: neither cluster is in it.
+    services.faq_cluster_run(as_of=tokyo(2027, 6, 30, 3, 0), embed_missing=False)
+    assert not TopicCluster.objects.filter(active=True).exists()
+    before = _state(cluster, new)
+
+    outcome = services.faq_cluster_split_withdraw(actor=admin_user, split=made.split, note="戻す")
+    assert not outcome.reunited and outcome.moved_back == 0 and outcome.withdrawn_entries == []
+    after = _state(cluster, new)
+    assert after[:3] == before[:3]  # clusters and entries untouched (the new cluster's draft stays a draft)
+    assert FaqEntry.objects.get(pk=new_draft.pk).status == FaqEntry.Status.DRAFT
+    split = ClusterSplit.objects.get(pk=made.split.pk)
+    assert split.withdrawn_at is not None and split.withdrawn_note == "戻す"
+    event = AuditEvent.objects.get(object_type="faq.clustersplit", object_id=str(split.pk), action="transition")
+    assert event.changes["reunited"] is False and event.changes["moved_back"] == 0
+
+    # The window back on these inquiries: the run no longer applies the split.
+    run = services.faq_cluster_run(as_of=AS_OF, embed_missing=False)
+    assert run.clusters == 1 and run.admin_splits == 0
+    (together,) = TopicCluster.objects.filter(active=True)
+    assert _members(together) == _ids(file) | _ids(card)

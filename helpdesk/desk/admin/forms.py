@@ -48,6 +48,12 @@ class ClusterSplitForm(forms.Form):
         return [pk for pk in self.cleaned_data.get("shown") or [] if pk not in marked]
 
 
+class SplitWithdrawForm(forms.Form):
+    """「この分割を取り消す」: why, optionally (kept with the withdrawal and in its audit row)."""
+
+    note = forms.CharField(label=_("取り消す理由（任意）"), max_length=500, required=False)
+
+
 class IvrApproveForm(forms.Form):
     text = forms.CharField(label=_("案内文"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
     starts_at = forms.DateTimeField(

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from faq import privacy
-from faq.models import ClusterMembership, FaqEntry, IvrAnnouncement, SurgeAlert, TopicCluster
+from faq.models import ClusterMembership, ClusterSplit, FaqEntry, IvrAnnouncement, SurgeAlert, TopicCluster
 from faq.services import faq_text_pii
 from helpdesk.clock import Month
 from helpdesk.models import CalendarDay, ImportReject, ImportRun, Inquiry, Role, ServiceHours
@@ -89,6 +89,18 @@ class SplitCandidate:
     received_at: dt.datetime
     subject: str  # personal information replaced (faq.privacy.scrub, as drafts are)
     central: bool
+
+
+def faq_splits_in_force(cluster: TopicCluster | None) -> list[ClusterSplit]:
+    """The splits in force that made this cluster or were made on it, oldest first: what an
+    admin can withdraw from the FAQ review page (who, when, note). One query."""
+    if cluster is None:
+        return []
+    return list(
+        ClusterSplit.objects.filter(Q(cluster=cluster) | Q(new_cluster=cluster), withdrawn_at__isnull=True)
+        .select_related("cluster", "new_cluster", "created_by")
+        .order_by("created_at", "id")
+    )
 
 
 def faq_split_candidates(cluster: TopicCluster | None) -> list[SplitCandidate]:

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from faq import services as faq_services
-from faq.models import FaqEntry, IvrAnnouncement
+from faq.models import ClusterSplit, FaqEntry, IvrAnnouncement
 from helpdesk.desk.admin import forms, restatement, selectors
 from helpdesk.desk.admin import services as desk_services
 from helpdesk.desk.htmx import HtmxHttpRequest
@@ -93,12 +94,32 @@ def _split_context(entry: FaqEntry, form: forms.ClusterSplitForm | None = None) 
     return {"candidates": selectors.faq_split_candidates(cluster), "form": form, "marked": marked}
 
 
+def _splits_context(
+    entry: FaqEntry,
+    failed: tuple[ClusterSplit, forms.SplitWithdrawForm] | None = None,
+    withdrawn: faq_services.WithdrawOutcome | None = None,
+) -> dict[str, Any] | None:
+    """The 「この分割を取り消す」 panel: the splits in force that made the entry's cluster or were
+    made on it (who, when, note), each with its withdraw form; after a withdrawal, its outcome;
+    after a refusal, the refused split with its error (also one no longer in force)."""
+    splits = selectors.faq_splits_in_force(entry.source_cluster)
+    if failed is not None and failed[0].pk not in {s.pk for s in splits}:
+        splits.append(failed[0])
+    if not splits and withdrawn is None:
+        return None
+    rows = [
+        (s, failed[1] if failed is not None and failed[0].pk == s.pk else forms.SplitWithdrawForm()) for s in splits
+    ]
+    return {"rows": rows, "withdrawn": withdrawn}
+
+
 def _faq_page(
     request,
     entry: FaqEntry,
     form: forms.FaqEntryForm,
     status: int = 200,
     split_form: forms.ClusterSplitForm | None = None,
+    withdraw_failed: tuple[ClusterSplit, forms.SplitWithdrawForm] | None = None,
 ) -> HttpResponse:
     if form.is_bound and form.is_valid():
         question, answer = form.cleaned_data["question"], form.cleaned_data["answer"]
@@ -115,6 +136,7 @@ def _faq_page(
             "warnings": selectors.faq_pii_warnings(question=question, answer=answer),
             "evidence": selectors.faq_evidence(entry),
             "split": _split_context(entry, split_form),
+            "splits": _splits_context(entry, withdraw_failed),
         },
         status=status,
     )
@@ -227,6 +249,44 @@ def _split_error(form: forms.ClusterSplitForm, exc: Exception) -> int:
             form.add_error("marked" if name in ("marked", "kept") else None, errors)
         return 400
     return _apply_error(form, exc)
+
+
+@require_POST
+@admin_required
+def faq_split_withdraw(request: HtmxHttpRequest, pk: int, split_pk: int) -> HttpResponse:
+    """「この分割を取り消す」: the split is withdrawn (no later nightly run applies it); with both
+    clusters in the latest run the members go back at once, the cluster's draft is written again
+    and the new cluster's draft is not adopted. htmx swaps the panel (the outcome, or the form
+    with its refusal: 400, 409 already withdrawn); without htmx, the page."""
+    entry = get_object_or_404(FaqEntry.objects.select_related("source_cluster"), pk=pk)
+    cluster_id = entry.source_cluster_id
+    split = get_object_or_404(
+        ClusterSplit.objects.select_related("cluster", "new_cluster", "created_by", "withdrawn_by"),
+        Q(cluster_id=cluster_id) | Q(new_cluster_id=cluster_id),
+        pk=split_pk,
+    )
+    form = forms.SplitWithdrawForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            outcome = faq_services.faq_cluster_split_withdraw(
+                actor=request.user, split=split, note=form.cleaned_data["note"]
+            )
+        except (ApplicationError, ValidationError) as exc:
+            status = _apply_error(form, exc)
+        else:
+            if not request.htmx:
+                messages.success(request, _("分割を取り消しました。公開されたものはありません。"))
+                return redirect("desk:admin:faq-detail", pk=entry.pk)
+            entry.refresh_from_db()
+            context = {"entry": entry, "splits": _splits_context(entry, withdrawn=outcome)}
+            return render(request, "desk/admin/_faq_splits.html", context)
+    split.refresh_from_db(fields=["withdrawn_at", "withdrawn_by", "withdrawn_note"])
+    if request.htmx:
+        context = {"entry": entry, "splits": _splits_context(entry, failed=(split, form))}
+        return render(request, "desk/admin/_faq_splits.html", context, status=status)
+    initial = {"question": entry.question, "answer": entry.answer, "version": entry.version}
+    return _faq_page(request, entry, forms.FaqEntryForm(initial=initial), status, withdraw_failed=(split, form))
 
 
 # --- IVR announcements ------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.urls import reverse
 from faq.models import ClusterSplit, FaqEntry
 from helpdesk.imports.services import import_run_create_pending
 from helpdesk.models import ImportRun
-from tests.factories import InquiryFactory, UserFactory
+from tests.factories import InquiryFactory, UserFactory, tokyo
 from tests.factories.faq import FaqEntryFactory, IvrAnnouncementFactory, TopicClusterFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,9 +23,16 @@ def records(db):
         question=f"{SECRET_PHONE}に折り返し", source_cluster=TopicClusterFactory(central_inquiries=[inquiry.pk])
     )
     ann = IvrAnnouncementFactory()
+    split = ClusterSplit.objects.create(
+        cluster=entry.source_cluster,
+        new_cluster=TopicClusterFactory(),
+        created_at=tokyo(2026, 9, 30, 10, 0),
+        moved=1,
+        stayed=1,
+    )
     run = import_run_create_pending(kind=ImportRun.Kind.CALLS_GENERIC, source_name="x.csv")
     user = UserFactory(username="victim")
-    return {"entry": entry, "ann": ann, "run": run, "user": user, "inquiry": inquiry}
+    return {"entry": entry, "ann": ann, "run": run, "user": user, "inquiry": inquiry, "split": split}
 
 
 def _pages(r):
@@ -47,6 +54,7 @@ def _actions(r):
         (reverse("desk:admin:faq-detail", args=[r["entry"].pk]), {"action": "retire"}),
         (reverse("desk:admin:faq-check", args=[r["entry"].pk]), {"question": "q"}),
         (reverse("desk:admin:faq-split", args=[r["entry"].pk]), {"marked": [r["inquiry"].pk], "shown": [1]}),
+        (reverse("desk:admin:faq-split-withdraw", args=[r["entry"].pk, r["split"].pk]), {"note": "x"}),
         (reverse("desk:admin:ivr-close", args=[r["ann"].pk]), {}),
         (reverse("desk:admin:ivr-approve", args=[r["ann"].pk]), {}),
         (reverse("desk:admin:calendar-month"), {"fiscal_year": 2026, "month": 9, "period_type": "busy", "reason": "x"}),
@@ -82,7 +90,7 @@ def test_other_roles_get_403_without_personal_data(client, request, records, who
     entry = FaqEntry.objects.get(pk=records["entry"].pk)
     assert entry.status == FaqEntry.Status.DRAFT
     assert records["user"].__class__.objects.get(pk=records["user"].pk).is_active
-    assert not ClusterSplit.objects.exists()
+    assert list(ClusterSplit.objects.values_list("pk", "withdrawn_at")) == [(records["split"].pk, None)]
 
 
 def test_visitors_are_sent_to_sign_in(client, records):

@@ -1,7 +1,8 @@
 """The admin's main path in a real browser on a live server: review a draft with a phone
 number in it, edit it out, publish it and find it on the public /faq/; approve an IVR
 announcement; change a calendar month and see the restated KPI month before saving; import
-a call file; split a draft about two topics. axe-core finds nothing serious on any page;
+a call file; split a draft about two topics and withdraw the split. axe-core finds nothing
+serious on any page;
 screenshots go to tests/artifacts/."""
 
 import pytest
@@ -143,3 +144,32 @@ def test_the_admin_splits_a_draft_about_two_topics(desk_page, live_server, admin
     assert links.count() == 2
     assert {e.status for e in FaqEntry.objects.all()} == {FaqEntry.Status.DRAFT}
     _check(page, screenshot_dir, "faq-split-done")
+
+    # The undo: the page lists the split in force (who, when, note); withdrawn, the members are
+    # back in one cluster and the new cluster's draft is not adopted. A second tab that still
+    # shows the split is refused in place (409, the panel swapped with its error).
+    other = desk_page.context.new_page()
+    other.on("dialog", lambda dialog: dialog.accept())
+    new_entry = FaqEntry.objects.get(source_cluster=split.new_cluster)
+    other.goto(f"{live_server.url}/desk/admin/faq/{new_entry.pk}/")
+    page.goto(f"{live_server.url}/desk/admin/faq/{entry.pk}/")
+    listed = page.inner_text("#cluster-splits")
+    assert "admin1" in listed and "証明書ファイルとマイナンバーカードは別の話題" in listed
+    _check(page, screenshot_dir, "faq-split-undo")
+    page.fill(f"#id_withdraw_note_{split.pk}", "同じ話題だった")
+    page.click(f"#split-row-{split.pk} button[value=withdraw]")
+    page.wait_for_selector(".split-withdrawn")
+    assert "公開されたものはありません" in page.inner_text(".split-withdrawn")
+    split.refresh_from_db()
+    assert split.withdrawn_by_id == admin_user.pk and split.withdrawn_note == "同じ話題だった"
+    (together,) = TopicCluster.objects.filter(active=True)
+    assert together.pk == cluster.pk and together.size == 12
+    assert FaqEntry.objects.get(pk=new_entry.pk).status == FaqEntry.Status.RETIRED
+    assert not FaqEntry.objects.filter(status=FaqEntry.Status.PUBLISHED).exists()
+    _check(page, screenshot_dir, "faq-split-undone")
+
+    other.click(f"#split-row-{split.pk} button[value=withdraw]")
+    other.wait_for_selector("#cluster-splits .form-errors")
+    assert "既に取り消されています" in other.inner_text("#cluster-splits .form-errors")
+    _check(other, screenshot_dir, "faq-split-undo-refused")
+    assert page.csp_violations == [] and other.url.endswith(f"/faq/{new_entry.pk}/")
