@@ -8,8 +8,8 @@ pipeline has never seen. Three measures that do:
   the 5; repeated, reported as mean ± standard deviation;
 * **the unseen set** (`tests/data/faq/inquiries_unseen.jsonl`): inquiries written apart from the
   dev set (new topics, new wording, e-mail boilerplate, one-offs labelled `other`), never tuned on;
-* **the fresh sets** (`inquiries_fresh.jsonl`, `…fresh2`, `…fresh3`): the dev set's topics in
-  wording written from topic descriptions only; the held-out splits are also scored on them
+* **the fresh sets** (`inquiries_fresh.jsonl` … `inquiries_fresh4.jsonl`): the dev set's topics
+  in wording written from topic descriptions only; the held-out splits are also scored on them
   (`rescored`): held-out topics in unseen wording.
 
 Inquiries labelled `other` are one-offs: each is its own topic when scoring, so clustering two
