@@ -520,6 +520,10 @@ def _split_seeds(
     return members, marked_ids, kept_ids
 
 
+# What `_describe` sets on a cluster: saved after a split and after its withdrawal.
+CLUSTER_DESCRIPTION_FIELDS = ["keywords", "term_weights", "centroid", "central_inquiries", "size", "weekly_counts"]
+
+
 def _describe(
     clusters: Sequence[TopicCluster],
     members: Sequence[int],
@@ -587,7 +591,7 @@ def faq_cluster_split(
     _describe([cluster, new], members, [np.flatnonzero(~side), np.flatnonzero(side)], vectors, has)
     new.save()
     ClusterMembership.objects.filter(cluster=cluster, inquiry_id__in=moved).update(cluster=new)
-    cluster.save(update_fields=["keywords", "term_weights", "centroid", "central_inquiries", "size", "weekly_counts"])
+    cluster.save(update_fields=CLUSTER_DESCRIPTION_FIELDS)
     split = ClusterSplit(
         cluster=cluster,
         new_cluster=new,
@@ -660,9 +664,6 @@ class WithdrawOutcome:
     moved_back: int  # members that went back to the split's cluster (0 if not reunited)
     kept_entry: FaqEntry | None  # the cluster's draft, written again (None if not reunited / published only)
     withdrawn_entries: list[FaqEntry]  # the new cluster's drafts, retired
-
-
-CLUSTER_DESCRIPTION_FIELDS = ["keywords", "term_weights", "centroid", "central_inquiries", "size", "weekly_counts"]
 
 
 @transaction.atomic
