@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import DataError, IntegrityError, connection
 
@@ -15,7 +16,7 @@ from helpdesk.calendar import ServiceCalendar
 from helpdesk.imports.services import (
     ImportCounts,
 )
-from helpdesk.phone.generic_pg import generic_batch_sql, unproven_rows
+from helpdesk.phone.generic_pg import generic_batch_sql, stage_text, unproven_rows
 from helpdesk.phone.parse_generic import (
     CALL_ID_MAX,
     Reject,
@@ -56,6 +57,7 @@ class TextProbe:
         # The connection's last SQL batch stored no call of its rows (only new calls, or
         # rejects): the next one is written without looking each call up (`generic_batch_sql`).
         self.all_new = False
+        self.mostly_new = False  # the last look-up's finding (`found`)
 
     def due(self) -> bool:
         if self.skip:
@@ -64,8 +66,35 @@ class TextProbe:
         return True
 
     def found(self, unchanged: int, total: int) -> None:
-        if unchanged * 2 < total:
+        self.mostly_new = unchanged * 2 < total
+        if self.mostly_new:
             self.skip = PROBE_EVERY - 1
+
+    def expects_new(self) -> bool:
+        """The connection's last look-up found mostly new calls (a new file): its next batches
+        most likely reach the field checks whole, so checking them ahead (`check_rows`) pays.
+        (Not `all_new`: in a re-import the few rows left after the look-up, rejects, set it.)"""
+        return self.mostly_new
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedRows:
+    """A batch's field checks and, for the rows that pass them, its stage text
+    (`generic_pg.stage_text`), computed before the batch reaches its connection
+    (`check_rows`): the two-connection import does this on the reader's thread while the
+    connection still writes the batch before, so its backend does not sit idle between
+    statements waiting on Python. Used only when the batch reaches the checks whole (the
+    text-digest look-up set none of its rows aside); otherwise they are made again."""
+
+    rows: list[Row]
+    errors: list[str | None]
+    stage: str | None  # None: a field needs COPY's escaping (written row by row)
+
+
+def check_rows(rows: list[Row]) -> CheckedRows:
+    errors = [field_error(row.fields) for row in rows]
+    passed = [row for row, error in zip(rows, errors, strict=True) if not error] if any(errors) else rows
+    return CheckedRows(rows, errors, stage_text(passed) if passed else None)
 
 
 class GenericRows:
@@ -123,32 +152,38 @@ def write_generic_batch(
     reject: RejectSink,
     *,
     probe: TextProbe | None = None,
+    checked: CheckedRows | None = None,
 ) -> ImportCounts:
     """Check and upsert one batch of rows (call ids unique): on PostgreSQL, when `probe`
     says so, the rows whose text is stored unchanged are counted and set aside first; the
     others are checked field by field, then set-wise in SQL on PostgreSQL, elsewhere, or
-    when that fails, row by row in Python. Uses only the calling thread's connection."""
+    when that fails, row by row in Python. Uses only the calling thread's connection.
+    `checked`: the batch's field checks made ahead (`check_rows`), used when no row was set
+    aside — the same checks, so the same result."""
     counts = ImportCounts()
     if probe is not None and connection.vendor == "postgresql" and probe.due():
         total = len(rows)
         rows = unproven_rows(rows)
         counts.unchanged = total - len(rows)
         probe.found(counts.unchanged, total)
-    checked = []
-    for row in rows:
-        error = field_error(row.fields)
+    if checked is None or len(checked.rows) != len(rows):  # (the look-up keeps the rows' order)
+        checked = CheckedRows(rows, [field_error(row.fields) for row in rows], None)
+    passed = []
+    for row, error in zip(rows, checked.errors, strict=True):
         if error:
             reject(row.line, row.offset, encode_row(row.fields), error)
             counts.rejected += 1
         else:
-            checked.append(row)
-    rows = checked
+            passed.append(row)
+    rows = passed
     if not rows:
         return counts
     if connection.vendor == "postgresql":
         try:
             all_new = probe is not None and probe.all_new
-            created, updated, unchanged, rejected = generic_batch_sql(run, name, rows, calendar, all_new=all_new)
+            created, updated, unchanged, rejected = generic_batch_sql(
+                run, name, rows, calendar, all_new=all_new, stage=checked.stage
+            )
             if probe is not None:
                 probe.all_new = updated + unchanged == 0
             counts.created += created

@@ -121,19 +121,20 @@ _TYPED_VALUES = (
 
 
 def generic_batch_sql(
-    run, name: str, rows: list[Row], calendar: ServiceCalendar, *, all_new: bool = False
+    run, name: str, rows: list[Row], calendar: ServiceCalendar, *, all_new: bool = False, stage: str | None = None
 ) -> tuple[int, int, int, int]:
     """(created, updated, unchanged, rejected) for one batch, validated and upserted in SQL.
     `all_new`: the batch is expected to hold new calls only (the connection's last batch did),
     so it is first written without looking each call up; if one of them is stored after all,
-    that statement is undone (a savepoint) and the batch is written again with the look-up."""
+    that statement is undone (a savepoint) and the batch is written again with the look-up.
+    `stage`: `stage_text(rows)`, when the caller has built it already."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_STAGE_SQL)
         with cursor.copy(
             "COPY calls_stage (line, off, call_id, arrived_at, caller, outcome, queue, queued_at, answered_at, "
             "ended_at, agent, acw_seconds) FROM STDIN"
         ) as copy:
-            text = stage_text(rows)
+            text = stage if stage is not None else stage_text(rows)
             if text is not None:
                 copy.write(text)
             else:

@@ -23,7 +23,7 @@ from helpdesk.calendar import ServiceCalendar
 from helpdesk.db import fewer_collections
 from helpdesk.imports.services import ImportCounts, import_run_reject
 from helpdesk.models import ImportRun
-from helpdesk.phone.generic import GenericRows, TextProbe, write_generic_batch
+from helpdesk.phone.generic import CheckedRows, GenericRows, TextProbe, check_rows, write_generic_batch
 from helpdesk.phone.parse_generic import Reject, Row, iter_rows
 
 WORKERS = 2
@@ -50,7 +50,11 @@ class _Share(GenericRows):
         unfinished = [job for job in self.jobs if not job.future.done()]
         if len(unfinished) >= QUEUED:
             wait([unfinished[0].future])  # the reader stays at most QUEUED batches ahead
-        future = self.executor.submit(_write_batch, self.run, self.name, rows, self.calendar, self.probe)
+        # The field checks and stage text made here, on the reader's thread, while this
+        # connection still writes its batch before: its backend then does not wait on Python
+        # between statements. (Not for a re-import: there the text digests set most rows aside.)
+        checked = check_rows(rows) if self.probe is not None and self.probe.expects_new() else None
+        future = self.executor.submit(_write_batch, self.run, self.name, rows, self.calendar, self.probe, checked)
         self.jobs.append(_Job(rows[0].line, future))
         if self.on_flush:
             self.on_flush(last_line)
@@ -64,10 +68,12 @@ class _Share(GenericRows):
 
 
 def _write_batch(
-    run, name: str, rows: list[Row], calendar: ServiceCalendar, probe: TextProbe | None
+    run, name: str, rows: list[Row], calendar: ServiceCalendar, probe: TextProbe | None, checked: CheckedRows | None
 ) -> tuple[ImportCounts, list[tuple]]:
     rejects: list[tuple] = []  # found in Python: recorded by the reader's thread
-    counts = write_generic_batch(run, name, rows, calendar, lambda *item: rejects.append(item), probe=probe)
+    counts = write_generic_batch(
+        run, name, rows, calendar, lambda *item: rejects.append(item), probe=probe, checked=checked
+    )
     return counts, rejects
 
 

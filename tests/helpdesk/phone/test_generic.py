@@ -377,6 +377,81 @@ def test_two_connections_write_and_each_call_stays_on_one(tmp_path, run_import, 
     assert {c.ended_at for c in Call.objects.filter(call_id__startswith="w-")} == {tokyo(2026, 10, 1, 10, 2, 30)}
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_batches_of_a_new_file_are_checked_ahead_with_the_same_result(tmp_path, run_import, monkeypatch):
+    """In a new file the reader makes each batch's field checks and stage text before the
+    batch reaches its connection (`check_rows`; the connection's backend then does not wait
+    on Python); a batch whose rows the text digests partly set aside is checked again. Every
+    row, reject and count is what the import gives with nothing checked ahead."""
+    from helpdesk.phone import parallel as calls_parallel
+
+    monkeypatch.setattr(generic, "SQL_BATCH_SIZE", 5)
+    monkeypatch.setattr(generic, "PROBE_EVERY", 3)  # look-ups on batches that hold stored calls
+    ahead: list[bool] = []
+    real = calls_parallel.write_generic_batch
+
+    def spy(run, name, rows, calendar, reject, **kwargs):
+        ahead.append(kwargs["checked"] is not None)
+        if kwargs["checked"] is not None:
+            assert kwargs["checked"].rows == rows
+        return real(run, name, rows, calendar, reject, **kwargs)
+
+    monkeypatch.setattr(calls_parallel, "write_generic_batch", spy)
+
+    def line(call_id: str, minute: int, end: int = 30) -> str:
+        return f"{call_id},2026-10-01 10:{minute:02d}:00,,ivr_abandoned,,,,2026-10-01 10:{minute:02d}:{end},,\n"
+
+    body = "".join(line(f"a-{i}", i % 60) for i in range(120))
+    body += "a-x,2026-10-01 10:00:00,,answered,egov,,,,op01,\n"  # rejected in SQL
+    body += "a-y,not a time,,answered,egov,,,,op01,\n"  # rejected by the field checks
+    body += "".join(line(f"a-{i}", i % 60, end=45) for i in range(0, 120, 7))  # corrections, later rows win
+    first = tmp_path / "first.csv"
+    first.write_text(HEADER + "".join(line(f"a-{i}", i % 60) for i in range(0, 120, 3)))  # a third stored before
+    f = tmp_path / "calls.csv"
+    f.write_text(HEADER + body)
+
+    def outcome() -> tuple:
+        run_import([first])
+        before = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        run = run_import([f])
+        result = (
+            run.summary(),
+            sorted(ImportReject.objects.filter(run=run).values_list("line", "offset", "reason")),
+            sorted(Call.objects.values_list("call_id", "arrived_at", "ended_at", "in_service_hours", "content_hash")),
+            sorted(
+                AuditEvent.objects.filter(pk__gt=before, object_type="helpdesk.call").values_list(
+                    "object_id", "action", "changes"
+                )
+            ),
+        )
+        Call.objects.all().delete()  # (the audit trail is append-only: compared by the new events)
+        return result
+
+    checked_ahead = outcome()
+    assert any(ahead) and not all(ahead)  # (each connection's first batch: not yet known to be new)
+    ahead.clear()
+    monkeypatch.setattr(generic.TextProbe, "expects_new", lambda self: False)
+    nothing_ahead = outcome()
+    assert not any(ahead)
+    assert checked_ahead == nothing_ahead
+    assert checked_ahead[0] == "140 read, 80 created, 18 updated, 40 unchanged, 2 rejected"
+
+
+def test_checks_made_ahead_are_the_field_checks_and_the_stage_text_of_the_rows_that_pass():
+    from helpdesk.phone.generic_pg import stage_text
+    from helpdesk.phone.parse_generic import Row, field_error
+
+    good = ("c-1", "2026-10-01 10:00:00", "", "ivr_abandoned", "", "", "", "2026-10-01 10:00:30", "", "")
+    bad = ("c-2", "not a time", "", "ivr_abandoned", "", "", "", "", "", "")
+    rows = [Row(2, 80, good), Row(3, 160, bad), Row(4, 240, good)]
+    checked = generic.check_rows(rows)
+    assert checked.rows == rows
+    assert checked.errors == [None, field_error(bad), None] and field_error(bad)
+    assert checked.stage == stage_text([rows[0], rows[2]])
+    assert generic.check_rows([Row(2, 80, bad)]).stage is None
+
+
 @pytest.mark.parametrize("column", ["arrived_at", "queued_at", "answered_at", "ended_at"])
 def test_each_bad_timestamp_is_named(column):
     from helpdesk.phone.parse_generic import field_error
