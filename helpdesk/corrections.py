@@ -25,6 +25,7 @@ from helpdesk.clock import TOKYO
 from helpdesk.errors import ConflictError, PermissionDeniedError
 from helpdesk.models import AuditEvent, CalendarDay, Call
 from helpdesk.phone.tasks import calls_reclassify_service_hours_task
+from helpdesk.phone.upsert import PII_FIELDS, WRITE_FIELDS
 from helpdesk.roles import is_admin
 
 M = TypeVar("M", bound=models.Model)
@@ -35,21 +36,8 @@ ALL_FIELDS = "__all__"
 # contract settings; a field added later, such as a new target, is covered without a change
 # here).
 CONTRACT_FIELDS: dict[str, frozenset[str] | str] = {
-    "helpdesk.call": frozenset(
-        {
-            "call_id",
-            "arrived_at",
-            "outcome",
-            "in_service_hours",
-            "queue",
-            "queued_at",
-            "answered_at",
-            "ended_at",
-            "agent",
-            "acw_seconds",
-            "source",
-        }
-    ),
+    # Every field of a call the PBX gives but the caller's number.
+    "helpdesk.call": frozenset({"call_id", *WRITE_FIELDS} - PII_FIELDS),
     "helpdesk.inquiry": frozenset(
         {
             "channel",

@@ -30,6 +30,7 @@ from helpdesk.mail.files import mail_import_paths
 from helpdesk.models import AgentProfile, Call, Complaint, Escalation, ImportRun, Inquiry, Role, SecurityIncident
 from helpdesk.notifications.demo import demo_seed_desk
 from helpdesk.phone.importer import calls_import_run
+from helpdesk.phone.parse_generic import COLUMNS
 from helpdesk.roles import assign_roles
 
 DATA = Path(__file__).resolve().parent.parent / "demo_data" / "inquiries_dev.jsonl"
@@ -98,21 +99,9 @@ def _is_surge_week(moment: dt.datetime) -> bool:
 def _write_calls(path: Path, phone_rows: list[dict], rng: random.Random) -> None:
     """One answered call per phone inquiry, plus the calls nobody logged: IVR hang-ups, every
     kind of queue abandon (many more in the surge weeks) and calls after hours."""
-    fields = [
-        "call_id",
-        "arrived_at",
-        "caller",
-        "outcome",
-        "queue",
-        "queued_at",
-        "answered_at",
-        "ended_at",
-        "agent",
-        "acw_seconds",
-    ]
     with path.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
-        out.writerow(fields)
+        out.writerow(COLUMNS)  # the generic format's header
         for row in phone_rows:
             arrived = _tokyo(row["received_at"])
             queued = arrived + dt.timedelta(seconds=rng.randint(15, 40))

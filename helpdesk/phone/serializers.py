@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from helpdesk import pii
 from helpdesk.models import Call
+from helpdesk.phone.upsert import WRITE_FIELDS
 
 
 class CallListSerializer(serializers.ModelSerializer):
@@ -13,21 +14,8 @@ class CallListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Call
-        fields = [
-            "call_id",
-            "arrived_at",
-            "caller",
-            "outcome",
-            "in_service_hours",
-            "queue",
-            "queued_at",
-            "answered_at",
-            "ended_at",
-            "agent",
-            "acw_seconds",
-            "source",
-            "inquiry",
-        ]
+        # The call as the PBX import stores it (upsert.WRITE_FIELDS), its id and its inquiry.
+        fields = ["call_id", *WRITE_FIELDS, "inquiry"]
         read_only_fields = fields
 
     def get_caller(self, obj) -> str:
