@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, models
 from django.db.models import OuterRef, Subquery
 
 from helpdesk.audit import audit_record
@@ -551,43 +551,46 @@ def _parse_inquiry(data: dict, ctx: ImportContext) -> tuple[str, dict]:
     return required_text(data, "ref"), values
 
 
-def export_escalations():
-    qs = Escalation.objects.order_by("pk").values(
-        "handover_key",
-        "inquiry__ref",
-        "target",
-        "organization",
-        "escalated_at",
-        "returned_at",
-        "note",
-        "answer",
-        "requested_by__username",
-        "escalated_by__username",
-        "created_at",
-    )
-    for e in qs.iterator(chunk_size=CHUNK):
-        yield {
-            "type": "escalation",
-            "key": str(e["handover_key"]),
-            "inquiry": codec.inquiry_reference(e["inquiry__ref"]),
-            "target": e["target"],
-            "organization": e["organization"],
-            "escalated_at": format_time(e["escalated_at"]),
-            "returned_at": format_time(e["returned_at"]),
-            "note": e["note"],
-            "answer": e["answer"],
-            "requested_by": e["requested_by__username"],
-            "escalated_by": e["escalated_by__username"],
-            "created_at": format_time(e["created_at"]),
-        }
+def _keyed_export(type_name: str, model, fields: tuple[str, ...]):
+    """The export of a record type keyed by its handover_key: a line per row, "type" and "key"
+    first, then `fields` in that order — a foreign key to a user as its username, to an
+    inquiry as its reference, a date-time in the file's time format, anything else as stored."""
+    paths = {}
+    for name in fields:
+        field = model._meta.get_field(name)
+        if field.is_relation:
+            paths[name] = f"{name}__ref" if field.related_model is Inquiry else f"{name}__username"
+        else:
+            paths[name] = name
+
+    def export():
+        qs = model.objects.order_by("pk").values("handover_key", *paths.values())
+        for row in qs.iterator(chunk_size=CHUNK):
+            line = {"type": type_name, "key": str(row["handover_key"])}
+            for name, path in paths.items():
+                value = row[path]
+                if path == "inquiry__ref":
+                    value = codec.inquiry_reference(value)
+                elif isinstance(model._meta.get_field(name), models.DateTimeField):
+                    value = format_time(value)
+                line[name] = value
+            yield line
+
+    return export
 
 
-def import_escalation(data: dict, ctx: ImportContext) -> str:
-    key, values = _parse_escalation(data, ctx)
-    instance, outcome = upsert(
-        Escalation, lookup={"handover_key": key}, values=values, stamps=codec.line_stamps(Escalation, data)
-    )
-    return audit_update(instance, outcome, ctx)
+def _keyed_import(model, parse):
+    """The line-by-line import of a record type keyed by its handover_key (`parse`: the line's
+    key and values)."""
+
+    def import_line(data: dict, ctx: ImportContext) -> str:
+        key, values = parse(data, ctx)
+        instance, outcome = upsert(
+            model, lookup={"handover_key": key}, values=values, stamps=codec.line_stamps(model, data)
+        )
+        return audit_update(instance, outcome, ctx)
+
+    return import_line
 
 
 def _parse_escalation(data: dict, ctx: ImportContext) -> tuple:
@@ -611,41 +614,6 @@ def _parse_escalation(data: dict, ctx: ImportContext) -> tuple:
     return key, values
 
 
-def export_complaints():
-    qs = Complaint.objects.order_by("pk").values(
-        "handover_key",
-        "inquiry__ref",
-        "received_at",
-        "cause",
-        "description",
-        "recorded_by__username",
-        "confirmed_by__username",
-        "confirmed_at",
-        "created_at",
-    )
-    for c in qs.iterator(chunk_size=CHUNK):
-        yield {
-            "type": "complaint",
-            "key": str(c["handover_key"]),
-            "inquiry": codec.inquiry_reference(c["inquiry__ref"]),
-            "received_at": format_time(c["received_at"]),
-            "cause": c["cause"],
-            "description": c["description"],
-            "recorded_by": c["recorded_by__username"],
-            "confirmed_by": c["confirmed_by__username"],
-            "confirmed_at": format_time(c["confirmed_at"]),
-            "created_at": format_time(c["created_at"]),
-        }
-
-
-def import_complaint(data: dict, ctx: ImportContext) -> str:
-    key, values = _parse_complaint(data, ctx)
-    instance, outcome = upsert(
-        Complaint, lookup={"handover_key": key}, values=values, stamps=codec.line_stamps(Complaint, data)
-    )
-    return audit_update(instance, outcome, ctx)
-
-
 def _parse_complaint(data: dict, ctx: ImportContext) -> tuple:
     inquiry = ctx.inquiry(data["inquiry"])
     received_at = ctx.time(data, "received_at", required=True)
@@ -660,39 +628,6 @@ def _parse_complaint(data: dict, ctx: ImportContext) -> tuple:
         "confirmed_at": ctx.time(data, "confirmed_at"),
     }
     return key, values
-
-
-def export_security_incidents():
-    qs = SecurityIncident.objects.order_by("pk").values(
-        "handover_key",
-        "occurred_at",
-        "detected_at",
-        "severity",
-        "kind",
-        "description",
-        "reported_by__username",
-        "created_at",
-    )
-    for s in qs.iterator(chunk_size=CHUNK):
-        yield {
-            "type": "security_incident",
-            "key": str(s["handover_key"]),
-            "occurred_at": format_time(s["occurred_at"]),
-            "detected_at": format_time(s["detected_at"]),
-            "severity": s["severity"],
-            "kind": s["kind"],
-            "description": s["description"],
-            "reported_by": s["reported_by__username"],
-            "created_at": format_time(s["created_at"]),
-        }
-
-
-def import_security_incident(data: dict, ctx: ImportContext) -> str:
-    key, values = _parse_security_incident(data, ctx)
-    instance, outcome = upsert(
-        SecurityIncident, lookup={"handover_key": key}, values=values, stamps=codec.line_stamps(SecurityIncident, data)
-    )
-    return audit_update(instance, outcome, ctx)
 
 
 def _parse_security_incident(data: dict, ctx: ImportContext) -> tuple:
@@ -898,8 +833,23 @@ register_record_type(
 
 register_record_type(
     "escalation",
-    export_escalations,
-    import_escalation,
+    _keyed_export(
+        "escalation",
+        Escalation,
+        (
+            "inquiry",
+            "target",
+            "organization",
+            "escalated_at",
+            "returned_at",
+            "note",
+            "answer",
+            "requested_by",
+            "escalated_by",
+            "created_at",
+        ),
+    ),
+    _keyed_import(Escalation, _parse_escalation),
     50,
     Escalation.objects.count,
     bulk_importer=_copy_or(
@@ -911,8 +861,12 @@ register_record_type(
 
 register_record_type(
     "complaint",
-    export_complaints,
-    import_complaint,
+    _keyed_export(
+        "complaint",
+        Complaint,
+        ("inquiry", "received_at", "cause", "description", "recorded_by", "confirmed_by", "confirmed_at", "created_at"),
+    ),
+    _keyed_import(Complaint, _parse_complaint),
     60,
     Complaint.objects.count,
     bulk_importer=_copy_or(
@@ -924,8 +878,12 @@ register_record_type(
 
 register_record_type(
     "security_incident",
-    export_security_incidents,
-    import_security_incident,
+    _keyed_export(
+        "security_incident",
+        SecurityIncident,
+        ("occurred_at", "detected_at", "severity", "kind", "description", "reported_by", "created_at"),
+    ),
+    _keyed_import(SecurityIncident, _parse_security_incident),
     70,
     SecurityIncident.objects.count,
     bulk_importer=_copy_or(_copy(COPY_INCIDENT), _bulk(SecurityIncident, "handover_key", _parse_security_incident)),
