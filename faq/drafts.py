@@ -1,11 +1,15 @@
 """FAQ draft text from a cluster's inquiries: a question a citizen would ask, an answer from the
 agents' replies, with personal information scrubbed. Pure: no ORM.
 
-* Question: the first sentence, in the cluster's central inquiries (most central first), that a
-  citizen wrote as a question (「…できますか。」「…方法を教えてください。」) — not an agent's phone
-  log (「…とのこと。…を案内。」), not a greeting or a stock request. A very short question keeps
-  the sentence before it for context. Sentences with personal information are passed over while
-  a clean one exists. With no citizen question at all, one is made from the central subject.
+* Question: a sentence a citizen wrote as a question (「…できますか。」「…方法を教えてください。」)
+  in the cluster's inquiries — not an agent's phone log (「…とのこと。…を案内。」), not a greeting
+  or a stock request. A very short question, or one that leans on what came before it
+  (「この場合も…」「また、…」), keeps the sentence before it for context. Among them the one that
+  reads best as an FAQ entry wins (`_question_rank`): one that stands alone, then one about the
+  subject rather than the inquiry itself (「確認してください」「お知らせください」), then one holding
+  a keyword of the cluster, then the most central. Sentences with personal information are passed
+  over while a clean one exists. With no citizen question at all, one is made from the central
+  subject.
 * Answer: the agents' most common resolution text, else the first written reply (quote,
   greeting and signature removed).
 
@@ -31,7 +35,19 @@ _QUESTION_END = re.compile(r"(か|ですか|ますか|でしょうか|ません�
 # Greetings, apologies and stock requests: never a question of their own.
 _NOT_A_QUESTION = re.compile(
     r"^(お世話|いつも|お疲れ|突然|初めて?ご連絡|ご確認|ご対応|ご教示|お手数|恐れ入り|お忙しい|ご多忙|"
-    r"よろしく|宜しく|何卒|以上)"
+    r"よろしく|宜しく|何卒|以上|ご回答ありがとう|ご返信ありがとう|ありがとう)"
+)
+# A question that leans on the sentence before it: it does not stand alone as an FAQ entry.
+_LEANS_ON_CONTEXT = re.compile(
+    r"^(この|その(?!まま)|あの|こちら|そちら|これ(?!まで|から)|それ(?!ぞれ)|あれ|こう|そう|こんな|そんな|"
+    r"同じ|同様|上記|前述|また|ただ|なお|さらに|それとも|あと|ちなみに|ほかに|他に|先ほど|ということ)"
+)
+# Requests about the inquiry itself rather than its subject: 「念のため確認してください」
+# 「写しを添付しますのでご確認いただけますか」「ほかにあればお知らせください」
+# 「ログをお送りしたほうがよいでしょうか」.
+_ABOUT_THE_INQUIRY = re.compile(
+    r"確認して(ください|下さい|いただけ|もらえ)|(ご確認|お知らせ|ご連絡|ご返信|ご回答)(ください|下さい|いただけ|願)|"
+    r"お送りした(ほう|方)が|送(れ|っ)ば(よい|いい|よろしい)"
 )
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd)\s*[:：]\s*|【[^】]*】\s*|[(（][^)）]*[)）]\s*)+", re.IGNORECASE)
 _GREETING_LINE = re.compile(
@@ -69,10 +85,23 @@ def question_candidates(subject: str, body: str) -> list[str]:
         core = s.rstrip("。！!")
         if _NOT_A_QUESTION.match(core) or not _QUESTION_END.search(core) or _AGENT_LOG.search(core):
             continue
-        if len(core) < 20 and i > 0 and not _NOT_A_QUESTION.match(sentences[i - 1]):
-            s = sentences[i - 1] + s
+        before = sentences[i - 1] if i > 0 else ""
+        if (
+            before
+            and not _NOT_A_QUESTION.match(before)
+            and (len(core) < 20 or (_LEANS_ON_CONTEXT.match(core) and len(before) + len(s) <= MAX_QUESTION))
+        ):
+            s = before + s
         out.append(s if s.endswith(("。", "?", "？")) else s + "。")
     return out
+
+
+def _question_rank(question: str, keywords: frozenset[str]) -> tuple[bool, bool, bool]:
+    """How well a candidate reads as an FAQ question (higher is better): it stands alone, it
+    asks about the subject rather than about the inquiry itself, it holds a cluster keyword
+    at all (how many does not matter: a longer question holds more, not a better one)."""
+    on_topic = bool(keywords) and not keywords.isdisjoint(text.content_words(question))
+    return (not _LEANS_ON_CONTEXT.match(question), not _ABOUT_THE_INQUIRY.search(question), on_topic)
 
 
 def clean_subject(subject: str) -> str:
@@ -103,14 +132,18 @@ def build(
     known: Iterable[str] = (),
     allowed: Iterable[str] = (),
     fallback_question: str = "",
+    keywords: Iterable[str] = (),
 ) -> Draft:
     """A draft from (subject, body) of the cluster's inquiries (most central first), the agents'
-    resolutions (most common first) and written replies (most central first)."""
+    resolutions (most common first) and written replies (most central first); `keywords`: the
+    cluster's (its c-TF-IDF keywords), which a good question holds."""
     known = [k for k in known if k]
     allowed = list(allowed)
     candidates = [q for subject, body in inquiries for q in question_candidates(subject, body)]
     clean = [q for q in candidates if not privacy.find(q, known=known, allowed=allowed)]
-    question = (clean or candidates or [""])[0]
+    words = frozenset(keywords)
+    # (max keeps the first of equals: the most central)
+    question = max(clean or candidates, key=lambda q: _question_rank(q, words), default="")
     if not question:
         question = next((q for q in (question_from_subject(s) for s, _b in inquiries) if q), fallback_question)
     answer = next((r.strip() for r in resolutions if r.strip()), "")

@@ -798,6 +798,7 @@ def _draft(cluster: TopicCluster) -> drafts.Draft:
         known=known,
         allowed=_pii_allowed(),
         fallback_question=f"{cluster.label}について",
+        keywords=cluster.keywords,
     )
 
 

@@ -63,3 +63,36 @@ def test_without_a_citizen_question_the_subject_makes_one():
         == "公文書の印刷方法について教えてください。"
     )
     assert drafts.build([("(折返し)送信できない", PHONE_LOG)]).question == "送信できない。どうすればよいですか。"
+
+
+def test_a_question_that_leans_on_the_sentence_before_keeps_it():
+    mail = (
+        "お世話になります。\n認証局に確認したところ、当社の証明書は電子入札専用のものだそうです。"
+        "これはe-Govの申請には使えないという意味でしょうか。\nよろしくお願いいたします。"
+    )
+    assert drafts.build([("証明書", mail)]).question == (
+        "認証局に確認したところ、当社の証明書は電子入札専用のものだそうです。"
+        "これはe-Govの申請には使えないという意味でしょうか。"
+    )
+    # (「これまで」「それぞれ」start a sentence that stands alone)
+    mail = "ご回答ありがとうございます。これまでの申請をGビズIDでも見られるようにできますか。"
+    assert drafts.build([("s", mail)]).question == "これまでの申請をGビズIDでも見られるようにできますか。"
+
+
+def test_a_question_that_stands_alone_and_is_about_the_subject_wins_over_a_more_central_one():
+    leaning = "お世話になります。\nこの場合、何を確認すればよいでしょうか。"  # no context to keep
+    about_the_inquiry = "画面の写しを添付しますので、ご確認いただけますでしょうか。念のため確認してください。"
+    standalone = "公文書はいつまでダウンロードできますか。"
+    d = drafts.build([("a", leaning), ("b", about_the_inquiry), ("c", standalone)])
+    assert d.question == standalone
+    # with none better, the most central is still taken
+    assert drafts.build([("a", leaning)]).question == "この場合、何を確認すればよいでしょうか。"
+
+
+def test_among_equals_a_question_holding_a_cluster_keyword_wins_then_the_most_central():
+    off_topic = "スマートフォンでも使えますか。"
+    on_topic = "公文書をまとめてダウンロードする方法はありますか。"
+    also_on_topic = "公文書の保存期間はいつまでですか。"
+    inquiries = [("a", off_topic), ("b", on_topic), ("c", also_on_topic)]
+    assert drafts.build(inquiries).question == off_topic  # (no keywords: the most central)
+    assert drafts.build(inquiries, keywords=["公文書", "ダウンロード"]).question == on_topic

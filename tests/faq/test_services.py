@@ -254,6 +254,21 @@ PII_INQUIRIES = [
 
 
 @pytest.mark.django_db
+def test_a_draft_asks_the_question_that_reads_as_an_faq_entry_with_the_clusters_keywords():
+    """The most central inquiry's question leans on its mail (「この場合…」) and another is about
+    the citizen's own case; the draft takes the one that stands alone and holds the cluster's
+    keywords (証明書, 期限), from a less central inquiry."""
+    inquiries = [
+        InquiryFactory(subject="届きません", body="お世話になります。\nこの場合、どうすればよいでしょうか。"),
+        InquiryFactory(subject="至急", body="写しを添付しますので、ご確認いただけますでしょうか。"),
+        InquiryFactory(subject="スマホ", body="スマートフォンでも申請できますか。"),
+        InquiryFactory(subject="期限切れ", body="電子証明書の期限が切れた場合、どこで更新すればよいですか。"),
+    ]
+    entry = services.faq_entry_propose(cluster=_cluster_of(inquiries))
+    assert entry.question == "電子証明書の期限が切れた場合、どこで更新すればよいですか。"
+
+
+@pytest.mark.django_db
 def test_a_draft_from_pii_laden_inquiries_carries_no_personal_information(admin_user):
     inquiries = [
         InquiryFactory(subject=s, body=b, requester_name="サクラ精機 総務", resolution=r)
