@@ -51,6 +51,7 @@ FRESH_SETS = {
     "fresh2": ROOT / "tests" / "data" / "faq" / "inquiries_fresh2.jsonl",
     "fresh3": ROOT / "tests" / "data" / "faq" / "inquiries_fresh3.jsonl",
     "fresh4": ROOT / "tests" / "data" / "faq" / "inquiries_fresh4.jsonl",
+    "fresh5": ROOT / "tests" / "data" / "faq" / "inquiries_fresh5.jsonl",
 }
 CACHE = Path(os.environ.get("FAQ_BENCH_CACHE", tempfile.gettempdir())) / "faq_bench"
 

@@ -8,7 +8,7 @@ pipeline has never seen. Three measures that do:
   the 5; repeated, reported as mean ± standard deviation;
 * **the unseen set** (`tests/data/faq/inquiries_unseen.jsonl`): inquiries written apart from the
   dev set (new topics, new wording, e-mail boilerplate, one-offs labelled `other`), never tuned on;
-* **the fresh sets** (`inquiries_fresh.jsonl` … `inquiries_fresh4.jsonl`): the dev set's topics
+* **the fresh sets** (`inquiries_fresh.jsonl` … `inquiries_fresh5.jsonl`): the dev set's topics
   in wording written from topic descriptions only; the held-out splits are also scored on them
   (`rescored`): held-out topics in unseen wording.
 
