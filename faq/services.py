@@ -749,15 +749,23 @@ def faq_cluster_split_withdraw(*, actor, split: ClusterSplit, note: str = "") ->
 # --- FAQ entries ------------------------------------------------------------------------------
 
 
-def _most_common_resolutions(inquiry_ids) -> list[str]:
-    return list(
-        Inquiry.objects.filter(id__in=inquiry_ids)
+def _draft_resolutions(cluster: TopicCluster, source_ids: Sequence[int]) -> list[str]:
+    """The agents' resolutions a draft's answer is taken from, best first: those shared by two
+    or more members of the cluster (most common first, counted in the database), then those of
+    the draft's source inquiries, most central first. (Resolutions are free text and mostly
+    unique: without the second part a cluster's answer was the alphabetically first of its
+    members' — any member's, the central ones no likelier than the rest.)"""
+    shared = list(
+        Inquiry.objects.filter(id__in=cluster.memberships.values("inquiry_id"))
         .exclude(resolution="")
         .values("resolution")
         .annotate(n=Count("id"))
+        .filter(n__gte=2)
         .order_by("-n", "resolution")
         .values_list("resolution", flat=True)[:3]
     )
+    own = dict(Inquiry.objects.filter(id__in=source_ids).exclude(resolution="").values_list("id", "resolution"))
+    return list(dict.fromkeys([*shared, *(own[pk] for pk in source_ids if pk in own)]))
 
 
 def _pii_allowed() -> list[str]:
@@ -793,7 +801,7 @@ def _draft(cluster: TopicCluster) -> drafts.Draft:
     )
     return drafts.build(
         [(r[1], r[2]) for r in rows],
-        resolutions=_most_common_resolutions(cluster.memberships.values("inquiry_id")),
+        resolutions=_draft_resolutions(cluster, [pk for pk, *_ in rows]),
         replies=[body for _pk, body in replies],
         known=known,
         allowed=_pii_allowed(),

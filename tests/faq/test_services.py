@@ -269,6 +269,27 @@ def test_a_draft_asks_the_question_that_reads_as_an_faq_entry_with_the_clusters_
 
 
 @pytest.mark.django_db
+def test_a_drafts_answer_is_a_resolution_agents_share_else_the_most_central_ones():
+    """Resolutions are free text: mostly each its own. The answer is one that two or more
+    members share; without one, the most central inquiry's — not whichever sorts first."""
+    resolutions = [
+        "認証局で証明書を更新し、新しい証明書で署名し直すよう案内。",  # most central
+        "ア）解決済み。",  # would sort first
+        "期限切れの証明書は使えない旨説明。",
+    ]
+    inquiries = [
+        InquiryFactory(subject="期限切れ", body="電子証明書の期限が切れた場合、どうすればよいですか。", resolution=r)
+        for r in resolutions
+    ]
+    cluster = _cluster_of(inquiries)
+    assert services.faq_entry_propose(cluster=cluster).answer == resolutions[0]
+    shared = "法務局で改めて発行を受けるよう案内。"
+    for inquiry in InquiryFactory.create_batch(2, resolution=shared):
+        cluster.memberships.create(run=cluster.last_run, inquiry=inquiry)
+    assert services._draft(cluster).answer == shared
+
+
+@pytest.mark.django_db
 def test_a_draft_from_pii_laden_inquiries_carries_no_personal_information(admin_user):
     inquiries = [
         InquiryFactory(subject=s, body=b, requester_name="サクラ精機 総務", resolution=r)
