@@ -117,6 +117,31 @@ def question_from_subject(subject: str) -> str:
     return f"{subject}について教えてください。"
 
 
+# Sentences of an agent's resolution about the call, not the answer: 「解決。」「お客様了承。」
+# 「折り返し不要。」「再入電の可能性あり。」 — a public answer does not carry them.
+_CALL_PROCESS = re.compile(
+    r"^(【[^】]*】)?\s*((お客様|お客さま)?(了承|納得|了解)(済み|いただいた|された)?|解決(済み)?|解消|終話|"
+    r"折り?返し(不要|済み?|予定)|再入電(の可能性あり|予定)?|様子見|クローズ)[。.]?$"
+)
+
+
+def resolution_text(resolution: str) -> str:
+    """An agent's resolution as written, without the sentences about the call itself
+    (`_CALL_PROCESS`); its lines stay lines."""
+
+    def without_call_process(line: str) -> str:
+        kept, at = [], 0
+        for sentence in _SENTENCE.finditer(line):
+            if _CALL_PROCESS.match(sentence.group().strip()):
+                kept.append(line[at : sentence.start()])
+                at = sentence.end()
+        kept.append(line[at:])
+        return "".join(kept).strip()
+
+    lines = (without_call_process(line) for line in resolution.splitlines())
+    return "\n".join(line for line in lines if line).strip()
+
+
 def reply_text(reply: str) -> str:
     """An agent's written reply without the quoted question, greetings and signature."""
     body = text.strip_quotes_and_signature(_nfkc(reply))
@@ -146,7 +171,7 @@ def build(
     question = max(clean or candidates, key=lambda q: _question_rank(q, words), default="")
     if not question:
         question = next((q for q in (question_from_subject(s) for s, _b in inquiries) if q), fallback_question)
-    answer = next((r.strip() for r in resolutions if r.strip()), "")
+    answer = next((t for t in (resolution_text(r) for r in resolutions) if t), "")
     if not answer:
         answer = next((t for t in (reply_text(r) for r in replies) if t), "")
     q = privacy.scrub(question[:MAX_QUESTION], known=known, allowed=allowed)

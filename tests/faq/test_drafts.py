@@ -96,3 +96,18 @@ def test_among_equals_a_question_holding_a_cluster_keyword_wins_then_the_most_ce
     inquiries = [("a", off_topic), ("b", on_topic), ("c", also_on_topic)]
     assert drafts.build(inquiries).question == off_topic  # (no keywords: the most central)
     assert drafts.build(inquiries, keywords=["公文書", "ダウンロード"]).question == on_topic
+
+
+def test_an_answer_from_a_resolution_leaves_out_what_was_about_the_call():
+    resolution = "住民票のある市区町村の窓口で初期化・再設定が必要と案内。お客様了承。折り返し不要。解決。"
+    d = drafts.build([("s", PII_MAIL)], resolutions=[resolution])
+    assert d.answer == "住民票のある市区町村の窓口で初期化・再設定が必要と案内。"
+    # a resolution that is only about the call gives no answer: the next one is taken
+    d = drafts.build([("s", PII_MAIL)], resolutions=["解決。折り返し不要。", "認証局で証明書を更新してください。"])
+    assert d.answer == "認証局で証明書を更新してください。"
+    # lines stay lines
+    d = drafts.build([("s", PII_MAIL)], resolutions=["手順:\n1. 証明書を更新。\n2. 署名し直す。\n了承。"])
+    assert d.answer == "手順:\n1. 証明書を更新。\n2. 署名し直す。"
+    assert (
+        drafts.resolution_text("Chromeで開くよう案内? はい。 解決。") == "Chromeで開くよう案内? はい。"
+    )  # the rest as written
