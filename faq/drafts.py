@@ -10,8 +10,10 @@ agents' replies, with personal information scrubbed. Pure: no ORM.
   a keyword of the cluster, then the most central. Sentences with personal information are passed
   over while a clean one exists. With no citizen question at all, one is made from the central
   subject.
-* Answer: the agents' most common resolution text, else the first written reply (quote,
-  greeting and signature removed).
+* Answer: the first of the agents' resolutions as the caller orders them (the service: shared
+  ones first, then the most central inquiry's), less its sentences about the call itself
+  (「解決。」「折り返し不要。」), else the first written reply (quote, greeting and signature
+  removed).
 
 Both pass through `privacy.scrub` (with the requesters' own names, mails and phones as known
 strings) and the draft records what was removed.
