@@ -219,7 +219,8 @@ def faq_cluster_run(*, as_of: dt.datetime | None = None, embed_missing: bool = T
             for c in TopicCluster.objects.filter(active=True)
         ]
         next_id = (TopicCluster.objects.aggregate(m=Max("cluster_id"))["m"] or 0) + 1
-        seed_splits = _recorded_splits(ids)
+        in_force = set(ClusterSplit.objects.filter(withdrawn_at__isnull=True).values_list("pk", flat=True))
+        seed_splits = _recorded_splits(ids, in_force)
         result = pipeline.run(
             docs,
             tokens=tokens,
@@ -235,6 +236,7 @@ def faq_cluster_run(*, as_of: dt.datetime | None = None, embed_missing: bool = T
         if vectors is None and not result.clustering.fallback_reason:
             result.clustering.fallback_reason = "embedding model unavailable when the inquiries were saved"
         _store_result(run, result, ids, cfg)
+        _reunite_splits_withdrawn_during(run, in_force)
     except Exception:
         ClusterRun.objects.filter(pk=run.pk).update(status=ClusterRun.Status.FAILED, finished_at=timezone.now())
         raise
@@ -425,11 +427,12 @@ def _store_result(run: ClusterRun, result: pipeline.PipelineResult, ids: Sequenc
     )
 
 
-def _recorded_splits(ids: Sequence[int]) -> list[clustering.SeedSplit]:
-    """The admins' recorded splits in force as positions into this run's documents (seeds outside the
-    window dropped), oldest first: the run applies each to a cluster holding both sides."""
+def _recorded_splits(ids: Sequence[int], in_force: Iterable[int]) -> list[clustering.SeedSplit]:
+    """The admins' recorded splits in force (`in_force`: read once, at the run's start) as
+    positions into this run's documents (seeds outside the window dropped), oldest first: the
+    run applies each to a cluster holding both sides."""
     rows = (
-        ClusterSplitSeed.objects.filter(split__withdrawn_at__isnull=True)  # withdrawn splits are not applied
+        ClusterSplitSeed.objects.filter(split__in=list(in_force))  # withdrawn splits are not applied
         .order_by("split_id", "id")
         .values_list("split_id", "inquiry_id", "side")
     )
@@ -657,6 +660,63 @@ def _redraft(cluster: TopicCluster, *, note: str) -> FaqEntry | None:
     return entries[0]
 
 
+def _reunite(cluster: TopicCluster, new: TopicCluster) -> list[int]:
+    """The members of a split's new cluster back in the split's cluster (both rows locked by
+    the caller), the cluster described again from all its members as the split described it,
+    the new cluster emptied and out of the latest run; returns the members moved back."""
+    moved_back = list(new.memberships.order_by("inquiry_id").values_list("inquiry_id", flat=True))
+    ClusterMembership.objects.filter(cluster=new).update(cluster=cluster)
+    members = list(cluster.memberships.order_by("inquiry_id").values_list("inquiry_id", flat=True))
+    vectors, has = _member_vectors(members)
+    _describe([cluster], members, [np.arange(len(members))], vectors, has)
+    cluster.save(update_fields=CLUSTER_DESCRIPTION_FIELDS)
+    new.size, new.central_inquiries, new.weekly_counts, new.active = 0, [], {}, False
+    new.save(update_fields=["size", "central_inquiries", "weekly_counts", "active"])
+    return moved_back
+
+
+def _reunite_splits_withdrawn_during(run: ClusterRun, applied: Iterable[int]) -> None:
+    """Splits this run read in force at its start and an admin withdrew while it ran: the run
+    applied them, so its result keeps their two clusters apart. Put them back together now, as
+    the withdrawal does when both clusters are in the latest run: members back, the cluster
+    described and redrafted; the new cluster's drafts retired by the admin who withdrew (left
+    as drafts when that account is gone or no longer an admin). A new cluster with a published
+    entry is left as it is (the withdrawal would have refused)."""
+    for split in ClusterSplit.objects.filter(pk__in=list(applied), withdrawn_at__isnull=False).order_by("pk"):
+        with transaction.atomic():
+            locked = {
+                c.pk: c
+                for c in TopicCluster.objects.select_for_update()
+                .filter(pk__in=[split.cluster_id, split.new_cluster_id])
+                .order_by("pk")
+            }
+            cluster, new = locked[split.cluster_id], locked[split.new_cluster_id]
+            if not (cluster.active and new.active) or new.faq_entries.filter(status=FaqEntry.Status.PUBLISHED).exists():
+                continue
+            moved_back = _reunite(cluster, new)
+            audit_record(
+                actor=None,
+                action=AuditEvent.Action.UPDATE,
+                obj=split,
+                changes={
+                    "reunited_after_run": run.pk,
+                    "cluster": cluster.cluster_id,
+                    "new_cluster": new.cluster_id,
+                    "moved_back": len(moved_back),
+                },
+                note=f"{SYSTEM}: split withdrawn while run {run.pk} ran",
+            )
+            _redraft(cluster, note=f"redrafted after withdrawal of split {split.pk} (during run {run.pk})")
+            admin = split.withdrawn_by
+            if admin is not None and is_admin(admin):
+                for entry in new.faq_entries.filter(status=FaqEntry.Status.DRAFT).order_by("id"):
+                    faq_entry_retire(
+                        actor=admin,
+                        entry=entry,
+                        note=f"split {split.pk} withdrawn: cluster {new.cluster_id} merged back",
+                    )
+
+
 @dataclass
 class WithdrawOutcome:
     split: ClusterSplit
@@ -705,18 +765,9 @@ def faq_cluster_split_withdraw(*, actor, split: ClusterSplit, note: str = "") ->
     split.full_clean()
     split.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawn_note"])
     reunited = cluster.active and new.active
-    moved_back: list[int] = []
+    moved_back = _reunite(cluster, new) if reunited else []
     kept_entry: FaqEntry | None = None
     withdrawn: list[FaqEntry] = []
-    if reunited:
-        moved_back = list(new.memberships.order_by("inquiry_id").values_list("inquiry_id", flat=True))
-        ClusterMembership.objects.filter(cluster=new).update(cluster=cluster)
-        members = list(cluster.memberships.order_by("inquiry_id").values_list("inquiry_id", flat=True))
-        vectors, has = _member_vectors(members)
-        _describe([cluster], members, [np.arange(len(members))], vectors, has)
-        cluster.save(update_fields=CLUSTER_DESCRIPTION_FIELDS)
-        new.size, new.central_inquiries, new.weekly_counts, new.active = 0, [], {}, False
-        new.save(update_fields=["size", "central_inquiries", "weekly_counts", "active"])
     audit_record(
         actor=actor,
         action=AuditEvent.Action.TRANSITION,

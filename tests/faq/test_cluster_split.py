@@ -318,3 +318,40 @@ def test_when_a_later_run_re_clustered_only_the_mark_is_recorded_and_the_next_ru
     assert run.clusters == 1 and run.admin_splits == 0
     (together,) = TopicCluster.objects.filter(active=True)
     assert _members(together) == _ids(file) | _ids(card)
+
+
+def test_a_split_withdrawn_while_a_nightly_run_is_under_way_is_undone_when_the_run_ends(
+    merged, admin_user, monkeypatch
+):
+    """The run reads the splits in force at its start and applies them; an admin withdraws one
+    while it clusters. The withdrawal puts the members back at once, the run's result then keeps
+    them apart again — so when the run has stored its result it puts them back itself."""
+    cluster, file, card = merged
+    made = services.faq_cluster_split(actor=admin_user, cluster=cluster, marked=[card[2].pk], kept=[file[3].pk])
+    assert services.faq_cluster_run(as_of=AS_OF, embed_missing=False).admin_splits == 1
+    new = made.split.new_cluster
+    real = services.pipeline.run
+    withdrawn = []
+
+    def run_meanwhile_withdrawn(*args, **kwargs):
+        result = real(*args, **kwargs)  # (clustered with the split applied)
+        withdrawn.append(services.faq_cluster_split_withdraw(actor=admin_user, split=made.split, note="誤り"))
+        return result
+
+    monkeypatch.setattr(services.pipeline, "run", run_meanwhile_withdrawn)
+    run = services.faq_cluster_run(as_of=AS_OF, embed_missing=False)
+
+    assert withdrawn[0].reunited and run.admin_splits == 1  # the run applied the split it had read
+    (together,) = TopicCluster.objects.filter(active=True)
+    assert together.pk == cluster.pk and _members(together) == _ids(file) | _ids(card)
+    new.refresh_from_db()
+    assert not new.active and _members(new) == set()
+    assert together.size == len(file) + len(card)
+    event = AuditEvent.objects.get(object_type="faq.clustersplit", object_id=str(made.split.pk), action="update")
+    assert event.changes["reunited_after_run"] == run.pk and event.changes["moved_back"] == len(card)
+    # Nothing of the new cluster is left to publish, and nothing was published.
+    assert not FaqEntry.objects.filter(source_cluster=new, status=FaqEntry.Status.DRAFT).exists()
+    assert not FaqEntry.objects.filter(status=FaqEntry.Status.PUBLISHED).exists()
+    # The next run keeps them together (the split is no longer read).
+    monkeypatch.setattr(services.pipeline, "run", real)
+    assert services.faq_cluster_run(as_of=AS_OF, embed_missing=False).clusters == 1
