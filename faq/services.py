@@ -660,6 +660,18 @@ def _redraft(cluster: TopicCluster, *, note: str) -> FaqEntry | None:
     return entries[0]
 
 
+def _split_clusters_locked(split: ClusterSplit) -> tuple[TopicCluster, TopicCluster]:
+    """The split's cluster and the cluster it made, locked (in primary-key order: two locks taken
+    the same way by every caller)."""
+    locked = {
+        c.pk: c
+        for c in TopicCluster.objects.select_for_update()
+        .filter(pk__in=[split.cluster_id, split.new_cluster_id])
+        .order_by("pk")
+    }
+    return locked[split.cluster_id], locked[split.new_cluster_id]
+
+
 def _reunite(cluster: TopicCluster, new: TopicCluster) -> list[int]:
     """The members of a split's new cluster back in the split's cluster (both rows locked by
     the caller), the cluster described again from all its members as the split described it,
@@ -684,13 +696,7 @@ def _reunite_splits_withdrawn_during(run: ClusterRun, applied: Iterable[int]) ->
     entry is left as it is (the withdrawal would have refused)."""
     for split in ClusterSplit.objects.filter(pk__in=list(applied), withdrawn_at__isnull=False).order_by("pk"):
         with transaction.atomic():
-            locked = {
-                c.pk: c
-                for c in TopicCluster.objects.select_for_update()
-                .filter(pk__in=[split.cluster_id, split.new_cluster_id])
-                .order_by("pk")
-            }
-            cluster, new = locked[split.cluster_id], locked[split.new_cluster_id]
+            cluster, new = _split_clusters_locked(split)
             if not (cluster.active and new.active) or new.faq_entries.filter(status=FaqEntry.Status.PUBLISHED).exists():
                 continue
             moved_back = _reunite(cluster, new)
@@ -743,13 +749,7 @@ def faq_cluster_split_withdraw(*, actor, split: ClusterSplit, note: str = "") ->
         who = split.withdrawn_by.get_username() if split.withdrawn_by else "—"
         when = timezone.localtime(split.withdrawn_at).strftime("%Y-%m-%d %H:%M")
         raise InvalidTransitionError(f"この分割は既に取り消されています（{when}、{who}）。")
-    locked = {
-        c.pk: c
-        for c in TopicCluster.objects.select_for_update()
-        .filter(pk__in=[split.cluster_id, split.new_cluster_id])
-        .order_by("pk")
-    }
-    cluster, new = locked[split.cluster_id], locked[split.new_cluster_id]
+    cluster, new = _split_clusters_locked(split)
     published = list(new.faq_entries.filter(status=FaqEntry.Status.PUBLISHED).order_by("id"))
     if published:
         names = "、".join(f"#{e.pk}「{e.question[:40]}」" for e in published)
