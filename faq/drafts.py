@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from faq import privacy, text
+from faq import privacy, text, voice
 
 # Phone-log notes written by agents, not questions a citizen asked.
 _AGENT_LOG = re.compile(
@@ -123,7 +123,8 @@ def question_from_subject(subject: str) -> str:
 # 「折り返し不要。」「再入電の可能性あり。」 — a public answer does not carry them.
 _CALL_PROCESS = re.compile(
     r"^(【[^】]*】)?\s*((お客様|お客さま)?(了承|納得|了解)(済み|いただいた|された)?|解決(済み)?|解消|終話|"
-    r"折り?返し(不要|済み?|予定)|再入電(の可能性あり|予定)?|様子見|クローズ)[。.]?$"
+    r"折り?返し(不要|済み?|予定)|再入電(の可能性あり|予定)?|様子見|クローズ|改善|未解決.*|後日連絡予定|"
+    r"上長(へ|に).*(報告|エスカレーション).*|[（(]対応時間[^）)]*[）)])[。.]?$"
 )
 
 
@@ -142,6 +143,21 @@ def resolution_text(resolution: str) -> str:
 
     lines = (without_call_process(line) for line in resolution.splitlines())
     return "\n".join(line for line in lines if line).strip()
+
+
+def agreed_guidance(notes: Sequence[str]) -> str:
+    """What the agents' phone notes say they told callers (`voice.guidance`), in the answer's
+    voice: the note's advice that shares the most words with the others' (the cluster's usual
+    answer, not one call's), the first (most central) among equals."""
+    told = [g for g in dict.fromkeys(voice.guidance(note) for note in notes) if g]
+    if len(told) < 3:
+        return told[0] if told else ""
+    words = [frozenset(text.content_words(g)) for g in told]
+
+    def support(i: int) -> float:
+        return sum(len(words[i] & w) / len(words[i] | w) for j, w in enumerate(words) if j != i and words[i] | w)
+
+    return told[max(range(len(told)), key=lambda i: (support(i), -i))]
 
 
 def reply_text(reply: str) -> str:
@@ -173,9 +189,11 @@ def build(
     question = max(clean or candidates, key=lambda q: _question_rank(q, words), default="")
     if not question:
         question = next((q for q in (question_from_subject(s) for s, _b in inquiries) if q), fallback_question)
-    answer = next((t for t in (resolution_text(r) for r in resolutions) if t), "")
+    answer = next((t for t in (voice.answer(resolution_text(r)) for r in resolutions) if t), "")
     if not answer:
         answer = next((t for t in (reply_text(r) for r in replies) if t), "")
+    if not answer:
+        answer = agreed_guidance([body for _subject, body in inquiries])
     q = privacy.scrub(question[:MAX_QUESTION], known=known, allowed=allowed)
     a = privacy.scrub(answer, known=known, allowed=allowed)
     removed = dict(q.removed)

@@ -101,7 +101,7 @@ def test_among_equals_a_question_holding_a_cluster_keyword_wins_then_the_most_ce
 def test_an_answer_from_a_resolution_leaves_out_what_was_about_the_call():
     resolution = "住民票のある市区町村の窓口で初期化・再設定が必要と案内。お客様了承。折り返し不要。解決。"
     d = drafts.build([("s", PII_MAIL)], resolutions=[resolution])
-    assert d.answer == "住民票のある市区町村の窓口で初期化・再設定が必要と案内。"
+    assert d.answer == "住民票のある市区町村の窓口で初期化・再設定が必要です。"  # (said to the citizen)
     # a resolution that is only about the call gives no answer: the next one is taken
     d = drafts.build([("s", PII_MAIL)], resolutions=["解決。折り返し不要。", "認証局で証明書を更新してください。"])
     assert d.answer == "認証局で証明書を更新してください。"

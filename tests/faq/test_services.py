@@ -95,10 +95,11 @@ def test_cluster_run_on_the_dev_set_flags_the_surge_and_proposes_a_draft_and_ivr
     browser = alerts[0].cluster
     assert alerts[1].cluster == browser
     assert "2026-09-07の週" in alerts[0].explanation and f"{alerts[0].count}件" in alerts[0].explanation
-    # Draft: the agents' most common resolution; one draft per cluster even with two surge weeks.
+    # Draft: the agents' most common resolution, said to the citizen; one draft per cluster even
+    # with two surge weeks.
     draft = FaqEntry.objects.get(source_cluster=browser)
     assert draft.status == FaqEntry.Status.DRAFT and draft.source_surge == alerts[0]
-    assert draft.answer == BROWSER_ANSWER
+    assert draft.answer == "ブラウザのキャッシュを削除し、最新版のChromeまたはEdgeで再度お試しください。"
     assert draft.question
     ivr = IvrAnnouncement.objects.get(source_surge__cluster=browser)
     assert ivr.status == IvrAnnouncement.Status.PROPOSED
@@ -282,11 +283,33 @@ def test_a_drafts_answer_is_a_resolution_agents_share_else_the_most_central_ones
         for r in resolutions
     ]
     cluster = _cluster_of(inquiries)
-    assert services.faq_entry_propose(cluster=cluster).answer == resolutions[0]
+    # (in the answer's voice: 「…よう案内。」 is said to the citizen)
+    assert (
+        services.faq_entry_propose(cluster=cluster).answer
+        == "認証局で証明書を更新し、新しい証明書で署名し直してください。"
+    )
     shared = "法務局で改めて発行を受けるよう案内。"
     for inquiry in InquiryFactory.create_batch(2, resolution=shared):
         cluster.memberships.create(run=cluster.last_run, inquiry=inquiry)
-    assert services._draft(cluster).answer == shared
+    assert services._draft(cluster).answer == "法務局で改めて発行を受けてください。"
+
+
+@pytest.mark.django_db
+def test_without_resolutions_or_replies_the_answer_is_the_advice_the_phone_notes_agree_on():
+    """Phone notes record what the agent told the caller; with no resolution or written reply in
+    the cluster, the draft answers with the advice most of its notes share, said to the citizen
+    — not the caller's situation, not the call, not the placeholder."""
+    notes = [
+        "証明書の期限が切れたとのこと。ヘルプデスクの番号を案内。折り返し不要。",  # most central, alone
+        "署名時に期限切れと表示されるとのこと。認証局で証明書を更新し、署名し直すよう案内。解決。",
+        "期限切れの証明書で署名できないとの入電。認証局で更新後、新しい証明書で署名し直すよう案内。",
+        "【入電】有効期限が切れた証明書について質問。認証局で更新して署名し直すよう案内。お客様了承。",
+    ]
+    inquiries = [InquiryFactory(channel="phone", subject="証明書期限切れ", body=n) for n in notes]
+    entry = services.faq_entry_propose(cluster=_cluster_of(inquiries))
+    assert (
+        entry.answer == "認証局で証明書を更新し、署名し直してください。"
+    )  # the second note: the others share its words
 
 
 @pytest.mark.django_db
