@@ -13,7 +13,8 @@ agents' replies, with personal information scrubbed. Pure: no ORM.
 * Answer: the first of the agents' resolutions as the caller orders them (the service: shared
   ones first, then the most central inquiry's), less its sentences about the call itself
   (「解決。」「折り返し不要。」), else the first written reply (quote, greeting and signature
-  removed).
+  removed), else the advice of the cluster's phone notes (`agreed_guidance`). What an agent
+  logged as told (「…するよう案内。」) is said to the citizen (「…してください。」: `faq/voice.py`).
 
 Both pass through `privacy.scrub` (with the requesters' own names, mails and phones as known
 strings) and the draft records what was removed.
@@ -145,19 +146,32 @@ def resolution_text(resolution: str) -> str:
     return "\n".join(line for line in lines if line).strip()
 
 
-def agreed_guidance(notes: Sequence[str]) -> str:
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+def agreed_guidance(notes: Sequence[str], question: str = "") -> str:
     """What the agents' phone notes say they told callers (`voice.guidance`), in the answer's
-    voice: the note's advice that shares the most words with the others' (the cluster's usual
-    answer, not one call's), the first (most central) among equals."""
-    told = [g for g in dict.fromkeys(voice.guidance(note) for note in notes) if g]
-    if len(told) < 3:
-        return told[0] if told else ""
-    words = [frozenset(text.content_words(g)) for g in told]
+    voice: the advice of the note that is most about the draft's `question` (the content words
+    of the whole note against the question's) and shares the most words with the other notes'
+    advice (the cluster's usual answer, not one call's), the two weighed alike; the first (most
+    central) among equals."""
+    told: dict[str, str] = {}
+    for note in notes:
+        if (advice := voice.guidance(note)) and advice not in told:
+            told[advice] = note
+    advice_list = list(told)
+    if len(advice_list) < 2:
+        return advice_list[0] if advice_list else ""
+    words = [frozenset(text.content_words(a)) for a in advice_list]
+    asked = frozenset(text.content_words(question))
+    about = [_overlap(asked, frozenset(text.content_words(told[a]))) for a in advice_list]
 
-    def support(i: int) -> float:
-        return sum(len(words[i] & w) / len(words[i] | w) for j, w in enumerate(words) if j != i and words[i] | w)
+    def score(i: int) -> float:
+        support = sum(_overlap(words[i], w) for j, w in enumerate(words) if j != i) / (len(words) - 1)
+        return about[i] + support
 
-    return told[max(range(len(told)), key=lambda i: (support(i), -i))]
+    return advice_list[max(range(len(advice_list)), key=lambda i: (score(i), -i))]
 
 
 def reply_text(reply: str) -> str:
@@ -193,7 +207,7 @@ def build(
     if not answer:
         answer = next((t for t in (reply_text(r) for r in replies) if t), "")
     if not answer:
-        answer = agreed_guidance([body for _subject, body in inquiries])
+        answer = agreed_guidance([body for _subject, body in inquiries], question)
     q = privacy.scrub(question[:MAX_QUESTION], known=known, allowed=allowed)
     a = privacy.scrub(answer, known=known, allowed=allowed)
     removed = dict(q.removed)

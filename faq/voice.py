@@ -21,7 +21,7 @@ from typing import Any
 from faq import text
 
 # What the agent did with the clause before it: 案内した, ご説明しました, 回答済み …
-_TOLD = r"(?:ご)?(?:案内|説明|回答|伝達|依頼|お願い|助言|指示|お伝え)(?:を)?(?:した|しました|済み?|する)?"
+_TOLD = r"(?:ご)?(?:案内|説明|回答|伝達|依頼|お願い|助言|指示|お伝え|伝え)(?:を)?(?:した|しました|済み?|する|た)?"
 # 「…するよう案内」「…いただくように依頼」: the agent asked the caller to do something.
 _REQUEST = re.compile(rf"^(?P<x>.+)よう(?:に)?{_TOLD}$")
 # 「…できる旨説明」「…が必要と案内」「無料と回答」: the agent stated a fact.
@@ -31,7 +31,11 @@ _POINTER = re.compile(
     r"^(?P<x>.+)を(?:メールで?|口頭で)?(?:ご)?(?:案内|説明|紹介|送付|提示|依頼|お願い)(?:した|しました|済み?)?$"
 )
 # Where a sentence joins two things told: 「…旨説明し、…を案内」「…できる旨と、…よう案内」.
-_JOINS = re.compile(r"(?<=案内|説明|回答|依頼|伝達)し?[、,]\s*|(?<=お伝え)し?[、,]\s*|(?<=旨)と?[、,]\s*")
+_JOINS = re.compile(
+    r"(?<=案内|説明|回答|依頼|伝達)し?[、,]\s*|(?<=伝え)[、,]\s*|(?<=お伝え)し[、,]\s*|(?<=旨)と?[、,]\s*"
+)
+# The caller's situation leading into the advice: 「…とのことで、…するよう案内」.
+_SITUATION_LEAD = re.compile(r"^.*とのことで?[、,]?\s*")
 # A sentence already said to the citizen (a written resolution's 「…をご確認ください。」).
 _POLITE = re.compile(r"(です|ます|ください|下さい|ません|ました|でした)$")
 # How the caller's situation ends in a note: 「…とのこと」「…か質問」「…との入電」.
@@ -218,6 +222,8 @@ def pointer(phrase: str) -> str:
     phrase = phrase.strip()
     core = re.sub(r"\s*[（(][^）)]*[）)]$", "", phrase).strip()
     core = re.sub(r"(等|など)$", "", core)
+    if core.endswith("可能性") and len(core) > 3:
+        return f"{core}があります。"  # ドライバが入っていない可能性を説明 → …可能性があります
     if core.endswith(_CONTACTS):
         return f"{phrase}にお問い合わせください。"
     tokens = _tokens(core)
@@ -246,7 +252,7 @@ def pointer(phrase: str) -> str:
 
 def _told(clause: str) -> str | None:
     """One clause that records what the agent told, said to the citizen; None if it is not one."""
-    clause = clause.strip().rstrip("。.")
+    clause = _SITUATION_LEAD.sub("", clause.strip().rstrip("。."))
     if match := _REQUEST.match(clause):
         return request(match["x"])
     if match := _STATEMENT.match(clause):

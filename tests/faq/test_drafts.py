@@ -111,3 +111,21 @@ def test_an_answer_from_a_resolution_leaves_out_what_was_about_the_call():
     assert (
         drafts.resolution_text("Chromeで開くよう案内? はい。 解決。") == "Chromeで開くよう案内? はい。"
     )  # the rest as written
+
+
+def test_the_phone_notes_advice_is_the_one_about_the_question_that_the_others_share():
+    notes = [
+        ("a", "ログインできないとのこと。パスワード再設定の手順を案内。"),  # most central
+        ("b", "確認コードのメールが届かないとのこと。迷惑メールフォルダを確認するよう案内。"),
+        ("c", "確認コードが届かないとの入電。迷惑メールフォルダと受信設定を確認するよう案内。"),
+        ("d", "コードのメールが来ないとのこと。受信設定を確認するよう案内。解決。"),
+    ]
+    question = ("e", "確認コードのメールが届きません。どうすればよいでしょうか。")
+    d = drafts.build([question, *notes])
+    assert d.question == "確認コードのメールが届きません。どうすればよいでしょうか。"
+    # the note most about the question, whose advice the others share; not the most central note's
+    assert d.answer == "迷惑メールフォルダをご確認ください。"
+    # without a question to go by, the advice most notes share
+    assert drafts.agreed_guidance([n for _s, n in notes]) == "迷惑メールフォルダと受信設定をご確認ください。"
+    assert drafts.agreed_guidance([notes[0][1]]) == "パスワード再設定の手順をご確認ください。"
+    assert drafts.agreed_guidance(["画面が白いとのこと。上長へエスカレーション。"]) == ""

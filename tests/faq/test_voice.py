@@ -1,8 +1,16 @@
 """An agent's note said to the citizen: the voice of a public FAQ answer."""
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 
 from faq import voice
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "faq"
+POLITE_END = re.compile(r"(です|ます|ください|ません|ました|でした)。$")
+LOG_MARKER = re.compile(r"案内。|旨|とのこと|説明し")
 
 
 @pytest.mark.parametrize(
@@ -61,6 +69,9 @@ from faq import voice
         ("PC再起動とアプリの再インストールを案内。", "PC再起動とアプリの再インストールをお試しください。"),
         ("キャッシュ削除と再読み込み（Ctrl+F5）を案内。", "キャッシュ削除と再読み込み(Ctrl+F5)をお試しください。"),
         ("最新版への更新を推奨と説明。", "最新版への更新を推奨します。"),
+        ("リーダーのドライバが入っていない可能性を説明。", "リーダーのドライバが入っていない可能性があります。"),
+        # the caller's situation leading into the advice is left out
+        ("記入例はないかとのことで厚生労働省の記入例ページを案内。", "厚生労働省の記入例ページをご確認ください。"),
         # two things told in one sentence
         (
             "期限経過後は同じ納付番号では納付できない旨説明し、提出先へ相談するよう案内。",
@@ -69,6 +80,10 @@ from faq import voice
         (
             "当センターでは回答できない旨説明、日本年金機構の窓口を案内。",
             "当センターでは回答できません。日本年金機構の窓口にお問い合わせください。",
+        ),
+        (
+            "建設業許可は別システムで行われていることを説明し、所管の案内ページを確認するよう伝えた。",
+            "建設業許可は別システムで行われています。所管の案内ページをご確認ください。",
         ),
         (
             "開いて問題ない旨と、システム設定から許可する方法を案内。解決。",
@@ -105,3 +120,15 @@ def test_a_written_resolution_keeps_what_is_already_said_to_the_citizen():
     assert voice.answer("画面が白いとのこと。\n手順:\n1. 証明書を更新。\n2. 署名し直す。\n表示された。") == (
         "手順:\n1. 証明書を更新。\n2. 署名し直す。"
     )
+
+
+@pytest.mark.parametrize("labelled", ["inquiries_fresh6.jsonl", "inquiries_unseen.jsonl"])
+def test_every_phone_notes_advice_is_said_to_the_citizen(labelled):
+    """On sets the rules were not written on (fresh6 was written for judging them): every
+    sentence of every phone note's advice ends in the polite form and carries no log marker
+    (「…旨」「…とのこと」「…を案内。」)."""
+    rows = [json.loads(line) for line in (DATA / labelled).read_text(encoding="utf-8").splitlines()]
+    advice = [voice.guidance(r["body"]) for r in rows if r["channel"] == "phone"]
+    sentences = [s for a in advice for s in re.findall(r"[^。]+。", a)]
+    assert sum(1 for a in advice if a) >= 0.8 * len(advice)  # most notes record advice
+    assert sentences and not [s for s in sentences if not POLITE_END.search(s) or LOG_MARKER.search(s)]
