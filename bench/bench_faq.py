@@ -52,6 +52,7 @@ FRESH_SETS = {
     "fresh3": ROOT / "tests" / "data" / "faq" / "inquiries_fresh3.jsonl",
     "fresh4": ROOT / "tests" / "data" / "faq" / "inquiries_fresh4.jsonl",
     "fresh5": ROOT / "tests" / "data" / "faq" / "inquiries_fresh5.jsonl",
+    "fresh6": ROOT / "tests" / "data" / "faq" / "inquiries_fresh6.jsonl",
 }
 CACHE = Path(os.environ.get("FAQ_BENCH_CACHE", tempfile.gettempdir())) / "faq_bench"
 
