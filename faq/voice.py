@@ -34,8 +34,10 @@ _POINTER = re.compile(
 _JOINS = re.compile(
     r"(?<=案内|説明|回答|依頼|伝達)し?[、,]\s*|(?<=伝え)[、,]\s*|(?<=お伝え)し[、,]\s*|(?<=旨)と?[、,]\s*"
 )
-# The caller's situation leading into the advice: 「…とのことで、…するよう案内」.
-_SITUATION_LEAD = re.compile(r"^.*とのことで?[、,]?\s*")
+# The caller's situation leading into the advice: 「…とのことで、…するよう案内」; what this one
+# call found, as a past reason (「…を直接開いていたため、…」「…も失敗したため、…」), or what the
+# agent did (「状況を聞き取り、…」): a public answer does not carry one caller's case.
+_SITUATION_LEAD = re.compile(r"^.*(?:とのことで?[、,]?|たため[、,]?|聞き取り[、,])\s*")
 # A sentence already said to the citizen (a written resolution's 「…をご確認ください。」).
 _POLITE = re.compile(r"(です|ます|ください|下さい|ません|ました|でした)$")
 # How the caller's situation ends in a note: 「…とのこと」「…か質問」「…との入電」.

@@ -10,7 +10,7 @@ from faq import voice
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "faq"
 POLITE_END = re.compile(r"(です|ます|ください|ません|ました|でした)。$")
-LOG_MARKER = re.compile(r"案内。|旨|とのこと|説明し")
+LOG_MARKER = re.compile(r"案内。|旨|とのこと|説明し|たため|聞き取り")
 
 
 @pytest.mark.parametrize(
@@ -72,6 +72,16 @@ LOG_MARKER = re.compile(r"案内。|旨|とのこと|説明し")
         ("リーダーのドライバが入っていない可能性を説明。", "リーダーのドライバが入っていない可能性があります。"),
         # the caller's situation leading into the advice is left out
         ("記入例はないかとのことで厚生労働省の記入例ページを案内。", "厚生労働省の記入例ページをご確認ください。"),
+        # … and what this one call found (a past reason) or what the agent did; a general reason stays
+        (
+            "xmlファイルを直接開いていたため、アプリの公文書表示機能で開くよう案内。",
+            "アプリの公文書表示機能で開いてください。",
+        ),
+        ("状況を聞き取り、所定の手順での対応が必要な旨説明。", "所定の手順での対応が必要です。"),
+        (
+            "審査にかかる期間は提出先によって異なるため、提出先へ確認するよう案内。",
+            "審査にかかる期間は提出先によって異なるため、提出先へご確認ください。",
+        ),
         # two things told in one sentence
         (
             "期限経過後は同じ納付番号では納付できない旨説明し、提出先へ相談するよう案内。",
@@ -124,9 +134,9 @@ def test_a_written_resolution_keeps_what_is_already_said_to_the_citizen():
 
 @pytest.mark.parametrize("labelled", ["inquiries_fresh6.jsonl", "inquiries_unseen.jsonl"])
 def test_every_phone_notes_advice_is_said_to_the_citizen(labelled):
-    """On sets the rules were not written on (fresh6 was written for judging them): every
-    sentence of every phone note's advice ends in the polite form and carries no log marker
-    (「…旨」「…とのこと」「…を案内。」)."""
+    """On the set the answers were judged on (fresh6) and the unseen set: every sentence of
+    every phone note's advice ends in the polite form and carries no log marker (「…旨」
+    「…とのこと」「…を案内。」) nor one call's case (「…ていたため」「状況を聞き取り、」)."""
     rows = [json.loads(line) for line in (DATA / labelled).read_text(encoding="utf-8").splitlines()]
     advice = [voice.guidance(r["body"]) for r in rows if r["channel"] == "phone"]
     sentences = [s for a in advice for s in re.findall(r"[^。]+。", a)]
