@@ -58,7 +58,6 @@ _GREETING_LINE = re.compile(
     r"電子政府利用支援センター(の\S+)?です|e-gov利用支援センター(の\S+)?です|.{1,40}?\s*(様|さま|殿))[。、]?\s*$",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"[^。？?！!\n]+[。？?！!]?")
 MAX_QUESTION = 200
 
 
@@ -74,7 +73,7 @@ def _nfkc(value: str) -> str:
 
 
 def _sentences(body: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.findall(body) if s.strip()]
+    return [s.strip() for s in text.SENTENCE.findall(body) if s.strip()]
 
 
 def question_candidates(subject: str, body: str) -> list[str]:
@@ -135,7 +134,7 @@ def resolution_text(resolution: str) -> str:
 
     def without_call_process(line: str) -> str:
         kept, at = [], 0
-        for sentence in _SENTENCE.finditer(line):
+        for sentence in text.SENTENCE.finditer(line):
             if _CALL_PROCESS.match(sentence.group().strip()):
                 kept.append(line[at : sentence.start()])
                 at = sentence.end()

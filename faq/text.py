@@ -87,6 +87,8 @@ STOP_WORDS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 _NUMBER = re.compile(r"^[0-9.,:/]+$")
+# A sentence: up to its 。？！ (or the line's end) — how drafts and answers are cut.
+SENTENCE = re.compile(r"[^。？?！!\n]+[。？?！!]?")
 
 
 def normalize(text: str) -> str:

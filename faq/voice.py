@@ -44,7 +44,6 @@ _POLITE = re.compile(r"(です|ます|ください|下さい|ません|ました
 _SITUATION = re.compile(
     r"(とのこと|との(入電|電話|問い?合わせ|相談|質問|依頼|エラー)|(を|か)質問|質問された|を聞かれた)$"
 )
-_SENTENCE = re.compile(r"[^。？?！!\n]+[。？?！!]?")
 
 # Where a caller is pointed to: a place to ask, not a page to read.
 _CONTACTS = (
@@ -274,7 +273,7 @@ def guidance(note: str) -> str:
     """What an agent's phone note says they told the caller, in the FAQ answer's voice; the
     caller's situation and the call itself left out. Empty when the note records no advice."""
     note = unicodedata.normalize("NFKC", note or "")
-    told = [said for s in _SENTENCE.findall(note) for c in _clauses(s) if (said := _told(c))]
+    told = [said for s in text.SENTENCE.findall(note) for c in _clauses(s) if (said := _told(c))]
     return "".join(dict.fromkeys(told))
 
 
@@ -285,7 +284,7 @@ def answer(resolution: str) -> str:
     lines = []
     for line in resolution.splitlines():
         kept = []
-        for sentence in _SENTENCE.findall(line):
+        for sentence in text.SENTENCE.findall(line):
             core = sentence.strip().rstrip("。.")
             if not core:
                 continue
