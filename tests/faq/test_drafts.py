@@ -129,3 +129,11 @@ def test_the_phone_notes_advice_is_the_one_about_the_question_that_the_others_sh
     assert drafts.agreed_guidance([n for _s, n in notes]) == "迷惑メールフォルダと受信設定をご確認ください。"
     assert drafts.agreed_guidance([notes[0][1]]) == "パスワード再設定の手順をご確認ください。"
     assert drafts.agreed_guidance(["画面が白いとのこと。上長へエスカレーション。"]) == ""
+
+
+def test_the_phone_notes_advice_is_scrubbed_like_any_answer():
+    note = "鈴木様（090-1234-5678）より証明書の期限切れとのこと。鈴木様には認証局へ問い合わせるよう案内。"
+    d = drafts.build([("証明書期限切れ", note)])
+    assert "鈴木" not in d.answer and "090" not in d.answer
+    assert d.answer.endswith("認証局へお問い合わせください。")
+    assert d.pii_removed.get("person_name", 0) >= 1 and privacy.find(d.answer) == []
