@@ -66,6 +66,8 @@ class Draft:
     question: str
     answer: str
     pii_removed: dict[str, int] = field(default_factory=dict)
+    # where the answer came from: "resolution", "reply", "phone_notes", or "" (none)
+    answer_source: str = ""
 
 
 def _nfkc(value: str) -> str:
@@ -202,14 +204,19 @@ def build(
     question = max(clean or candidates, key=lambda q: _question_rank(q, words), default="")
     if not question:
         question = next((q for q in (question_from_subject(s) for s, _b in inquiries) if q), fallback_question)
-    answer = next((t for t in (voice.answer(resolution_text(r)) for r in resolutions) if t), "")
-    if not answer:
-        answer = next((t for t in (reply_text(r) for r in replies) if t), "")
-    if not answer:
-        answer = agreed_guidance([body for _subject, body in inquiries], question)
+    sources = (
+        ("resolution", lambda: next((t for t in (voice.answer(resolution_text(r)) for r in resolutions) if t), "")),
+        ("reply", lambda: next((t for t in (reply_text(r) for r in replies) if t), "")),
+        ("phone_notes", lambda: agreed_guidance([body for _subject, body in inquiries], question)),
+    )
+    answer, answer_source = "", ""
+    for source, take in sources:
+        if answer := take():
+            answer_source = source
+            break
     q = privacy.scrub(question[:MAX_QUESTION], known=known, allowed=allowed)
     a = privacy.scrub(answer, known=known, allowed=allowed)
     removed = dict(q.removed)
     for kind, n in a.removed.items():
         removed[kind] = removed.get(kind, 0) + n
-    return Draft(q.text.strip(), a.text.strip(), removed)
+    return Draft(q.text.strip(), a.text.strip(), removed, answer_source)

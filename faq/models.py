@@ -258,6 +258,15 @@ class FaqEntry(models.Model):
         PUBLISHED = "published", "公開中"
         RETIRED = "retired", "公開終了"
 
+    class AnswerSource(models.TextChoices):
+        """Where a proposed draft's answer came from (faq/drafts.py): the admin's review page
+        says how much it needs before publishing."""
+
+        NONE = "", "なし"
+        RESOLUTION = "resolution", "対応記録"
+        REPLY = "reply", "返信メール"
+        PHONE_NOTES = "phone_notes", "電話メモの案内内容"
+
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
     question = models.CharField(max_length=500)
     answer = models.TextField(blank=True)
@@ -271,6 +280,9 @@ class FaqEntry(models.Model):
     # What the draft proposal scrubbed from the question/answer (kind → count, e.g. {"phone": 1}):
     # the kinds only, never the removed values. Empty for entries written by hand.
     pii_removed = models.JSONField(default=dict, blank=True)
+    # The proposal's answer source, as proposed (an admin's later edit does not change it); empty
+    # for entries written by hand and drafts proposed without an answer.
+    answer_source = models.CharField(max_length=12, choices=AnswerSource.choices, blank=True, default="")
     published_at = models.DateTimeField(null=True, blank=True)
     # Who published it (an admin's action, never a job): with published_at, the who and when.
     published_by = models.ForeignKey(
@@ -303,6 +315,10 @@ class FaqEntry(models.Model):
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="faq_entry_version_positive"),
             models.CheckConstraint(condition=~Q(question=""), name="faq_entry_question_required"),
+            models.CheckConstraint(
+                condition=Q(answer_source__in=["", "resolution", "reply", "phone_notes"]),
+                name="faq_entry_answer_source_valid",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -643,6 +643,7 @@ def _redraft(cluster: TopicCluster, *, note: str) -> FaqEntry | None:
             "question": draft.question or f"{cluster.label}について",
             "answer": draft.answer or DRAFT_ANSWER_PLACEHOLDER,
             "pii_removed": draft.pii_removed,
+            "answer_source": draft.answer_source,
         }
         changes = diff_fields(entry, data)
         for k, v in data.items():
@@ -895,6 +896,7 @@ def faq_entry_propose(*, cluster: TopicCluster, surge: SurgeAlert | None = None)
         question=draft.question or f"{cluster.label}について",
         answer=draft.answer or DRAFT_ANSWER_PLACEHOLDER,
         pii_removed=draft.pii_removed,
+        answer_source=draft.answer_source,
         source_cluster=cluster,
         source_surge=surge,
     )
@@ -909,6 +911,7 @@ def faq_entry_propose(*, cluster: TopicCluster, surge: SurgeAlert | None = None)
             "source_cluster": cluster.cluster_id,
             "surge": surge.pk if surge else None,
             "pii_removed": entry.pii_removed,
+            "answer_source": entry.answer_source,
         },
         note="proposed by faq clustering",
     )

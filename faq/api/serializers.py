@@ -40,6 +40,7 @@ class FaqEntrySerializer(serializers.ModelSerializer):
             "source_cluster",
             "source_surge",
             "pii_removed",
+            "answer_source",
             "published_at",
             "retired_at",
             "version",

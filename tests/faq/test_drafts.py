@@ -45,8 +45,11 @@ def test_answer_from_the_agents_resolution_else_their_written_reply():
     )
     d = drafts.build([("s", PII_MAIL)], resolutions=["", "新しい証明書で署名し直してください。"], replies=[reply])
     assert d.answer == "新しい証明書で署名し直してください。"
+    assert d.answer_source == "resolution"
     d = drafts.build([("s", PII_MAIL)], replies=[reply])
     assert d.answer == "認証局で更新した証明書を選び直してから、再度署名してください。"
+    assert d.answer_source == "reply"
+    assert drafts.build([("s", PII_MAIL)]).answer_source == ""  # no answer at all
     assert d.pii_removed == {}
 
 

@@ -283,11 +283,10 @@ def test_a_drafts_answer_is_a_resolution_agents_share_else_the_most_central_ones
         for r in resolutions
     ]
     cluster = _cluster_of(inquiries)
-    # (in the answer's voice: 「…よう案内。」 is said to the citizen)
-    assert (
-        services.faq_entry_propose(cluster=cluster).answer
-        == "認証局で証明書を更新し、新しい証明書で署名し直してください。"
-    )
+    # (in the answer's voice: 「…よう案内。」 is said to the citizen; from a resolution)
+    entry = services.faq_entry_propose(cluster=cluster)
+    assert entry.answer == "認証局で証明書を更新し、新しい証明書で署名し直してください。"
+    assert entry.answer_source == FaqEntry.AnswerSource.RESOLUTION
     shared = "法務局で改めて発行を受けるよう案内。"
     for inquiry in InquiryFactory.create_batch(2, resolution=shared):
         cluster.memberships.create(run=cluster.last_run, inquiry=inquiry)
@@ -310,6 +309,9 @@ def test_without_resolutions_or_replies_the_answer_is_the_advice_the_phone_notes
     assert (
         entry.answer == "認証局で証明書を更新し、署名し直してください。"
     )  # the second note: the others share its words
+    # where the answer came from, for the admin's review page and in the proposal's audit row
+    assert entry.answer_source == FaqEntry.AnswerSource.PHONE_NOTES
+    assert AuditEvent.objects.filter(action="create", changes__answer_source="phone_notes").count() == 1
 
 
 @pytest.mark.django_db

@@ -45,6 +45,16 @@ def test_the_review_page_shows_the_evidence(admin_client):
     assert surge.explanation in body
 
 
+def test_the_review_page_says_where_the_proposed_answer_came_from(admin_client):
+    """An answer made from phone notes' advice asks the admin to check it answers the question
+    and to fill in the steps; an entry written by hand says nothing."""
+    entry = FaqEntryFactory(answer="提出先へご確認ください。", answer_source=FaqEntry.AnswerSource.PHONE_NOTES)
+    body = admin_client.get(_url(entry)).content.decode()
+    assert 'id="answer-source"' in body and "電話メモの案内内容" in body and "補ってから公開してください" in body
+    entry = FaqEntryFactory(answer="手で書いた回答です。", source_cluster=None)
+    assert 'id="answer-source"' not in admin_client.get(_url(entry)).content.decode()
+
+
 def test_personal_information_is_warned_about_and_blocks_publishing(admin_client):
     entry = FaqEntryFactory(question=PHONE_QUESTION)
     body = admin_client.get(_url(entry)).content.decode()
