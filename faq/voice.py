@@ -21,18 +21,25 @@ from typing import Any
 from faq import text
 
 # What the agent did with the clause before it: 案内した, ご説明しました, 回答済み …
-_TOLD = r"(?:ご)?(?:案内|説明|回答|伝達|依頼|お願い|助言|指示|お伝え|伝え)(?:を)?(?:した|しました|済み?|する|た)?"
+_TOLD = r"(?:ご)?(?:案内|説明|回答|伝達|依頼|お願い|助言|指示|お伝え|伝え|勧め)(?:を)?(?:した|しました|済み?|する|た)?"
 # 「…するよう案内」「…いただくように依頼」: the agent asked the caller to do something.
 _REQUEST = re.compile(rf"^(?P<x>.+)よう(?:に)?{_TOLD}$")
 # 「…できる旨説明」「…が必要と案内」「無料と回答」: the agent stated a fact.
-_STATEMENT = re.compile(rf"^(?P<x>.+?)(?:である|だ)?(?:旨|こと|と)(?:を)?{_TOLD}$")
+_STATEMENT = re.compile(rf"^(?P<x>.+?)(?:である|だ)?(?:旨|こと|点|と)(?:を|も)?{_TOLD}$")
+# 「早めの保存を推奨」: the agent recommended something.
+_RECOMMENDATION = re.compile(r"^(?P<x>.+)を(?:推奨|お?勧め)(?:した|しました|た)?$")
+# What follows the advice in the note: how the call went (「…を案内→改善」「…よう案内したところ
+# 表示された」「…旨ご説明し了承いただいた」), or an aside in brackets at its end.
+_AFTERMATH = re.compile(
+    r"(?:(?:(?<=案内|説明|依頼)|(?<=お願い))(?:\s*(?:→|⇒).*|(?:した)?ところ.*)|(?<=案内|説明|伝え)し(?:了承|終話|解決).*|\s*[（(][^）)]*[）)])$"
+)
 # 「…のページを案内」「手順書のURLをメール送付」: the agent pointed the caller at something.
 _POINTER = re.compile(
-    r"^(?P<x>.+)を(?:メールで?|口頭で)?(?:ご)?(?:案内|説明|紹介|送付|提示|依頼|お願い)(?:した|しました|済み?)?$"
+    r"^(?P<x>.+)を(?:メールで?|口頭で)?(?:ご)?(?:案内|説明|紹介|送付|提示|依頼|お願い|お伝え|伝え)(?:した|しました|済み?|た)?$"
 )
 # Where a sentence joins two things told: 「…旨説明し、…を案内」「…できる旨と、…よう案内」.
 _JOINS = re.compile(
-    r"(?<=案内|説明|回答|依頼|伝達)し?[、,]\s*|(?<=伝え)[、,]\s*|(?<=お伝え)し[、,]\s*|(?<=旨)と?[、,]\s*"
+    r"(?<=案内|説明|回答|依頼|伝達)(?:し(?![まてた])[、,]?|[、,])\s*|(?<=伝え)[、,]\s*|(?<=お伝え)し[、,]\s*|(?<=旨)と?[、,]\s*"
 )
 # The caller's situation leading into the advice: 「…とのことで、…するよう案内」; what this one
 # call found, as a past reason (「…を直接開いていたため、…」「…も失敗したため、…」), or what the
@@ -158,6 +165,8 @@ def request(clause: str) -> str | None:
             if _sahen(tokens[-1]):
                 noun = tokens[-1].surface()
                 return f"{rest[: -len(noun)]}{_do(noun)}。"
+            if _pos(tokens[-1])[0] == "名詞":
+                return f"{rest}してください。"  # 再実行いただく: a noun asked of the caller is an action
             return None
     tokens = _tokens(clause)
     if not tokens:
@@ -254,6 +263,7 @@ def pointer(phrase: str) -> str:
 def _told(clause: str) -> str | None:
     """One clause that records what the agent told, said to the citizen; None if it is not one."""
     clause = _SITUATION_LEAD.sub("", clause.strip().rstrip("。."))
+    clause = _AFTERMATH.sub("", clause)
     if match := _REQUEST.match(clause):
         return request(match["x"])
     if match := _STATEMENT.match(clause):
@@ -262,11 +272,17 @@ def _told(clause: str) -> str | None:
         return statement(clause[:-1])
     if match := _POINTER.match(clause):
         return pointer(match["x"])
+    if match := _RECOMMENDATION.match(clause):
+        return f"{match['x']}をお勧めします。"
     return None
 
 
+# A clause that says how the call ended (「…を案内し解決」): neither advice nor content.
+_OUTCOME = re.compile(r"^(お客様)?(解決|改善|了承|納得|終話|解消)")
+
+
 def _clauses(sentence: str) -> list[str]:
-    return [part for part in _JOINS.split(sentence.strip()) if part.strip()]
+    return [part for part in _JOINS.split(sentence.strip()) if part.strip() and not _OUTCOME.match(part.strip())]
 
 
 def guidance(note: str) -> str:
