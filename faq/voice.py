@@ -21,17 +21,23 @@ from typing import Any
 from faq import text
 
 # What the agent did with the clause before it: 案内した, ご説明しました, 回答済み …
-_TOLD = r"(?:ご)?(?:案内|説明|回答|伝達|依頼|お願い|助言|指示|お伝え|伝え|勧め)(?:を)?(?:した|しました|済み?|する|た)?"
+_TOLD = (
+    r"(?:ご)?(?:案内|説明|回答|伝達|依頼|お願い|助言|指示|お伝え|伝え|勧め|推奨)(?:を)?(?:した|しました|済み?|する|た)?"
+)
 # 「…するよう案内」「…いただくように依頼」: the agent asked the caller to do something.
 _REQUEST = re.compile(rf"^(?P<x>.+)よう(?:に)?{_TOLD}$")
 # 「…できる旨説明」「…が必要と案内」「無料と回答」: the agent stated a fact.
 _STATEMENT = re.compile(rf"^(?P<x>.+?)(?:である|だ)?(?:旨|こと|点|と)(?:を|も)?{_TOLD}$")
+# 「…を試してもらったところ改善」「…を見ていただき解決」: a fix the agent walked the caller through.
+_WALKED_THROUGH = re.compile(
+    r"^(?P<x>.+[てで])(?:もら(?:った|っ\S?|い)|いただ(?:いた|き))(?:ら|たら)?(?:ところ.*|\s*(?:→|⇒).*|[、,].*)?$"
+)
 # 「早めの保存を推奨」: the agent recommended something.
 _RECOMMENDATION = re.compile(r"^(?P<x>.+)を(?:推奨|お?勧め)(?:した|しました|た)?$")
 # What follows the advice in the note: how the call went (「…を案内→改善」「…よう案内したところ
 # 表示された」「…旨ご説明し了承いただいた」), or an aside in brackets at its end.
 _AFTERMATH = re.compile(
-    r"(?:(?:(?<=案内|説明|依頼)|(?<=お願い))(?:\s*(?:→|⇒).*|(?:した)?ところ.*)|(?<=案内|説明|伝え)し(?:了承|終話|解決).*|\s*[（(][^）)]*[）)])$"
+    r"(?:(?:(?<=案内|説明|依頼)|(?<=お願い))(?:\s*(?:→|⇒).*|(?:した)?ところ.*|したが.*)|(?<=案内|説明|伝え)し(?:了承|終話|解決).*|\s*[（(][^）)]*[）)])$"
 )
 # 「…のページを案内」「手順書のURLをメール送付」: the agent pointed the caller at something.
 _POINTER = re.compile(
@@ -39,7 +45,7 @@ _POINTER = re.compile(
 )
 # Where a sentence joins two things told: 「…旨説明し、…を案内」「…できる旨と、…よう案内」.
 _JOINS = re.compile(
-    r"(?<=案内|説明|回答|依頼|伝達)(?:し(?![まてた])[、,]?|[、,])\s*|(?<=伝え)[、,]\s*|(?<=お伝え)し[、,]\s*|(?<=旨)と?[、,]\s*"
+    r"(?<=案内|説明|回答|依頼|伝達)(?:し(?![まてた])[、,]?|[、,])\s*|(?<=伝え)[、,]\s*|(?<=お伝え)し(?![まてた])[、,]?\s*|(?<=案内|説明|伝え)したが[、,]\s*|(?<=旨)と?[、,]\s*"
 )
 # The caller's situation leading into the advice: 「…とのことで、…するよう案内」; what this one
 # call found, as a past reason (「…を直接開いていたため、…」「…も失敗したため、…」), or what the
@@ -54,7 +60,7 @@ _SITUATION = re.compile(
 
 # Where a caller is pointed to: a place to ask, not a page to read.
 _CONTACTS = (
-    "窓口", "ヘルプデスク", "センター", "事務所", "開発元", "提出先", "問い合わせ先", "問合せ先", "管理者",
+    "窓口", "ヘルプデスク", "センター", "事務所", "開発元", "提出先", "管理者",
     "担当者", "担当部署", "所管府省", "所管省庁", "府省", "省庁", "税務署", "法務局", "市区町村", "役所",
     "役場", "ハローワーク", "監督署", "サポート", "コールセンター", "ベンダー", "メーカー", "販売元", "認証局",
 )  # fmt: skip
@@ -70,7 +76,7 @@ _HONORIFIC = frozenset(
 # read, not 「一覧してください」.
 _NOT_ACTIONS = frozenset(
     {"一覧", "意味", "内容", "詳細", "概要", "案内", "説明", "記載", "仕様", "対応", "手続", "手続き", "状況", "結果",
-     "予定", "規定", "通知", "回答", "質問", "問い合わせ", "問合せ"}
+     "予定", "規定", "通知", "回答", "質問", "問い合わせ", "問合せ", "機能"}
 )  # fmt: skip
 _U_TO_I = str.maketrans("うくぐすつぬぶむる", "いきぎしちにびみり")
 _TE = {
@@ -181,7 +187,14 @@ def request(clause: str) -> str | None:
     head = clause[: -len(word)]
     if word in ("問い合わせる", "問合せる"):
         return f"{head}お問い合わせください。"
-    if word == "する" and len(tokens) > 1 and tokens[-2].surface() in _HONORIFIC and _sahen(tokens[-2]):
+    prefixed = len(tokens) > 2 and _pos(tokens[-3])[0] == "接頭辞"  # 再確認する: 再確認してください
+    if (
+        word == "する"
+        and len(tokens) > 1
+        and tokens[-2].surface() in _HONORIFIC
+        and _sahen(tokens[-2])
+        and not prefixed
+    ):
         noun = tokens[-2].surface()
         return f"{head[: -len(noun)]}ご{noun}ください。"
     te = _te_form(word, _conjugation(last))
@@ -274,11 +287,13 @@ def _told(clause: str) -> str | None:
         return pointer(match["x"])
     if match := _RECOMMENDATION.match(clause):
         return f"{match['x']}をお勧めします。"
+    if match := _WALKED_THROUGH.match(clause):
+        return f"{match['x']}ください。"
     return None
 
 
 # A clause that says how the call ended (「…を案内し解決」): neither advice nor content.
-_OUTCOME = re.compile(r"^(お客様)?(解決|改善|了承|納得|終話|解消)")
+_OUTCOME = re.compile(r"^(お客様)?(解決|改善|了承|納得|終話|解消)(済み|した|しました|いただいた|いただく)?[。.]?$")
 
 
 def _clauses(sentence: str) -> list[str]:

@@ -104,6 +104,23 @@ LOG_MARKER = re.compile(r"案内。|旨|とのこと|説明し|たため|聞き�
         ),
         ("必要なものは手元に保存しておくよう勧めた。", "必要なものは手元に保存しておいてください。"),
         ("ウイルス対策ソフトを停止して再実行いただくよう案内。", "ウイルス対策ソフトを停止して再実行してください。"),
+        # a fix the agent walked the caller through is advice too
+        ("カードの向きを変えて再度試していただいたところ読めた。解決。", "カードの向きを変えて再度試してください。"),
+        (
+            "USBの抜き差し、別ポートへの接続を試してもらった→認識した。",
+            "USBの抜き差し、別ポートへの接続を試してください。",
+        ),
+        ("迷惑メールフォルダを見てもらったところ入っていた。", "迷惑メールフォルダを見てください。"),
+        ("正しいアカウントで入り直してもらい、表示を確認。", "正しいアカウントで入り直してください。"),
+        ("リンクは開かず削除するよう推奨。", "リンクは開かず削除してください。"),
+        ("設定を確認するよう案内したが改善せず。", "設定をご確認ください。"),
+        (
+            "検索する方法はお伝えしたが、該当する手続は所管省庁に確認するよう案内。",
+            "該当する手続は所管省庁にご確認ください。",
+        ),
+        ("手続詳細ページの問い合わせ先を案内。", "手続詳細ページの問い合わせ先をご確認ください。"),
+        ("e-Govアプリの公文書署名検証の機能を案内。", "e-Govアプリの公文書署名検証の機能をご利用ください。"),
+        ("入力内容を再確認するよう案内。", "入力内容を再確認してください。"),
         # two things told in one sentence
         (
             "期限経過後は同じ納付番号では納付できない旨説明し、提出先へ相談するよう案内。",
@@ -132,7 +149,7 @@ def test_what_the_agent_told_is_said_to_the_citizen(note, said):
     [
         "同じ通知メールが何通も届くとの入電。調査のため受信時刻を確認。",  # no advice recorded
         "Chromeの自動更新後からログイン不可。Edgeで回避できたとのこと。",  # the caller's own fix
-        "カードの向きを変えて再度試していただいたところ読めた。解決。",  # what happened in the call
+        "確認したところ未署名だった。署名後に送信でき解決。",  # what happened in the call
         "同様の問い合わせ多数のため障害の可能性を上長へエスカレーション。未解決、後日連絡予定。",
     ],
 )
@@ -154,9 +171,9 @@ def test_a_written_resolution_keeps_what_is_already_said_to_the_citizen():
     )
 
 
-@pytest.mark.parametrize("labelled", ["inquiries_fresh6.jsonl", "inquiries_unseen.jsonl"])
+@pytest.mark.parametrize("labelled", ["inquiries_fresh6.jsonl", "inquiries_unseen.jsonl", "phone_notes_fresh7.jsonl"])
 def test_every_phone_notes_advice_is_said_to_the_citizen(labelled):
-    """On the set the answers were judged on (fresh6) and the unseen set: every sentence of
+    """On the sets the answers were judged on (fresh6, the notes of fresh7) and the unseen set: every sentence of
     every phone note's advice ends in the polite form and carries no log marker (「…旨」
     「…とのこと」「…を案内。」) nor one call's case (「…ていたため」「状況を聞き取り、」)."""
     rows = [json.loads(line) for line in (DATA / labelled).read_text(encoding="utf-8").splitlines()]
