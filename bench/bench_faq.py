@@ -53,6 +53,7 @@ FRESH_SETS = {
     "fresh4": ROOT / "tests" / "data" / "faq" / "inquiries_fresh4.jsonl",
     "fresh5": ROOT / "tests" / "data" / "faq" / "inquiries_fresh5.jsonl",
     "fresh6": ROOT / "tests" / "data" / "faq" / "inquiries_fresh6.jsonl",
+    "fresh8": ROOT / "tests" / "data" / "faq" / "inquiries_fresh8.jsonl",
 }
 CACHE = Path(os.environ.get("FAQ_BENCH_CACHE", tempfile.gettempdir())) / "faq_bench"
 

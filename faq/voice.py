@@ -142,6 +142,12 @@ def _trailing_noun(tokens: list[Any]) -> list[Any]:
     return parts[::-1]
 
 
+def _compound_head(token: Any) -> bool:
+    """A word that makes a compound with the noun after it: a prefix (再) or a plain noun (補正, 動作)."""
+    pos = _pos(token)
+    return pos[0] == "接頭辞" or (pos[0] == "名詞" and (pos[1] == "固有名詞" or pos[2] in ("一般", "サ変可能")))
+
+
 def _lists_actions(before: str) -> bool:
     """「PC再起動とアプリの」: the phrase lists actions (AとBのC), so its の does not mark an object."""
     head = before.rsplit("と", 1)[0] if "と" in before else ""
@@ -187,13 +193,15 @@ def request(clause: str) -> str | None:
     head = clause[: -len(word)]
     if word in ("問い合わせる", "問合せる"):
         return f"{head}お問い合わせください。"
-    prefixed = len(tokens) > 2 and _pos(tokens[-3])[0] == "接頭辞"  # 再確認する: 再確認してください
+    # 再確認する, 補正申請する: the noun is the end of a compound, which ご does not take
+    # (再確認してください, not 再ご確認ください); 再度・翌日 (adverbial nouns) and ため are not part of it.
+    compound = len(tokens) > 2 and _compound_head(tokens[-3])
     if (
         word == "する"
         and len(tokens) > 1
         and tokens[-2].surface() in _HONORIFIC
         and _sahen(tokens[-2])
-        and not prefixed
+        and not compound
     ):
         noun = tokens[-2].surface()
         return f"{head[: -len(noun)]}ご{noun}ください。"

@@ -40,6 +40,7 @@ FRESH_FLOORS = {
     "inquiries_fresh4.jsonl": (0.67, 2, {"mynumber_card", "mac_mobile"}, 0.36),  # measured 0.716, 2, 0.395
     "inquiries_fresh5.jsonl": (0.60, 3, {"mynumber_card", "notification"}, 0.46),  # measured 0.649, 3, 0.505
     "inquiries_fresh6.jsonl": (0.41, 2, {"cert_file", "api_software"}, 0.46),  # measured 0.455, 2, 0.502
+    "inquiries_fresh8.jsonl": (0.66, 2, {"mynumber_card", "data_error"}, 0.49),  # measured 0.708, 2, 0.530
 }
 
 

@@ -121,6 +121,11 @@ LOG_MARKER = re.compile(r"案内。|旨|とのこと|説明し|たため|聞き�
         ("手続詳細ページの問い合わせ先を案内。", "手続詳細ページの問い合わせ先をご確認ください。"),
         ("e-Govアプリの公文書署名検証の機能を案内。", "e-Govアプリの公文書署名検証の機能をご利用ください。"),
         ("入力内容を再確認するよう案内。", "入力内容を再確認してください。"),
+        ("期限内に補正申請するよう案内。", "期限内に補正申請してください。"),  # a compound: not 補正ご申請
+        ("事前に動作確認するよう案内。", "事前に動作確認してください。"),
+        ("提出先に確認するよう案内。", "提出先にご確認ください。"),
+        ("時間をおいて再度提出するよう案内。", "時間をおいて再度ご提出ください。"),  # 再度: an adverb
+        ("翌日確認するよう案内。", "翌日ご確認ください。"),
         # two things told in one sentence
         (
             "期限経過後は同じ納付番号では納付できない旨説明し、提出先へ相談するよう案内。",
@@ -171,11 +176,15 @@ def test_a_written_resolution_keeps_what_is_already_said_to_the_citizen():
     )
 
 
-@pytest.mark.parametrize("labelled", ["inquiries_fresh6.jsonl", "inquiries_unseen.jsonl", "phone_notes_fresh7.jsonl"])
+@pytest.mark.parametrize(
+    "labelled",
+    ["inquiries_fresh6.jsonl", "inquiries_fresh8.jsonl", "inquiries_unseen.jsonl", "phone_notes_fresh7.jsonl"],
+)
 def test_every_phone_notes_advice_is_said_to_the_citizen(labelled):
-    """On the sets the answers were judged on (fresh6, the notes of fresh7) and the unseen set: every sentence of
-    every phone note's advice ends in the polite form and carries no log marker (「…旨」
-    「…とのこと」「…を案内。」) nor one call's case (「…ていたため」「状況を聞き取り、」)."""
+    """On the sets the answers were judged on (fresh6, the notes of fresh7), fresh8 (written after the
+    rules) and the unseen set: every sentence of every phone note's advice ends in the polite form
+    and carries no log marker (「…旨」「…とのこと」「…を案内。」) nor one call's case (「…ていたため」
+    「状況を聞き取り、」)."""
     rows = [json.loads(line) for line in (DATA / labelled).read_text(encoding="utf-8").splitlines()]
     advice = [voice.guidance(r["body"]) for r in rows if r["channel"] == "phone"]
     sentences = [s for a in advice for s in re.findall(r"[^。]+。", a)]
