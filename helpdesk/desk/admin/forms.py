@@ -9,6 +9,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from faq.text import content_words
 from helpdesk.desk.admin.services import TARGET_FIELDS
 from helpdesk.models import CalendarDay, ImportRun, Role
 from kpi.models import KpiTarget, PeriodType
@@ -46,6 +47,22 @@ class ClusterSplitForm(forms.Form):
     def kept(self) -> list[int]:
         marked = set(self.cleaned_data.get("marked") or [])
         return [pk for pk in self.cleaned_data.get("shown") or [] if pk not in marked]
+
+
+class SplitSearchForm(forms.Form):
+    """「語で絞り込む」 on the split panel: the cluster's members holding these words are listed
+    (all of them; the words as the clustering reads them, `faq.text.content_words`)."""
+
+    words = forms.CharField(label=_("語で絞り込む"), max_length=100, required=False)
+
+    def clean_words(self) -> tuple[str, ...]:
+        raw = self.cleaned_data["words"].strip()
+        words = tuple(dict.fromkeys(content_words(raw))) if raw else ()
+        if raw and not words:
+            raise forms.ValidationError(
+                _("絞り込める語がありません。「マイナンバーカード」のような語で絞り込んでください。"), code="no_words"
+            )
+        return words
 
 
 class SplitWithdrawForm(forms.Form):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -80,6 +81,8 @@ def faq_evidence(entry: FaqEntry) -> Evidence | None:
 
 
 SPLIT_CANDIDATES = 20
+# Listed beside the members a search found, to keep: members without the words (central first).
+SPLIT_BESIDE = 3
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,14 @@ class SplitCandidate:
     received_at: dt.datetime
     subject: str  # personal information replaced (faq.privacy.scrub, as drafts are)
     central: bool
+    matched: bool = False  # holds the words searched for
+
+
+@dataclass(frozen=True)
+class SplitCandidates:
+    listed: list[SplitCandidate]
+    words: tuple[str, ...]  # the content words searched for; () for the default list
+    matching: int | None  # how many members hold them all (None: no search)
 
 
 def faq_splits_in_force(cluster: TopicCluster | None) -> list[ClusterSplit]:
@@ -103,22 +114,61 @@ def faq_splits_in_force(cluster: TopicCluster | None) -> list[ClusterSplit]:
     )
 
 
-def faq_split_candidates(cluster: TopicCluster | None) -> list[SplitCandidate]:
+def _holding_every(words: Sequence[str]) -> Q:
+    """Members whose stored content words (`InquiryEmbedding.tokens`, space-separated: the words
+    the clustering saw) include every one of `words`."""
+    condition = Q()
+    for word in words:
+        field = "inquiry__faq_embedding__tokens"
+        condition &= (
+            Q(**{field: word})
+            | Q(**{f"{field}__startswith": f"{word} "})
+            | Q(**{f"{field}__endswith": f" {word}"})
+            | Q(**{f"{field}__contains": f" {word} "})
+        )
+    return condition
+
+
+def faq_split_candidates(cluster: TopicCluster | None, *, words: Sequence[str] = ()) -> SplitCandidates:
     """The inquiries an admin marks to split a cluster: its central inquiries, then its most
-    recent other members (up to SPLIT_CANDIDATES), subjects with personal information replaced
-    by the rule drafts are scrubbed with. Two queries, whatever the cluster's size."""
+    recent other members (up to SPLIT_CANDIDATES); with `words` (content words, as
+    `faq.text.content_words` gives them), the members holding every one of them, most recent
+    first (up to SPLIT_CANDIDATES), then up to SPLIT_BESIDE members that do not (central ones
+    first, then the most recent), so that some listed inquiry can stay. Subjects with personal
+    information replaced by the rule drafts are scrubbed with. At most four queries, whatever the
+    cluster's size."""
     if cluster is None:
-        return []
-    central = [int(i) for i in (cluster.central_inquiries or [])][:SPLIT_CANDIDATES]
-    others = list(
-        ClusterMembership.objects.filter(cluster=cluster)
-        .exclude(inquiry_id__in=central)
-        .order_by("-inquiry_id")
-        .values_list("inquiry_id", flat=True)[: SPLIT_CANDIDATES - len(central)]
-    )
+        return SplitCandidates([], tuple(words), None)
+    central_all = [int(i) for i in (cluster.central_inquiries or [])]
+    matching: int | None = None
+    if words:
+        holding = _holding_every(words)
+        members = ClusterMembership.objects.filter(cluster=cluster).filter(holding)
+        matched = list(members.order_by("-inquiry_id").values_list("inquiry_id", flat=True)[:SPLIT_CANDIDATES])
+        matching = len(matched) if len(matched) < SPLIT_CANDIDATES else members.count()
+        shown_matched = set(matched)
+        beside = [i for i in central_all if i not in shown_matched][:SPLIT_BESIDE]
+        if len(beside) < SPLIT_BESIDE:  # the central ones all hold the words: recent members that do not
+            beside += list(
+                ClusterMembership.objects.filter(cluster=cluster)
+                .exclude(holding)
+                .exclude(inquiry_id__in=beside)
+                .order_by("-inquiry_id")
+                .values_list("inquiry_id", flat=True)[: SPLIT_BESIDE - len(beside)]
+            )
+        ids = matched + beside
+    else:
+        central = central_all[:SPLIT_CANDIDATES]
+        others = list(
+            ClusterMembership.objects.filter(cluster=cluster)
+            .exclude(inquiry_id__in=central)
+            .order_by("-inquiry_id")
+            .values_list("inquiry_id", flat=True)[: SPLIT_CANDIDATES - len(central)]
+        )
+        ids, shown_matched = central + others, set()
     rows = {
         r[0]: r
-        for r in Inquiry.objects.filter(pk__in=central + others).values_list(
+        for r in Inquiry.objects.filter(pk__in=ids).values_list(
             "id",
             "ref",
             "received_at",
@@ -130,14 +180,15 @@ def faq_split_candidates(cluster: TopicCluster | None) -> list[SplitCandidate]:
         )
     }
     allowed = list(settings.FAQ_PII_ALLOWED)
+    central_set = set(central_all)
     out = []
-    for pk in central + others:
+    for pk in ids:
         if pk not in rows:
             continue
         _pk, ref, received_at, subject, *known = rows[pk]
         masked = privacy.scrub(subject, known=[k for k in known if k], allowed=allowed).text
-        out.append(SplitCandidate(pk, ref, received_at, masked, pk in central))
-    return out
+        out.append(SplitCandidate(pk, ref, received_at, masked, pk in central_set, pk in shown_matched))
+    return SplitCandidates(out, tuple(words), matching)
 
 
 # --- IVR --------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ urlpatterns = [
     path("faq/<int:pk>/", views.faq_detail, name="faq-detail"),
     path("faq/<int:pk>/check/", views.faq_check, name="faq-check"),
     path("faq/<int:pk>/split/", views.faq_split, name="faq-split"),
+    path("faq/<int:pk>/split/search/", views.faq_split_search, name="faq-split-search"),
     path("faq/<int:pk>/splits/<int:split_pk>/withdraw/", views.faq_split_withdraw, name="faq-split-withdraw"),
     path("ivr/", views.ivr, name="ivr"),
     path("ivr/<int:pk>/approve/", views.ivr_approve, name="ivr-approve"),

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from faq import services as faq_services
@@ -84,14 +85,30 @@ def faq_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _split_context(entry: FaqEntry, form: forms.ClusterSplitForm | None = None) -> dict[str, Any] | None:
-    """The 「別の話題として分ける」 panel: for a draft whose cluster is in the latest run."""
+def _split_context(
+    entry: FaqEntry, form: forms.ClusterSplitForm | None = None, search: forms.SplitSearchForm | None = None
+) -> dict[str, Any] | None:
+    """The 「別の話題として分ける」 panel: for a draft whose cluster is in the latest run; with a
+    valid search (「語で絞り込む」), the members holding its words."""
     cluster = entry.source_cluster
     if entry.status != FaqEntry.Status.DRAFT or cluster is None or not cluster.active:
         return None
     form = form or forms.ClusterSplitForm()
+    search = search or forms.SplitSearchForm()
     marked = {int(v) for v in form.data.getlist("marked") if v.isdigit()} if form.is_bound else set()
-    return {"candidates": selectors.faq_split_candidates(cluster), "form": form, "marked": marked}
+    words = search.cleaned_data["words"] if search.is_bound and search.is_valid() else ()
+    candidates = selectors.faq_split_candidates(cluster, words=words)
+    return {"candidates": candidates.listed, "found": candidates, "form": form, "search": search, "marked": marked}
+
+
+# Said when the entry is no draft or its cluster is not in the latest run.
+_SPLIT_REFUSED = gettext_lazy("公開前の下書きで、最新の集計にあるクラスタだけを分けられます。")
+
+
+def _split_search(data) -> forms.SplitSearchForm | None:
+    """The split panel's search, when the request carries one (the split's POST re-rendered
+    with its error keeps the list the admin was marking)."""
+    return forms.SplitSearchForm(data) if "words" in data else None
 
 
 def _splits_context(
@@ -120,6 +137,7 @@ def _faq_page(
     status: int = 200,
     split_form: forms.ClusterSplitForm | None = None,
     withdraw_failed: tuple[ClusterSplit, forms.SplitWithdrawForm] | None = None,
+    split_search: forms.SplitSearchForm | None = None,
 ) -> HttpResponse:
     if form.is_bound and form.is_valid():
         question, answer = form.cleaned_data["question"], form.cleaned_data["answer"]
@@ -135,7 +153,7 @@ def _faq_page(
             "form": form,
             "warnings": selectors.faq_pii_warnings(question=question, answer=answer),
             "evidence": selectors.faq_evidence(entry),
-            "split": _split_context(entry, split_form),
+            "split": _split_context(entry, split_form, split_search),
             "splits": _splits_context(entry, withdraw_failed),
         },
         status=status,
@@ -207,7 +225,7 @@ def faq_split(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = forms.ClusterSplitForm(request.POST)
     status = 400
     if _split_context(entry) is None:
-        refused = _("公開前の下書きで、最新の集計にあるクラスタだけを分けられます。")
+        refused = _SPLIT_REFUSED
         if not request.htmx:
             messages.error(request, refused)
             initial = {"question": entry.question, "answer": entry.answer, "version": entry.version}
@@ -232,13 +250,36 @@ def faq_split(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 return redirect("desk:admin:faq-detail", pk=entry.pk)
             drafts = [e for e in (outcome.kept_entry, outcome.new_entry) if e is not None]
             return render(request, "desk/admin/_faq_split.html", {"entry": entry, "outcome": outcome, "drafts": drafts})
+    search = _split_search(request.POST)
     if request.htmx:
-        context = {"entry": entry, "split": _split_context(entry, form)}
+        context = {"entry": entry, "split": _split_context(entry, form, search)}
         if context["split"] is None:
-            context["split"] = {"candidates": [], "form": form, "marked": set()}
+            context["split"] = {"candidates": [], "form": form, "search": forms.SplitSearchForm(), "marked": set()}
         return render(request, "desk/admin/_faq_split.html", context, status=status)
     initial = {"question": entry.question, "answer": entry.answer, "version": entry.version}
-    return _faq_page(request, entry, forms.FaqEntryForm(initial=initial), status, split_form=form)
+    return _faq_page(request, entry, forms.FaqEntryForm(initial=initial), status, split_form=form, split_search=search)
+
+
+@require_GET
+@admin_required
+def faq_split_search(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """「語で絞り込む」: the split panel listing the cluster's members that hold the words (htmx
+    swaps the panel; without htmx, the page with the panel so listed). A search with no word to
+    search by is a 400 naming the field."""
+    entry = get_object_or_404(FaqEntry.objects.select_related("source_cluster"), pk=pk)
+    search = forms.SplitSearchForm(request.GET)
+    status = 200 if search.is_valid() else 400
+    if not request.htmx:
+        initial = {"question": entry.question, "answer": entry.answer, "version": entry.version}
+        return _faq_page(request, entry, forms.FaqEntryForm(initial=initial), status, split_search=search)
+    split = _split_context(entry, search=search)
+    if split is None:
+        refused = forms.ClusterSplitForm({})
+        refused.is_valid()
+        refused.add_error(None, _SPLIT_REFUSED)
+        split = {"candidates": [], "form": refused, "search": search, "marked": set()}
+        status = 400
+    return render(request, "desk/admin/_faq_split.html", {"entry": entry, "split": split}, status=status)
 
 
 def _split_error(form: forms.ClusterSplitForm, exc: Exception) -> int:

@@ -40,6 +40,7 @@ def _pages(r):
         reverse("desk:admin:home"),
         reverse("desk:admin:faq"),
         reverse("desk:admin:faq-detail", args=[r["entry"].pk]),
+        reverse("desk:admin:faq-split-search", args=[r["entry"].pk]) + "?words=申請",
         reverse("desk:admin:ivr"),
         reverse("desk:admin:calendar"),
         reverse("desk:admin:imports"),

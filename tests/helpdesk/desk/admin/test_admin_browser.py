@@ -116,7 +116,8 @@ def test_the_admin_reviews_publishes_approves_and_restates(
 
 def test_the_admin_splits_a_draft_about_two_topics(desk_page, live_server, admin_user, screenshot_dir):
     """「別の話題として分ける」 in the browser: nothing checked is refused in place (the panel
-    swapped with its error); the card inquiries checked, the panel shows the two drafts."""
+    swapped with its error); filtered by a word, the card inquiries checked, the panel shows the
+    two drafts."""
     file, card = two_close_topics()
     services.faq_cluster_run(as_of=tokyo(2026, 9, 30, 3, 0), embed_missing=False)
     (cluster,) = TopicCluster.objects.filter(active=True)
@@ -133,6 +134,13 @@ def test_the_admin_splits_a_draft_about_two_topics(desk_page, live_server, admin
     assert not ClusterSplit.objects.exists()
     _check(page, screenshot_dir, "faq-split-refused")
 
+    # Filtered by a word: the members holding it, then some without it to keep.
+    page.fill("#id_split_words", "マイナンバーカード")
+    page.click(".split-search button")
+    page.wait_for_selector("#split-found")
+    assert "6 件" in page.inner_text("#split-found")
+    assert page.locator(".split-candidates li.matched").count() == 6
+    _check(page, screenshot_dir, "faq-split-filtered")
     for inquiry in card:
         page.check(f"#split-{inquiry.pk}")
     page.fill("#id_split_note", "証明書ファイルとマイナンバーカードは別の話題")

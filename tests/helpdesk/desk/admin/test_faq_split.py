@@ -1,6 +1,7 @@
 """「別の話題として分ける」 on the FAQ review page: the cluster's inquiries listed (personal
-information masked) with checkboxes; the action splits the cluster and shows the two drafts
-(htmx swaps the panel), a bad choice is a 400 naming the field; only admins (test_access.py)."""
+information masked) with checkboxes, or those holding the words an admin filters by; the action
+splits the cluster and shows the two drafts (htmx swaps the panel), a bad choice is a 400 naming
+the field; only admins (test_access.py)."""
 
 import pytest
 from django.conf import settings
@@ -122,3 +123,111 @@ def test_the_panel_is_english_for_an_english_session(admin_client, draft):
     body = admin_client.get(_url(entry)).content.decode()
     assert "Split off as another topic" in body and "Split the topic" in body and "(central)" in body
     assert "別の話題として分ける" not in body
+
+
+def _bigger_cluster(entry, card, n=25):
+    """`n` more certificate-file members, newer than the card's: the default list (the central
+    inquiries, then the 20 most recent members) then shows none of the card's inquiries but the
+    central ones."""
+    from faq.models import InquiryEmbedding
+
+    cluster = entry.source_cluster
+    cluster.central_inquiries = [card[0].pk]
+    cluster.save(update_fields=["central_inquiries"])
+    newer = []
+    for i in range(n):
+        inquiry = InquiryFactory(subject=f"証明書ファイルの登録（{i}）")
+        InquiryEmbedding.objects.create(
+            inquiry=inquiry, model="x", text_hash=f"h{i}", tokens="電子証明書 登録 署名 エラー ファイル"
+        )
+        ClusterMembership.objects.create(run=cluster.last_run, cluster=cluster, inquiry=inquiry)
+        newer.append(inquiry)
+    return newer
+
+
+def _search(client, entry, words, **extra):
+    return client.get(_url(entry, "desk:admin:faq-split-search"), {"words": words}, **extra)
+
+
+def test_filtering_by_a_word_lists_every_member_holding_it(admin_client, draft):
+    entry, file, card = draft
+    newer = _bigger_cluster(entry, card)
+    default = admin_client.get(_url(entry)).content.decode()
+    assert [i for i in card[1:] if f'value="{i.pk}"' in default] == []  # out of the default list
+    response = _search(admin_client, entry, "ﾏｲﾅﾝﾊﾞｰｶｰﾄﾞ", **HTMX)  # half-width: the words as the clustering reads them
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<html" not in body and 'id="cluster-split"' in body
+    for inquiry in card:
+        assert f'name="marked" value="{inquiry.pk}"' in body
+    assert "6 件" in body and 'value="ﾏｲﾅﾝﾊﾞｰｶｰﾄﾞ"' in body
+    # Beside them, to keep: members without the word (the central one holds it: the most recent).
+    assert [i for i in file + newer if f'value="{i.pk}"' in body] == newer[-3:]
+    # Two words: every one must be held.
+    body = _search(admin_client, entry, "ファイル 署名", **HTMX).content.decode()
+    assert "31 件" in body and sum(f'name="marked" value="{i.pk}"' in body for i in file + newer) == 20
+
+
+def test_the_filtered_members_are_split_off(admin_client, admin_user, draft):
+    entry, file, card = draft
+    _bigger_cluster(entry, card)
+    cluster = entry.source_cluster
+    cluster.central_inquiries = [file[0].pk]
+    cluster.save(update_fields=["central_inquiries"])
+    body = _search(admin_client, entry, "マイナンバーカード", **HTMX).content.decode()
+    (line,) = [line for line in body.splitlines() if f'for="split-{file[0].pk}"' in line]
+    assert "（代表）" in line  # a central inquiry without the word, listed first to keep
+    response = admin_client.post(
+        _url(entry, "desk:admin:faq-split"),
+        {"marked": [i.pk for i in card], "shown": [i.pk for i in card] + [file[0].pk], "words": "マイナンバーカード"},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    split = ClusterSplit.objects.get()
+    assert split.created_by == admin_user and split.moved == 6
+    assert set(ClusterMembership.objects.filter(cluster=split.new_cluster).values_list("inquiry_id", flat=True)) == {
+        i.pk for i in card
+    }
+
+
+def test_a_refused_split_keeps_the_filtered_list(admin_client, draft):
+    entry, file, card = draft
+    _bigger_cluster(entry, card)
+    # Every listed inquiry checked: refused, and the panel lists the same filtered inquiries.
+    response = admin_client.post(
+        _url(entry, "desk:admin:faq-split"),
+        {"marked": [i.pk for i in card], "shown": [i.pk for i in card], "words": "マイナンバーカード"},
+        **HTMX,
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "残す問い合わせ" in body and 'value="マイナンバーカード"' in body
+    assert all(f'name="marked" value="{i.pk}" id="split-{i.pk}" checked' in body for i in card)
+    assert not ClusterSplit.objects.exists()
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_a_filter_with_no_word_to_search_is_a_400_naming_the_field(admin_client, draft, htmx):
+    entry, _file, _card = draft
+    for words in ("の", "。、", "x" * 101):
+        response = _search(admin_client, entry, words, **(HTMX if htmx else {}))
+        assert response.status_code == 400, words
+        body = response.content.decode()
+        assert 'id="err-words"' in body and 'aria-invalid="true"' in body, words
+        assert ("<html" in body) is not htmx
+    assert "絞り込める語がありません" in _search(admin_client, entry, "の").content.decode()
+
+
+def test_a_filter_on_an_entry_without_a_cluster_is_refused(admin_client, draft):
+    by_hand = FaqEntryFactory(source_cluster=None)
+    response = _search(admin_client, by_hand, "証明書", **HTMX)
+    assert response.status_code == 400 and "最新の集計にあるクラスタだけを分けられます" in response.content.decode()
+
+
+def test_the_filter_is_english_for_an_english_session(admin_client, draft):
+    entry, _file, card = draft
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert "Filter by words" in admin_client.get(_url(entry)).content.decode()
+    body = _search(admin_client, entry, "マイナンバーカード", **HTMX).content.decode()
+    assert "Inquiries holding every word of" in body and "Clear the filter" in body
+    assert "件" not in body
