@@ -161,8 +161,12 @@ def test_filtering_by_a_word_lists_every_member_holding_it(admin_client, draft):
     for inquiry in card:
         assert f'name="marked" value="{inquiry.pk}"' in body
     assert "6 件" in body and 'value="ﾏｲﾅﾝﾊﾞｰｶｰﾄﾞ"' in body
-    # Beside them, to keep: members without the word (the central one holds it: the most recent).
+    # Beside them, under their own heading, to keep: members without the word (the central one
+    # holds it: the most recent).
     assert [i for i in file + newer if f'value="{i.pk}"' in body] == newer[-3:]
+    beside = "残す候補（その語を含まない問い合わせ）"
+    assert body.count(beside) == 1
+    assert body.index(f'id="split-{card[-1].pk}"') < body.index(beside) < body.index(f'id="split-{newer[-1].pk}"')
     # Two words: every one must be held.
     body = _search(admin_client, entry, "ファイル 署名", **HTMX).content.decode()
     assert "31 件" in body and sum(f'name="marked" value="{i.pk}"' in body for i in file + newer) == 20
@@ -229,5 +233,5 @@ def test_the_filter_is_english_for_an_english_session(admin_client, draft):
     admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     assert "Filter by words" in admin_client.get(_url(entry)).content.decode()
     body = _search(admin_client, entry, "マイナンバーカード", **HTMX).content.decode()
-    assert "Inquiries holding every word of" in body and "Clear the filter" in body
+    assert "Inquiries holding every word of" in body and "Clear the filter" in body and "To keep" in body
     assert "件" not in body
