@@ -5,6 +5,8 @@ the field; only admins (test_access.py)."""
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from faq import services
@@ -235,3 +237,18 @@ def test_the_filter_is_english_for_an_english_session(admin_client, draft):
     body = _search(admin_client, entry, "マイナンバーカード", **HTMX).content.decode()
     assert "Inquiries holding every word of" in body and "Clear the filter" in body and "To keep" in body
     assert "件" not in body
+
+
+def test_the_filter_reads_a_constant_number_of_queries(admin_client, draft):
+    """At most four reads for the list whatever the cluster's size: the count with 25 more
+    members holding the words (the count query then runs) is the count with the 12."""
+    entry, _file, card = draft
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert _search(admin_client, entry, "署名", **HTMX).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    _bigger_cluster(entry, card)
+    assert count() == few + 1  # the matching members' count, read only when more than 20 match
