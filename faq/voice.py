@@ -76,7 +76,7 @@ _HONORIFIC = frozenset(
 # read, not 「一覧してください」.
 _NOT_ACTIONS = frozenset(
     {"一覧", "意味", "内容", "詳細", "概要", "案内", "説明", "記載", "仕様", "対応", "手続", "手続き", "状況", "結果",
-     "予定", "規定", "通知", "回答", "質問", "問い合わせ", "問合せ", "機能"}
+     "予定", "規定", "通知", "回答", "質問", "問い合わせ", "問合せ", "機能", "お知らせ"}
 )  # fmt: skip
 _U_TO_I = str.maketrans("うくぐすつぬぶむる", "いきぎしちにびみり")
 _TE = {
@@ -263,8 +263,9 @@ def pointer(phrase: str) -> str:
     if noun and _sahen(tokens[-1]) and core == phrase:
         before = core[: -len(noun)]
         action, object_ = compound[-1].surface(), compound[:-1]
-        if object_ and _pos(object_[-1])[0] == "名詞" and not _sahen(object_[-1]):
-            # 要件確認 → 要件をご確認ください; ドライバ導入 → ドライバを導入してください
+        if object_ and _pos(object_[-1])[0] == "名詞" and (not _sahen(object_[-1]) or action == "確認"):
+            # 要件確認 → 要件をご確認ください; ドライバ導入 → ドライバを導入してください;
+            # ログイン確認 → ログインをご確認ください (but 補正申請 → 補正申請してください)
             return f"{before}{''.join(t.surface() for t in object_)}を{_do(action)}。"
         for particle in ("での", "からの", "への", "までの", "との", "にての"):
             if before.endswith(particle) and len(before) > len(particle):
@@ -273,6 +274,11 @@ def pointer(phrase: str) -> str:
             return f"{before[:-1]}を{_do(noun)}。"
         if before.endswith("の"):
             return f"{phrase}をお試しください。"
+        head = tokens[: len(tokens) - len(compound)]
+        if head and _pos(head[-1])[0] == "動詞" and _pos(head[-1])[5].startswith("連用形"):
+            return f"{before}を{_do(noun)}。"  # 読み取り確認 → 読み取りをご確認ください
+        if head and _pos(head[-1])[0] in ("動詞", "助動詞") and _pos(head[-1])[5].startswith(("連体形", "終止形")):
+            return f"{before}{noun}をしてください。"  # 許可する設定 → 許可する設定をしてください
         return f"{before}{_do(noun)}。"  # 一覧で確認 → 一覧でご確認ください; 再度連絡 → 再度ご連絡ください
     if core.endswith(_ACTIONS):
         return f"{phrase}をお試しください。"
