@@ -269,16 +269,19 @@ def faq_split_search(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(FaqEntry.objects.select_related("source_cluster"), pk=pk)
     search = forms.SplitSearchForm(request.GET)
     status = 200 if search.is_valid() else 400
+    split = _split_context(entry, search=search)
+    if split is None:
+        status = 400
     if not request.htmx:
+        if split is None:
+            messages.error(request, _SPLIT_REFUSED)
         initial = {"question": entry.question, "answer": entry.answer, "version": entry.version}
         return _faq_page(request, entry, forms.FaqEntryForm(initial=initial), status, split_search=search)
-    split = _split_context(entry, search=search)
     if split is None:
         refused = forms.ClusterSplitForm({})
         refused.is_valid()
         refused.add_error(None, _SPLIT_REFUSED)
         split = {"candidates": [], "form": refused, "search": search, "marked": set()}
-        status = 400
     return render(request, "desk/admin/_faq_split.html", {"entry": entry, "split": split}, status=status)
 
 
