@@ -117,9 +117,8 @@ def faq_splits_in_force(cluster: TopicCluster | None) -> list[ClusterSplit]:
 def _holding_every(words: Sequence[str]) -> Q:
     """Members whose stored content words (`InquiryEmbedding.tokens`, space-separated: the words
     the clustering saw) include every one of `words`."""
-    condition = Q()
+    condition, field = Q(), "inquiry__faq_embedding__tokens"
     for word in words:
-        field = "inquiry__faq_embedding__tokens"
         condition &= (
             Q(**{field: word})
             | Q(**{f"{field}__startswith": f"{word} "})
