@@ -91,7 +91,7 @@ def _split_context(
     """The 「別の話題として分ける」 panel: for a draft whose cluster is in the latest run; with a
     valid search (「語で絞り込む」), the members holding its words."""
     cluster = entry.source_cluster
-    if entry.status != FaqEntry.Status.DRAFT or cluster is None or not cluster.active:
+    if cluster is None or not _splittable(entry):
         return None
     form = form or forms.ClusterSplitForm()
     search = search or forms.SplitSearchForm()
@@ -99,6 +99,12 @@ def _split_context(
     words = search.cleaned_data["words"] if search.is_bound and search.is_valid() else ()
     candidates = selectors.faq_split_candidates(cluster, words=words)
     return {"candidates": candidates.listed, "found": candidates, "form": form, "search": search, "marked": marked}
+
+
+def _splittable(entry: FaqEntry) -> bool:
+    """A draft whose cluster is in the latest run: the only entries whose cluster can be split."""
+    cluster = entry.source_cluster
+    return entry.status == FaqEntry.Status.DRAFT and cluster is not None and cluster.active
 
 
 # Said when the entry is no draft or its cluster is not in the latest run.
@@ -224,7 +230,7 @@ def faq_split(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(FaqEntry.objects.select_related("source_cluster"), pk=pk)
     form = forms.ClusterSplitForm(request.POST)
     status = 400
-    if _split_context(entry) is None:
+    if not _splittable(entry):
         refused = _SPLIT_REFUSED
         if not request.htmx:
             messages.error(request, refused)
@@ -268,15 +274,14 @@ def faq_split_search(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     search by is a 400 naming the field."""
     entry = get_object_or_404(FaqEntry.objects.select_related("source_cluster"), pk=pk)
     search = forms.SplitSearchForm(request.GET)
-    status = 200 if search.is_valid() else 400
-    split = _split_context(entry, search=search)
-    if split is None:
-        status = 400
+    splittable = _splittable(entry)
+    status = 200 if search.is_valid() and splittable else 400
     if not request.htmx:
-        if split is None:
+        if not splittable:
             messages.error(request, _SPLIT_REFUSED)
         initial = {"question": entry.question, "answer": entry.answer, "version": entry.version}
         return _faq_page(request, entry, forms.FaqEntryForm(initial=initial), status, split_search=search)
+    split = _split_context(entry, search=search)
     if split is None:
         refused = forms.ClusterSplitForm({})
         refused.is_valid()
